@@ -1,0 +1,173 @@
+//! Command-line flags as the user types them (clap). Doc comments here are the `--help`
+//! text. Nothing outside this module and `config.rs` sees clap's types: flags are resolved
+//! once into a [`crate::config::LoginConfig`].
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Provider;
+use crate::oauth::client::AuthMethod;
+
+/// Log a terminal into an OAuth 2.0 / OpenID Connect provider the way a smart TV does
+/// (RFC 8628 device authorization grant).
+#[derive(Debug, Parser)]
+#[command(
+    name = "tvlogin",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+// Parsed once per process; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in with the device flow: shows a URL and a code, waits for approval
+    ///
+    /// Plain text goes to stderr; with --json, one JSON object per line goes to stdout.
+    /// Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 access denied,
+    /// 4 code expired, 5 network or server error, 130 cancelled.
+    Login(LoginArgs),
+    /// Log in against the embedded authorization server: the whole flow with no account
+    Demo(DemoArgs),
+    /// Run the embedded authorization server in the foreground, for testing other clients
+    ///
+    /// Prints the issuer URL on stdout, then serves until Ctrl-C. Registered clients:
+    /// tvlogin-demo (public), tvlogin-basic / basic-secret (client_secret_basic),
+    /// tvlogin-post / post-secret (client_secret_post).
+    Serve(ServeArgs),
+}
+
+/// Flags of `tvlogin login`. Flags win over environment variables, which win over the
+/// profile in config.toml.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoginArgs {
+    /// Profile in config.toml to read settings from (and, later, to store tokens under)
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Issuer URL; endpoints come from its discovery document
+    #[arg(long, env = "TVLOGIN_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Device authorization endpoint (instead of discovery; needs --token-endpoint)
+    #[arg(long, value_name = "URL")]
+    pub device_authorization_endpoint: Option<String>,
+    /// Token endpoint (instead of discovery; needs --device-authorization-endpoint)
+    #[arg(long, value_name = "URL")]
+    pub token_endpoint: Option<String>,
+    /// JWKS URL, for checking token signatures
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
+    /// RFC 7009 revocation endpoint
+    #[arg(long, value_name = "URL")]
+    pub revocation_endpoint: Option<String>,
+    /// RFC 7662 introspection endpoint
+    #[arg(long, value_name = "URL")]
+    pub introspection_endpoint: Option<String>,
+    /// OpenID Connect userinfo endpoint
+    #[arg(long, value_name = "URL")]
+    pub userinfo_endpoint: Option<String>,
+    /// Use a provider's known endpoints and quirks
+    #[arg(long, env = "TVLOGIN_PROVIDER", value_enum)]
+    pub provider: Option<Provider>,
+    /// Microsoft Entra tenant: common, organizations, consumers, a domain or a GUID
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Okta or Auth0 domain (e.g. dev-123.okta.com), or Keycloak base URL
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Keycloak realm
+    #[arg(long, value_name = "REALM")]
+    pub realm: Option<String>,
+    /// OAuth client id
+    #[arg(long, env = "TVLOGIN_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Name of the environment variable holding the client secret (never the secret itself;
+    /// TVLOGIN_CLIENT_SECRET is read when this is not given)
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+    /// How the client authenticates [default: basic with a secret, none without]
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMethod>,
+    /// Space-separated scopes to request
+    #[arg(long, env = "TVLOGIN_SCOPE", value_name = "SCOPES")]
+    pub scope: Option<String>,
+    /// Audience (API identifier) to request, for providers that use it (Auth0)
+    #[arg(long, value_name = "AUDIENCE")]
+    pub audience: Option<String>,
+    /// RFC 8707 resource indicator; repeat for several
+    #[arg(long, value_name = "URI")]
+    pub resource: Vec<String>,
+    /// Plain text output even on a terminal
+    #[arg(long)]
+    pub no_tui: bool,
+    /// One JSON object per line on stdout (events: device_authorization, poll, slow_down,
+    /// tokens, error)
+    #[arg(long)]
+    pub json: bool,
+    /// Allow http:// to hosts other than loopback (tokens then cross the network in clear)
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Timeout for each HTTP request, in seconds [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// Flags of `tvlogin demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Which provider's behaviour the embedded server replays
+    #[arg(
+        long,
+        default_value = "rfc",
+        value_name = "rfc|github|google|microsoft|auth0|keycloak"
+    )]
+    pub quirks: crate::server::Quirks,
+    /// Approve automatically after this many seconds (for recordings and scripts)
+    #[arg(long, value_name = "SECS")]
+    pub approve_after: Option<u64>,
+    /// One JSON object per line on stdout, as `login --json`
+    #[arg(long)]
+    pub json: bool,
+    /// Plain text output even on a terminal
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+/// Flags of `tvlogin serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Which provider's documented behaviour to replay
+    #[arg(
+        long,
+        default_value = "rfc",
+        value_name = "rfc|github|google|microsoft|auth0|keycloak"
+    )]
+    pub quirks: crate::server::Quirks,
+    /// Polling interval the server asks for, in seconds
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub interval: u64,
+    /// Lifetime of device and user codes, in seconds
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub device_code_ttl: u64,
+    /// Lifetime of access tokens, in seconds
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub access_token_ttl: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

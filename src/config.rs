@@ -1,0 +1,948 @@
+//! Resolved configuration: `config.toml` profiles, environment and flags merged once, plus
+//! the provider presets. Flags win, then environment variables (clap reads those), then the
+//! profile, then the preset's defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use oauth2::ClientSecret;
+use serde::Deserialize;
+use url::Url;
+
+use crate::cli::LoginArgs;
+use crate::error::Error;
+use crate::oauth::client::{AuthMethod, OAuthClient};
+use crate::oauth::device::DeviceRequest;
+use crate::oauth::discovery::Endpoints;
+use crate::oauth::http::HttpSettings;
+
+/// The profile used when none is named.
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// Providers with built-in endpoints and defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// GitHub OAuth and GitHub Apps (device flow must be enabled in the app settings).
+    Github,
+    /// Google ("TVs and Limited Input devices" clients; needs the client secret).
+    Google,
+    /// Microsoft Entra ID (`--tenant`, default `common`).
+    Microsoft,
+    /// Okta custom authorization server `default` (`--domain`).
+    Okta,
+    /// Auth0 (`--domain`; `--audience` for an API).
+    Auth0,
+    /// Keycloak (`--domain` base URL and `--realm`).
+    Keycloak,
+}
+
+/// Where tvlogin keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// Holds `config.toml`.
+    pub config_dir: PathBuf,
+    /// Holds state (non-secret metadata) and the file token store.
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    /// `TVLOGIN_CONFIG_DIR` / `TVLOGIN_DATA_DIR`, else the platform's directories.
+    pub fn from_env() -> Result<Self, Error> {
+        let dirs = directories::ProjectDirs::from("dev", "tvlogin", "tvlogin");
+        let pick = |var: &str, fallback: Option<&Path>| {
+            std::env::var_os(var)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| fallback.map(Path::to_path_buf))
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "cannot find a home directory for tvlogin's files; set {var}"
+                    ))
+                })
+        };
+        Ok(Self {
+            config_dir: pick("TVLOGIN_CONFIG_DIR", dirs.as_ref().map(|d| d.config_dir()))?,
+            data_dir: pick("TVLOGIN_DATA_DIR", dirs.as_ref().map(|d| d.data_dir()))?,
+        })
+    }
+
+    /// The config file's path.
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+}
+
+/// The contents of `config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Named profiles: `[profiles.NAME]`.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One `[profiles.NAME]` table: everything a login flag can say.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// See `--issuer`.
+    pub issuer: Option<String>,
+    /// See `--device-authorization-endpoint`.
+    pub device_authorization_endpoint: Option<String>,
+    /// See `--token-endpoint`.
+    pub token_endpoint: Option<String>,
+    /// See `--jwks-uri`.
+    pub jwks_uri: Option<String>,
+    /// See `--revocation-endpoint`.
+    pub revocation_endpoint: Option<String>,
+    /// See `--introspection-endpoint`.
+    pub introspection_endpoint: Option<String>,
+    /// See `--userinfo-endpoint`.
+    pub userinfo_endpoint: Option<String>,
+    /// See `--provider`.
+    pub provider: Option<Provider>,
+    /// See `--tenant`.
+    pub tenant: Option<String>,
+    /// See `--domain`.
+    pub domain: Option<String>,
+    /// See `--realm`.
+    pub realm: Option<String>,
+    /// See `--client-id`.
+    pub client_id: Option<String>,
+    /// See `--client-secret-env`.
+    pub client_secret_env: Option<String>,
+    /// The client secret itself (keep the file private); redacted in Debug.
+    pub client_secret: Option<ClientSecret>,
+    /// See `--auth`.
+    pub auth: Option<AuthMethod>,
+    /// See `--scope`.
+    pub scope: Option<String>,
+    /// See `--audience`.
+    pub audience: Option<String>,
+    /// See `--resource`.
+    pub resource: Option<Vec<String>>,
+    /// See `--allow-http`.
+    pub allow_http: Option<bool>,
+    /// See `--timeout`.
+    pub timeout: Option<u64>,
+}
+
+impl ConfigFile {
+    /// Reads `path`; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => {
+                return Err(Error::Usage(format!("cannot read {}: {e}", path.display())));
+            }
+        };
+        toml::from_str(&text)
+            .map_err(|e| Error::Usage(format!("{} is not valid: {e}", path.display())))
+    }
+}
+
+/// How endpoints are found.
+// Built once per command; the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointSource {
+    /// Fetch the issuer's metadata, then apply the explicit endpoint settings over it.
+    Discover(Url),
+    /// Known without discovery (flags, profile or a provider preset).
+    Fixed(Endpoints),
+}
+
+/// Endpoints given one by one (flags or profile), applied over discovered ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    /// Device authorization endpoint.
+    pub device_authorization: Option<Url>,
+    /// Token endpoint.
+    pub token: Option<Url>,
+    /// JWKS URL.
+    pub jwks_uri: Option<Url>,
+    /// Revocation endpoint.
+    pub revocation: Option<Url>,
+    /// Introspection endpoint.
+    pub introspection: Option<Url>,
+    /// Userinfo endpoint.
+    pub userinfo: Option<Url>,
+}
+
+impl EndpointOverrides {
+    /// Applies the given settings over `base`.
+    pub fn apply(&self, mut base: Endpoints) -> Endpoints {
+        let pick = |o: &Option<Url>, b: &mut Option<Url>| {
+            if o.is_some() {
+                b.clone_from(o);
+            }
+        };
+        if let Some(u) = &self.device_authorization {
+            base.device_authorization = u.clone();
+        }
+        if let Some(u) = &self.token {
+            base.token = u.clone();
+        }
+        pick(&self.jwks_uri, &mut base.jwks_uri);
+        pick(&self.revocation, &mut base.revocation);
+        pick(&self.introspection, &mut base.introspection);
+        pick(&self.userinfo, &mut base.userinfo);
+        base
+    }
+}
+
+/// Everything `login` needs, validated.
+#[derive(Debug, Clone)]
+pub struct LoginConfig {
+    /// The profile name.
+    pub profile: String,
+    /// Where the endpoints come from.
+    pub source: EndpointSource,
+    /// Explicit endpoint settings (already folded in when `source` is `Fixed`).
+    pub overrides: EndpointOverrides,
+    /// The provider preset in use, if any.
+    pub provider: Option<Provider>,
+    /// The client and its credentials.
+    pub client: OAuthClient,
+    /// Scope, audience, resources.
+    pub request: DeviceRequest,
+    /// Transport settings.
+    pub http: HttpSettings,
+}
+
+/// A preset's endpoints and defaults.
+struct Preset {
+    endpoints: Endpoints,
+    scope: Option<&'static str>,
+    auth: Option<AuthMethod>,
+}
+
+impl LoginConfig {
+    /// Merges flags (with their environment variables) over the profile and preset.
+    /// `env` looks up environment variables (injected so tests never touch the real ones).
+    pub fn resolve(
+        args: &LoginArgs,
+        file: &ConfigFile,
+        config_path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let profile_name = args
+            .profile
+            .clone()
+            .unwrap_or_else(|| DEFAULT_PROFILE.into());
+        let profile = match file.profiles.get(&profile_name) {
+            Some(p) => p.clone(),
+            // Naming a profile that does not exist is a typo unless the flags say everything.
+            None if args.profile.is_some()
+                && args.issuer.is_none()
+                && args.provider.is_none()
+                && args.token_endpoint.is_none() =>
+            {
+                return Err(Error::Usage(format!(
+                    "no profile named {profile_name:?} in {} (profiles there: {})",
+                    config_path.display(),
+                    list_or_none(file.profiles.keys())
+                )));
+            }
+            None => Profile::default(),
+        };
+        let or =
+            |flag: &Option<String>, prof: &Option<String>| flag.clone().or_else(|| prof.clone());
+        let url = |name: &str, value: Option<String>| -> Result<Option<Url>, Error> {
+            value
+                .map(|v| {
+                    Url::parse(v.trim())
+                        .map_err(|e| Error::Usage(format!("{name}: {v:?} is not a URL ({e})")))
+                })
+                .transpose()
+        };
+        let overrides = EndpointOverrides {
+            device_authorization: url(
+                "--device-authorization-endpoint",
+                or(
+                    &args.device_authorization_endpoint,
+                    &profile.device_authorization_endpoint,
+                ),
+            )?,
+            token: url(
+                "--token-endpoint",
+                or(&args.token_endpoint, &profile.token_endpoint),
+            )?,
+            jwks_uri: url("--jwks-uri", or(&args.jwks_uri, &profile.jwks_uri))?,
+            revocation: url(
+                "--revocation-endpoint",
+                or(&args.revocation_endpoint, &profile.revocation_endpoint),
+            )?,
+            introspection: url(
+                "--introspection-endpoint",
+                or(
+                    &args.introspection_endpoint,
+                    &profile.introspection_endpoint,
+                ),
+            )?,
+            userinfo: url(
+                "--userinfo-endpoint",
+                or(&args.userinfo_endpoint, &profile.userinfo_endpoint),
+            )?,
+        };
+        let issuer = url("--issuer", or(&args.issuer, &profile.issuer))?;
+        let provider = args.provider.or(profile.provider);
+        let preset = provider
+            .map(|p| {
+                preset(
+                    p,
+                    or(&args.tenant, &profile.tenant).as_deref(),
+                    or(&args.domain, &profile.domain).as_deref(),
+                    or(&args.realm, &profile.realm).as_deref(),
+                )
+            })
+            .transpose()?;
+
+        let source = match (
+            &overrides.device_authorization,
+            &overrides.token,
+            &issuer,
+            &preset,
+        ) {
+            (Some(device), Some(token), _, _) => EndpointSource::Fixed(
+                overrides.apply(Endpoints {
+                    issuer: issuer
+                        .as_ref()
+                        .map(|i| i.as_str().trim_end_matches('/').to_owned()),
+                    device_authorization: device.clone(),
+                    token: token.clone(),
+                    jwks_uri: None,
+                    revocation: None,
+                    introspection: None,
+                    userinfo: None,
+                }),
+            ),
+            (_, _, Some(issuer), _) => EndpointSource::Discover(issuer.clone()),
+            (_, _, None, Some(preset)) => {
+                EndpointSource::Fixed(overrides.apply(preset.endpoints.clone()))
+            }
+            (Some(_), None, None, None) => {
+                return Err(Error::Usage(
+                    "--device-authorization-endpoint needs --token-endpoint too (or use --issuer)"
+                        .into(),
+                ));
+            }
+            (None, Some(_), None, None) => {
+                return Err(Error::Usage(
+                    "--token-endpoint needs --device-authorization-endpoint too (or use --issuer)"
+                        .into(),
+                ));
+            }
+            (None, None, None, None) => {
+                return Err(Error::Usage(format!(
+                    "no authorization server given: pass --issuer URL, --provider NAME, or \
+                     --device-authorization-endpoint and --token-endpoint \
+                     (or set them in profile {profile_name:?} of {}); try `tvlogin demo` to see the flow",
+                    config_path.display()
+                )));
+            }
+        };
+
+        let client_id = or(&args.client_id, &profile.client_id).filter(|id| !id.is_empty()).ok_or_else(|| {
+            Error::Usage(format!(
+                "no client id: pass --client-id ID or set client_id in profile {profile_name:?} of {}{}",
+                config_path.display(),
+                provider.map(registration_hint).unwrap_or_default()
+            ))
+        })?;
+        let secret = client_secret(args, &profile, env)?;
+        let auth = match args
+            .auth
+            .or(profile.auth)
+            .or(preset.as_ref().and_then(|p| p.auth))
+        {
+            Some(auth) => auth,
+            None if secret.is_some() => AuthMethod::Basic,
+            None => AuthMethod::None,
+        };
+        match (auth, &secret) {
+            (AuthMethod::Basic | AuthMethod::Post, None) => {
+                return Err(Error::Usage(format!(
+                    "--auth {} needs a client secret: name the variable holding it with \
+                     --client-secret-env VAR, or set TVLOGIN_CLIENT_SECRET",
+                    auth.rfc_name()
+                )));
+            }
+            (AuthMethod::None, Some(_)) => {
+                return Err(Error::Usage(
+                    "a client secret is set but --auth is none; use --auth basic or --auth post"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+        let timeout = args.timeout.or(profile.timeout).unwrap_or(30);
+        if timeout == 0 {
+            return Err(Error::Usage("--timeout must be at least 1 second".into()));
+        }
+        Ok(Self {
+            profile: profile_name,
+            source,
+            overrides,
+            provider,
+            client: OAuthClient {
+                id: client_id,
+                secret,
+                auth,
+            },
+            request: DeviceRequest {
+                scope: or(&args.scope, &profile.scope)
+                    .or_else(|| preset.as_ref().and_then(|p| p.scope.map(str::to_owned))),
+                audience: or(&args.audience, &profile.audience),
+                resources: if args.resource.is_empty() {
+                    profile.resource.clone().unwrap_or_default()
+                } else {
+                    args.resource.clone()
+                },
+            },
+            http: HttpSettings {
+                timeout: Duration::from_secs(timeout),
+                allow_http: args.allow_http || profile.allow_http.unwrap_or(false),
+                ..HttpSettings::default()
+            },
+        })
+    }
+}
+
+fn list_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<_> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The secret, from (in order) the variable named by `--client-secret-env`,
+/// `TVLOGIN_CLIENT_SECRET`, the variable named by the profile, the profile itself.
+fn client_secret(
+    args: &LoginArgs,
+    profile: &Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ClientSecret>, Error> {
+    let named = |var: &str, origin: &str| {
+        env(var)
+            .filter(|v| !v.is_empty())
+            .map(ClientSecret::new)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{origin} names the environment variable {var}, but it is not set"
+                ))
+            })
+    };
+    if let Some(var) = &args.client_secret_env {
+        return named(var, "--client-secret-env").map(Some);
+    }
+    if let Some(secret) = env("TVLOGIN_CLIENT_SECRET").filter(|v| !v.is_empty()) {
+        return Ok(Some(ClientSecret::new(secret)));
+    }
+    if let Some(var) = &profile.client_secret_env {
+        return named(var, "the profile's client_secret_env").map(Some);
+    }
+    Ok(profile.client_secret.clone())
+}
+
+fn registration_hint(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Github => {
+            " (register an OAuth app at github.com/settings/developers and tick \"Enable Device Flow\")"
+        }
+        Provider::Google => {
+            " (create an OAuth client of type \"TVs and Limited Input devices\" in the Google Cloud console)"
+        }
+        Provider::Microsoft => {
+            " (register an app in Entra ID and set \"Allow public client flows\" to yes)"
+        }
+        Provider::Okta => " (create a Native app with the Device Authorization grant in Okta)",
+        Provider::Auth0 => " (create a Native application with the Device Code grant in Auth0)",
+        Provider::Keycloak => {
+            " (create a client with \"OAuth 2.0 Device Authorization Grant\" enabled in Keycloak)"
+        }
+    }
+}
+
+fn base_url(flag: &str, value: &str) -> Result<Url, Error> {
+    let value = value.trim().trim_end_matches('/');
+    let text = if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("https://{value}")
+    };
+    Url::parse(&text)
+        .map_err(|e| Error::Usage(format!("{flag}: {value:?} is not a host or URL ({e})")))
+}
+
+fn join(base: &Url, path: &str) -> Result<Url, Error> {
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    Ok(url)
+}
+
+/// Builds a provider's endpoints from its documented URL patterns
+/// (shared/research/providers.md).
+fn preset(
+    provider: Provider,
+    tenant: Option<&str>,
+    domain: Option<&str>,
+    realm: Option<&str>,
+) -> Result<Preset, Error> {
+    let need = |value: Option<&str>, flag: &str, example: &str| {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--provider {} needs {flag} (for example {example})",
+                    provider_name(provider)
+                ))
+            })
+    };
+    let fixed =
+        |s: &str| Url::parse(s).map_err(|e| Error::Other(format!("bad preset URL {s}: {e}")));
+    Ok(match provider {
+        Provider::Github => Preset {
+            endpoints: Endpoints {
+                issuer: None,
+                device_authorization: fixed("https://github.com/login/device/code")?,
+                token: fixed("https://github.com/login/oauth/access_token")?,
+                jwks_uri: None,
+                revocation: None,
+                introspection: None,
+                userinfo: None,
+            },
+            scope: None,
+            auth: None,
+        },
+        Provider::Google => Preset {
+            endpoints: Endpoints {
+                issuer: Some("https://accounts.google.com".into()),
+                device_authorization: fixed("https://oauth2.googleapis.com/device/code")?,
+                token: fixed("https://oauth2.googleapis.com/token")?,
+                jwks_uri: Some(fixed("https://www.googleapis.com/oauth2/v3/certs")?),
+                revocation: Some(fixed("https://oauth2.googleapis.com/revoke")?),
+                introspection: None,
+                userinfo: Some(fixed("https://openidconnect.googleapis.com/v1/userinfo")?),
+            },
+            scope: Some("openid email profile"),
+            auth: Some(AuthMethod::Post),
+        },
+        Provider::Microsoft => {
+            let tenant = tenant.unwrap_or("common").trim();
+            if tenant.is_empty()
+                || !tenant
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            {
+                return Err(Error::Usage(format!(
+                    "--tenant {tenant:?} is not a tenant name or id"
+                )));
+            }
+            let base = fixed(&format!("https://login.microsoftonline.com/{tenant}/"))?;
+            // The multi-tenant names have no single issuer: tokens carry the real tenant's.
+            let multi = ["common", "organizations", "consumers"].contains(&tenant);
+            Preset {
+                endpoints: Endpoints {
+                    issuer: (!multi)
+                        .then(|| format!("https://login.microsoftonline.com/{tenant}/v2.0")),
+                    device_authorization: join(&base, "/oauth2/v2.0/devicecode")?,
+                    token: join(&base, "/oauth2/v2.0/token")?,
+                    jwks_uri: Some(join(&base, "/discovery/v2.0/keys")?),
+                    revocation: None,
+                    introspection: None,
+                    userinfo: Some(fixed("https://graph.microsoft.com/oidc/userinfo")?),
+                },
+                scope: Some("openid profile offline_access"),
+                auth: None,
+            }
+        }
+        Provider::Okta => {
+            let base = base_url(
+                "--domain",
+                &need(domain, "--domain", "dev-123456.okta.com")?,
+            )?;
+            let issuer = join(&base, "/oauth2/default")?;
+            Preset {
+                endpoints: Endpoints {
+                    issuer: Some(issuer.as_str().to_owned()),
+                    device_authorization: join(&issuer, "/v1/device/authorize")?,
+                    token: join(&issuer, "/v1/token")?,
+                    jwks_uri: Some(join(&issuer, "/v1/keys")?),
+                    revocation: Some(join(&issuer, "/v1/revoke")?),
+                    introspection: Some(join(&issuer, "/v1/introspect")?),
+                    userinfo: Some(join(&issuer, "/v1/userinfo")?),
+                },
+                scope: Some("openid profile offline_access"),
+                auth: None,
+            }
+        }
+        Provider::Auth0 => {
+            let base = base_url(
+                "--domain",
+                &need(domain, "--domain", "example.eu.auth0.com")?,
+            )?;
+            Preset {
+                endpoints: Endpoints {
+                    issuer: Some(format!("{}/", base.as_str().trim_end_matches('/'))),
+                    device_authorization: join(&base, "/oauth/device/code")?,
+                    token: join(&base, "/oauth/token")?,
+                    jwks_uri: Some(join(&base, "/.well-known/jwks.json")?),
+                    revocation: Some(join(&base, "/oauth/revoke")?),
+                    introspection: None,
+                    userinfo: Some(join(&base, "/userinfo")?),
+                },
+                scope: Some("openid profile email offline_access"),
+                auth: None,
+            }
+        }
+        Provider::Keycloak => {
+            let base = base_url(
+                "--domain",
+                &need(domain, "--domain", "https://sso.example.com")?,
+            )?;
+            let realm = need(realm, "--realm", "master")?;
+            let realm: String = url::form_urlencoded::byte_serialize(realm.as_bytes()).collect();
+            let issuer = join(&base, &format!("/realms/{realm}"))?;
+            let oidc = join(&issuer, "/protocol/openid-connect")?;
+            Preset {
+                endpoints: Endpoints {
+                    issuer: Some(issuer.as_str().to_owned()),
+                    device_authorization: join(&oidc, "/auth/device")?,
+                    token: join(&oidc, "/token")?,
+                    jwks_uri: Some(join(&oidc, "/certs")?),
+                    revocation: Some(join(&oidc, "/revoke")?),
+                    introspection: Some(join(&oidc, "/token/introspect")?),
+                    userinfo: Some(join(&oidc, "/userinfo")?),
+                },
+                scope: Some("openid"),
+                auth: None,
+            }
+        }
+    })
+}
+
+/// The lowercase name, as typed on the command line.
+pub fn provider_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Github => "github",
+        Provider::Google => "google",
+        Provider::Microsoft => "microsoft",
+        Provider::Okta => "okta",
+        Provider::Auth0 => "auth0",
+        Provider::Keycloak => "keycloak",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn resolve(args: LoginArgs, file: &str) -> Result<LoginConfig, Error> {
+        let file: ConfigFile = toml::from_str(file).map_err(|e| Error::Usage(e.to_string()))?;
+        LoginConfig::resolve(&args, &file, Path::new("/cfg/config.toml"), &no_env)
+    }
+
+    fn fixed(config: &LoginConfig) -> &Endpoints {
+        match &config.source {
+            EndpointSource::Fixed(e) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn presets_build_documented_urls() {
+        let table = [
+            (
+                Provider::Github,
+                None,
+                None,
+                None,
+                "https://github.com/login/device/code",
+                "https://github.com/login/oauth/access_token",
+            ),
+            (
+                Provider::Google,
+                None,
+                None,
+                None,
+                "https://oauth2.googleapis.com/device/code",
+                "https://oauth2.googleapis.com/token",
+            ),
+            (
+                Provider::Microsoft,
+                Some("contoso.onmicrosoft.com"),
+                None,
+                None,
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode",
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+            ),
+            (
+                Provider::Microsoft,
+                None,
+                None,
+                None,
+                "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+                "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+            ),
+            (
+                Provider::Okta,
+                None,
+                Some("dev-1.okta.com"),
+                None,
+                "https://dev-1.okta.com/oauth2/default/v1/device/authorize",
+                "https://dev-1.okta.com/oauth2/default/v1/token",
+            ),
+            (
+                Provider::Auth0,
+                None,
+                Some("acme.eu.auth0.com"),
+                None,
+                "https://acme.eu.auth0.com/oauth/device/code",
+                "https://acme.eu.auth0.com/oauth/token",
+            ),
+            (
+                Provider::Keycloak,
+                None,
+                Some("http://localhost:8080/"),
+                Some("demo"),
+                "http://localhost:8080/realms/demo/protocol/openid-connect/auth/device",
+                "http://localhost:8080/realms/demo/protocol/openid-connect/token",
+            ),
+        ];
+        for (provider, tenant, domain, realm, device, token) in table {
+            let p = preset(provider, tenant, domain, realm)
+                .unwrap_or_else(|e| panic!("{provider:?}: {e}"));
+            assert_eq!(p.endpoints.device_authorization.as_str(), device);
+            assert_eq!(p.endpoints.token.as_str(), token);
+        }
+        let ms = preset(Provider::Microsoft, Some("organizations"), None, None).ok();
+        assert_eq!(ms.and_then(|p| p.endpoints.issuer), None);
+        let kc = preset(
+            Provider::Keycloak,
+            None,
+            Some("sso.example.com"),
+            Some("demo"),
+        )
+        .ok();
+        assert_eq!(
+            kc.and_then(|p| p.endpoints.issuer).as_deref(),
+            Some("https://sso.example.com/realms/demo")
+        );
+    }
+
+    #[test]
+    fn presets_say_what_they_need() {
+        for (provider, want) in [
+            (Provider::Okta, "--domain"),
+            (Provider::Auth0, "--domain"),
+            (Provider::Keycloak, "--domain"),
+        ] {
+            let err = preset(provider, None, None, None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(want), "{err}");
+        }
+        let err = preset(Provider::Keycloak, None, Some("sso.example.com"), None).err();
+        assert!(
+            err.map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("--realm")
+        );
+        let err = preset(Provider::Microsoft, Some("a/b"), None, None).err();
+        assert!(err.is_some());
+    }
+
+    #[test]
+    fn flags_win_over_the_profile() {
+        let file = r#"
+            [profiles.work]
+            issuer = "https://idp.example"
+            client_id = "from-profile"
+            scope = "openid"
+            resource = ["https://api.example"]
+            timeout = 9
+        "#;
+        let args = LoginArgs {
+            profile: Some("work".into()),
+            client_id: Some("from-flag".into()),
+            ..LoginArgs::default()
+        };
+        let config = resolve(args, file).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.client.id, "from-flag");
+        assert_eq!(config.request.scope.as_deref(), Some("openid"));
+        assert_eq!(config.request.resources, ["https://api.example"]);
+        assert_eq!(config.http.timeout, Duration::from_secs(9));
+        assert_eq!(
+            config.source,
+            EndpointSource::Discover(
+                Url::parse("https://idp.example").unwrap_or_else(|e| panic!("{e}"))
+            )
+        );
+    }
+
+    #[test]
+    fn explicit_endpoints_beat_discovery_and_presets() {
+        let args = LoginArgs {
+            provider: Some(Provider::Github),
+            token_endpoint: Some("https://ghe.example/login/oauth/access_token".into()),
+            device_authorization_endpoint: Some("https://ghe.example/login/device/code".into()),
+            client_id: Some("c".into()),
+            ..LoginArgs::default()
+        };
+        let config = resolve(args, "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            fixed(&config).token.as_str(),
+            "https://ghe.example/login/oauth/access_token"
+        );
+        // A single override applies over a preset.
+        let args = LoginArgs {
+            provider: Some(Provider::Github),
+            revocation_endpoint: Some("https://api.github.com/applications/c/token".into()),
+            client_id: Some("c".into()),
+            ..LoginArgs::default()
+        };
+        let config = resolve(args, "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            fixed(&config).token.as_str(),
+            "https://github.com/login/oauth/access_token"
+        );
+        assert!(fixed(&config).revocation.is_some());
+    }
+
+    #[test]
+    fn usage_errors_are_specific() {
+        let cases: Vec<(LoginArgs, &str, &str)> = vec![
+            (LoginArgs::default(), "", "no authorization server given"),
+            (
+                LoginArgs {
+                    issuer: Some("https://i.example".into()),
+                    ..Default::default()
+                },
+                "",
+                "no client id",
+            ),
+            (
+                LoginArgs {
+                    provider: Some(Provider::Github),
+                    ..Default::default()
+                },
+                "",
+                "Enable Device Flow",
+            ),
+            (
+                LoginArgs {
+                    issuer: Some("not a url".into()),
+                    client_id: Some("c".into()),
+                    ..Default::default()
+                },
+                "",
+                "--issuer",
+            ),
+            (
+                LoginArgs {
+                    token_endpoint: Some("https://t.example".into()),
+                    client_id: Some("c".into()),
+                    ..Default::default()
+                },
+                "",
+                "needs --device-authorization-endpoint",
+            ),
+            (
+                LoginArgs {
+                    profile: Some("nope".into()),
+                    ..Default::default()
+                },
+                "[profiles.work]\nclient_id='x'",
+                "no profile named \"nope\"",
+            ),
+            (
+                LoginArgs {
+                    issuer: Some("https://i.example".into()),
+                    client_id: Some("c".into()),
+                    auth: Some(AuthMethod::Basic),
+                    ..Default::default()
+                },
+                "",
+                "needs a client secret",
+            ),
+            (
+                LoginArgs {
+                    issuer: Some("https://i.example".into()),
+                    client_id: Some("c".into()),
+                    client_secret_env: Some("UNSET_VAR".into()),
+                    ..Default::default()
+                },
+                "",
+                "UNSET_VAR",
+            ),
+            (
+                LoginArgs {
+                    issuer: Some("https://i.example".into()),
+                    client_id: Some("c".into()),
+                    timeout: Some(0),
+                    ..Default::default()
+                },
+                "",
+                "--timeout",
+            ),
+        ];
+        for (args, file, want) in cases {
+            let err = resolve(args.clone(), file).err();
+            let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
+            assert!(text.contains(want), "{args:?}: {text}");
+            assert_eq!(err.map(|e| e.exit().code()), Some(2), "{args:?}");
+        }
+        let bad_file: Result<ConfigFile, _> = toml::from_str("[profiles.x]\nunknown_key = 1");
+        assert!(bad_file.is_err());
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_or_the_profile() {
+        let env = |var: &str| (var == "MY_SECRET").then(|| "s3cret".to_string());
+        let args = LoginArgs {
+            issuer: Some("https://i.example".into()),
+            client_id: Some("c".into()),
+            client_secret_env: Some("MY_SECRET".into()),
+            ..LoginArgs::default()
+        };
+        let config = LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("c"), &env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.client.secret.as_ref().map(|s| s.secret().as_str()),
+            Some("s3cret")
+        );
+        assert_eq!(config.client.auth, AuthMethod::Basic);
+        assert!(!format!("{config:?}").contains("s3cret"));
+
+        let file: ConfigFile = toml::from_str(
+            "[profiles.default]\nissuer='https://i.example'\nclient_id='c'\nclient_secret='p'\nauth='post'",
+        )
+        .unwrap_or_default();
+        let config = LoginConfig::resolve(&LoginArgs::default(), &file, Path::new("c"), &no_env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.client.auth, AuthMethod::Post);
+        assert!(!format!("{file:?}").contains("'p'"));
+        // Google defaults to client_secret_post.
+        let args = LoginArgs {
+            provider: Some(Provider::Google),
+            client_id: Some("c".into()),
+            ..LoginArgs::default()
+        };
+        let env = |var: &str| (var == "TVLOGIN_CLIENT_SECRET").then(|| "g".to_string());
+        let config = LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("c"), &env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.client.auth, AuthMethod::Post);
+    }
+}

@@ -1,0 +1,175 @@
+//! The error every command returns, and the exit code each kind maps to.
+
+use crate::exit::Exit;
+use crate::oauth::http::HttpError;
+
+/// Why a command failed. Messages are written for the person at the terminal; they may
+/// contain text from servers, so they are escaped before printing (see `sanitize`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Flags or configuration are wrong or incomplete.
+    #[error("{0}")]
+    Usage(String),
+    /// The HTTP exchange failed (or was refused by policy).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The server answered, but not in a form tvlogin can use.
+    #[error("{0}")]
+    Protocol(String),
+    /// The server answered with an OAuth error (RFC 6749 §5.2).
+    #[error("{context}: the server answered {error}{}", describe(.description))]
+    Server {
+        /// Which request failed, e.g. "device authorization request".
+        context: String,
+        /// The `error` code.
+        error: String,
+        /// The `error_description`.
+        description: Option<String>,
+    },
+    /// The person at the verification page refused.
+    #[error("access denied: the request was declined at the verification page ({error}{})", describe(.description))]
+    Denied {
+        /// `access_denied` or a provider's name for it (`authorization_declined`).
+        error: String,
+        /// The server's words, if any.
+        description: Option<String>,
+    },
+    /// The device code expired before anyone approved it.
+    #[error("the code expired before it was approved{}; run the login again for a new code", expired_detail(.description))]
+    Expired {
+        /// The server's words, or `None` when tvlogin's own deadline ended the flow.
+        description: Option<String>,
+    },
+    /// The user cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// Anything else (local IO, the embedded server failing to start, …).
+    #[error("{0}")]
+    Other(String),
+}
+
+fn describe(description: &Option<String>) -> String {
+    description
+        .as_deref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
+}
+
+fn expired_detail(description: &Option<String>) -> String {
+    match description {
+        Some(d) => format!(" (server: {d})"),
+        None => " (the server's expires_in has passed)".to_owned(),
+    }
+}
+
+/// OAuth error codes that mean the client registration or request is wrong, not the server.
+const CLIENT_CONFIG_ERRORS: [&str; 8] = [
+    "invalid_client",
+    "unauthorized_client",
+    "invalid_scope",
+    "invalid_request",
+    "unsupported_grant_type",
+    "device_flow_disabled",
+    "incorrect_client_credentials",
+    "invalid_target",
+];
+
+impl Error {
+    /// The exit code of DESIGN.md §1 for this failure.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Usage(_) => Exit::Usage,
+            Error::Http(HttpError::Insecure { .. } | HttpError::UnsupportedScheme { .. }) => {
+                Exit::Usage
+            }
+            Error::Http(_) | Error::Protocol(_) => Exit::Network,
+            Error::Server { error, .. } if CLIENT_CONFIG_ERRORS.contains(&error.as_str()) => {
+                Exit::Usage
+            }
+            Error::Server { .. } => Exit::Network,
+            Error::Denied { .. } => Exit::Denied,
+            Error::Expired { .. } => Exit::Expired,
+            Error::Cancelled => Exit::Cancelled,
+            Error::Other(_) => Exit::Failure,
+        }
+    }
+
+    /// The OAuth-ish error code for machine output (`--json` error events).
+    pub fn code(&self) -> String {
+        match self {
+            Error::Usage(_) => "usage".into(),
+            Error::Http(HttpError::Insecure { .. } | HttpError::UnsupportedScheme { .. }) => {
+                "insecure_url".into()
+            }
+            Error::Http(HttpError::TooLarge { .. }) => "response_too_large".into(),
+            Error::Http(_) => "network_error".into(),
+            Error::Protocol(_) => "invalid_response".into(),
+            Error::Server { error, .. } | Error::Denied { error, .. } => error.clone(),
+            Error::Expired { .. } => "expired_token".into(),
+            Error::Cancelled => "cancelled".into(),
+            Error::Other(_) => "error".into(),
+        }
+    }
+
+    /// A hint on what to do next, for the errors where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Server { error, .. } => match error.as_str() {
+                "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => Some(
+                    "check --client-id and the client secret, and that the client may use the device flow",
+                ),
+                "device_flow_disabled" => {
+                    Some("enable the device flow in the app's settings at the provider")
+                }
+                "invalid_scope" => Some("check --scope against what the provider allows"),
+                "bad_verification_code" => {
+                    Some("the server no longer knows this device code; log in again")
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let server = |e: &str| Error::Server {
+            context: "x".into(),
+            error: e.into(),
+            description: None,
+        };
+        let table = [
+            (Error::Usage("u".into()), 2),
+            (Error::Http(HttpError::Insecure { url: "u".into() }), 2),
+            (
+                Error::Http(HttpError::Connect {
+                    url: "u".into(),
+                    detail: "d".into(),
+                }),
+                5,
+            ),
+            (Error::Http(HttpError::TooLarge { url: "u".into() }), 5),
+            (Error::Protocol("p".into()), 5),
+            (server("invalid_client"), 2),
+            (server("weird_error"), 5),
+            (
+                Error::Denied {
+                    error: "access_denied".into(),
+                    description: None,
+                },
+                3,
+            ),
+            (Error::Expired { description: None }, 4),
+            (Error::Cancelled, 130),
+            (Error::Other("o".into()), 1),
+        ];
+        for (error, code) in table {
+            assert_eq!(error.exit().code(), code, "{error:?}");
+        }
+    }
+}

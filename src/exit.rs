@@ -1,0 +1,45 @@
+//! The process exit codes of the command-line contract (DESIGN.md §1). Scripts branch on these,
+//! so the numbers never change.
+
+/// Why tvlogin exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the command did what was asked.
+    Ok,
+    /// 1: any failure not covered below.
+    Failure,
+    /// 2: bad usage or configuration (flags, config file, a provider refusing the client).
+    Usage,
+    /// 3: the person at the verification page denied access.
+    Denied,
+    /// 4: the device code expired before anyone approved it.
+    Expired,
+    /// 5: the network or the server failed (unreachable, timeouts, 5xx, malformed answers).
+    Network,
+    /// 6: the token given to `inspect` is invalid.
+    InvalidToken,
+    /// 130: the user cancelled (Ctrl-C, `q`).
+    Cancelled,
+}
+
+impl Exit {
+    /// The numeric code handed to the operating system.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Denied => 3,
+            Exit::Expired => 4,
+            Exit::Network => 5,
+            Exit::InvalidToken => 6,
+            Exit::Cancelled => 130,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit.code())
+    }
+}

@@ -1,0 +1,51 @@
+//! tvlogin: log a terminal into an OAuth 2.0 / OpenID Connect provider with the device
+//! authorization grant (RFC 8628), and inspect the tokens.
+//!
+//! `main` parses the command line and calls [`run`]; everything else lives here so tests
+//! drive the same code the binary runs.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod exit;
+pub mod humanize;
+pub mod login;
+pub mod oauth;
+pub mod sanitize;
+pub mod server;
+pub mod token;
+
+use cli::{Cli, Command};
+use error::Error;
+use exit::Exit;
+
+/// Runs one command line.
+pub async fn run(cli: Cli) -> Result<Exit, Error> {
+    install_crypto_provider();
+    match cli.command {
+        Command::Login(args) => commands::login(args).await,
+        Command::Demo(args) => commands::demo(args).await,
+        Command::Serve(args) => commands::serve(args).await,
+    }
+}
+
+/// jsonwebtoken 11 panics at run time unless a crypto provider is chosen, and caches the
+/// failure (Keats/jsonwebtoken#540), so this runs before any JWT work.
+pub fn install_crypto_provider() {
+    let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
+    );
+}
+
+/// Prints a failure the one way tvlogin prints failures: escaped, one line, plus a hint.
+pub fn report_error(error: &Error) {
+    if *error == Error::Cancelled {
+        eprintln!("tvlogin: cancelled");
+        return;
+    }
+    eprintln!("tvlogin: error: {}", sanitize::escape(&error.to_string()));
+    if let Some(hint) = error.hint() {
+        eprintln!("tvlogin: hint: {hint}");
+    }
+}

@@ -1,0 +1,316 @@
+//! `tvlogin login` without the TUI: the device flow reported as plain text on stderr, or as
+//! JSON lines on stdout (`--json`, events per DESIGN.md §1). Secrets are never written; text
+//! that came from the server is escaped first.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use oauth2::DeviceCode;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::config::{EndpointSource, LoginConfig};
+use crate::error::Error;
+use crate::humanize;
+use crate::oauth::client::OAuthClient;
+use crate::oauth::device::{self, DeviceAuthorization};
+use crate::oauth::discovery::{self, Endpoints};
+use crate::oauth::driver::{PollTransport, TokioTimer, poll_until_done};
+use crate::oauth::http::{Http, HttpError};
+use crate::oauth::normalize::OAuthResponse;
+use crate::oauth::poll::{Next, PollOutcome, Poller, Step};
+use crate::oauth::token::TokenResponse;
+use crate::sanitize::escape;
+use crate::token;
+
+/// Where tokens end up. Persistent stores arrive with the storage work; until then a login
+/// keeps its tokens in memory for the run and says so.
+pub const STORE: &str = "memory";
+
+/// How the flow is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Sentences on stderr.
+    Plain,
+    /// One JSON object per line on stdout.
+    Json,
+}
+
+/// Writes the flow's progress. Generic over the writers so tests capture both streams.
+pub struct Reporter<O: Write, E: Write> {
+    mode: OutputMode,
+    out: O,
+    err: E,
+    last_interval: Option<Duration>,
+}
+
+impl<O: Write, E: Write> Reporter<O, E> {
+    /// A reporter writing events to `out` (JSON) or `err` (plain).
+    pub fn new(mode: OutputMode, out: O, err: E) -> Self {
+        Self {
+            mode,
+            out,
+            err,
+            last_interval: None,
+        }
+    }
+
+    /// Gives the writers back (tests read them).
+    pub fn into_inner(self) -> (O, E) {
+        (self.out, self.err)
+    }
+
+    fn event(&mut self, value: Value) {
+        // A closed stdout (`| head`) must not abort the login: the tokens still matter.
+        let _ = writeln!(self.out, "{value}");
+        let _ = self.out.flush();
+    }
+
+    fn say(&mut self, line: &str) {
+        let _ = writeln!(self.err, "{line}");
+    }
+
+    /// Which server this is about, before anything is sent.
+    pub fn starting(&mut self, profile: &str, server: &str) {
+        if self.mode == OutputMode::Plain {
+            self.say(&format!(
+                "Signing in to {} (profile {:?})",
+                escape(server),
+                escape(profile)
+            ));
+        }
+    }
+
+    /// The code and where to enter it.
+    pub fn device_authorization(&mut self, auth: &DeviceAuthorization) {
+        self.last_interval = Some(auth.interval);
+        match self.mode {
+            OutputMode::Json => self.event(json!({
+                "event": "device_authorization",
+                "user_code": escape(&auth.user_code),
+                "verification_uri": auth.verification_uri.as_str(),
+                "verification_uri_complete": auth.verification_uri_complete.as_ref().map(Url::as_str),
+                "expires_in": auth.expires_in.as_secs(),
+                "interval": auth.interval.as_secs(),
+                "message": auth.message.as_deref().map(escape),
+            })),
+            OutputMode::Plain => {
+                let mut text = format!(
+                    "\n  1. On a phone or any browser, open:  {}\n  2. Enter the code:                   {}\n",
+                    auth.verification_uri,
+                    escape(&auth.user_code)
+                );
+                if let Some(complete) = &auth.verification_uri_complete {
+                    text.push_str(&format!(
+                        "\n  Or open this link, which has the code filled in:\n     {complete}\n"
+                    ));
+                }
+                if let Some(message) = &auth.message {
+                    text.push_str(&format!("\n  The server says: {}\n", escape(message)));
+                }
+                text.push_str(&format!(
+                    "\n  The code expires in {}.\n\nWaiting for approval (polling every {}; Ctrl-C to cancel)",
+                    humanize::duration(auth.expires_in),
+                    humanize::duration(auth.interval)
+                ));
+                self.say(&text);
+            }
+        }
+    }
+
+    /// One answered poll.
+    pub fn step(&mut self, step: &Step) {
+        let next_in = Poller::next_poll_in(step);
+        match self.mode {
+            OutputMode::Json => {
+                let mut event = json!({
+                    "event": "poll",
+                    "attempt": step.attempt,
+                    "outcome": step.outcome.name(),
+                    "next_poll_in": next_in.map(|d| d.as_secs()),
+                });
+                if let PollOutcome::Transient { reason, .. } = &step.outcome {
+                    event["error_description"] = Value::from(escape(reason));
+                }
+                self.event(event);
+                if let PollOutcome::SlowDown { interval } = step.outcome {
+                    self.event(json!({"event": "slow_down", "interval": interval.as_secs()}));
+                }
+            }
+            OutputMode::Plain => {
+                let next = match (step.next, next_in) {
+                    (_, Some(d)) => format!("next poll in {}", humanize::duration(d)),
+                    (Next::ExpireAt(_), _) => "the code expires before another poll is due".into(),
+                    _ => String::new(),
+                };
+                let line = match &step.outcome {
+                    PollOutcome::Pending => {
+                        format!("  poll {}: not approved yet; {next}", step.attempt)
+                    }
+                    PollOutcome::SlowDown { interval } => {
+                        self.last_interval = Some(*interval);
+                        format!(
+                            "  poll {}: the server asked to slow down; polling every {} from now on; {next}",
+                            step.attempt,
+                            humanize::duration(*interval)
+                        )
+                    }
+                    PollOutcome::Transient { reason, .. } => format!(
+                        "  poll {}: {}; retrying ({next})",
+                        step.attempt,
+                        escape(reason)
+                    ),
+                    PollOutcome::Tokens(_) => format!("  poll {}: approved", step.attempt),
+                    PollOutcome::Finished(e) => {
+                        format!("  poll {}: {}", step.attempt, escape(&e.code()))
+                    }
+                };
+                self.say(&line);
+            }
+        }
+    }
+
+    /// What was received, never the secrets themselves.
+    pub fn tokens(&mut self, tokens: &TokenResponse, profile: &str) {
+        match self.mode {
+            OutputMode::Json => self.event(json!({
+                "event": "tokens",
+                "token_type": escape(&tokens.token_type),
+                "expires_in": tokens.expires_in,
+                "scope": tokens.scope.as_deref().map(escape),
+                "has_refresh_token": tokens.refresh_token.is_some(),
+                "has_id_token": tokens.id_token.is_some(),
+                "refresh_token_expires_in": tokens.refresh_expires_in,
+                "store": STORE,
+            })),
+            OutputMode::Plain => {
+                let who = tokens
+                    .id_token
+                    .as_ref()
+                    .and_then(|t| token::unverified_claims(t.secret()))
+                    .or_else(|| token::unverified_claims(tokens.access_token.secret()))
+                    .and_then(|claims| token::subject_label(&claims))
+                    .map(|label| format!(" as {}", escape(&label)))
+                    .unwrap_or_default();
+                let expiry = tokens
+                    .expires_in
+                    .map(|s| {
+                        format!(
+                            ", expires in {}",
+                            humanize::duration(Duration::from_secs(s))
+                        )
+                    })
+                    .unwrap_or_else(|| ", no expiry given".into());
+                let refresh = match (&tokens.refresh_token, tokens.refresh_expires_in) {
+                    (Some(_), Some(s)) => format!(
+                        "received (expires in {})",
+                        humanize::duration(Duration::from_secs(s))
+                    ),
+                    (Some(_), None) => "received".into(),
+                    (None, _) => "none".into(),
+                };
+                let text = format!(
+                    "\nLogged in{who} (profile {:?}).\n  access token:  {}{expiry}\n  scope:         {}\n  refresh token: {refresh}\n  id token:      {}\n  stored in:     {STORE} (this run only: persistent storage is not available yet)",
+                    escape(profile),
+                    escape(&tokens.token_type),
+                    tokens
+                        .scope
+                        .as_deref()
+                        .map(escape)
+                        .unwrap_or_else(|| "(as requested)".into()),
+                    if tokens.id_token.is_some() {
+                        "received"
+                    } else {
+                        "none"
+                    },
+                );
+                self.say(&text);
+            }
+        }
+    }
+
+    /// The flow failed. Plain mode leaves the message to the caller (one place prints errors).
+    pub fn error(&mut self, error: &Error) {
+        if self.mode == OutputMode::Json {
+            self.event(json!({
+                "event": "error",
+                "error": escape(&error.code()),
+                "error_description": escape(&error.to_string()),
+                "exit_code": error.exit().code(),
+            }));
+        }
+    }
+}
+
+/// Endpoints from discovery (with explicit settings applied over them) or as configured.
+pub async fn resolve_endpoints(http: &Http, config: &LoginConfig) -> Result<Endpoints, Error> {
+    match &config.source {
+        EndpointSource::Fixed(endpoints) => Ok(endpoints.clone()),
+        EndpointSource::Discover(issuer) => {
+            let found = discovery::discover(http, issuer).await?;
+            Ok(config.overrides.apply(found))
+        }
+    }
+}
+
+/// One device token request at a time, over HTTP.
+struct HttpPoll<'a> {
+    http: &'a Http,
+    client: &'a OAuthClient,
+    token_endpoint: &'a Url,
+    device_code: &'a DeviceCode,
+}
+
+impl PollTransport for HttpPoll<'_> {
+    fn poll(&self) -> impl Future<Output = Result<OAuthResponse, HttpError>> + Send {
+        device::poll_once(
+            self.http,
+            self.client,
+            self.token_endpoint,
+            self.device_code,
+        )
+    }
+}
+
+/// Runs the whole device flow, reporting as it goes. Errors are returned, not reported:
+/// the caller reports them once.
+pub async fn login<O: Write, E: Write>(
+    config: &LoginConfig,
+    reporter: &mut Reporter<O, E>,
+) -> Result<TokenResponse, Error> {
+    let http = Http::new(config.http).map_err(Error::Other)?;
+    let server = match &config.source {
+        EndpointSource::Discover(issuer) => issuer.to_string(),
+        EndpointSource::Fixed(e) => e
+            .issuer
+            .clone()
+            .unwrap_or_else(|| e.device_authorization.origin().ascii_serialization()),
+    };
+    reporter.starting(&config.profile, &server);
+    let endpoints = resolve_endpoints(&http, config).await?;
+    // Refuse a remote http:// token endpoint before the device request, not after the
+    // person has already typed the code.
+    http.check_url(&endpoints.token)?;
+    let auth = device::request_device_authorization(
+        &http,
+        &config.client,
+        &endpoints.device_authorization,
+        &config.request,
+    )
+    .await?;
+    let issued = Instant::now();
+    reporter.device_authorization(&auth);
+    let mut poller = Poller::new(auth.interval, auth.expires_in, issued);
+    let transport = HttpPoll {
+        http: &http,
+        client: &config.client,
+        token_endpoint: &endpoints.token,
+        device_code: &auth.device_code,
+    };
+    let tokens = poll_until_done(&mut poller, issued, &TokioTimer, &transport, |step| {
+        reporter.step(step)
+    })
+    .await?;
+    reporter.tokens(&tokens, &config.profile);
+    Ok(tokens)
+}

@@ -1,0 +1,88 @@
+//! Makes untrusted text safe to show on a terminal.
+//!
+//! Server messages, claims, URLs from discovery documents and error bodies are written by
+//! someone else. Printed raw, an escape sequence in them could move the cursor, rewrite the
+//! screen, set the window title or (with OSC 52) the clipboard, and bidi overrides could make
+//! text read differently from what it is. Everything such a party controls goes through
+//! [`escape`] before any terminal sees it.
+
+use std::fmt::Write;
+
+/// Returns `text` with control characters, bidi controls and other invisible formatting
+/// characters replaced by visible escapes (`\x1b`, `\u{202e}`); plain text is unchanged.
+/// Newlines and tabs are escaped too, so one message stays one line.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_dangerous(c) {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x80 => {
+                    let _ = write!(out, "\\x{:02x}", c as u32);
+                }
+                c => {
+                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Like [`escape`], then cut to at most `max` characters (an ellipsis marks the cut), for
+/// one-line summaries of bodies that may be long.
+pub fn escape_truncated(text: &str, max: usize) -> String {
+    let escaped = escape(text.trim());
+    if escaped.chars().count() <= max {
+        return escaped;
+    }
+    let mut cut: String = escaped.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// Characters that change how a terminal behaves or how text reads, rather than showing a glyph.
+fn is_dangerous(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            // bidi embeddings, overrides and isolates
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            // zero-width and invisible formatting characters
+            | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}'
+            // line and paragraph separators
+            | '\u{2028}' | '\u{2029}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_interpret() {
+        let table = [
+            ("plain text, ünïcödé, 日本", "plain text, ünïcödé, 日本"),
+            ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+            ("title\x1b]0;pwned\x07", "title\\x1b]0;pwned\\x07"),
+            ("line1\nline2\r\tx", "line1\\nline2\\r\\tx"),
+            ("admin\u{202e}nimda", "admin\\u{202e}nimda"),
+            ("a\u{2067}b\u{2069}c", "a\\u{2067}b\\u{2069}c"),
+            ("zero\u{200b}width", "zero\\u{200b}width"),
+            ("c1\u{9b}31m", "c1\\u{9b}31m"),
+            ("del\u{7f}", "del\\x7f"),
+        ];
+        for (input, want) in table {
+            assert_eq!(escape(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn truncates_after_escaping() {
+        assert_eq!(escape_truncated("  abcdef  ", 4), "abc…");
+        assert_eq!(escape_truncated("abc", 4), "abc");
+        assert_eq!(escape_truncated("\x1b\x1b", 5), "\\x1b…");
+    }
+}

@@ -1,0 +1,282 @@
+//! The embedded OAuth 2.0 authorization server.
+//!
+//! `tvlogin serve` runs it in the foreground for testing other clients, `tvlogin demo` runs it
+//! in-process and logs in against it, and the end-to-end tests use it as their fixture.
+//!
+//! It implements the device authorization grant (RFC 8628) and refresh tokens (RFC 6749),
+//! revocation (RFC 7009), introspection (RFC 7662), metadata (RFC 8414 and OpenID Connect
+//! Discovery), JWT access tokens (RFC 9068), OpenID Connect ID tokens and UserInfo, and a
+//! human verification page at `/device`. It can replay documented quirks of real providers
+//! ([`Quirks`]) and inject transport faults ([`Fault`]).
+//!
+//! It binds 127.0.0.1 only, keeps everything in memory, generates fresh signing keys on every
+//! start, and signs everyone in as the same demo user. It is a test fixture, not a product.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use tvlogin::server::{ServerConfig, ServerHandle};
+//! let server = ServerHandle::start(ServerConfig::default()).await?;
+//! println!("issuer: {}", server.issuer_str());
+//! // ... run a client, then approve its user code:
+//! for code in server.pending_user_codes() {
+//!     server.approve(&code).ok();
+//! }
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod jwt;
+mod keys;
+mod page;
+mod quirks;
+mod random;
+mod reply;
+mod request;
+mod routes;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+pub use config::{
+    AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ClientAuthMethod, ClientRegistration,
+    DEMO_CLIENT_ID, Fault, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
+    ServerConfig,
+};
+pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
+
+use keys::Keys;
+use routes::Shared;
+use state::{Clock, Env};
+
+/// How long [`ServerHandle::shutdown`] waits for in-flight requests (e.g. a
+/// [`Fault::Delay`]) before aborting the server task.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running server. Dropping the handle also stops the server (gracefully, in the
+/// background); call [`ServerHandle::shutdown`] to wait for that.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    urls: Urls,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+/// Endpoint URLs, parsed once at start so the accessors cannot fail.
+struct Urls {
+    issuer: Url,
+    device_authorization: Url,
+    token: Url,
+    verification: Url,
+    revocation: Url,
+    introspection: Url,
+    userinfo: Url,
+    jwks: Url,
+    discovery: Url,
+}
+
+impl Urls {
+    fn new(issuer: &str) -> Result<Urls, url::ParseError> {
+        let at = |path: &str| Url::parse(&format!("{issuer}{path}"));
+        Ok(Urls {
+            issuer: Url::parse(issuer)?,
+            device_authorization: at("/device_authorization")?,
+            token: at("/token")?,
+            verification: at("/device")?,
+            revocation: at("/revoke")?,
+            introspection: at("/introspect")?,
+            userinfo: at("/userinfo")?,
+            jwks: at("/jwks")?,
+            discovery: at("/.well-known/openid-configuration")?,
+        })
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    // Only public facts: no keys, secrets or tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("issuer", &self.shared.env.issuer)
+            .field("quirks", &self.shared.env.cfg.quirks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// Generate keys, bind `127.0.0.1:config.port` and start serving in a background task.
+    pub async fn start(config: ServerConfig) -> io::Result<ServerHandle> {
+        // RSA key generation takes tens of milliseconds of CPU; keep it off the async workers.
+        let keys = tokio::task::spawn_blocking(Keys::generate)
+            .await
+            .map_err(io::Error::other)?
+            .map_err(|_| io::Error::other("generating the server's signing keys failed"))?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let issuer = format!("http://127.0.0.1:{}", addr.port());
+        let urls = Urls::new(&issuer).map_err(io::Error::other)?;
+        let shared = Arc::new(Shared::new(Env {
+            cfg: config,
+            keys,
+            issuer,
+        }));
+        let app = routes::router(Arc::clone(&shared));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // Either an explicit stop or the handle being dropped.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(ServerHandle {
+            shared,
+            addr,
+            urls,
+            stop,
+            task,
+        })
+    }
+
+    /// The issuer as a URL (displays with a trailing `/`; use [`ServerHandle::issuer_str`]
+    /// for the exact `iss` value).
+    pub fn issuer(&self) -> Url {
+        self.urls.issuer.clone()
+    }
+
+    /// The exact issuer string used in discovery and in `iss` claims:
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn issuer_str(&self) -> String {
+        self.shared.env.issuer.clone()
+    }
+
+    /// The bound address (always 127.0.0.1).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `issuer + "/device_authorization"`.
+    pub fn device_authorization_endpoint(&self) -> Url {
+        self.urls.device_authorization.clone()
+    }
+
+    /// `issuer + "/token"`.
+    pub fn token_endpoint(&self) -> Url {
+        self.urls.token.clone()
+    }
+
+    /// `issuer + "/device"`, the human verification page.
+    pub fn verification_uri(&self) -> Url {
+        self.urls.verification.clone()
+    }
+
+    /// `issuer + "/revoke"` (RFC 7009).
+    pub fn revocation_endpoint(&self) -> Url {
+        self.urls.revocation.clone()
+    }
+
+    /// `issuer + "/introspect"` (RFC 7662).
+    pub fn introspection_endpoint(&self) -> Url {
+        self.urls.introspection.clone()
+    }
+
+    /// `issuer + "/userinfo"`.
+    pub fn userinfo_endpoint(&self) -> Url {
+        self.urls.userinfo.clone()
+    }
+
+    /// `issuer + "/jwks"`.
+    pub fn jwks_uri(&self) -> Url {
+        self.urls.jwks.clone()
+    }
+
+    /// `issuer + "/.well-known/openid-configuration"`.
+    pub fn discovery_url(&self) -> Url {
+        self.urls.discovery.clone()
+    }
+
+    /// The configuration the server was started with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.env.cfg
+    }
+
+    /// Approve the pending authorization with this user code, as the user would on the
+    /// verification page. Matching ignores case, `-` and spaces.
+    pub fn approve(&self, user_code: &str) -> Result<(), DecisionError> {
+        self.decide(user_code, true)
+    }
+
+    /// Deny the pending authorization with this user code.
+    pub fn deny(&self, user_code: &str) -> Result<(), DecisionError> {
+        self.decide(user_code, false)
+    }
+
+    fn decide(&self, user_code: &str, approve: bool) -> Result<(), DecisionError> {
+        self.shared
+            .lock()
+            .decide(&self.shared.env.cfg, user_code, approve, Clock::read())
+    }
+
+    /// User codes issued, not yet decided and not expired, oldest first, as `BCDF-GHJK`.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .pending_user_codes(&self.shared.env.cfg, std::time::Instant::now())
+    }
+
+    /// Every device-code token request so far, in arrival order.
+    pub fn polls(&self) -> Vec<PollRecord> {
+        self.shared.lock().polls.clone()
+    }
+
+    /// Every successfully answered revocation request so far.
+    pub fn revocations(&self) -> Vec<RevocationRecord> {
+        self.shared.lock().revocations.clone()
+    }
+
+    /// Every refresh-token grant request so far and its outcome.
+    pub fn refreshes(&self) -> Vec<RefreshRecord> {
+        self.shared.lock().refreshes.clone()
+    }
+
+    /// Queue faults; they are applied first-in first-out to the next token-endpoint requests
+    /// of any grant type, one fault per request.
+    pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.lock().push_faults(faults);
+    }
+
+    /// Stop accepting connections and wait for in-flight requests (at most a few seconds,
+    /// then the server task is aborted).
+    pub async fn shutdown(self) {
+        let ServerHandle { stop, mut task, .. } = self;
+        let _ = stop.send(());
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// Run until the server task ends (normally never: pair it with Ctrl-C in a `select!`;
+    /// dropping this future stops the server).
+    pub async fn wait(self) -> io::Result<()> {
+        let ServerHandle { stop, task, .. } = self;
+        let result = task.await;
+        drop(stop);
+        result.map_err(io::Error::other)?
+    }
+}

@@ -1,0 +1,168 @@
+//! Provider-specific policies: what the device and token responses look like, which token
+//! formats are minted, and how refresh tokens rotate. Error encoding lives in `reply`.
+//! The documentation of each behaviour is on the [`Quirks`] variants.
+
+use aws_lc_rs::error::Unspecified;
+use serde_json::{Map, Value, json};
+
+use super::config::{Quirks, ServerConfig};
+use super::random;
+
+/// GitHub user-to-server tokens live 8 hours ...
+const GITHUB_ACCESS_TTL: u64 = 28_800;
+/// ... and their refresh tokens 6 months.
+const GITHUB_REFRESH_TTL: u64 = 15_897_600;
+
+/// What happens to a refresh token when it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshPolicy {
+    /// New refresh token each time; presenting a used one revokes the whole grant
+    /// (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+    RotateWithReplayDetection,
+    /// The same refresh token is reused forever; responses omit `refresh_token` (Google).
+    NoRotation,
+    /// A new refresh token each time, but old ones stay valid (Microsoft).
+    RotateKeepOld,
+}
+
+pub(crate) fn refresh_policy(q: Quirks) -> RefreshPolicy {
+    match q {
+        Quirks::Google => RefreshPolicy::NoRotation,
+        Quirks::Microsoft => RefreshPolicy::RotateKeepOld,
+        _ => RefreshPolicy::RotateWithReplayDetection,
+    }
+}
+
+/// Whether the provider ever answers `slow_down`.
+pub(crate) fn sends_slow_down(q: Quirks) -> bool {
+    q != Quirks::Microsoft
+}
+
+/// Auth0 reports `expired_token` once, then treats the device code as unknown.
+pub(crate) fn expired_token_once(q: Quirks) -> bool {
+    q == Quirks::Auth0
+}
+
+pub(crate) fn access_token_ttl(q: Quirks, cfg: &ServerConfig) -> u64 {
+    match q {
+        Quirks::Github => GITHUB_ACCESS_TTL,
+        _ => cfg.access_token_ttl,
+    }
+}
+
+pub(crate) fn refresh_token_ttl(q: Quirks, cfg: &ServerConfig) -> Option<u64> {
+    match q {
+        Quirks::Github => Some(GITHUB_REFRESH_TTL),
+        _ => cfg.refresh_token_ttl,
+    }
+}
+
+/// An opaque access token in the provider's format, or `None` when the provider issues
+/// RFC 9068 JWTs.
+pub(crate) fn opaque_access_token(q: Quirks) -> Result<Option<String>, Unspecified> {
+    Ok(match q {
+        Quirks::Github => Some(format!("gho_{}", random::alphanumeric(36)?)),
+        Quirks::Google => Some(format!("ya29.a0{}", random::b64url(96)?)),
+        _ => None,
+    })
+}
+
+/// A fresh opaque refresh token in the provider's format.
+pub(crate) fn refresh_token(q: Quirks) -> Result<String, Unspecified> {
+    Ok(match q {
+        Quirks::Github => format!("ghr_{}", random::alphanumeric(76)?),
+        Quirks::Google => format!("1//0{}", random::b64url(72)?),
+        _ => random::b64url(32)?,
+    })
+}
+
+/// Whether an `id_token` is issued when `openid` was granted.
+pub(crate) fn issues_id_token(q: Quirks) -> bool {
+    q != Quirks::Github
+}
+
+/// A freshly issued device authorization, before encoding.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceIssued {
+    pub(crate) device_code: String,
+    /// Formatted `XXXX-XXXX`.
+    pub(crate) user_code: String,
+    pub(crate) verification_uri: String,
+    pub(crate) expires_in: u64,
+    pub(crate) interval: u64,
+}
+
+/// The RFC 8628 §3.2 device authorization response, as the provider shapes it.
+pub(crate) fn device_response(q: Quirks, d: &DeviceIssued) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("device_code".into(), json!(d.device_code));
+    m.insert("user_code".into(), json!(d.user_code));
+    let uri_name = if q == Quirks::Google {
+        "verification_url"
+    } else {
+        "verification_uri"
+    };
+    m.insert(uri_name.into(), json!(d.verification_uri));
+    if matches!(q, Quirks::Rfc | Quirks::Auth0 | Quirks::Keycloak) {
+        m.insert(
+            "verification_uri_complete".into(),
+            json!(format!("{}?user_code={}", d.verification_uri, d.user_code)),
+        );
+    }
+    m.insert("expires_in".into(), json!(d.expires_in));
+    m.insert("interval".into(), json!(d.interval));
+    if q == Quirks::Microsoft {
+        m.insert(
+            "message".into(),
+            json!(format!(
+                "To sign in, use a web browser to open the page {} and enter the code {} to authenticate.",
+                d.verification_uri, d.user_code
+            )),
+        );
+    }
+    m
+}
+
+/// Freshly minted tokens, before encoding.
+#[derive(Debug, Clone)]
+pub(crate) struct Minted {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: u64,
+    /// Space-separated granted scope.
+    pub(crate) scope: String,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) refresh_expires_in: Option<u64>,
+    pub(crate) id_token: Option<String>,
+}
+
+/// The RFC 6749 §5.1 token response, as the provider shapes it.
+pub(crate) fn token_response(q: Quirks, t: Minted) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("access_token".into(), json!(t.access_token));
+    let (token_type, scope) = match q {
+        // GitHub: lowercase token type and comma-separated scopes.
+        Quirks::Github => (
+            "bearer",
+            t.scope.split_whitespace().collect::<Vec<_>>().join(","),
+        ),
+        _ => ("Bearer", t.scope),
+    };
+    m.insert("token_type".into(), json!(token_type));
+    m.insert("expires_in".into(), json!(t.expires_in));
+    m.insert("scope".into(), json!(scope));
+    if let Some(rt) = t.refresh_token {
+        m.insert("refresh_token".into(), json!(rt));
+        if let Some(ttl) = t.refresh_expires_in {
+            let name = if q == Quirks::Keycloak {
+                "refresh_expires_in"
+            } else {
+                "refresh_token_expires_in"
+            };
+            m.insert(name.into(), json!(ttl));
+        }
+    }
+    if let Some(id) = t.id_token {
+        m.insert("id_token".into(), json!(id));
+    }
+    m
+}

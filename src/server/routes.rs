@@ -1,0 +1,417 @@
+//! HTTP routing and the request handlers. Handlers parse, take the state lock briefly
+//! (never across an `.await`), and encode the answer.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::stream;
+use serde_json::json;
+
+use super::config::{ClientRegistration, Fault};
+use super::page;
+use super::reply::{self, Endpoint, ErrorKind, OAuthError, Wire};
+use super::request::{Form, authenticate};
+use super::state::{Clock, DecisionError, Env, State as ServerState};
+
+/// RFC 8628 §3.4 grant type.
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub(crate) env: Env,
+    state: Mutex<ServerState>,
+}
+
+impl Shared {
+    pub(crate) fn new(env: Env) -> Shared {
+        let state = ServerState::new(&env.cfg);
+        Shared {
+            env,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Lock the state. A panic while holding the lock cannot leave it half-updated in a way
+    /// that matters more than losing the test server, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ServerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn clients(&self) -> &[ClientRegistration] {
+        &self.env.cfg.clients
+    }
+}
+
+type AppState = State<Arc<Shared>>;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oauth-authorization-server", get(discovery))
+        .route("/device_authorization", post(device_authorization))
+        .route("/token", post(token))
+        .route("/jwks", get(jwks))
+        .route("/revoke", post(revoke))
+        .route("/introspect", post(introspect))
+        .route("/userinfo", get(userinfo).post(userinfo))
+        .route("/device", get(device_page).post(device_submit))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn index(State(sh): AppState) -> Response {
+    html(StatusCode::OK, page::index(&sh.env.issuer))
+}
+
+async fn not_found() -> Response {
+    reply::json_response(
+        StatusCode::NOT_FOUND,
+        &json!({ "error": "not_found", "error_description": "no such endpoint" }),
+    )
+}
+
+/// RFC 8414 / OpenID Connect Discovery 1.0 metadata (identical at both well-known paths).
+async fn discovery(State(sh): AppState) -> Response {
+    let iss = &sh.env.issuer;
+    let auth_methods = ["none", "client_secret_basic", "client_secret_post"];
+    let body = json!({
+        "issuer": iss,
+        "device_authorization_endpoint": format!("{iss}/device_authorization"),
+        "token_endpoint": format!("{iss}/token"),
+        "jwks_uri": format!("{iss}/jwks"),
+        "revocation_endpoint": format!("{iss}/revoke"),
+        "introspection_endpoint": format!("{iss}/introspect"),
+        "userinfo_endpoint": format!("{iss}/userinfo"),
+        "grant_types_supported": [DEVICE_CODE_GRANT, "refresh_token"],
+        "response_types_supported": ["code"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": ["sub", "name", "email", "email_verified", "preferred_username"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "subject_types_supported": ["public"],
+    });
+    reply::json_response(StatusCode::OK, &body)
+}
+
+async fn jwks(State(sh): AppState) -> Response {
+    reply::json_response(StatusCode::OK, &sh.env.keys.jwks())
+}
+
+/// RFC 8628 §3.1–3.2.
+async fn device_authorization(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::DeviceAuthorization, &headers);
+    let result = Form::parse(&headers, &body).and_then(|form| {
+        let client = authenticate(sh.clients(), &headers, &form)?;
+        let audience = requested_audience(&form)?;
+        sh.lock()
+            .device_authorization(&sh.env, client, form.get("scope"), audience, Clock::read())
+    });
+    match result {
+        Ok(body) => reply::success(wire, body),
+        Err(e) => reply::error(wire, &e),
+    }
+}
+
+/// `audience` (Auth0 style) and RFC 8707 `resource` values, deduplicated.
+fn requested_audience(form: &Form) -> Result<Vec<String>, OAuthError> {
+    let mut audience: Vec<String> = Vec::new();
+    for resource in form.all("resource") {
+        // RFC 8707 §2: an absolute URI without a fragment.
+        let ok = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none());
+        if !ok {
+            return Err(OAuthError::with(
+                ErrorKind::InvalidTarget,
+                format!("resource {resource:?} is not an absolute URI without fragment"),
+            ));
+        }
+    }
+    for value in form.get("audience").into_iter().chain(form.all("resource")) {
+        if !audience.iter().any(|a| a == value) {
+            audience.push(value.to_owned());
+        }
+    }
+    Ok(audience)
+}
+
+/// RFC 6749 §5 / RFC 8628 §3.4–3.5, with the fault queue applied first.
+async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Token, &headers);
+    let form = Form::parse(&headers, &body);
+    let fault = sh.lock().pop_fault();
+    if let Some(fault) = fault {
+        if let Fault::Delay(pause) = fault {
+            // Then answer normally, as if the request had arrived now.
+            tokio::time::sleep(pause).await;
+        } else {
+            let (status, response) = fault_response(&fault);
+            if let Ok(form) = &form {
+                let now = Instant::now();
+                let mut state = sh.lock();
+                match form.get("grant_type") {
+                    Some(DEVICE_CODE_GRANT) => state.record_fault_poll(
+                        &sh.env.cfg,
+                        form.get("device_code"),
+                        &fault,
+                        status,
+                        now,
+                    ),
+                    Some("refresh_token") => state.record_fault_refresh(&fault, now),
+                    _ => {}
+                }
+            }
+            return response;
+        }
+    }
+    let clock = Clock::read();
+    let form = match form {
+        Ok(form) => form,
+        Err(e) => return reply::error(wire, &e),
+    };
+    let client = authenticate(sh.clients(), &headers, &form);
+    let result = match form.get("grant_type") {
+        Some(DEVICE_CODE_GRANT) => {
+            sh.lock()
+                .device_poll(&sh.env, client, form.get("device_code"), clock)
+        }
+        Some("refresh_token") => sh.lock().refresh(
+            &sh.env,
+            client,
+            form.get("refresh_token"),
+            form.get("scope"),
+            clock,
+        ),
+        Some(other) => client.and_then(|_| {
+            Err(OAuthError::with(
+                ErrorKind::UnsupportedGrantType,
+                format!("grant_type {other} is not supported"),
+            ))
+        }),
+        None => client.and_then(|_| {
+            Err(OAuthError::with(
+                ErrorKind::InvalidRequest,
+                "missing parameter grant_type",
+            ))
+        }),
+    };
+    match result {
+        Ok(body) => reply::success(wire, body),
+        Err(e) => reply::error(wire, &e),
+    }
+}
+
+/// The response a fault sends instead of the real one, and the status to record
+/// (0 when no complete response is sent).
+fn fault_response(fault: &Fault) -> (u16, Response) {
+    match fault {
+        Fault::Html503 => (
+            503,
+            html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "<!doctype html>\n<html><head><title>503 Service Temporarily Unavailable</title></head>\
+<body><h1>503 Service Temporarily Unavailable</h1><p>The upstream server is not responding.</p></body></html>\n"
+                    .to_owned(),
+            ),
+        ),
+        Fault::Reset => {
+            // A body whose first chunk is an error makes hyper abort the connection without
+            // completing the response, which the client sees as a transport error.
+            let body = Body::from_stream(stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected fault: connection reset",
+                ))
+            }));
+            (0, (StatusCode::OK, body).into_response())
+        }
+        Fault::HugeBody(len) => {
+            const CHUNK: usize = 64 * 1024;
+            let chunk = Bytes::from(vec![b'x'; CHUNK.min(*len)]);
+            let len = *len;
+            // A stream has no known length, so hyper sends it chunked, without Content-Length.
+            let chunks = stream::iter((0..len.div_ceil(CHUNK)).map(move |i| {
+                let size = CHUNK.min(len - i * CHUNK);
+                Ok::<Bytes, Infallible>(chunk.slice(..size))
+            }));
+            let response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                Body::from_stream(chunks),
+            )
+                .into_response();
+            (200, response)
+        }
+        // Never reached: Delay is handled before the request is answered.
+        Fault::Delay(_) => (500, StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+    }
+}
+
+/// RFC 7009.
+async fn revoke(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Other, &headers);
+    let result = Form::parse(&headers, &body).and_then(|form| {
+        let client = authenticate(sh.clients(), &headers, &form)?;
+        let token = form.get("token").ok_or_else(|| {
+            OAuthError::with(ErrorKind::InvalidRequest, "missing parameter token")
+        })?;
+        sh.lock()
+            .revoke(client, token, form.get("token_type_hint"), Instant::now())
+    });
+    match result {
+        // §2.2: 200 whether or not the token was known; the body is ignored.
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(e) => reply::error(wire, &e),
+    }
+}
+
+/// RFC 7662.
+async fn introspect(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
+    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Other, &headers);
+    let result = Form::parse(&headers, &body).and_then(|form| {
+        authenticate(sh.clients(), &headers, &form)?;
+        let token = form.get("token").ok_or_else(|| {
+            OAuthError::with(ErrorKind::InvalidRequest, "missing parameter token")
+        })?;
+        Ok(sh.lock().introspect(&sh.env, token, Clock::read()))
+    });
+    match result {
+        Ok(body) => reply::json_response(StatusCode::OK, &body),
+        Err(e) => reply::error(wire, &e),
+    }
+}
+
+/// OpenID Connect Core §5.3, with RFC 6750 §3 errors.
+async fn userinfo(State(sh): AppState, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_owned());
+    let Some(token) = token else {
+        // §3.1: no credentials at all → no error code, just the challenge.
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"tvlogin\""),
+        );
+        return response;
+    };
+    let claims = sh.lock().userinfo(&token, Clock::read());
+    match claims {
+        Some(claims) => reply::json_response(StatusCode::OK, &claims),
+        None => {
+            let description = "The access token is invalid, expired or revoked";
+            let mut response = reply::json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({ "error": "invalid_token", "error_description": description }),
+            );
+            let challenge =
+                format!("Bearer error=\"invalid_token\", error_description=\"{description}\"");
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+        }
+    }
+}
+
+/// RFC 8628 §3.3: the code entry page, or the confirmation page when a code is given.
+async fn device_page(State(sh): AppState, RawQuery(query): RawQuery) -> Response {
+    let form = Form::parse_lenient(query.unwrap_or_default().as_bytes());
+    match form.get("user_code") {
+        None => html(StatusCode::OK, page::enter_code("", None)),
+        Some(code) => show_code(&sh, code),
+    }
+}
+
+/// The confirmation page for a code, or the entry form with the reason it cannot be used.
+fn show_code(sh: &Shared, code: &str) -> Response {
+    let info = sh.lock().describe(&sh.env.cfg, code, Instant::now());
+    match info {
+        Ok(info) => {
+            let name = sh
+                .clients()
+                .iter()
+                .find(|c| c.client_id == info.client_id)
+                .map_or(info.client_id.as_str(), |c| c.name.as_str());
+            html(
+                StatusCode::OK,
+                page::confirm(&info.user_code, name, &info.scope, &info.audience),
+            )
+        }
+        Err(e) => decision_error_page(code, &e),
+    }
+}
+
+/// The Approve / Deny buttons post here.
+async fn device_submit(State(sh): AppState, body: Bytes) -> Response {
+    let form = Form::parse_lenient(&body);
+    let Some(code) = form.get("user_code") else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            page::enter_code("", Some("Please enter the code shown on your device.")),
+        );
+    };
+    let approve = match form.get("action") {
+        Some("approve") => true,
+        Some("deny") => false,
+        // No decision yet: show what would be authorized.
+        _ => return show_code(&sh, code),
+    };
+    let result = sh.lock().decide(&sh.env.cfg, code, approve, Clock::read());
+    match result {
+        Ok(()) => html(
+            StatusCode::OK,
+            page::decided(approve, &super::state::display_user_code(code)),
+        ),
+        Err(e) => decision_error_page(code, &e),
+    }
+}
+
+fn decision_error_page(code: &str, e: &DecisionError) -> Response {
+    let (status, message) = match e {
+        DecisionError::Unknown(c) => (
+            StatusCode::NOT_FOUND,
+            format!("The code {c} is not valid. Check it and try again."),
+        ),
+        DecisionError::Expired(c) => (
+            StatusCode::GONE,
+            format!("The code {c} has expired. Start the sign-in on your device again."),
+        ),
+        DecisionError::AlreadyDecided(c) => (
+            StatusCode::CONFLICT,
+            format!("The code {c} has already been used."),
+        ),
+    };
+    html(status, page::enter_code(code, Some(&message)))
+}
+
+/// An HTML page that cannot be framed (clickjacking the Approve button) and runs no scripts.
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        body,
+    )
+        .into_response()
+}

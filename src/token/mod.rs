@@ -1,0 +1,76 @@
+//! Reading tokens for display. Decoding here is *unverified*: it says what a token claims,
+//! not that the claim is true; signature checks are a separate step.
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+/// The claims of a compact JWS (`header.payload.signature`), or `None` for anything else
+/// (opaque tokens, JWE, garbage).
+pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// Who a token is about, from the usual claims: "Name <email>", else email, else
+/// preferred_username, else sub.
+pub fn subject_label(claims: &Map<String, Value>) -> Option<String> {
+    let get = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    match (get("name"), get("email")) {
+        (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+        (Some(name), None) => Some(name.to_owned()),
+        (None, Some(email)) => Some(email.to_owned()),
+        (None, None) => get("preferred_username")
+            .or_else(|| get("sub"))
+            .map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(payload: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn reads_claims_of_compact_jws_only() {
+        let claims = unverified_claims(&jwt(
+            r#"{"sub":"u1","name":"Ada","email":"ada@example.org"}"#,
+        ));
+        assert_eq!(
+            claims.as_ref().and_then(subject_label).as_deref(),
+            Some("Ada <ada@example.org>")
+        );
+        let sub_only = unverified_claims(&jwt(r#"{"sub":"u1"}"#));
+        assert_eq!(
+            sub_only.as_ref().and_then(subject_label).as_deref(),
+            Some("u1")
+        );
+        for garbage in [
+            "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+            "a.b",
+            "a.b.c.d.e",
+            &jwt("[1]"),
+            "x.!!!.y",
+        ] {
+            assert!(unverified_claims(garbage).is_none(), "{garbage}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The command-line contract: help, usage errors, profiles from config.toml, `serve`, `demo`.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Home, server};
+use tokio::io::AsyncBufReadExt;
+use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig};
+
+#[tokio::test]
+async fn help_lists_the_working_subcommands() {
+    let run = Home::new().run(&["--help"]).await;
+    assert_eq!(run.code, 0);
+    for word in ["login", "demo", "serve"] {
+        assert!(
+            run.stdout.contains(word),
+            "{word} missing from --help: {}",
+            run.stdout
+        );
+    }
+    let run = Home::new().run(&["login", "--help"]).await;
+    for flag in [
+        "--issuer",
+        "--provider",
+        "--client-id",
+        "--client-secret-env",
+        "--auth",
+        "--scope",
+        "--audience",
+        "--resource",
+        "--json",
+        "--no-tui",
+        "--allow-http",
+        "--profile",
+    ] {
+        assert!(
+            run.stdout.contains(flag),
+            "{flag} missing from login --help"
+        );
+    }
+    assert!(
+        !run.stdout.contains("--client-secret "),
+        "a secret must never be a flag"
+    );
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    let home = Home::new();
+    let run = home.run(&["login"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no authorization server given"),
+        "{}",
+        run.stderr
+    );
+    let run = home
+        .run(&["login", "--provider", "okta", "--client-id", "c"])
+        .await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--domain"), "{}", run.stderr);
+    let run = home.run(&["login", "--bogus"]).await;
+    assert_eq!(run.code, 2);
+    let run = home.run(&["serve", "--quirks", "nope"]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("github"),
+        "should list valid quirks: {}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_bad_config_file_is_named() {
+    let home = Home::new();
+    home.config("[profiles.default]\nissuer = 42\n");
+    let run = home.run(&["login"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("config.toml is not valid"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn profiles_from_config_toml_with_env_and_flags_over_them() {
+    let server = server(ServerConfig {
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 1,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let home = Home::new();
+    home.config(&format!(
+        "[profiles.work]\nissuer = \"{}\"\nclient_id = \"not-registered\"\nscope = \"openid\"\n",
+        server.issuer_str()
+    ));
+    // The profile alone names an unknown client: a configuration error from the server.
+    let run = home.run(&["login", "--profile", "work", "--json"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // The environment overrides the profile...
+    let run = home
+        .run_with_env(
+            &["login", "--json"],
+            &[
+                ("TVLOGIN_PROFILE", "work"),
+                ("TVLOGIN_CLIENT_ID", DEMO_CLIENT_ID),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // ...and a flag overrides the environment.
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--profile",
+                "work",
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--json",
+            ],
+            &[("TVLOGIN_CLIENT_ID", "nope")],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let tokens = run.events().pop().unwrap_or_default();
+    assert_eq!(tokens["scope"], "openid");
+    // A profile that does not exist is named, with the ones that do.
+    let run = home.run(&["login", "--profile", "home"]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no profile named \"home\"") && run.stderr.contains("work"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn serve_prints_its_issuer_and_answers_discovery() {
+    let home = Home::new();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tvlogin"))
+        .args(["serve", "--quirks", "keycloak"])
+        .env("TVLOGIN_CONFIG_DIR", home.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let issuer = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("serve printed nothing"))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
+    let doc: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["issuer"], issuer.as_str());
+    assert!(doc["device_authorization_endpoint"].as_str().is_some());
+    child.kill().await.ok();
+}
+
+#[tokio::test]
+async fn demo_runs_the_whole_flow_with_no_account() {
+    let run = Home::new()
+        .run(&["demo", "--approve-after", "1", "--json"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names = run.event_names();
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("device_authorization")
+    );
+    assert_eq!(names.last().map(String::as_str), Some("tokens"));
+    let plain = Home::new()
+        .run(&["demo", "--approve-after", "1", "--quirks", "github"])
+        .await;
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert!(plain.stderr.contains("Enter the code:"), "{}", plain.stderr);
+    assert!(plain.stderr.contains("Logged in"), "{}", plain.stderr);
+}

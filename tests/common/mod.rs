@@ -1,0 +1,230 @@
+//! Shared helpers for the end-to-end tests: run the real binary with a private config and
+//! data dir, start the embedded server, and serve canned answers for malformed providers.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tvlogin::server::{ServerConfig, ServerHandle};
+
+/// Nothing in these tests should take this long; a hang fails instead of blocking CI.
+pub const PROCESS_LIMIT: Duration = Duration::from_secs(60);
+
+/// What a finished `tvlogin` process left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// The JSON lines on stdout.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect()
+    }
+
+    /// The names of the JSON events, in order.
+    pub fn event_names(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap_or("?").to_owned())
+            .collect()
+    }
+}
+
+/// A scratch home: private config and data directories.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+        }
+    }
+
+    /// Writes `config.toml`.
+    pub fn config(&self, text: &str) {
+        let dir = self.dir.path().join("config");
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Runs `tvlogin args…` to completion (killed after [`PROCESS_LIMIT`]).
+    pub async fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[]).await
+    }
+
+    pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let started = Instant::now();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tvlogin"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TVLOGIN_CONFIG_DIR", self.dir.path().join("config"))
+            .env("TVLOGIN_DATA_DIR", self.dir.path().join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn tvlogin: {e}"));
+        let output = tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("tvlogin {args:?} hung for {PROCESS_LIMIT:?}"))
+            .unwrap_or_else(|e| panic!("wait: {e}"));
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        };
+        assert!(
+            !run.stderr.contains("panicked"),
+            "tvlogin panicked: {}",
+            run.stderr
+        );
+        run
+    }
+}
+
+/// Starts the embedded server.
+pub async fn server(config: ServerConfig) -> ServerHandle {
+    ServerHandle::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("server: {e}"))
+}
+
+/// Approves every pending code as soon as one appears (like a person with a phone).
+pub fn approve_when_pending(
+    server: &std::sync::Arc<ServerHandle>,
+    approve: bool,
+) -> tokio::task::JoinHandle<()> {
+    let server = std::sync::Arc::clone(server);
+    tokio::spawn(async move {
+        loop {
+            let pending = server.pending_user_codes();
+            if !pending.is_empty() {
+                for code in pending {
+                    let _ = if approve {
+                        server.approve(&code)
+                    } else {
+                        server.deny(&code)
+                    };
+                }
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+}
+
+/// A canned answer: status, content type, body.
+#[derive(Debug, Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Canned {
+    pub fn json(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            body: body.into(),
+        }
+    }
+    pub fn html(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            status,
+            content_type: "text/html",
+            body: body.into(),
+        }
+    }
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 answering each path with a fixed response (404
+/// otherwise); `{base}` in bodies becomes its own base URL. Stands in for broken providers.
+pub async fn canned(routes: Vec<(&'static str, Canned)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let routes: HashMap<&'static str, Canned> = routes
+        .into_iter()
+        .map(|(path, mut c)| {
+            c.body = c.body.replace("{base}", &base);
+            (path, c)
+        })
+        .collect();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let routes = routes.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut read = 0;
+                // Read until the end of the headers (bodies of POSTs are ignored).
+                loop {
+                    let Ok(n) = stream.read(&mut buf[read..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    read += n;
+                    if buf[..read].windows(4).any(|w| w == b"\r\n\r\n") || read == buf.len() {
+                        break;
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf[..read]);
+                let path = head.split_whitespace().nth(1).unwrap_or("/");
+                let path = path.split('?').next().unwrap_or(path);
+                let answer = routes
+                    .get(path)
+                    .cloned()
+                    .unwrap_or(Canned::html(404, "<h1>Not Found</h1>"));
+                let response = format!(
+                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                    answer.status,
+                    answer.content_type,
+                    answer.body.len(),
+                    answer.body
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    base
+}
+
+/// A discovery document for a canned provider at `{base}`.
+pub fn discovery_doc() -> String {
+    r#"{"issuer":"{base}","device_authorization_endpoint":"{base}/device","token_endpoint":"{base}/token"}"#.into()
+}
+
+/// A valid device authorization answer with a 1 s interval.
+pub fn device_answer() -> String {
+    r#"{"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"{base}/verify","expires_in":30,"interval":1}"#.into()
+}

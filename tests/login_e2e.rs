@@ -1,0 +1,339 @@
+//! End-to-end logins against the embedded authorization server: every provider quirks
+//! profile with public, client_secret_basic and client_secret_post clients, through the same
+//! library code the binary runs; then the binary itself for the exit-code contract.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Home, approve_when_pending, server};
+use tvlogin::cli::LoginArgs;
+use tvlogin::config::{ConfigFile, LoginConfig};
+use tvlogin::login::{self, OutputMode, Reporter};
+use tvlogin::oauth::client::AuthMethod;
+use tvlogin::server::{
+    AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, DEMO_CLIENT_ID, POST_CLIENT_ID,
+    POST_CLIENT_SECRET, Quirks, ServerConfig, ServerHandle,
+};
+
+fn quick(quirks: Quirks) -> ServerConfig {
+    ServerConfig {
+        quirks,
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 2,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    }
+}
+
+/// Flags for a login against `server` as `client`. GitHub has no discovery, so its flows use
+/// explicit endpoints as its preset does; the others discover.
+fn args(
+    server: &ServerHandle,
+    quirks: Quirks,
+    client: &str,
+    auth: AuthMethod,
+    secret_var: Option<&str>,
+) -> LoginArgs {
+    let mut args = LoginArgs {
+        client_id: Some(client.into()),
+        auth: Some(auth),
+        client_secret_env: secret_var.map(str::to_owned),
+        scope: Some("openid profile email offline_access".into()),
+        ..LoginArgs::default()
+    };
+    if quirks == Quirks::Github {
+        args.device_authorization_endpoint =
+            Some(server.device_authorization_endpoint().to_string());
+        args.token_endpoint = Some(server.token_endpoint().to_string());
+        args.scope = Some("repo read:org".into());
+    } else {
+        args.issuer = Some(server.issuer_str());
+    }
+    args
+}
+
+#[tokio::test]
+async fn every_quirks_profile_with_every_client_authentication() {
+    tvlogin::install_crypto_provider();
+    let env = |var: &str| match var {
+        "BASIC" => Some(BASIC_CLIENT_SECRET.to_string()),
+        "POST" => Some(POST_CLIENT_SECRET.to_string()),
+        _ => None,
+    };
+    let mut flows = Vec::new();
+    for quirks in Quirks::ALL {
+        let server = Arc::new(server(quick(quirks)).await);
+        for (client, auth, var) in [
+            (DEMO_CLIENT_ID, AuthMethod::None, None),
+            (BASIC_CLIENT_ID, AuthMethod::Basic, Some("BASIC")),
+            (POST_CLIENT_ID, AuthMethod::Post, Some("POST")),
+        ] {
+            let args = args(&server, quirks, client, auth, var);
+            let config =
+                LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("none"), &env)
+                    .unwrap_or_else(|e| panic!("{quirks} {client}: {e}"));
+            let server = Arc::clone(&server);
+            flows.push(tokio::spawn(async move {
+                let mut reporter = Reporter::new(OutputMode::Json, Vec::new(), Vec::new());
+                let result = login::login(&config, &mut reporter).await;
+                let (out, _) = reporter.into_inner();
+                (
+                    quirks,
+                    client,
+                    result,
+                    String::from_utf8_lossy(&out).into_owned(),
+                    server,
+                )
+            }));
+        }
+    }
+    for flow in flows {
+        let (quirks, client, result, out, server) = flow.await.unwrap_or_else(|e| panic!("{e}"));
+        let tokens = result.unwrap_or_else(|e| panic!("{quirks} {client}: {e}\n{out}"));
+        let what = format!("{quirks} {client}");
+        assert!(!tokens.access_token.secret().is_empty(), "{what}");
+        assert!(tokens.refresh_token.is_some(), "{what}: refresh token");
+        match quirks {
+            Quirks::Github => {
+                assert!(tokens.access_token.secret().starts_with("gho_"), "{what}");
+                assert!(tokens.id_token.is_none(), "{what}");
+                assert_eq!(tokens.refresh_expires_in, Some(15_897_600), "{what}");
+            }
+            Quirks::Google => {
+                assert!(tokens.access_token.secret().starts_with("ya29."), "{what}");
+                assert!(tokens.id_token.is_some(), "{what}");
+            }
+            _ => {
+                let claims = tvlogin::token::unverified_claims(tokens.access_token.secret())
+                    .unwrap_or_else(|| panic!("{what}: access token is not a JWT"));
+                assert_eq!(claims["iss"], server.issuer_str(), "{what}");
+                assert_eq!(claims["client_id"], client, "{what}");
+                assert!(tokens.id_token.is_some(), "{what}");
+            }
+        }
+        // The JSON events follow the contract and never carry a secret.
+        let names: Vec<String> = out
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap_or_default()["event"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            ["device_authorization", "poll", "poll", "tokens"],
+            "{what}: {out}"
+        );
+        assert!(
+            !out.contains(tokens.access_token.secret()),
+            "{what}: access token leaked"
+        );
+        for polled in server.polls() {
+            assert!(
+                !polled.early,
+                "{what}: a poll came before the interval: {polled:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn microsoft_message_and_google_url_reach_the_output() {
+    for (quirks, want) in [
+        (Quirks::Microsoft, "To sign in, use a web browser"),
+        (Quirks::Google, "/device"),
+    ] {
+        let server = server(quick(quirks)).await;
+        let home = Home::new();
+        let run = home
+            .run(&[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--no-tui",
+            ])
+            .await;
+        assert_eq!(run.code, 0, "{quirks}: {}", run.stderr);
+        assert!(run.stderr.contains(want), "{quirks}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("Logged in as Demo User <demo@example.test>"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_contract_of_a_successful_login() {
+    let server = server(quick(Quirks::Rfc)).await;
+    let home = Home::new();
+    let run = home
+        .run(&[
+            "login",
+            "--issuer",
+            &server.issuer_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--json",
+            "--scope",
+            "openid offline_access",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let events = run.events();
+    assert_eq!(
+        run.event_names(),
+        ["device_authorization", "poll", "poll", "tokens"]
+    );
+    let device = &events[0];
+    for field in [
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "expires_in",
+        "interval",
+    ] {
+        assert!(
+            !device[field].is_null(),
+            "device_authorization lacks {field}: {device}"
+        );
+    }
+    assert_eq!(events[1]["outcome"], "authorization_pending");
+    assert_eq!(events[1]["attempt"], 1);
+    assert_eq!(events[1]["next_poll_in"], 1);
+    assert_eq!(events[2]["outcome"], "tokens");
+    let tokens = &events[3];
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["has_refresh_token"], true);
+    assert_eq!(tokens["has_id_token"], true);
+    assert_eq!(tokens["store"], "memory");
+    assert!(tokens["expires_in"].as_u64().is_some_and(|s| s > 3000));
+    assert!(
+        !run.stdout.contains("eyJ"),
+        "a JWT reached stdout: {}",
+        run.stdout
+    );
+    assert!(
+        !run.stderr.contains("eyJ"),
+        "a JWT reached stderr: {}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn denial_exits_3() {
+    let server = Arc::new(
+        server(ServerConfig {
+            interval: 1,
+            ..ServerConfig::default()
+        })
+        .await,
+    );
+    let decider = approve_when_pending(&server, false);
+    let home = Home::new();
+    let run = home
+        .run(&[
+            "login",
+            "--issuer",
+            &server.issuer_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--json",
+        ])
+        .await;
+    decider.abort();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let last = run.events().pop().unwrap_or_default();
+    assert_eq!(last["event"], "error");
+    assert_eq!(last["error"], "access_denied");
+    assert_eq!(last["exit_code"], 3);
+    assert!(run.stderr.contains("access denied"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn microsoft_declined_is_a_denial_too() {
+    let server = server(ServerConfig {
+        quirks: Quirks::Microsoft,
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 1,
+            approve: false,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let run = Home::new()
+        .run(&[
+            "login",
+            "--issuer",
+            &server.issuer_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+        ])
+        .await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("authorization_declined"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn expiry_exits_4_for_every_quirks_profile() {
+    let mut runs = Vec::new();
+    for quirks in Quirks::ALL {
+        runs.push(tokio::spawn(async move {
+            let server = server(ServerConfig {
+                quirks,
+                interval: 1,
+                device_code_ttl: 2,
+                ..ServerConfig::default()
+            })
+            .await;
+            let mut args = vec![
+                "login".to_string(),
+                "--client-id".into(),
+                DEMO_CLIENT_ID.into(),
+                "--json".into(),
+            ];
+            if quirks == Quirks::Github {
+                args.extend([
+                    "--device-authorization-endpoint".into(),
+                    server.device_authorization_endpoint().to_string(),
+                    "--token-endpoint".into(),
+                    server.token_endpoint().to_string(),
+                ]);
+            } else {
+                args.extend(["--issuer".into(), server.issuer_str()]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            (quirks, Home::new().run(&args).await)
+        }));
+    }
+    for run in runs {
+        let (quirks, run) = run.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(run.code, 4, "{quirks}: {}", run.stderr);
+        assert!(
+            run.elapsed < Duration::from_secs(10),
+            "{quirks}: took {:?}",
+            run.elapsed
+        );
+        assert!(run.stderr.contains("expired"), "{quirks}: {}", run.stderr);
+        assert_eq!(
+            run.events().pop().unwrap_or_default()["error"],
+            "expired_token",
+            "{quirks}"
+        );
+    }
+}
