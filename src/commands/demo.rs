@@ -1,0 +1,112 @@
+//! `tvlogin demo`: the embedded server plus a login against it, with no account.
+
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::DemoArgs;
+use crate::config::{EndpointOverrides, EndpointSource, LoginConfig};
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::login::OutputMode;
+use crate::oauth::client::{AuthMethod, OAuthClient};
+use crate::oauth::device::DeviceRequest;
+use crate::oauth::http::HttpSettings;
+use crate::sanitize::escape;
+use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+
+use super::login::run_login;
+
+/// `tvlogin demo`: the embedded server plus a login against it.
+pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
+    let server = ServerHandle::start(ServerConfig {
+        quirks: args.quirks,
+        // Short enough that approval shows up quickly, long enough to read each poll.
+        interval: 2,
+        ..ServerConfig::default()
+    })
+    .await
+    .map_err(|e| Error::Other(format!("cannot start the embedded server: {e}")))?;
+    let config = LoginConfig {
+        profile: "demo".into(),
+        source: EndpointSource::Discover(server.issuer()),
+        overrides: EndpointOverrides::default(),
+        provider: None,
+        client: OAuthClient {
+            id: DEMO_CLIENT_ID.into(),
+            secret: None,
+            auth: AuthMethod::None,
+        },
+        request: DeviceRequest {
+            scope: Some("openid profile email offline_access".into()),
+            ..DeviceRequest::default()
+        },
+        http: HttpSettings::default(),
+    };
+    let mode = if args.json {
+        OutputMode::Json
+    } else {
+        OutputMode::Plain
+    };
+    let server = Arc::new(server);
+    let approver = spawn_approver(&server, args.approve_after, mode);
+    let result = run_login(&config, mode).await;
+    approver.abort();
+    let _ = approver.await;
+    if let Ok(server) = Arc::try_unwrap(server) {
+        server.shutdown().await;
+    }
+    result
+}
+
+/// Stands in for the phone: approves after a delay, or on `a`/`d` typed at the terminal.
+fn spawn_approver(
+    server: &Arc<ServerHandle>,
+    approve_after: Option<u64>,
+    mode: OutputMode,
+) -> tokio::task::JoinHandle<()> {
+    let server = Arc::clone(server);
+    if let Some(secs) = approve_after {
+        return tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            for code in server.pending_user_codes() {
+                let _ = server.approve(&code);
+            }
+        });
+    }
+    if mode == OutputMode::Plain && std::io::stdin().is_terminal() {
+        eprintln!(
+            "Demo: tvlogin's embedded server at {} plays the provider.\n\
+             Approve in a browser on this machine (link below), or type a + Enter to\n\
+             approve, d + Enter to deny.\n",
+            escape(&server.issuer_str())
+        );
+        // stdin is blocking; a thread keeps it off the runtime. It ends with the process.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        return tokio::spawn(async move {
+            while let Some(line) = rx.recv().await {
+                let approve = match line.trim() {
+                    "a" | "A" => true,
+                    "d" | "D" => false,
+                    _ => continue,
+                };
+                for code in server.pending_user_codes() {
+                    let _ = if approve {
+                        server.approve(&code)
+                    } else {
+                        server.deny(&code)
+                    };
+                }
+            }
+        });
+    }
+    tokio::spawn(async {})
+}
