@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::Provider;
 use crate::oauth::client::AuthMethod;
+use crate::store::Backend;
 
 /// Log a terminal into an OAuth 2.0 / OpenID Connect provider the way a smart TV does
 /// (RFC 8628 device authorization grant).
@@ -33,6 +34,24 @@ pub enum Command {
     /// Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 access denied,
     /// 4 code expired, 5 network or server error, 130 cancelled.
     Login(LoginArgs),
+    /// Print a valid access token on stdout, refreshing it first when needed
+    ///
+    /// Never starts a login. stdout holds the token and a newline, nothing else (with
+    /// --json: one JSON document). Exit codes: 0 ok, 1 no session or the session ended,
+    /// 2 configuration, 5 network or server error.
+    Token(TokenArgs),
+    /// Show the stored profiles: issuer, subject, scopes, store, time left on the tokens
+    ///
+    /// Reads only the state files (never a keyring), and never starts a login.
+    Status(StatusArgs),
+    /// Refresh a profile's tokens now
+    Refresh(ProfileArgs),
+    /// Revoke a profile's refresh and access tokens (RFC 7009), then delete them locally
+    ///
+    /// The local copies are deleted even when revocation fails; each step is reported.
+    Logout(ProfileArgs),
+    /// Check the token stores, config and data paths, and the issuers' reachability and clocks
+    Doctor(DoctorArgs),
     /// Log in against the embedded authorization server: the whole flow with no account
     Demo(DemoArgs),
     /// Run the embedded authorization server in the foreground, for testing other clients
@@ -102,6 +121,15 @@ pub struct LoginArgs {
     /// RFC 8707 resource indicator; repeat for several
     #[arg(long, value_name = "URI")]
     pub resource: Vec<String>,
+    /// Where to keep the tokens: the OS keyring (default), a private file in the data
+    /// directory, or memory (this run only). Remembered per profile
+    #[arg(
+        long,
+        env = "TVLOGIN_STORE",
+        value_enum,
+        value_name = "keyring|file|memory"
+    )]
+    pub store: Option<Backend>,
     /// Plain text output even on a terminal
     #[arg(long)]
     pub no_tui: bool,
@@ -115,6 +143,52 @@ pub struct LoginArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+}
+
+/// Flags of `tvlogin token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// Profile whose token to print
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Print the OpenID Connect id token instead of the access token
+    #[arg(long)]
+    pub id_token: bool,
+    /// Print {token, token_type, expires_at, expires_in, scope} as one JSON document
+    /// (expires_at in Unix seconds, expires_in in seconds left)
+    #[arg(long)]
+    pub json: bool,
+    /// Refresh first when the token has less than this many seconds left (capped at half
+    /// the token's lifetime)
+    #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
+    pub min_ttl: u64,
+}
+
+/// Flags of `tvlogin status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// One JSON document on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of commands acting on one profile (`refresh`, `logout`).
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    /// The profile
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// Flags of `tvlogin doctor`.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Also check this issuer's reachability and clock (besides the profiles' issuers)
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// One JSON document on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `tvlogin demo`.

@@ -16,6 +16,7 @@ use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::device::DeviceRequest;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::HttpSettings;
+use crate::store::Backend;
 
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
@@ -127,6 +128,8 @@ pub struct Profile {
     pub allow_http: Option<bool>,
     /// See `--timeout`.
     pub timeout: Option<u64>,
+    /// See `--store`.
+    pub store: Option<Backend>,
 }
 
 impl ConfigFile {
@@ -211,6 +214,13 @@ pub struct LoginConfig {
     pub request: DeviceRequest,
     /// Transport settings.
     pub http: HttpSettings,
+    /// The store asked for (`--store`, `TVLOGIN_STORE`, the profile's `store`); `None` means
+    /// the one remembered for the profile, else the keyring (see `store::choose`).
+    pub store: Option<Backend>,
+    /// The environment variable the client secret was read from, when one was named
+    /// (`--client-secret-env`, the profile's `client_secret_env`); remembered so a refresh in
+    /// a later process finds the secret again. The secret itself is never stored.
+    pub client_secret_env: Option<String>,
 }
 
 /// A preset's endpoints and defaults.
@@ -408,8 +418,40 @@ impl LoginConfig {
                 allow_http: args.allow_http || profile.allow_http.unwrap_or(false),
                 ..HttpSettings::default()
             },
+            store: args.store.or(profile.store),
+            client_secret_env: secret_source(args, &profile, env),
         })
     }
+}
+
+/// The variable [`client_secret`] takes the secret from, when it is a named variable.
+fn secret_source(
+    args: &LoginArgs,
+    profile: &Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    if let Some(var) = &args.client_secret_env {
+        return Some(var.clone());
+    }
+    if env("TVLOGIN_CLIENT_SECRET").is_some_and(|v| !v.is_empty()) {
+        return Some("TVLOGIN_CLIENT_SECRET".into());
+    }
+    profile.client_secret_env.clone()
+}
+
+/// The client secret for a refresh or revocation in a later process: the variable named at
+/// login, then `TVLOGIN_CLIENT_SECRET`, the variable named by the profile, the profile itself.
+pub fn stored_client_secret(
+    remembered_var: Option<&str>,
+    profile: &Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<ClientSecret> {
+    let from = |var: &str| env(var).filter(|v| !v.is_empty()).map(ClientSecret::new);
+    remembered_var
+        .and_then(from)
+        .or_else(|| from("TVLOGIN_CLIENT_SECRET"))
+        .or_else(|| profile.client_secret_env.as_deref().and_then(from))
+        .or_else(|| profile.client_secret.clone())
 }
 
 fn list_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {

@@ -14,6 +14,8 @@ pub mod login;
 pub mod oauth;
 pub mod sanitize;
 pub mod server;
+pub mod session;
+pub mod store;
 pub mod token;
 
 use cli::{Cli, Command};
@@ -25,6 +27,11 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
     install_crypto_provider();
     match cli.command {
         Command::Login(args) => commands::login(args).await,
+        Command::Token(args) => commands::token(args).await,
+        Command::Status(args) => commands::status(args).await,
+        Command::Refresh(args) => commands::refresh(args).await,
+        Command::Logout(args) => commands::logout(args).await,
+        Command::Doctor(args) => commands::doctor(args).await,
         Command::Demo(args) => commands::demo(args).await,
         Command::Serve(args) => commands::serve(args).await,
     }
@@ -49,3 +56,6 @@ pub fn report_error(error: &Error) {
         eprintln!("tvlogin: hint: {hint}");
     }
 }
+pub mod app;
+pub mod runtime;
+pub mod ui;

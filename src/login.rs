@@ -21,11 +21,23 @@ use crate::oauth::normalize::OAuthResponse;
 use crate::oauth::poll::{Next, PollOutcome, Poller, Step};
 use crate::oauth::token::TokenResponse;
 use crate::sanitize::escape;
+use crate::store::Stored;
 use crate::token;
 
-/// Where tokens end up. Persistent stores arrive with the storage work; until then a login
-/// keeps its tokens in memory for the run and says so.
+/// Placeholder kept for the TUI's save step until it persists through
+/// `session::persist_login`; plain and JSON logins report the real store (see
+/// [`Reporter::tokens`]).
 pub const STORE: &str = "memory";
+
+/// What a successful device flow produced: the tokens, and the endpoints they came from
+/// (refresh and revocation need them later).
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The token response.
+    pub tokens: TokenResponse,
+    /// The endpoints used (discovered, or as configured).
+    pub endpoints: Endpoints,
+}
 
 /// How the flow is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,8 +182,8 @@ impl<O: Write, E: Write> Reporter<O, E> {
         }
     }
 
-    /// What was received, never the secrets themselves.
-    pub fn tokens(&mut self, tokens: &TokenResponse, profile: &str) {
+    /// What was received and where it was stored, never the secrets themselves.
+    pub fn tokens(&mut self, tokens: &TokenResponse, profile: &str, stored: &Stored) {
         match self.mode {
             OutputMode::Json => self.event(json!({
                 "event": "tokens",
@@ -181,7 +193,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "has_refresh_token": tokens.refresh_token.is_some(),
                 "has_id_token": tokens.id_token.is_some(),
                 "refresh_token_expires_in": tokens.refresh_expires_in,
-                "store": STORE,
+                "store": stored.backend.name(),
             })),
             OutputMode::Plain => {
                 let who = tokens
@@ -210,7 +222,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     (None, _) => "none".into(),
                 };
                 let text = format!(
-                    "\nLogged in{who} (profile {:?}).\n  access token:  {}{expiry}\n  scope:         {}\n  refresh token: {refresh}\n  id token:      {}\n  stored in:     {STORE} (this run only: persistent storage is not available yet)",
+                    "\nLogged in{who} (profile {:?}).\n  access token:  {}{expiry}\n  scope:         {}\n  refresh token: {refresh}\n  id token:      {}\n  stored in:     {}",
                     escape(profile),
                     escape(&tokens.token_type),
                     tokens
@@ -223,6 +235,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     } else {
                         "none"
                     },
+                    escape(&stored.location),
                 );
                 self.say(&text);
             }
@@ -253,6 +266,17 @@ pub async fn resolve_endpoints(http: &Http, config: &LoginConfig) -> Result<Endp
     }
 }
 
+/// Which server a login talks to, for people: the issuer, else the device endpoint's origin.
+pub fn server_label(config: &LoginConfig) -> String {
+    match &config.source {
+        EndpointSource::Discover(issuer) => issuer.as_str().trim_end_matches('/').to_owned(),
+        EndpointSource::Fixed(e) => e
+            .issuer
+            .clone()
+            .unwrap_or_else(|| e.device_authorization.origin().ascii_serialization()),
+    }
+}
+
 /// One device token request at a time, over HTTP.
 struct HttpPoll<'a> {
     http: &'a Http,
@@ -273,20 +297,14 @@ impl PollTransport for HttpPoll<'_> {
 }
 
 /// Runs the whole device flow, reporting as it goes. Errors are returned, not reported:
-/// the caller reports them once.
+/// the caller reports them once. The `tokens` event is the caller's, once it has stored
+/// them (`session::login_and_store`), so it can say where they went.
 pub async fn login<O: Write, E: Write>(
     config: &LoginConfig,
     reporter: &mut Reporter<O, E>,
-) -> Result<TokenResponse, Error> {
+) -> Result<LoginOutcome, Error> {
     let http = Http::new(config.http).map_err(Error::Other)?;
-    let server = match &config.source {
-        EndpointSource::Discover(issuer) => issuer.to_string(),
-        EndpointSource::Fixed(e) => e
-            .issuer
-            .clone()
-            .unwrap_or_else(|| e.device_authorization.origin().ascii_serialization()),
-    };
-    reporter.starting(&config.profile, &server);
+    reporter.starting(&config.profile, &server_label(config));
     let endpoints = resolve_endpoints(&http, config).await?;
     // Refuse a remote http:// token endpoint before the device request, not after the
     // person has already typed the code.
@@ -311,6 +329,5 @@ pub async fn login<O: Write, E: Write>(
         reporter.step(step)
     })
     .await?;
-    reporter.tokens(&tokens, &config.profile);
-    Ok(tokens)
+    Ok(LoginOutcome { tokens, endpoints })
 }

@@ -17,6 +17,7 @@ use tvlogin::server::{
     AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, DEMO_CLIENT_ID, POST_CLIENT_ID,
     POST_CLIENT_SECRET, Quirks, ServerConfig, ServerHandle,
 };
+use tvlogin::store::{Backend, Stored};
 
 fn quick(quirks: Quirks) -> ServerConfig {
     ServerConfig {
@@ -80,7 +81,17 @@ async fn every_quirks_profile_with_every_client_authentication() {
             let server = Arc::clone(&server);
             flows.push(tokio::spawn(async move {
                 let mut reporter = Reporter::new(OutputMode::Json, Vec::new(), Vec::new());
-                let result = login::login(&config, &mut reporter).await;
+                let result = login::login(&config, &mut reporter)
+                    .await
+                    .map(|outcome| outcome.tokens);
+                // The caller reports the tokens once they are stored (here: nowhere).
+                if let Ok(tokens) = &result {
+                    let stored = Stored {
+                        backend: Backend::Memory,
+                        location: "memory".into(),
+                    };
+                    reporter.tokens(tokens, &config.profile, &stored);
+                }
                 let (out, _) = reporter.into_inner();
                 (
                     quirks,

@@ -44,7 +44,8 @@ async fn logged_in(
     let mut reporter = Reporter::new(OutputMode::Json, Vec::new(), Vec::new());
     let tokens = login::login(&config, &mut reporter)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+        .tokens;
     (server, config, tokens)
 }
 

@@ -15,7 +15,7 @@ use crate::oauth::http::HttpSettings;
 use crate::sanitize::escape;
 use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
-use super::login::run_login;
+use super::login::{run_login, run_tui};
 
 /// `tvlogin demo`: the embedded server plus a login against it.
 pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
@@ -42,6 +42,9 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
             ..DeviceRequest::default()
         },
         http: HttpSettings::default(),
+        // A demo never writes the user's keyring or files.
+        store: Some(crate::store::Backend::Memory),
+        client_secret_env: None,
     };
     let mode = if args.json {
         OutputMode::Json
@@ -49,8 +52,13 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         OutputMode::Plain
     };
     let server = Arc::new(server);
-    let approver = spawn_approver(&server, args.approve_after, mode);
-    let result = run_login(&config, mode).await;
+    let tui = !args.json && !args.no_tui && crate::runtime::tui_possible();
+    let approver = spawn_approver(&server, args.approve_after, mode, tui);
+    let result = if tui {
+        run_tui(config, Some(Arc::clone(&server))).await
+    } else {
+        run_login(&config, mode).await
+    };
     approver.abort();
     let _ = approver.await;
     if let Ok(server) = Arc::try_unwrap(server) {
@@ -64,6 +72,7 @@ fn spawn_approver(
     server: &Arc<ServerHandle>,
     approve_after: Option<u64>,
     mode: OutputMode,
+    tui: bool,
 ) -> tokio::task::JoinHandle<()> {
     let server = Arc::clone(server);
     if let Some(secs) = approve_after {
@@ -74,7 +83,8 @@ fn spawn_approver(
             }
         });
     }
-    if mode == OutputMode::Plain && std::io::stdin().is_terminal() {
+    // The TUI has its own a/d keys; the line reader is for plain mode on a terminal.
+    if !tui && mode == OutputMode::Plain && std::io::stdin().is_terminal() {
         eprintln!(
             "Demo: tvlogin's embedded server at {} plays the provider.\n\
              Approve in a browser on this machine (link below), or type a + Enter to\n\

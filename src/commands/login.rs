@@ -1,10 +1,15 @@
 //! `tvlogin login`: resolve the configuration, run the device flow, report.
 
+use std::sync::Arc;
+
 use crate::cli::LoginArgs;
 use crate::config::{ConfigFile, LoginConfig, Paths};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::login::{self, OutputMode, Reporter};
+use crate::runtime::{self, executor::SaveFn};
+use crate::sanitize::escape;
+use crate::server::ServerHandle;
 
 use super::shutdown_signal;
 
@@ -14,6 +19,9 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     let path = paths.config_file();
     let file = ConfigFile::load(&path)?;
     let config = LoginConfig::resolve(&args, &file, &path, &|var| std::env::var(var).ok())?;
+    if !args.json && !args.no_tui && runtime::tui_possible() {
+        return run_tui(config, None).await;
+    }
     let mode = if args.json {
         OutputMode::Json
     } else {
@@ -22,11 +30,36 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     run_login(&config, mode).await
 }
 
+/// Runs the login screen; `server` is the embedded server when this is `tvlogin demo`.
+pub(super) async fn run_tui(
+    config: LoginConfig,
+    server: Option<Arc<ServerHandle>>,
+) -> Result<Exit, Error> {
+    let ctx = runtime::context(
+        &config.profile,
+        &login::server_label(&config),
+        server.is_some(),
+    );
+    let save: SaveFn = Arc::new(|_tokens, _endpoints| {
+        Box::pin(async {
+            Ok(format!(
+                "{} (this run only: persistent storage is not available yet)",
+                login::STORE
+            ))
+        })
+    });
+    let (exit, summary) = runtime::run_login(Arc::new(config), ctx, server, save).await?;
+    if let Some(line) = summary {
+        eprintln!("tvlogin: {}", escape(&line));
+    }
+    Ok(exit)
+}
+
 /// Runs a login with the process's stdout/stderr, cancelled by Ctrl-C or SIGTERM.
 pub(super) async fn run_login(config: &LoginConfig, mode: OutputMode) -> Result<Exit, Error> {
     let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr());
     let result = tokio::select! {
-        result = login::login(config, &mut reporter) => result.map(|_| Exit::Ok),
+        result = crate::session::login_and_store(config, &mut reporter) => result.map(|_| Exit::Ok),
         () = shutdown_signal() => Err(Error::Cancelled),
     };
     if let Err(e) = &result {

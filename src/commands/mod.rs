@@ -1,12 +1,22 @@
 //! The subcommands: each turns its parsed flags into work and an exit code.
 
 mod demo;
+mod doctor;
 mod login;
+mod logout;
+mod refresh;
 mod serve;
+mod status;
+mod token;
 
 pub use demo::demo;
+pub use doctor::doctor;
 pub use login::login;
+pub use logout::logout;
+pub use refresh::refresh;
 pub use serve::serve;
+pub use status::status;
+pub use token::token;
 
 /// Resolves on Ctrl-C, and on SIGTERM or SIGHUP where those exist.
 pub async fn shutdown_signal() {

@@ -14,4 +14,5 @@ pub mod http;
 pub mod normalize;
 pub mod poll;
 pub mod refresh;
+pub mod revoke;
 pub mod token;

@@ -2,6 +2,8 @@
 //! data dir, start the embedded server, and serve canned answers for malformed providers.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod screen;
+
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -64,23 +66,18 @@ impl Home {
         self.run_with_env(args, &[]).await
     }
 
+    /// The directories this home gives tvlogin.
+    pub fn paths(&self) -> tvlogin::config::Paths {
+        tvlogin::config::Paths {
+            config_dir: self.dir.path().join("config"),
+            data_dir: self.dir.path().join("data"),
+        }
+    }
+
     pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let started = Instant::now();
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tvlogin"));
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("TVLOGIN_CONFIG_DIR", self.dir.path().join("config"))
-            .env("TVLOGIN_DATA_DIR", self.dir.path().join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let child = command
+        let child = self
+            .command(args, env)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn tvlogin: {e}"));
         let output = tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
@@ -99,6 +96,33 @@ impl Home {
             run.stderr
         );
         run
+    }
+
+    /// The command [`Home::run_with_env`] runs, for tests that manage the process themselves.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tvlogin"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TVLOGIN_CONFIG_DIR", self.dir.path().join("config"))
+            .env("TVLOGIN_DATA_DIR", self.dir.path().join("data"))
+            // No desktop keyring in tests: logins keep their tokens in memory unless a test
+            // asks for a store (its `env` comes later and wins).
+            .env("TVLOGIN_STORE", "memory")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // An empty value removes the variable (e.g. `("TVLOGIN_STORE", "")`: no store asked for).
+        for (k, v) in env {
+            if v.is_empty() {
+                command.env_remove(k);
+            } else {
+                command.env(k, v);
+            }
+        }
+        command
     }
 }
 

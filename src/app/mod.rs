@@ -1,0 +1,217 @@
+//! The login TUI's model: everything the screen shows, changed only by [`update::update`].
+//!
+//! The model holds no IO handles and never reads the clock: time arrives as the `now` of each
+//! message, so every state, countdown included, is reproducible in tests and snapshots.
+
+pub mod keymap;
+pub mod msg;
+pub mod update;
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::oauth::device::DeviceAuthorization;
+use crate::oauth::discovery::Endpoints;
+use crate::oauth::poll::{Next, Poller};
+use crate::oauth::token::TokenResponse;
+
+pub use msg::{Effect, Msg};
+pub use update::update;
+
+/// How colours may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorMode {
+    /// `NO_COLOR` is set: no colours, only shapes and bold/underline.
+    None,
+    /// The 256-colour palette.
+    Ansi256,
+    /// 24-bit colour (`COLORTERM=truecolor|24bit`).
+    TrueColor,
+}
+
+/// Facts about this session that do not change while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The profile being logged in.
+    pub profile: String,
+    /// Which server, for the title (issuer or host).
+    pub server: String,
+    /// `tvlogin demo`: `a`/`d` approve and deny at the embedded server.
+    pub demo: bool,
+    /// Why `o` cannot open a browser here (SSH, no display), if it cannot.
+    pub no_browser: Option<String>,
+    /// Colour capability.
+    pub colors: ColorMode,
+    /// Whether to emit OSC 8 hyperlinks (real terminals; off in tests).
+    pub hyperlinks: bool,
+}
+
+/// Where the flow is.
+#[derive(Debug, Clone)]
+pub enum Flow {
+    /// Fetching the issuer's discovery document.
+    Discovering,
+    /// Asking for a device code.
+    Requesting,
+    /// A code is shown; polling for approval.
+    Waiting(Box<Waiting>),
+    /// Tokens received.
+    Approved(Box<Approved>),
+    /// The person declined.
+    Denied {
+        /// The server's error code.
+        error: String,
+        /// The server's words.
+        description: Option<String>,
+    },
+    /// The code expired.
+    Expired {
+        /// The server's words; `None` when tvlogin's deadline ended it.
+        description: Option<String>,
+    },
+    /// Anything else that ended the flow.
+    Failed(Error),
+}
+
+/// The waiting screen's state.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    /// The code and where to enter it.
+    pub auth: DeviceAuthorization,
+    /// When the code was issued.
+    pub issued: Instant,
+    /// The pure poll state (interval, deadline, attempts).
+    pub poller: Poller,
+    /// What happens next.
+    pub next: Next,
+    /// The last answer, in words.
+    pub last: Option<String>,
+    /// A slow_down or transient-error notice.
+    pub notice: Option<Notice>,
+}
+
+impl Waiting {
+    /// Time left on the code at `now`.
+    pub fn remaining(&self, now: Instant) -> Duration {
+        self.poller.deadline().saturating_duration_since(now)
+    }
+
+    /// The code's whole lifetime.
+    pub fn lifetime(&self) -> Duration {
+        self.poller
+            .deadline()
+            .saturating_duration_since(self.issued)
+    }
+}
+
+/// Something the person should know while waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The server asked for slower polling; `interval` is now in force.
+    SlowDown {
+        /// The new interval.
+        interval: Duration,
+    },
+    /// A transient failure; the next try is scheduled.
+    Retrying {
+        /// What went wrong (already escaped).
+        reason: String,
+    },
+}
+
+/// The success screen's state.
+#[derive(Debug, Clone)]
+pub struct Approved {
+    /// What the server issued.
+    pub tokens: TokenResponse,
+    /// When the tokens arrived (for the access-token countdown).
+    pub received: Instant,
+    /// Where the tokens went.
+    pub saved: Saved,
+}
+
+/// Progress of storing the tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// Being written.
+    Saving,
+    /// Written; the text says where.
+    Done(String),
+    /// Could not be written; the text says why.
+    Failed(String),
+}
+
+/// A short message that disappears by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    /// The message.
+    pub text: String,
+    /// When it disappears.
+    pub until: Instant,
+}
+
+/// How long toasts stay.
+pub const TOAST_FOR: Duration = Duration::from_secs(4);
+
+/// The whole model.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Session facts.
+    pub ctx: Context,
+    /// Generation of the current flow; replies tagged with another are stale and dropped.
+    pub attempt: u64,
+    /// Endpoints, once known.
+    pub endpoints: Option<Endpoints>,
+    /// The flow's state.
+    pub flow: Flow,
+    /// Whether the help overlay is open.
+    pub help: bool,
+    /// A transient notice ("Code copied").
+    pub toast: Option<Toast>,
+    /// Set when the program should end, with its exit code.
+    pub exit: Option<Exit>,
+    /// The instant of the latest message.
+    pub now: Instant,
+    /// Whether something visible changed since the last draw.
+    pub dirty: bool,
+}
+
+impl App {
+    /// A new session. Call [`App::start`] for the first effects.
+    pub fn new(ctx: Context, endpoints: Option<Endpoints>, now: Instant) -> Self {
+        Self {
+            ctx,
+            attempt: 1,
+            flow: if endpoints.is_some() {
+                Flow::Requesting
+            } else {
+                Flow::Discovering
+            },
+            endpoints,
+            help: false,
+            toast: None,
+            exit: None,
+            now,
+            dirty: true,
+        }
+    }
+
+    /// The effects that start the flow.
+    pub fn start(&self) -> Vec<Effect> {
+        match &self.endpoints {
+            Some(e) => vec![Effect::RequestCode {
+                attempt: self.attempt,
+                endpoint: e.device_authorization.clone(),
+            }],
+            None => vec![Effect::Discover {
+                attempt: self.attempt,
+            }],
+        }
+    }
+
+    /// Returns whether a redraw is due, and clears the flag.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+}

@@ -1,0 +1,193 @@
+//! Turns [`Effect`]s into work: tokio tasks for network and storage, direct writes for the
+//! clipboard. Results come back to the loop as [`Msg`]s tagged with their attempt.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::app::{Effect, Msg};
+use crate::config::LoginConfig;
+use crate::error::Error;
+use crate::login::resolve_endpoints;
+use crate::oauth::device;
+use crate::oauth::discovery::Endpoints;
+use crate::oauth::http::Http;
+use crate::oauth::token::TokenResponse;
+use crate::server::ServerHandle;
+
+/// Stores a login's tokens; says where they went or why not.
+pub type SaveFn = Arc<
+    dyn Fn(
+            Box<TokenResponse>,
+            Endpoints,
+        ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Everything effects need.
+pub struct Executor {
+    http: Http,
+    config: Arc<LoginConfig>,
+    endpoints: Option<Endpoints>,
+    server: Option<Arc<ServerHandle>>,
+    save: SaveFn,
+    tx: UnboundedSender<Msg>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Executor {
+    /// An executor sending results on `tx`. `server` is the embedded server of `tvlogin demo`.
+    pub fn new(
+        http: Http,
+        config: Arc<LoginConfig>,
+        server: Option<Arc<ServerHandle>>,
+        save: SaveFn,
+        tx: UnboundedSender<Msg>,
+    ) -> Self {
+        Self {
+            http,
+            config,
+            endpoints: None,
+            server,
+            save,
+            tx,
+            tasks: Vec::new(),
+        }
+    }
+
+    fn spawn(&mut self, work: impl Future<Output = Msg> + Send + 'static) {
+        let tx = self.tx.clone();
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(tokio::spawn(async move {
+            let _ = tx.send(work.await);
+        }));
+    }
+
+    /// Starts one effect.
+    pub fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::Discover { attempt } => {
+                let (http, config) = (self.http.clone(), Arc::clone(&self.config));
+                self.spawn(async move {
+                    let result = async {
+                        let endpoints = resolve_endpoints(&http, &config).await?;
+                        http.check_url(&endpoints.token)?;
+                        Ok::<_, Error>(endpoints)
+                    }
+                    .await;
+                    Msg::Discovered { attempt, result }
+                });
+            }
+            Effect::RequestCode { attempt, endpoint } => {
+                let (http, config) = (self.http.clone(), Arc::clone(&self.config));
+                self.spawn(async move {
+                    let result = device::request_device_authorization(
+                        &http,
+                        &config.client,
+                        &endpoint,
+                        &config.request,
+                    )
+                    .await;
+                    Msg::CodeIssued {
+                        attempt,
+                        result,
+                        at: Instant::now(),
+                    }
+                });
+            }
+            Effect::Poll {
+                attempt,
+                at,
+                token_endpoint,
+                device_code,
+            } => {
+                let (http, config) = (self.http.clone(), Arc::clone(&self.config));
+                self.spawn(async move {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                    let answer =
+                        device::poll_once(&http, &config.client, &token_endpoint, &device_code)
+                            .await;
+                    Msg::Polled {
+                        attempt,
+                        answer,
+                        at: Instant::now(),
+                    }
+                });
+            }
+            Effect::Save { attempt, tokens } => {
+                let save = Arc::clone(&self.save);
+                let endpoints = self.endpoints.clone();
+                self.spawn(async move {
+                    let result = match endpoints {
+                        Some(endpoints) => save(tokens, endpoints).await,
+                        None => Err("the endpoints are unknown".into()),
+                    };
+                    Msg::Saved { attempt, result }
+                });
+            }
+            Effect::CancelPending => {
+                for task in self.tasks.drain(..) {
+                    task.abort();
+                }
+            }
+            Effect::Copy(text) => {
+                let done = crossterm::execute!(
+                    std::io::stdout(),
+                    crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+                );
+                if let Err(e) = done {
+                    let _ = self.tx.send(Msg::Done {
+                        text: format!("Copy failed: {e}"),
+                    });
+                }
+            }
+            Effect::OpenBrowser(url) => {
+                let tx = self.tx.clone();
+                // webbrowser blocks until the launcher returns; keep it off the runtime.
+                tokio::task::spawn_blocking(move || {
+                    let text = match webbrowser::open(url.as_str()) {
+                        Ok(()) => "Opened the browser".to_owned(),
+                        Err(e) => format!("Could not open a browser: {e}"),
+                    };
+                    let _ = tx.send(Msg::Done { text });
+                });
+            }
+            Effect::DemoDecide { approve, user_code } => {
+                let text = match &self.server {
+                    Some(server) => {
+                        let result = if approve {
+                            server.approve(&user_code)
+                        } else {
+                            server.deny(&user_code)
+                        };
+                        match (result, approve) {
+                            (Ok(()), true) => "Approved at the demo server".to_owned(),
+                            (Ok(()), false) => "Denied at the demo server".to_owned(),
+                            (Err(e), _) => e.to_string(),
+                        }
+                    }
+                    None => "Not a demo".to_owned(),
+                };
+                let _ = self.tx.send(Msg::Done { text });
+            }
+        }
+    }
+
+    /// Remembers the endpoints once known (the save step needs them).
+    pub fn set_endpoints(&mut self, endpoints: Option<Endpoints>) {
+        self.endpoints = endpoints;
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The one owner of the terminal: a loop that `select!`s over key events, a 1 s tick, effect
+//! results and signals, feeds each as a [`Msg`] to the pure `update`, starts the returned
+//! effects, and redraws only when the model says something visible changed.
+
+pub mod executor;
+pub mod terminal;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::app::{App, Context, Flow, Msg, update};
+use crate::config::{EndpointSource, LoginConfig};
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::oauth::http::Http;
+use crate::server::ServerHandle;
+use crate::ui::theme::color_mode;
+use executor::{Executor, SaveFn};
+use terminal::TerminalGuard;
+
+/// Whether this process can show the TUI: both ends are terminals and the terminal is not
+/// `dumb`.
+pub fn tui_possible() -> bool {
+    std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Session facts from the environment.
+pub fn context(profile: &str, server: &str, demo: bool) -> Context {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Context {
+        profile: profile.to_owned(),
+        server: server.to_owned(),
+        demo,
+        no_browser: no_browser_reason(&var),
+        colors: color_mode(
+            std::env::var("NO_COLOR").ok().as_deref(),
+            var("COLORTERM").as_deref(),
+        ),
+        hyperlinks: !matches!(var("TERM").as_deref(), Some("linux" | "dumb")),
+    }
+}
+
+/// Why opening a browser here would be wrong: over SSH it opens on the remote machine, without
+/// a display it cannot, and text browsers would fight the TUI for the terminal.
+fn no_browser_reason(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    if var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some() {
+        return Some("this is an SSH session".into());
+    }
+    if cfg!(all(unix, not(target_os = "macos")))
+        && var("DISPLAY").is_none()
+        && var("WAYLAND_DISPLAY").is_none()
+    {
+        return Some("there is no display here".into());
+    }
+    let text_browsers = ["lynx", "w3m", "links", "elinks", "browsh"];
+    if var("BROWSER").is_some_and(|b| text_browsers.iter().any(|t| b.contains(t))) {
+        return Some("BROWSER is a text browser".into());
+    }
+    None
+}
+
+/// Runs the login screen until the person leaves. Returns the exit code and a line to print
+/// once the terminal is restored.
+pub async fn run_login(
+    config: Arc<LoginConfig>,
+    ctx: Context,
+    server: Option<Arc<ServerHandle>>,
+    save: SaveFn,
+) -> Result<(Exit, Option<String>), Error> {
+    let http = Http::new(config.http).map_err(Error::Other)?;
+    let endpoints = match &config.source {
+        EndpointSource::Fixed(e) => {
+            http.check_url(&e.token)?;
+            Some(e.clone())
+        }
+        EndpointSource::Discover(_) => None,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut executor = Executor::new(http, config, server, save, tx);
+    let mut app = App::new(ctx, endpoints, Instant::now());
+    executor.set_endpoints(app.endpoints.clone());
+
+    let mut guard = TerminalGuard::enter()
+        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut signals = Signals::new();
+    for effect in app.start() {
+        executor.run(effect);
+    }
+    loop {
+        if app.take_dirty() {
+            guard
+                .terminal()
+                .draw(|frame| frame.render_widget(&app, frame.area()))
+                .map_err(|e| Error::Other(format!("cannot draw: {e}")))?;
+        }
+        if let Some(exit) = app.exit {
+            return Ok((exit, summary(&app)));
+        }
+        let msg = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
+                Some(Ok(Event::Resize(..))) => Msg::Resized,
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(Error::Other(format!("cannot read the terminal: {e}"))),
+                // The terminal went away (hangup): stop as if cancelled.
+                None => Msg::Terminate,
+            },
+            Some(msg) = rx.recv() => msg,
+            _ = tick.tick() => Msg::Tick,
+            () = signals.recv() => Msg::Terminate,
+        };
+        let discovered = matches!(msg, Msg::Discovered { .. });
+        for effect in update(&mut app, msg, Instant::now()) {
+            executor.run(effect);
+        }
+        if discovered {
+            executor.set_endpoints(app.endpoints.clone());
+        }
+    }
+}
+
+/// The line left in the scrollback after the alternate screen is gone.
+fn summary(app: &App) -> Option<String> {
+    match &app.flow {
+        Flow::Approved(a) => Some(match &a.saved {
+            crate::app::Saved::Done(place) => format!(
+                "logged in (profile {}); tokens stored in {place}",
+                app.ctx.profile
+            ),
+            crate::app::Saved::Failed(why) => format!(
+                "logged in (profile {}), but the tokens were not stored: {why}",
+                app.ctx.profile
+            ),
+            crate::app::Saved::Saving => format!("logged in (profile {})", app.ctx.profile),
+        }),
+        Flow::Denied { error, .. } => Some(format!("access denied ({error})")),
+        Flow::Expired { .. } => Some("the code expired before it was approved".into()),
+        Flow::Failed(e) => Some(format!("login failed: {e}")),
+        _ => Some("cancelled".into()),
+    }
+}
+
+/// SIGTERM and SIGHUP as one stream (Ctrl-C is a key in raw mode).
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match self.term.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match self.hup.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {}
+                _ = hup => {}
+            }
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    }
+}

@@ -1,0 +1,397 @@
+//! The keyring backend: the OS keyring through keyring-core.
+//!
+//! Entries (service `tvlogin`): `refresh:PROFILE` holds the refresh token and nothing else,
+//! which keeps it under the Windows Credential Manager's 2560-byte blob limit; `access:PROFILE`
+//! and `id:PROFILE` cache the access and id tokens with the same protection. A keyring that
+//! refuses a cache entry's size (`TooLong`) simply does not cache it: `token` then refreshes
+//! instead of reading it. A refresh token that does not fit is an error ("size limit").
+//!
+//! Which keyring: the Keychain on macOS, the Credential Manager on Windows; on Linux the Secret
+//! Service when a D-Bus session offers one, else the kernel keyutils keyring when `keyctl` is
+//! allowed (it keeps keys until reboot or a few days of disuse). A store installed with
+//! `keyring_core::set_default_store` (tests use keyring-core's mock store) wins over all of
+//! them. Every call here blocks; [`super::Store`] runs them off the runtime with a time limit.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyring_core::{CredentialStore, Entry, Error as KError};
+use oauth2::{AccessToken, RefreshToken};
+use serde::{Deserialize, Serialize};
+
+use super::{Backend, Secrets, StoreError, TokenStore};
+use crate::oauth::token::IdToken;
+
+/// The keyring service name of every tvlogin entry.
+pub const SERVICE: &str = "tvlogin";
+
+/// Which OS keyring holds the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyringKind {
+    /// The freedesktop Secret Service (GNOME Keyring, KWallet, KeePassXC) over D-Bus.
+    SecretService,
+    /// The Linux kernel's keyutils keyring (lost at reboot).
+    Keyutils,
+    /// The macOS Keychain.
+    Keychain,
+    /// The Windows Credential Manager.
+    Windows,
+    /// A store installed with `keyring_core::set_default_store` (tests, embedders).
+    Default,
+}
+
+impl KeyringKind {
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyringKind::SecretService => "Secret Service",
+            KeyringKind::Keyutils => "kernel keyutils, kept until reboot",
+            KeyringKind::Keychain => "macOS Keychain",
+            KeyringKind::Windows => "Windows Credential Manager",
+            KeyringKind::Default => "keyring-core default store",
+        }
+    }
+
+    /// The native keyrings of this platform, in the order they are tried.
+    pub fn native() -> &'static [KeyringKind] {
+        #[cfg(target_os = "linux")]
+        return &[KeyringKind::SecretService, KeyringKind::Keyutils];
+        #[cfg(target_os = "macos")]
+        return &[KeyringKind::Keychain];
+        #[cfg(target_os = "windows")]
+        return &[KeyringKind::Windows];
+        #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+        return &[];
+    }
+}
+
+impl fmt::Display for KeyringKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The reason given when a keyring call did not finish in time.
+pub fn timeout_reason(after: Duration) -> String {
+    format!(
+        "the keyring did not answer within {}s (a locked collection waiting for an unlock \
+         prompt that nobody sees?)",
+        after.as_secs()
+    )
+}
+
+/// Opens the store of `kind` (connecting, for the Secret Service). Blocks.
+fn open_kind(kind: KeyringKind) -> Result<Arc<CredentialStore>, KError> {
+    match kind {
+        KeyringKind::Default => keyring_core::get_default_store().ok_or(KError::NoDefaultStore),
+        #[cfg(target_os = "linux")]
+        KeyringKind::SecretService => {
+            Ok(zbus_secret_service_keyring_store::Store::new()? as Arc<CredentialStore>)
+        }
+        #[cfg(target_os = "linux")]
+        KeyringKind::Keyutils => {
+            Ok(linux_keyutils_keyring_store::Store::new()? as Arc<CredentialStore>)
+        }
+        #[cfg(target_os = "macos")]
+        KeyringKind::Keychain => {
+            Ok(apple_native_keyring_store::keychain::Store::new()? as Arc<CredentialStore>)
+        }
+        #[cfg(target_os = "windows")]
+        KeyringKind::Windows => {
+            Ok(windows_native_keyring_store::Store::new()? as Arc<CredentialStore>)
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(KError::NotSupportedByStore(format!(
+            "{} is not available on this platform",
+            other.label()
+        ))),
+    }
+}
+
+/// One human sentence on why `kind` failed with `e`.
+pub fn reason(kind: KeyringKind, e: &KError) -> String {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    match e {
+        KError::TooLong(_, limit) => format!(
+            "size limit: the token is longer than the {} allows ({limit} bytes)",
+            kind.label()
+        ),
+        KError::NoStorageAccess(_) if kind == KeyringKind::Keyutils => format!(
+            "keyctl denied ({text}): container seccomp profiles and sandboxes often block the \
+             kernel keyring"
+        ),
+        KError::NoStorageAccess(_) => format!(
+            "the {} refused access: the collection is locked or access was denied ({text})",
+            kind.label()
+        ),
+        KError::PlatformFailure(_) if kind == KeyringKind::SecretService => {
+            let missing = ["notfound", "no such file", "connection refused", "not set"]
+                .iter()
+                .any(|w| lower.contains(w));
+            if lower.contains("dbus_session_bus_address") || (lower.contains("bus") && missing) {
+                "no D-Bus session bus (no DBUS_SESSION_BUS_ADDRESS and no /run/user/UID/bus; \
+                 usual over SSH, in containers and on servers), so no Secret Service"
+                    .to_owned()
+            } else if lower.contains("serviceunknown") || lower.contains("org.freedesktop.secrets")
+            {
+                "the D-Bus session has no Secret Service (start gnome-keyring-daemon, KWallet or \
+                 KeePassXC's Secret Service integration)"
+                    .to_owned()
+            } else {
+                format!("the Secret Service failed: {text}")
+            }
+        }
+        KError::NoDefaultStore => "no keyring store is set up".to_owned(),
+        _ => format!("the {} failed: {text}", kind.label()),
+    }
+}
+
+/// Finds a keyring that works for `profile`: opens it and writes, reads and deletes a probe
+/// entry (a locked collection shows itself here, before the device flow, rather than after).
+/// Blocks; the caller runs it off the runtime with a time limit.
+pub fn probe(profile: &str) -> Result<KeyringKind, StoreError> {
+    let candidates: Vec<KeyringKind> = if keyring_core::get_default_store().is_some() {
+        vec![KeyringKind::Default]
+    } else {
+        KeyringKind::native().to_vec()
+    };
+    let mut why = Vec::new();
+    for kind in candidates {
+        match probe_kind(kind, profile) {
+            Ok(()) => return Ok(kind),
+            Err(reason) => why.push(if KeyringKind::native().len() > 1 {
+                format!("{}: {reason}", kind.label())
+            } else {
+                reason
+            }),
+        }
+    }
+    Err(StoreError::KeyringUnavailable {
+        reason: if why.is_empty() {
+            "this platform has no supported keyring".into()
+        } else {
+            why.join("; ")
+        },
+    })
+}
+
+/// Checks one keyring; `Err` is the human reason.
+pub fn probe_kind(kind: KeyringKind, profile: &str) -> Result<(), String> {
+    let store = open_kind(kind).map_err(|e| reason(kind, &e))?;
+    let entry = store
+        .build(SERVICE, &format!("probe:{profile}"), None)
+        .map_err(|e| reason(kind, &e))?;
+    entry
+        .set_password("tvlogin keyring probe")
+        .map_err(|e| reason(kind, &e))?;
+    let read = entry.get_password().map_err(|e| reason(kind, &e))?;
+    match entry.delete_credential() {
+        Ok(()) | Err(KError::NoEntry) => {}
+        Err(e) => return Err(reason(kind, &e)),
+    }
+    if read != "tvlogin keyring probe" {
+        return Err(format!(
+            "the {} returned something else than was stored",
+            kind.label()
+        ));
+    }
+    Ok(())
+}
+
+/// Secrets in an OS keyring.
+pub struct KeyringStore {
+    store: Arc<CredentialStore>,
+    kind: KeyringKind,
+}
+
+impl fmt::Debug for KeyringStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyringStore")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyringStore {
+    /// A keyring store over any keyring-core store (tests pass `keyring_core::mock::Store`).
+    pub fn with_store(store: Arc<CredentialStore>, kind: KeyringKind) -> Self {
+        Self { store, kind }
+    }
+
+    /// Opens the keyring of `kind`, or when `None` the default store if one is set, else the
+    /// first native keyring that opens. Blocks.
+    pub fn open(kind: Option<KeyringKind>) -> Result<Self, StoreError> {
+        let kinds: Vec<KeyringKind> = match kind {
+            Some(k) => vec![k],
+            None if keyring_core::get_default_store().is_some() => vec![KeyringKind::Default],
+            None => KeyringKind::native().to_vec(),
+        };
+        let mut why = Vec::new();
+        for kind in kinds {
+            // A profile recorded in some keyring reads from that keyring; an installed
+            // default store (tests) stands in for every kind.
+            let opened = match keyring_core::get_default_store() {
+                Some(store) => Ok(store),
+                None => open_kind(kind),
+            };
+            match opened {
+                Ok(store) => return Ok(Self { store, kind }),
+                Err(e) => why.push(reason(kind, &e)),
+            }
+        }
+        Err(StoreError::KeyringUnavailable {
+            reason: if why.is_empty() {
+                "this platform has no supported keyring".into()
+            } else {
+                why.join("; ")
+            },
+        })
+    }
+
+    /// Which keyring this is.
+    pub fn kind(&self) -> KeyringKind {
+        self.kind
+    }
+
+    fn entry(&self, slot: &str, profile: &str) -> Result<Entry, StoreError> {
+        self.store
+            .build(SERVICE, &format!("{slot}:{profile}"), None)
+            .map_err(|e| self.unavailable(&e))
+    }
+
+    fn unavailable(&self, e: &KError) -> StoreError {
+        StoreError::KeyringUnavailable {
+            reason: reason(self.kind, e),
+        }
+    }
+
+    fn get(&self, slot: &str, profile: &str) -> Result<Option<String>, StoreError> {
+        match self.entry(slot, profile)?.get_password() {
+            Ok(v) if v.is_empty() => Ok(None),
+            Ok(v) => Ok(Some(v)),
+            Err(KError::NoEntry) => Ok(None),
+            Err(e) => Err(self.unavailable(&e)),
+        }
+    }
+
+    fn remove(&self, slot: &str, profile: &str) -> Result<(), StoreError> {
+        match self.entry(slot, profile)?.delete_credential() {
+            Ok(()) | Err(KError::NoEntry) => Ok(()),
+            Err(e) => Err(self.unavailable(&e)),
+        }
+    }
+
+    /// Writes a cache entry; a keyring that finds it too long gets no cache entry instead.
+    fn cache(&self, slot: &str, profile: &str, value: Option<&str>) -> Result<(), StoreError> {
+        match value {
+            None => self.remove(slot, profile),
+            Some(v) => match self.entry(slot, profile)?.set_password(v) {
+                Ok(()) => Ok(()),
+                Err(KError::TooLong(..)) => self.remove(slot, profile),
+                Err(e) => Err(self.unavailable(&e)),
+            },
+        }
+    }
+}
+
+impl TokenStore for KeyringStore {
+    fn backend(&self) -> Backend {
+        Backend::Keyring
+    }
+
+    fn location(&self, _profile: &str) -> String {
+        format!("keyring ({})", self.kind.label())
+    }
+
+    fn load(&self, profile: &str) -> Result<Option<Secrets>, StoreError> {
+        let refresh = self.get("refresh", profile)?;
+        let access = self.get("access", profile)?;
+        let id = self.get("id", profile)?;
+        if refresh.is_none() && access.is_none() && id.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Secrets {
+            refresh_token: refresh.map(RefreshToken::new),
+            access_token: access.map(AccessToken::new),
+            id_token: id.map(IdToken::new),
+        }))
+    }
+
+    fn save(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        // The refresh token first: once it is written the session survives whatever
+        // happens to the caches.
+        match &secrets.refresh_token {
+            Some(rt) => self
+                .entry("refresh", profile)?
+                .set_password(rt.secret())
+                .map_err(|e| self.unavailable(&e))?,
+            None => self.remove("refresh", profile)?,
+        }
+        self.cache(
+            "access",
+            profile,
+            secrets.access_token.as_ref().map(|t| t.secret().as_str()),
+        )?;
+        self.cache(
+            "id",
+            profile,
+            secrets.id_token.as_ref().map(IdToken::secret),
+        )
+    }
+
+    fn delete(&self, profile: &str) -> Result<(), StoreError> {
+        // Every entry is attempted; the first failure is reported.
+        let results = [
+            self.remove("refresh", profile),
+            self.remove("access", profile),
+            self.remove("id", profile),
+        ];
+        results.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_specific() {
+        let boxed = |s: &str| -> keyring_core::error::PlatformError { s.to_owned().into() };
+        let table = [
+            (
+                KeyringKind::SecretService,
+                KError::PlatformFailure(boxed(
+                    "Zbus(Connection(Io(NotFound, path: \"/run/user/0/bus\")))",
+                )),
+                "no D-Bus session bus",
+            ),
+            (
+                KeyringKind::SecretService,
+                KError::PlatformFailure(boxed("ServiceUnknown: org.freedesktop.secrets")),
+                "has no Secret Service",
+            ),
+            (
+                KeyringKind::Keyutils,
+                KError::NoStorageAccess(boxed("AccessDenied")),
+                "keyctl denied",
+            ),
+            (
+                KeyringKind::SecretService,
+                KError::NoStorageAccess(boxed("Locked")),
+                "collection is locked",
+            ),
+            (
+                KeyringKind::Windows,
+                KError::TooLong("secret".into(), 2560),
+                "size limit",
+            ),
+        ];
+        for (kind, e, want) in table {
+            let got = reason(kind, &e);
+            assert!(got.contains(want), "{kind:?} {e}: {got}");
+        }
+    }
+}

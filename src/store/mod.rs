@@ -1,0 +1,513 @@
+//! Where tokens live between runs: the [`TokenStore`] trait and its three backends, the
+//! state file of non-secret metadata, and the cross-process lock.
+//!
+//! - **keyring** ([`keyring`]): the OS keyring through keyring-core — the Keychain on macOS, the
+//!   Credential Manager on Windows, the Secret Service on Linux and, where no Secret Service
+//!   answers, the kernel keyutils keyring (which forgets everything at reboot). One entry per
+//!   token under the service `tvlogin`: `refresh:PROFILE` holds the refresh token and nothing
+//!   else (so it stays under the ≈2.5 KB Windows blob limit); `access:PROFILE` and
+//!   `id:PROFILE` cache the access and id tokens with the same protection, and are simply not
+//!   cached when a keyring refuses their size (`token` then refreshes instead).
+//! - **file** ([`mod@file`]): `DATA_DIR/profiles/PROFILE.tokens.json`, mode 0600, replaced
+//!   atomically (temp file, fsync, rename, fsync of the directory).
+//! - **memory** ([`memory`]): this process only (tests, `demo`, one-shot runs). Nothing of a
+//!   memory login reaches the disk, not even the state file.
+//!
+//! There is no silent fallback: when the keyring is chosen and does not work, [`choose`] says
+//! why ([`StoreError::KeyringUnavailable`]) and the caller offers `file` or `memory`.
+//!
+//! Non-secret metadata (issuer, client, endpoints, subject, scopes, expiry times, the backend)
+//! lives in `DATA_DIR/profiles/PROFILE.state.json` ([`state`]); so `status` never touches a
+//! keyring. Refreshes and writes of one profile are serialised across processes by
+//! `DATA_DIR/profiles/PROFILE.lock` ([`lock`]).
+//!
+//! Every store call runs on its own thread with a time limit ([`STORE_TIMEOUT`]), so a keyring
+//! waiting for an unlock prompt nobody will answer cannot hang the program or the runtime. A
+//! plain thread rather than `spawn_blocking`: a runtime waits for its blocking tasks when it
+//! shuts down, so an abandoned, hanging keyring call would still hang the exit.
+//!
+//! # API for the login TUI
+//!
+//! All three are `async`, `Send`, and do their blocking work off the runtime:
+//!
+//! 1. Before the device flow, pick and probe the store (a missing keyring is reported before
+//!    anyone types a code):
+//!    `store::choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, StoreError>`.
+//!    Order: `config.store` (`--store`, `TVLOGIN_STORE`, the profile's `store` key), then the
+//!    choice remembered for the profile, then `keyring`. `Err(StoreError::KeyringUnavailable {
+//!    reason })` carries a one-line human reason (no D-Bus session, locked collection, keyctl
+//!    denied, size limit). [`StoreChoice::file`] and [`StoreChoice::memory`] build the
+//!    alternatives to offer.
+//! 2. After a successful `login::login`, persist its result:
+//!    `session::persist_login(paths: &Paths, profile: &str, config: &LoginConfig, endpoints:
+//!    &Endpoints, tokens: &TokenResponse, choice: &StoreChoice) -> Result<Stored, Error>`;
+//!    [`Stored`] says where the tokens went (`backend` for the JSON `store` field, `location`
+//!    for people).
+//! 3. Remember the user's choice for the profile (used by later `choose` calls):
+//!    `store::remember(paths: &Paths, profile: &str, backend: Backend) -> Result<(), StoreError>`.
+
+pub mod file;
+pub mod keyring;
+pub mod lock;
+pub mod memory;
+pub mod state;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2::{AccessToken, RefreshToken};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{LoginConfig, Paths};
+use crate::error::Error;
+use crate::oauth::token::IdToken;
+
+pub use keyring::KeyringKind;
+
+/// How long one store operation (a keyring read or write, a file replace) may take before
+/// tvlogin gives up on it. A locked Secret Service collection can wait forever for an unlock
+/// prompt that never appears on a headless machine.
+pub const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which kind of store holds a profile's secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The OS keyring (Keychain, Credential Manager, Secret Service, kernel keyutils).
+    Keyring,
+    /// A 0600 file in the data directory.
+    File,
+    /// This process only.
+    Memory,
+}
+
+impl Backend {
+    /// The lowercase name used on the command line, in JSON and in the state file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Keyring => "keyring",
+            Backend::File => "file",
+            Backend::Memory => "memory",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The secrets of one profile. Debug shows which are present, never their values.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// The refresh token, if the server issued one.
+    pub refresh_token: Option<RefreshToken>,
+    /// The access token (a cache: a keyring may refuse to hold a large one).
+    pub access_token: Option<AccessToken>,
+    /// The OpenID Connect id token (a cache, like the access token).
+    pub id_token: Option<IdToken>,
+}
+
+impl PartialEq for Secrets {
+    fn eq(&self, other: &Self) -> bool {
+        self.refresh_token.as_ref().map(|t| t.secret())
+            == other.refresh_token.as_ref().map(|t| t.secret())
+            && self.access_token.as_ref().map(|t| t.secret())
+                == other.access_token.as_ref().map(|t| t.secret())
+            && self.id_token == other.id_token
+    }
+}
+
+impl Eq for Secrets {}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |present: bool| if present { "[redacted]" } else { "none" };
+        f.debug_struct("Secrets")
+            .field("refresh_token", &shown(self.refresh_token.is_some()))
+            .field("access_token", &shown(self.access_token.is_some()))
+            .field("id_token", &shown(self.id_token.is_some()))
+            .finish()
+    }
+}
+
+/// Why a store could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The keyring was chosen but does not work here.
+    #[error(
+        "the OS keyring is not available: {reason}. Keep the tokens in a private file in the \
+         data directory with `--store file` (or TVLOGIN_STORE=file), or for this run only with \
+         `--store memory`"
+    )]
+    KeyringUnavailable {
+        /// One human sentence: no D-Bus session, locked collection, keyctl denied, size limit.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("{action} {}: {detail}", .path.display())]
+    Io {
+        /// What was being done, e.g. "cannot write".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's words.
+        detail: String,
+    },
+    /// A file exists but does not hold what tvlogin wrote.
+    #[error("{} is damaged ({detail}); delete it and log in again", .path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Another process kept the profile's lock for too long.
+    #[error(
+        "another tvlogin process has held the lock of profile {profile:?} ({}) for {}s; try again",
+        .path.display(), .waited.as_secs()
+    )]
+    LockTimeout {
+        /// The profile.
+        profile: String,
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, e: &std::io::Error) -> Self {
+        StoreError::Io {
+            action,
+            path: path.into(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A configuration problem with a named fix: exit 2.
+            StoreError::KeyringUnavailable { .. } => Error::Usage(e.to_string()),
+            _ => Error::Other(e.to_string()),
+        }
+    }
+}
+
+/// A store of secrets, keyed by profile name. Calls block (keyrings are blocking APIs); use
+/// them through [`Store`], which runs them off the async runtime with a time limit.
+pub trait TokenStore: Send + Sync {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// Where the secrets are, for people: "keyring (Secret Service)", "file /path/…".
+    fn location(&self, profile: &str) -> String;
+    /// The profile's secrets, or `None` when there are none.
+    fn load(&self, profile: &str) -> Result<Option<Secrets>, StoreError>;
+    /// Replaces the profile's secrets. When this returns `Ok`, the refresh token is durable.
+    fn save(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError>;
+    /// Deletes the profile's secrets; deleting nothing is not an error.
+    fn delete(&self, profile: &str) -> Result<(), StoreError>;
+}
+
+/// A [`TokenStore`] used from async code: each call runs on its own thread and is abandoned
+/// after [`STORE_TIMEOUT`].
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn TokenStore>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Wraps a store.
+    pub fn new(inner: Arc<dyn TokenStore>) -> Self {
+        Self {
+            inner,
+            timeout: STORE_TIMEOUT,
+        }
+    }
+
+    /// Same store, another time limit (tests).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    /// Where the profile's secrets are, for people.
+    pub fn location(&self, profile: &str) -> String {
+        self.inner.location(profile)
+    }
+
+    /// See [`TokenStore::load`].
+    pub async fn load(&self, profile: &str) -> Result<Option<Secrets>, StoreError> {
+        let profile = profile.to_owned();
+        self.run(move |s| s.load(&profile)).await
+    }
+
+    /// See [`TokenStore::save`].
+    pub async fn save(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        let (profile, secrets) = (profile.to_owned(), secrets.clone());
+        self.run(move |s| s.save(&profile, &secrets)).await
+    }
+
+    /// See [`TokenStore::delete`].
+    pub async fn delete(&self, profile: &str) -> Result<(), StoreError> {
+        let profile = profile.to_owned();
+        self.run(move |s| s.delete(&profile)).await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn TokenStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let backend = inner.backend();
+        off_runtime(self.timeout, move || f(inner.as_ref()))
+            .await
+            .unwrap_or_else(|| Err(timed_out(backend, self.timeout)))
+    }
+}
+
+fn timed_out(backend: Backend, after: Duration) -> StoreError {
+    match backend {
+        Backend::Keyring => StoreError::KeyringUnavailable {
+            reason: keyring::timeout_reason(after),
+        },
+        _ => StoreError::Io {
+            action: "gave up on",
+            path: PathBuf::from(format!("the {backend} store")),
+            detail: format!("no answer within {}s", after.as_secs()),
+        },
+    }
+}
+
+/// Runs blocking `f` on a thread of its own and waits at most `limit` for it. `None` means
+/// it did not finish in time; the thread is then left to end on its own (a plain thread, not
+/// a runtime blocking task, so it cannot delay the runtime's shutdown either).
+pub async fn off_runtime<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("tvlogin-store".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    tokio::time::timeout(limit, rx).await.ok()?.ok()
+}
+
+/// The store a login will use, decided (and for the keyring, probed) before the flow starts.
+/// Plain data: keep it in the TUI's state and hand it to `session::persist_login`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreChoice {
+    /// The backend.
+    pub backend: Backend,
+    /// Which OS keyring, when `backend` is `Keyring`.
+    pub keyring: Option<KeyringKind>,
+    /// Where the tokens will go, for people ("keyring (Secret Service)", "file /path").
+    pub location: String,
+    /// Why this backend: "--store", "remembered for this profile", "default".
+    pub reason: &'static str,
+}
+
+impl StoreChoice {
+    /// The file store for `profile` (no probe needed: writing it reports its own errors).
+    pub fn file(paths: &Paths, profile: &str) -> Self {
+        Self {
+            backend: Backend::File,
+            keyring: None,
+            location: file::FileStore::new(paths).location(profile),
+            reason: "chosen",
+        }
+    }
+
+    /// This process only.
+    pub fn memory() -> Self {
+        Self {
+            backend: Backend::Memory,
+            keyring: None,
+            location: memory::LOCATION.into(),
+            reason: "chosen",
+        }
+    }
+}
+
+/// Where a login's tokens went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The backend (the JSON `tokens` event's `store` field).
+    pub backend: Backend,
+    /// For people: "keyring (Secret Service)", "file /home/…/default.tokens.json",
+    /// "memory (this run only)".
+    pub location: String,
+}
+
+/// Picks the store for a login of `config.profile` and checks that it works: the explicit
+/// choice (`--store`, `TVLOGIN_STORE`, the profile's `store`), else the one remembered for the
+/// profile, else the keyring. See the module header.
+pub async fn choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, StoreError> {
+    let remembered = if config.store.is_none() {
+        state::read(paths, &config.profile)?.and_then(|s| s.store)
+    } else {
+        None
+    };
+    let (backend, reason) = match (config.store, remembered) {
+        (Some(b), _) => (b, "asked for"),
+        (None, Some(b)) => (b, "remembered for this profile"),
+        (None, None) => (Backend::Keyring, "default"),
+    };
+    let mut choice = match backend {
+        Backend::Memory => StoreChoice::memory(),
+        Backend::File => {
+            file::FileStore::new(paths).ensure_dir()?;
+            StoreChoice::file(paths, &config.profile)
+        }
+        Backend::Keyring => {
+            let profile = config.profile.clone();
+            let kind = off_runtime(STORE_TIMEOUT * 2, move || keyring::probe(&profile))
+                .await
+                .unwrap_or_else(|| {
+                    Err(StoreError::KeyringUnavailable {
+                        reason: keyring::timeout_reason(STORE_TIMEOUT * 2),
+                    })
+                })?;
+            StoreChoice {
+                backend: Backend::Keyring,
+                keyring: Some(kind),
+                location: format!("keyring ({})", kind.label()),
+                reason: "default",
+            }
+        }
+    };
+    choice.reason = reason;
+    Ok(choice)
+}
+
+/// Remembers `backend` as the store for `profile`'s future logins (kept across logouts).
+pub async fn remember(paths: &Paths, profile: &str, backend: Backend) -> Result<(), StoreError> {
+    let (paths, profile) = (paths.clone(), profile.to_owned());
+    off_runtime(STORE_TIMEOUT, move || {
+        let mut st =
+            state::read(&paths, &profile)?.unwrap_or_else(|| state::ProfileState::new(&profile));
+        st.store = Some(backend);
+        state::write(&paths, &st)
+    })
+    .await
+    .unwrap_or_else(|| Err(timed_out(Backend::File, STORE_TIMEOUT)))
+}
+
+/// Opens the store that holds a profile's secrets, as recorded in its state.
+pub async fn open(
+    paths: &Paths,
+    backend: Backend,
+    keyring: Option<KeyringKind>,
+) -> Result<Store, StoreError> {
+    Ok(match backend {
+        Backend::File => Store::new(Arc::new(file::FileStore::new(paths))),
+        Backend::Memory => Store::new(Arc::new(memory::MemoryStore::global())),
+        Backend::Keyring => {
+            let opened = off_runtime(STORE_TIMEOUT, move || keyring::KeyringStore::open(keyring))
+                .await
+                .unwrap_or_else(|| {
+                    Err(StoreError::KeyringUnavailable {
+                        reason: keyring::timeout_reason(STORE_TIMEOUT),
+                    })
+                })?;
+            Store::new(Arc::new(opened))
+        }
+    })
+}
+
+/// A profile name as a file name: ASCII letters, digits, `_` and `-` stay, every other byte
+/// becomes `%XX` (so `..`, `/` and `\` can never reach a path).
+pub fn file_stem(profile: &str) -> String {
+    let mut out = String::with_capacity(profile.len());
+    for b in profile.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("%00");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_become_safe_file_names() {
+        let table = [
+            ("default", "default"),
+            ("work-2_x", "work-2_x"),
+            ("../etc", "%2E%2E%2Fetc"),
+            ("a b", "a%20b"),
+            ("C:\\x", "C%3A%5Cx"),
+            ("ü", "%C3%BC"),
+            ("", "%00"),
+        ];
+        for (name, want) in table {
+            assert_eq!(file_stem(name), want, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let s = Secrets {
+            refresh_token: Some(RefreshToken::new("rt-secret".into())),
+            access_token: Some(AccessToken::new("at-secret".into())),
+            id_token: None,
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret\""), "{shown}");
+        assert!(!shown.contains("rt-secret") && !shown.contains("at-secret"));
+        assert!(shown.contains("none"));
+    }
+
+    #[test]
+    fn keyring_unavailable_names_the_way_out_and_exits_2() {
+        let e = StoreError::KeyringUnavailable {
+            reason: "no D-Bus session".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("--store file") && text.contains("TVLOGIN_STORE=file"));
+        assert_eq!(Error::from(e).exit().code(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hanging_call_is_abandoned() {
+        let started = std::time::Instant::now();
+        let r = off_runtime(Duration::from_millis(50), || {
+            std::thread::sleep(Duration::from_secs(2));
+        })
+        .await;
+        assert!(r.is_none());
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}

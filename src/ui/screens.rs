@@ -1,0 +1,533 @@
+//! One function per screen of the login flow.
+
+use std::num::NonZeroU16;
+use std::time::Duration;
+
+use ratatui::buffer::{Buffer, CellDiffOption};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::bigtext;
+use super::qr::Qr;
+use super::theme::Theme;
+use crate::app::{App, Approved, Flow, Notice, Saved, Waiting};
+use crate::error::Error;
+use crate::humanize;
+use crate::oauth::poll::Next;
+use crate::sanitize::escape;
+use crate::token;
+
+/// The narrowest the text column beside the QR code may get.
+const LEFT_MIN: u16 = 36;
+/// The widest it gets; more only spreads the text thin.
+const TEXT_MAX: u16 = 64;
+
+/// Chooses the big code's scale and the QR code's size for the body area. Preference: both
+/// at double size, then the QR at the largest size that fits beside the text with the big
+/// code above it, then the QR without the big code (the plain code is always shown), then
+/// the big code alone.
+fn waiting_layout(
+    code: &str,
+    qr_data: &str,
+    area: Rect,
+) -> (Option<(Vec<String>, u16)>, Option<Qr>) {
+    let qr_width = area.width.saturating_sub(LEFT_MIN + 2);
+    let big = |scale: u16| {
+        bigtext::width(code, scale)
+            .filter(|w| w + 4 <= area.width)
+            .and_then(|_| bigtext::render(code, scale))
+            .map(|rows| (rows, scale))
+    };
+    for scale in [2, 1] {
+        if let Some(band) = big(scale) {
+            let below = area.height.saturating_sub(bigtext::height(scale));
+            if let Some(qr) = Qr::fit(qr_data, qr_width, below) {
+                return (Some(band), Some(qr));
+            }
+        }
+    }
+    match Qr::fit(qr_data, qr_width, area.height) {
+        Some(qr) => (None, Some(qr)),
+        None => (big(1), None),
+    }
+}
+
+/// Writes lines top to bottom, wrapping long text at word boundaries.
+struct Column<'b> {
+    area: Rect,
+    y: u16,
+    buf: &'b mut Buffer,
+}
+
+impl<'b> Column<'b> {
+    fn new(area: Rect, buf: &'b mut Buffer) -> Self {
+        Self {
+            area,
+            y: area.y,
+            buf,
+        }
+    }
+
+    fn room(&self) -> bool {
+        self.y < self.area.bottom()
+    }
+
+    /// One row, cut at the edge. Returns the row's area for later decoration.
+    fn line(&mut self, line: Line<'_>) -> Option<Rect> {
+        if !self.room() {
+            return None;
+        }
+        let row = Rect {
+            y: self.y,
+            height: 1,
+            ..self.area
+        };
+        line.render(row, self.buf);
+        self.y += 1;
+        Some(row)
+    }
+
+    fn blank(&mut self) {
+        self.y = self.y.saturating_add(1);
+    }
+
+    /// A labelled row: `label` in a fixed column, `value` wrapped beside it.
+    fn field(&mut self, label: &str, value: &str, label_style: Style, style: Style) {
+        const LABEL: usize = 15;
+        let width = usize::from(self.area.width).saturating_sub(LABEL).max(8);
+        for (i, row) in wrap(value, width).into_iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            self.line(Line::from(vec![
+                Span::styled(format!("{label:<LABEL$}"), label_style),
+                Span::styled(row, style),
+            ]));
+        }
+    }
+
+    /// `text` wrapped to the width, each row prefixed by `indent`.
+    fn wrapped(&mut self, indent: &str, text: &str, style: Style) {
+        let width = usize::from(self.area.width)
+            .saturating_sub(indent.chars().count())
+            .max(8);
+        for row in wrap(text, width) {
+            self.line(Line::from(vec![
+                Span::raw(indent.to_owned()),
+                Span::styled(row, style),
+            ]));
+        }
+    }
+}
+
+/// Greedy word wrap; words longer than the width are split.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = vec![];
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let mut word = word.to_owned();
+        while word.chars().count() > width {
+            if !row.is_empty() {
+                rows.push(std::mem::take(&mut row));
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            rows.push(head);
+        }
+        if row.is_empty() {
+            row = word;
+        } else if row.chars().count() + 1 + word.chars().count() <= width {
+            row.push(' ');
+            row.push_str(&word);
+        } else {
+            rows.push(std::mem::replace(&mut row, word));
+        }
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
+/// Turns a rendered row into an OSC 8 hyperlink, two cells per escape as ratatui's
+/// hyperlink example does (a terminal without OSC 8 shows the plain text).
+fn hyperlink(buf: &mut Buffer, row: Rect, start: u16, len: u16, url: &str) {
+    let end = (row.x + start + len).min(row.right());
+    let mut x = row.x + start;
+    while x < end {
+        let pair = if x + 1 < end {
+            format!(
+                "{}{}",
+                buf[(x, row.y)].symbol(),
+                buf[(x + 1, row.y)].symbol()
+            )
+        } else {
+            buf[(x, row.y)].symbol().to_owned()
+        };
+        let cells = if x + 1 < end { 2 } else { 1 };
+        buf[(x, row.y)]
+            .set_symbol(&format!("\x1b]8;;{url}\x1b\\{pair}\x1b]8;;\x1b\\"))
+            .set_diff_option(CellDiffOption::ForcedWidth(
+                NonZeroU16::new(cells).unwrap_or(NonZeroU16::MIN),
+            ));
+        if cells == 2 {
+            buf[(x + 1, row.y)].set_diff_option(CellDiffOption::Skip);
+        }
+        x += 2;
+    }
+}
+
+/// A bar of `width` cells, `fraction` of it filled.
+fn gauge(fraction: f64, width: u16, theme: &Theme) -> Line<'static> {
+    let width = usize::from(width);
+    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    Line::from(vec![
+        Span::styled("━".repeat(filled), theme.gauge),
+        Span::styled("─".repeat(width - filled), theme.dim),
+    ])
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width: width.min(area.width),
+        height: height.min(area.height),
+    }
+}
+
+/// Discovering and requesting: one line saying what is happening.
+pub fn busy(app: &App, what: &str, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut col = Column::new(inset(area), buf);
+    col.blank();
+    col.line(Line::styled(what.to_owned(), theme.title));
+    col.blank();
+    col.wrapped(
+        "",
+        &format!("Server: {}", escape(&app.ctx.server)),
+        theme.dim,
+    );
+}
+
+fn inset(area: Rect) -> Rect {
+    Rect {
+        x: area.x + 2,
+        width: area.width.saturating_sub(4),
+        ..area
+    }
+}
+
+/// The smart-TV screen: big code, URL, QR, countdown and poll state.
+pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let code = &w.auth.user_code;
+    let qr_data = w.auth.qr_url().as_str();
+    let (big, qr) = waiting_layout(code, qr_data, area);
+    let band_height = big.as_ref().map_or(0, |(_, scale)| bigtext::height(*scale));
+    let [band_area, rest] =
+        Layout::vertical([Constraint::Length(band_height), Constraint::Fill(1)]).areas(area);
+    if let Some((rows, _)) = &big {
+        for (row, y) in rows.iter().zip(band_area.y..) {
+            let at = Rect {
+                x: band_area.x + 2,
+                y,
+                width: band_area.width.saturating_sub(2),
+                height: 1,
+            };
+            Line::styled(row.clone(), theme.code).render(at, buf);
+        }
+    }
+    // The text column keeps a readable width and the QR code sits right beside it.
+    let (left, right) = match &qr {
+        Some(qr) => {
+            let (qw, _) = qr.size();
+            let text = rest.width.saturating_sub(qw + 2).min(TEXT_MAX);
+            let [left, right, _] = Layout::horizontal([
+                Constraint::Length(text),
+                Constraint::Length(qw + 2),
+                Constraint::Fill(1),
+            ])
+            .areas(rest);
+            (left, Some(right))
+        }
+        None => (rest, None),
+    };
+    if let (Some(qr), Some(right)) = (&qr, right) {
+        let (qw, qh) = qr.size();
+        qr.widget(theme).render(centered(right, qw, qh), buf);
+    }
+    let band = big.as_ref();
+
+    let now = app.now;
+    let mut col = Column::new(inset(left), buf);
+    if band.is_none() || qr.is_none() {
+        col.blank();
+    }
+    col.line(Line::from(vec![
+        Span::styled("1 ", theme.key),
+        Span::raw("On a phone or any browser, open"),
+    ]));
+    let url = w.auth.verification_uri.as_str();
+    if let Some(row) = col.line(Line::from(vec![
+        Span::raw("  "),
+        Span::styled(url.to_owned(), theme.url),
+    ])) && app.ctx.hyperlinks
+        && url.chars().count() + 2 <= usize::from(row.width)
+    {
+        hyperlink(
+            col.buf,
+            row,
+            2,
+            u16::try_from(url.chars().count()).unwrap_or(0),
+            url,
+        );
+    }
+    let shown_above = if band.is_some() { " shown above" } else { "" };
+    col.line(Line::from(vec![
+        Span::styled("2 ", theme.key),
+        Span::raw(format!("Enter the code{shown_above}")),
+    ]));
+    col.line(Line::from(vec![
+        Span::raw("  "),
+        Span::styled(escape(code), theme.code),
+    ]));
+    if qr.is_some() {
+        let how = if w.auth.verification_uri_complete.is_some() {
+            "or scan the QR code (code included)"
+        } else {
+            "or scan the QR code, then type the code"
+        };
+        col.wrapped("  ", how, theme.dim);
+    }
+    col.blank();
+
+    let remaining = w.remaining(now);
+    let expiry_style = if remaining < Duration::from_secs(60) {
+        theme.warn
+    } else {
+        Style::new()
+    };
+    col.line(Line::styled(
+        format!("Code expires in {}", humanize::duration(remaining)),
+        expiry_style,
+    ));
+    let fraction = remaining.as_secs_f64() / w.lifetime().as_secs_f64().max(1.0);
+    let bar_width = col.area.width.min(40);
+    col.line(gauge(fraction, bar_width, theme));
+
+    let status = match (w.poller.attempts(), &w.last) {
+        (0, _) => "Waiting for approval".to_owned(),
+        (n, Some(last)) => format!("Check {n}: {last}"),
+        (n, None) => format!("Check {n}"),
+    };
+    col.wrapped("", &status, theme.dim);
+    let next = match w.next {
+        Next::PollAt(at) => format!(
+            "Next check in {}",
+            humanize::duration(at.saturating_duration_since(now))
+        ),
+        Next::ExpireAt(_) => "No more checks: the code expires first".into(),
+        Next::Done => String::new(),
+    };
+    col.wrapped("", &next, theme.dim);
+    match &w.notice {
+        Some(Notice::SlowDown { interval }) => col.wrapped(
+            "",
+            &format!(
+                "⚠ The server asked to slow down: checking every {}",
+                humanize::duration(*interval)
+            ),
+            theme.warn,
+        ),
+        Some(Notice::Retrying { reason }) => {
+            col.wrapped("", &format!("⚠ {reason}; will retry"), theme.warn);
+        }
+        None => {}
+    }
+    if let Some(message) = &w.auth.message {
+        col.blank();
+        col.wrapped(
+            "",
+            &format!("The server says: {}", escape(message)),
+            theme.dim,
+        );
+    }
+    if qr.is_none() {
+        col.blank();
+        let need = Qr::min_size(qr_data)
+            .map(|(qw, qh)| format!(" to {}x{}", qw + LEFT_MIN + 2, qh + 2))
+            .unwrap_or_default();
+        col.wrapped(
+            "",
+            &format!(
+                "No room for the QR code: enlarge the window{need}, or use the address and code."
+            ),
+            theme.dim,
+        );
+    }
+}
+
+fn who(tokens: &crate::oauth::token::TokenResponse) -> Option<String> {
+    tokens
+        .id_token
+        .as_ref()
+        .and_then(|t| token::unverified_claims(t.secret()))
+        .or_else(|| token::unverified_claims(tokens.access_token.secret()))
+        .and_then(|claims| token::subject_label(&claims))
+        .map(|label| escape(&label))
+}
+
+/// Logged in: who, scopes, expiry, where the tokens went.
+pub fn approved(app: &App, a: &Approved, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut col = Column::new(inset(area), buf);
+    col.blank();
+    col.line(Line::styled("✔ Logged in", theme.ok));
+    if let Some(who) = who(&a.tokens) {
+        col.line(Line::raw(format!("  as {who}")));
+    }
+    col.blank();
+    let access = match a.tokens.expires_in {
+        Some(secs) => {
+            let left = (a.received + Duration::from_secs(secs)).saturating_duration_since(app.now);
+            if left.is_zero() {
+                format!("{} · expired", escape(&a.tokens.token_type))
+            } else {
+                format!(
+                    "{} · expires in {}",
+                    escape(&a.tokens.token_type),
+                    humanize::duration(left)
+                )
+            }
+        }
+        None => format!("{} · no expiry given", escape(&a.tokens.token_type)),
+    };
+    col.field("Access token", &access, theme.dim, Style::new());
+    let scope = a
+        .tokens
+        .scope
+        .as_deref()
+        .map(escape)
+        .unwrap_or_else(|| "(as requested)".into());
+    col.field("Scope", &scope, theme.dim, Style::new());
+    let refresh = match (&a.tokens.refresh_token, a.tokens.refresh_expires_in) {
+        (Some(_), Some(s)) => format!(
+            "received · expires in {}",
+            humanize::duration(Duration::from_secs(s))
+        ),
+        (Some(_), None) => "received".into(),
+        (None, _) => "none".into(),
+    };
+    col.field("Refresh token", &refresh, theme.dim, Style::new());
+    let id = if a.tokens.id_token.is_some() {
+        "received"
+    } else {
+        "none"
+    };
+    col.field("ID token", id, theme.dim, Style::new());
+    let (stored, style) = match &a.saved {
+        Saved::Saving => ("saving…".to_owned(), theme.dim),
+        Saved::Done(place) => (escape(place), Style::new()),
+        Saved::Failed(why) => (format!("not saved: {}", escape(why)), theme.error),
+    };
+    col.field("Stored in", &stored, theme.dim, style);
+    col.blank();
+    col.line(Line::styled("Press Enter to finish.", theme.dim));
+}
+
+/// The person declined.
+pub fn denied(error: &str, description: Option<&str>, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut col = Column::new(inset(area), buf);
+    col.blank();
+    col.line(Line::styled("✘ Access denied", theme.error));
+    col.blank();
+    col.wrapped(
+        "",
+        &format!(
+            "The request was declined at the verification page ({}).",
+            escape(error)
+        ),
+        Style::new(),
+    );
+    if let Some(d) = description {
+        col.wrapped("", &format!("The server says: {}", escape(d)), theme.dim);
+    }
+    col.blank();
+    col.line(Line::styled(
+        "Press r to try again with a new code, or q to quit.",
+        theme.dim,
+    ));
+}
+
+/// The code ran out.
+pub fn expired(description: Option<&str>, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut col = Column::new(inset(area), buf);
+    col.blank();
+    col.line(Line::styled("⌛ The code expired", theme.warn));
+    col.blank();
+    let why = match description {
+        Some(d) => format!("Nobody approved it in time. The server says: {}", escape(d)),
+        None => "Nobody approved it before the time the server gave it ran out.".into(),
+    };
+    col.wrapped("", &why, Style::new());
+    col.blank();
+    col.line(Line::styled(
+        "Press r for a new code, or q to quit.",
+        theme.dim,
+    ));
+}
+
+/// Any other end: the server's words and what to do next.
+pub fn failed(error: &Error, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut col = Column::new(inset(area), buf);
+    col.blank();
+    col.line(Line::styled("✘ Login failed", theme.error));
+    col.blank();
+    col.wrapped("", &escape(&error.to_string()), Style::new());
+    if let Some(hint) = error.hint() {
+        col.blank();
+        col.wrapped("", &format!("Hint: {hint}"), theme.dim);
+    }
+    col.blank();
+    col.line(Line::styled("Press r to retry, or q to quit.", theme.dim));
+}
+
+/// Below the minimum size: what the person needs most, as plain lines.
+pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let mut col = Column::new(area, buf);
+    col.wrapped(
+        "",
+        &format!(
+            "tvlogin: enlarge the window (at least {}x{}).",
+            super::MIN_WIDTH,
+            super::MIN_HEIGHT
+        ),
+        theme.warn,
+    );
+    match &app.flow {
+        Flow::Waiting(w) => {
+            col.wrapped(
+                "",
+                &format!("Open {}", w.auth.verification_uri),
+                Style::new(),
+            );
+            col.wrapped(
+                "",
+                &format!("Code {}", escape(&w.auth.user_code)),
+                theme.code,
+            );
+        }
+        Flow::Approved(_) => col.wrapped("", "Logged in. Press Enter.", theme.ok),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_words_and_splits_long_ones() {
+        assert_eq!(wrap("the quick brown fox", 9), ["the quick", "brown fox"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("  ", 4), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,88 @@
+//! Reading screens: render a model to text (plus a colour summary for snapshots), and decode
+//! a QR code from screen text by the shapes of its half-block glyphs alone.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+/// The screen of `app` at `width` x `height`, as text lines (trailing spaces kept off).
+pub fn lines(app: &tvlogin::app::App, width: u16, height: u16) -> (Vec<String>, String) {
+    let mut terminal =
+        Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+    terminal
+        .draw(|frame| frame.render_widget(app, frame.area()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let buffer = terminal.backend().buffer().clone();
+    let mut rows = Vec::new();
+    let mut colours: BTreeMap<String, usize> = BTreeMap::new();
+    for y in 0..height {
+        let mut row = String::new();
+        for x in 0..width {
+            let cell = &buffer[(x, y)];
+            row.push_str(cell.symbol());
+            if cell.fg != Color::Reset || cell.bg != Color::Reset {
+                *colours
+                    .entry(format!("fg {:?} on bg {:?}", cell.fg, cell.bg))
+                    .or_default() += 1;
+            }
+        }
+        rows.push(row.trim_end().to_owned());
+    }
+    let summary = colours
+        .iter()
+        .map(|(k, n)| format!("{k}: {n} cells"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (rows, summary)
+}
+
+/// A snapshot: the screen in a frame, then which colours it uses.
+pub fn snapshot(app: &tvlogin::app::App, width: u16, height: u16) -> String {
+    let (rows, colours) = lines(app, width, height);
+    let mut out = String::new();
+    for row in rows {
+        out.push('|');
+        out.push_str(&row);
+        out.push('\n');
+    }
+    out.push_str("--- colours ---\n");
+    out.push_str(if colours.is_empty() {
+        "(none)"
+    } else {
+        &colours
+    });
+    out.push('\n');
+    out
+}
+
+/// Decodes every QR code found in screen text: `█` both modules dark, `▀` top, `▄` bottom,
+/// anything else light.
+pub fn decode_qr(rows: &[String]) -> Vec<String> {
+    const SCALE: usize = 4;
+    let width = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let cells: Vec<Vec<char>> = rows.iter().map(|r| r.chars().collect()).collect();
+    let (w, h) = (width * SCALE, rows.len() * 2 * SCALE);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let (col, module_row) = (x / SCALE, y / SCALE);
+        let c = cells
+            .get(module_row / 2)
+            .and_then(|r| r.get(col))
+            .copied()
+            .unwrap_or(' ');
+        let dark = match c {
+            '█' => true,
+            '▀' => module_row % 2 == 0,
+            '▄' => module_row % 2 == 1,
+            _ => false,
+        };
+        if dark { 0 } else { 255 }
+    });
+    image
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .collect()
+}

@@ -1,0 +1,347 @@
+//! The keyring backend through keyring-core's mock store: what goes in which entry, errors a
+//! real keyring gives (locked, too long), a keyring that never answers, and the probe that
+//! runs before a login.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+use keyring_core::api::{CredentialApi, CredentialStoreApi};
+use keyring_core::{Credential, CredentialStore, Entry, Error as KError, mock};
+use oauth2::{AccessToken, RefreshToken};
+use tvlogin::cli::LoginArgs;
+use tvlogin::config::{ConfigFile, EndpointSource, LoginConfig, Paths};
+use tvlogin::oauth::token::{IdToken, TokenResponse};
+use tvlogin::session::{self, Context, TokenKind};
+use tvlogin::store::keyring::{KeyringKind, KeyringStore};
+use tvlogin::store::{self, Backend, Secrets, Store, StoreError, TokenStore};
+
+static MOCK: Once = Once::new();
+
+/// Every test in this binary uses keyring-core's mock store as the default store, which
+/// tvlogin's keyring backend then uses instead of the OS keyring.
+fn mock_store() -> Arc<CredentialStore> {
+    MOCK.call_once(|| {
+        let store = mock::Store::new().unwrap_or_else(|e| panic!("{e}"));
+        keyring_core::set_default_store(store);
+    });
+    keyring_core::get_default_store().unwrap_or_else(|| panic!("no default store"))
+}
+
+fn entry(slot: &str, profile: &str) -> Entry {
+    mock_store()
+        .build("tvlogin", &format!("{slot}:{profile}"), None)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn fail_next(slot: &str, profile: &str, error: KError) {
+    let e = entry(slot, profile);
+    let cred: &mock::Cred = e
+        .as_any()
+        .downcast_ref()
+        .unwrap_or_else(|| panic!("not a mock credential"));
+    cred.set_error(error);
+}
+
+fn password(slot: &str, profile: &str) -> Option<String> {
+    match entry(slot, profile).get_password() {
+        Ok(p) => Some(p),
+        Err(KError::NoEntry) => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn secrets(rt: &str, at: &str) -> Secrets {
+    Secrets {
+        refresh_token: Some(RefreshToken::new(rt.into())),
+        access_token: Some(AccessToken::new(at.into())),
+        id_token: Some(IdToken::new(format!("id-{rt}"))),
+    }
+}
+
+fn config(profile: &str) -> LoginConfig {
+    let args = LoginArgs {
+        profile: Some(profile.into()),
+        device_authorization_endpoint: Some("https://idp.example/device".into()),
+        token_endpoint: Some("https://idp.example/token".into()),
+        client_id: Some("c".into()),
+        scope: Some("openid offline_access".into()),
+        ..LoginArgs::default()
+    };
+    LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("none"), &|_| None)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn paths(dir: &tempfile::TempDir) -> Paths {
+    Paths {
+        config_dir: dir.path().join("config"),
+        data_dir: dir.path().join("data"),
+    }
+}
+
+#[tokio::test]
+async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
+    mock_store();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = paths(&dir);
+    let config = config("kr-login");
+    let choice = store::choose(&paths, &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(choice.backend, Backend::Keyring);
+    assert_eq!(choice.keyring, Some(KeyringKind::Default));
+    assert_eq!(choice.reason, "default");
+    assert_eq!(password("probe", "kr-login"), None, "the probe cleans up");
+
+    let EndpointSource::Fixed(endpoints) = &config.source else {
+        panic!("fixed endpoints expected")
+    };
+    let tokens = TokenResponse {
+        access_token: AccessToken::new("at-1".into()),
+        token_type: "Bearer".into(),
+        expires_in: Some(3600),
+        refresh_token: Some(RefreshToken::new("rt-1".into())),
+        id_token: None,
+        scope: Some("openid offline_access".into()),
+        refresh_expires_in: Some(1800),
+        extra: serde_json::Map::new(),
+    };
+    let stored = session::persist_login(&paths, "kr-login", &config, endpoints, &tokens, &choice)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored.backend, Backend::Keyring);
+    assert_eq!(stored.location, "keyring (keyring-core default store)");
+    // The refresh token alone in its entry; the access token cached in its own.
+    assert_eq!(password("refresh", "kr-login").as_deref(), Some("rt-1"));
+    assert_eq!(password("access", "kr-login").as_deref(), Some("at-1"));
+    assert_eq!(password("id", "kr-login"), None);
+    // The data directory holds metadata only.
+    let state_path = paths.data_dir.join("profiles/kr-login.state.json");
+    let state = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !state.contains("rt-1") && !state.contains("at-1"),
+        "{state}"
+    );
+    assert!(state.contains("\"store\": \"keyring\""), "{state}");
+    assert!(state.contains("\"keyring\": \"default\""), "{state}");
+    assert!(
+        !paths
+            .data_dir
+            .join("profiles/kr-login.tokens.json")
+            .exists()
+    );
+
+    // `token` reads the cached access token back from the keyring.
+    let ctx = Context {
+        paths: paths.clone(),
+        file: ConfigFile::default(),
+        env: Box::new(|_| None),
+    };
+    let t = session::current_token(&ctx, "kr-login", TokenKind::Access, 60)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.token, "at-1");
+    assert!(!t.refreshed);
+
+    // Logout without a revocation endpoint: reported, and the entries are gone.
+    let mut steps = Vec::new();
+    let out = session::logout(&ctx, "kr-login", &mut |s| steps.push(s.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out);
+    assert!(
+        steps
+            .iter()
+            .any(|s| matches!(&s.outcome, session::StepOutcome::Skipped(w) if w.contains("no revocation endpoint"))),
+        "{steps:?}"
+    );
+    assert_eq!(password("refresh", "kr-login"), None);
+    assert_eq!(password("access", "kr-login"), None);
+    // The store choice outlives the session.
+    let again = store::choose(&paths, &config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.reason, "remembered for this profile");
+}
+
+fn keyring() -> KeyringStore {
+    KeyringStore::with_store(mock_store(), KeyringKind::Default)
+}
+
+#[test]
+fn an_oversized_cache_entry_is_skipped_not_fatal() {
+    let store = keyring();
+    fail_next("access", "kr-big", KError::TooLong("secret".into(), 2560));
+    store
+        .save("kr-big", &secrets("rt-big", "at-big"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = store
+        .load("kr-big")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_default();
+    assert_eq!(
+        loaded.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("rt-big")
+    );
+    assert!(loaded.access_token.is_none(), "not cached at all");
+    assert_eq!(
+        loaded.id_token.as_ref().map(IdToken::secret),
+        Some("id-rt-big")
+    );
+}
+
+#[test]
+fn an_oversized_refresh_token_is_a_size_limit() {
+    let store = keyring();
+    fail_next("refresh", "kr-huge", KError::TooLong("secret".into(), 2560));
+    let err = store.save("kr-huge", &secrets("rt", "at")).err();
+    let text = err.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(matches!(err, Some(StoreError::KeyringUnavailable { .. })));
+    assert!(text.contains("size limit"), "{text}");
+    assert!(text.contains("--store file"), "{text}");
+}
+
+#[test]
+fn a_locked_keyring_keeps_the_old_refresh_token() {
+    let store = keyring();
+    store
+        .save("kr-locked", &secrets("rt-old", "at-old"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    fail_next(
+        "refresh",
+        "kr-locked",
+        KError::NoStorageAccess("Locked".to_owned().into()),
+    );
+    let err = store
+        .save("kr-locked", &secrets("rt-new", "at-new"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("locked"), "{err}");
+    let loaded = store.load("kr-locked").ok().flatten().unwrap_or_default();
+    assert_eq!(loaded, secrets("rt-old", "at-old"));
+}
+
+#[tokio::test]
+async fn a_locked_keyring_is_reported_before_the_flow() {
+    mock_store();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fail_next(
+        "probe",
+        "kr-probe",
+        KError::NoStorageAccess("Locked".to_owned().into()),
+    );
+    let err = store::choose(&paths(&dir), &config("kr-probe")).await.err();
+    let Some(StoreError::KeyringUnavailable { reason }) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("collection is locked"), "{reason}");
+    let error: tvlogin::error::Error = err.unwrap_or_else(|| panic!()).into();
+    assert_eq!(error.exit().code(), 2);
+}
+
+/// A keyring that never answers, like a Secret Service collection waiting for an unlock
+/// prompt nobody sees.
+#[derive(Debug)]
+struct Hanging;
+
+#[derive(Debug)]
+struct HangingCred;
+
+fn hang() {
+    std::thread::sleep(Duration::from_secs(3));
+}
+
+impl CredentialStoreApi for Hanging {
+    fn vendor(&self) -> String {
+        "hanging".into()
+    }
+    fn id(&self) -> String {
+        "hanging".into()
+    }
+    fn build(
+        &self,
+        _service: &str,
+        _user: &str,
+        _modifiers: Option<&HashMap<&str, &str>>,
+    ) -> keyring_core::Result<Entry> {
+        Ok(Entry::new_with_credential(Arc::new(HangingCred)))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl CredentialApi for HangingCred {
+    fn set_secret(&self, _secret: &[u8]) -> keyring_core::Result<()> {
+        hang();
+        Ok(())
+    }
+    fn get_secret(&self) -> keyring_core::Result<Vec<u8>> {
+        hang();
+        Err(KError::NoEntry)
+    }
+    fn delete_credential(&self) -> keyring_core::Result<()> {
+        hang();
+        Ok(())
+    }
+    fn get_credential(&self) -> keyring_core::Result<Option<Arc<Credential>>> {
+        Ok(None)
+    }
+    fn get_specifiers(&self) -> Option<(String, String)> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[tokio::test]
+async fn a_keyring_that_never_answers_cannot_hang_tvlogin() {
+    let hanging: Arc<CredentialStore> = Arc::new(Hanging);
+    let store = Store::new(Arc::new(KeyringStore::with_store(
+        hanging,
+        KeyringKind::SecretService,
+    )))
+    .with_timeout(Duration::from_millis(200));
+    let started = Instant::now();
+    let err = store.load("p").await.err();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let Some(StoreError::KeyringUnavailable { reason }) = err else {
+        panic!("{err:?}")
+    };
+    assert!(reason.contains("did not answer"), "{reason}");
+    assert!(reason.contains("locked collection"), "{reason}");
+}
+
+/// The login TUI calls these from tokio tasks: their futures must be `Send`.
+#[test]
+fn the_tui_api_is_usable_from_spawned_tasks() {
+    fn send<T: Send + 'static>(_: &T) {}
+    fn send_ref<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = paths(&dir);
+    let config = config("kr-send");
+    let EndpointSource::Fixed(endpoints) = &config.source else {
+        panic!("fixed endpoints expected")
+    };
+    let tokens = TokenResponse {
+        access_token: AccessToken::new("a".into()),
+        token_type: "Bearer".into(),
+        expires_in: None,
+        refresh_token: None,
+        id_token: None,
+        scope: None,
+        refresh_expires_in: None,
+        extra: serde_json::Map::new(),
+    };
+    let choice = store::StoreChoice::file(&paths, "kr-send");
+    send(&choice);
+    send_ref(&store::choose(&paths, &config));
+    send_ref(&store::remember(&paths, "kr-send", Backend::File));
+    send_ref(&session::persist_login(
+        &paths, "kr-send", &config, endpoints, &tokens, &choice,
+    ));
+}

@@ -1,0 +1,492 @@
+//! The login TUI: insta snapshots of every visible state at a fixed size and clock, tables
+//! of the pure `update`, and the QR code decoded back from rendered screens.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::screen::{decode_qr, lines, snapshot};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use oauth2::DeviceCode;
+use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, update};
+use tvlogin::error::Error;
+use tvlogin::exit::Exit;
+use tvlogin::oauth::device::DeviceAuthorization;
+use tvlogin::oauth::discovery::Endpoints;
+use tvlogin::oauth::http::{HttpError, RawResponse};
+use tvlogin::oauth::normalize::OAuthResponse;
+use url::Url;
+
+const CODE: &str = "WDJB-MJHT";
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn ctx(colors: ColorMode) -> Context {
+    Context {
+        profile: "work".into(),
+        server: "https://login.example.com".into(),
+        demo: false,
+        no_browser: Some("this is an SSH session".into()),
+        colors,
+        hyperlinks: false,
+    }
+}
+
+fn endpoints() -> Endpoints {
+    Endpoints {
+        issuer: Some("https://login.example.com".into()),
+        device_authorization: url("https://login.example.com/device_authorization"),
+        token: url("https://login.example.com/token"),
+        jwks_uri: None,
+        revocation: None,
+        introspection: None,
+        userinfo: None,
+    }
+}
+
+fn auth(complete: bool, message: Option<&str>) -> DeviceAuthorization {
+    DeviceAuthorization {
+        device_code: DeviceCode::new("device-code-secret".into()),
+        user_code: CODE.into(),
+        verification_uri: url("https://login.example.com/device"),
+        verification_uri_complete: complete.then(|| {
+            url(&format!(
+                "https://login.example.com/device?user_code={CODE}"
+            ))
+        }),
+        expires_in: Duration::from_secs(900),
+        interval: Duration::from_secs(5),
+        message: message.map(str::to_owned),
+    }
+}
+
+fn answer(status: u16, body: &str) -> Result<OAuthResponse, HttpError> {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(OAuthResponse::from_raw(&RawResponse {
+        url: url("https://login.example.com/token"),
+        status,
+        headers,
+        body: body.as_bytes().to_vec(),
+    }))
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+/// A model at a fixed clock: `t0` is when the code was issued.
+struct Scene {
+    app: App,
+    t0: Instant,
+}
+
+impl Scene {
+    fn new(colors: ColorMode) -> Self {
+        let t0 = Instant::now();
+        Self {
+            app: App::new(ctx(colors), Some(endpoints()), t0),
+            t0,
+        }
+    }
+
+    fn at(&mut self, secs: u64, msg: Msg) -> Vec<Effect> {
+        update(&mut self.app, msg, self.t0 + Duration::from_secs(secs))
+    }
+
+    fn waiting(colors: ColorMode, complete: bool, message: Option<&str>) -> Self {
+        let mut scene = Self::new(colors);
+        let t0 = scene.t0;
+        update(
+            &mut scene.app,
+            Msg::CodeIssued {
+                attempt: 1,
+                result: Ok(auth(complete, message)),
+                at: t0,
+            },
+            t0,
+        );
+        scene
+    }
+
+    fn poll(&mut self, secs: u64, status: u16, body: &str) -> Vec<Effect> {
+        let at = self.t0 + Duration::from_secs(secs);
+        update(
+            &mut self.app,
+            Msg::Polled {
+                attempt: 1,
+                answer: answer(status, body),
+                at,
+            },
+            at,
+        )
+    }
+}
+
+/// A JWT-shaped id_token (unsigned: only the display reads it).
+fn id_token() -> String {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.sig",
+        b64(r#"{"alg":"ES256"}"#),
+        b64(r#"{"sub":"u1","name":"Ada Lovelace","email":"ada@example.org"}"#)
+    )
+}
+
+fn approved() -> Scene {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let body = format!(
+        r#"{{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","refresh_token_expires_in":2592000,"id_token":"{}","scope":"openid profile offline_access"}}"#,
+        id_token()
+    );
+    let effects = scene.poll(10, 200, &body);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Save { attempt: 1, .. }]),
+        "{effects:?}"
+    );
+    scene.at(
+        11,
+        Msg::Saved {
+            attempt: 1,
+            result: Ok("file /home/ada/.local/share/tvlogin (0600)".into()),
+        },
+    );
+    scene.at(75, Msg::Tick);
+    scene
+}
+
+#[test]
+fn snapshot_requesting() {
+    let scene = Scene::new(ColorMode::Ansi256);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_discovering() {
+    let app = App::new(ctx(ColorMode::Ansi256), None, Instant::now());
+    insta::assert_snapshot!(snapshot(&app, 80, 24));
+}
+
+#[test]
+fn snapshot_waiting_with_qr() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(5, 400, r#"{"error":"authorization_pending"}"#);
+    scene.at(8, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_waiting_without_complete_uri_and_with_a_message() {
+    let mut scene = Scene::waiting(
+        ColorMode::Ansi256,
+        false,
+        Some(
+            "To sign in, use a web browser to open the page https://login.example.com/device and enter the code WDJB-MJHT to authenticate.",
+        ),
+    );
+    scene.at(1, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_slow_down_notice() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(5, 400, r#"{"error":"authorization_pending"}"#);
+    scene.poll(10, 400, r#"{"error":"slow_down"}"#);
+    scene.at(12, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_transient_error_retrying() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(5, 503, "<html><body>Service Unavailable</body></html>");
+    scene.poll(10, 503, "<html><body>Service Unavailable</body></html>");
+    scene.at(11, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_tiny_terminal() {
+    let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 34, 8));
+}
+
+#[test]
+fn snapshot_no_room_for_the_qr() {
+    let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
+}
+
+#[test]
+fn snapshot_large_terminal() {
+    let scene = Scene::waiting(ColorMode::TrueColor, true, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 200, 50));
+}
+
+#[test]
+fn snapshot_success() {
+    insta::assert_snapshot!(snapshot(&approved().app, 80, 24));
+}
+
+#[test]
+fn snapshot_denied() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(
+        5,
+        400,
+        r#"{"error":"access_denied","error_description":"The user denied the request"}"#,
+    );
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_expired() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(895, 400, r#"{"error":"authorization_pending"}"#);
+    scene.at(901, Msg::Tick);
+    assert!(matches!(
+        scene.app.flow,
+        Flow::Expired { description: None }
+    ));
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_fatal_error() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(5, 401, "{\"error\":\"invalid_client\",\"error_description\":\"Client authentication failed \\u001b[2J\"}");
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.at(2, key('?'));
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_no_color() {
+    let mut scene = Scene::waiting(ColorMode::None, true, None);
+    scene.at(3, Msg::Tick);
+    let shot = snapshot(&scene.app, 80, 24);
+    assert!(
+        shot.ends_with("--- colours ---\n(none)\n"),
+        "NO_COLOR must use no colour"
+    );
+    insta::assert_snapshot!(shot);
+}
+
+#[test]
+fn the_qr_decodes_back_to_the_complete_url_at_80x24_and_200x50() {
+    let want = format!("https://login.example.com/device?user_code={CODE}");
+    for (w, h) in [(80, 24), (200, 50)] {
+        let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+        let (rows, _) = lines(&scene.app, w, h);
+        assert_eq!(decode_qr(&rows), std::slice::from_ref(&want), "at {w}x{h}");
+    }
+    // Without a complete URI the QR carries the plain verification URI.
+    let scene = Scene::waiting(ColorMode::Ansi256, false, None);
+    let (rows, _) = lines(&scene.app, 80, 24);
+    assert_eq!(decode_qr(&rows), ["https://login.example.com/device"]);
+}
+
+#[test]
+fn stale_results_are_ignored_after_a_restart() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let effects = scene.at(3, key('r'));
+    assert_eq!(scene.app.attempt, 2);
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [
+                Effect::CancelPending,
+                Effect::RequestCode { attempt: 2, .. }
+            ]
+        ),
+        "{effects:?}"
+    );
+    assert!(matches!(scene.app.flow, Flow::Requesting));
+    // A poll answer of the first attempt arrives late: nothing changes.
+    let late = update(
+        &mut scene.app,
+        Msg::Polled {
+            attempt: 1,
+            answer: answer(200, r#"{"access_token":"old"}"#),
+            at: scene.t0,
+        },
+        scene.t0,
+    );
+    assert!(late.is_empty());
+    assert!(matches!(scene.app.flow, Flow::Requesting));
+    let late = scene.at(
+        4,
+        Msg::CodeIssued {
+            attempt: 1,
+            result: Ok(auth(true, None)),
+            at: scene.t0,
+        },
+    );
+    assert!(late.is_empty());
+    assert!(matches!(scene.app.flow, Flow::Requesting));
+    // The new attempt's answer is taken.
+    let fresh = scene.at(
+        4,
+        Msg::CodeIssued {
+            attempt: 2,
+            result: Ok(auth(true, None)),
+            at: scene.t0 + Duration::from_secs(4),
+        },
+    );
+    assert!(
+        matches!(fresh.as_slice(), [Effect::Poll { attempt: 2, .. }]),
+        "{fresh:?}"
+    );
+}
+
+#[test]
+fn keys_that_end_the_session_and_their_exit_codes() {
+    let esc = Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    for (msg, want) in [
+        (esc, Exit::Cancelled),
+        (key('q'), Exit::Cancelled),
+        (ctrl_c, Exit::Cancelled),
+    ] {
+        let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+        scene.at(1, msg);
+        assert_eq!(scene.app.exit, Some(want));
+    }
+    let mut done = approved();
+    done.at(
+        80,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert_eq!(done.app.exit, Some(Exit::Ok));
+    let mut denied = Scene::waiting(ColorMode::Ansi256, true, None);
+    denied.poll(5, 400, r#"{"error":"access_denied"}"#);
+    denied.at(6, key('q'));
+    assert_eq!(denied.app.exit, Some(Exit::Denied));
+    // SIGTERM/SIGHUP end the session like a cancel.
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.at(1, Msg::Terminate);
+    assert_eq!(scene.app.exit, Some(Exit::Cancelled));
+}
+
+#[test]
+fn the_countdown_reaches_expiry_with_no_poll_past_the_deadline() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    // The server keeps saying pending; every answer schedules the next poll, until one
+    // would land past the 900 s deadline.
+    let mut last_poll = 0;
+    for at in (5..900).step_by(5) {
+        let effects = scene.poll(at, 400, r#"{"error":"authorization_pending"}"#);
+        match effects.as_slice() {
+            [Effect::Poll { at: next, .. }] => {
+                assert!(*next < scene.t0 + Duration::from_secs(900));
+                last_poll = at;
+            }
+            [] => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(last_poll, 890);
+    scene.at(899, Msg::Tick);
+    assert!(matches!(scene.app.flow, Flow::Waiting(_)));
+    let (rows, _) = lines(&scene.app, 80, 24);
+    assert!(
+        rows.iter().any(|r| r.contains("Code expires in 1s")),
+        "{rows:#?}"
+    );
+    scene.at(900, Msg::Tick);
+    assert!(matches!(scene.app.flow, Flow::Expired { .. }));
+}
+
+#[test]
+fn slow_down_changes_the_displayed_interval() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let effects = scene.poll(5, 403, r#"{"error":"slow_down"}"#);
+    match effects.as_slice() {
+        [Effect::Poll { at, .. }] => assert_eq!(*at, scene.t0 + Duration::from_secs(15)),
+        other => panic!("{other:?}"),
+    }
+    let (rows, _) = lines(&scene.app, 80, 24);
+    assert!(
+        rows.iter().any(|r| r.contains("checking every 10s")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("Check 1: asked to slow down")),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("Next check in 10s")),
+        "{rows:#?}"
+    );
+}
+
+#[test]
+fn copy_and_open_keys() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let effects = scene.at(1, key('c'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Copy(code)] if code == CODE),
+        "{effects:?}"
+    );
+    let effects = scene.at(1, key('u'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Copy(u)] if u.ends_with("user_code=WDJB-MJHT")),
+        "{effects:?}"
+    );
+    // Over SSH, `o` explains instead of opening a browser on the remote machine.
+    let effects = scene.at(1, key('o'));
+    assert!(effects.is_empty());
+    assert!(
+        scene
+            .app
+            .toast
+            .as_ref()
+            .is_some_and(|t| t.text.contains("SSH"))
+    );
+    // Toasts go away by themselves.
+    scene.at(10, Msg::Tick);
+    assert!(scene.app.toast.is_none());
+    // Demo keys do nothing outside the demo.
+    assert!(scene.at(2, key('a')).is_empty());
+}
+
+#[test]
+fn failures_keep_the_servers_words_and_retry_starts_over() {
+    let mut scene = Scene::new(ColorMode::Ansi256);
+    scene.at(
+        1,
+        Msg::CodeIssued {
+            attempt: 1,
+            result: Err(Error::Protocol(
+                "the device authorization response from https://x has no user_code".into(),
+            )),
+            at: scene.t0,
+        },
+    );
+    let (rows, _) = lines(&scene.app, 80, 24);
+    assert!(
+        rows.iter().any(|r| r.contains("has no user_code")),
+        "{rows:#?}"
+    );
+    let effects = scene.at(2, key('r'));
+    assert!(matches!(
+        effects.as_slice(),
+        [
+            Effect::CancelPending,
+            Effect::RequestCode { attempt: 2, .. }
+        ]
+    ));
+}
