@@ -24,11 +24,6 @@ use crate::sanitize::escape;
 use crate::store::Stored;
 use crate::token;
 
-/// Placeholder kept for the TUI's save step until it persists through
-/// `session::persist_login`; plain and JSON logins report the real store (see
-/// [`Reporter::tokens`]).
-pub const STORE: &str = "memory";
-
 /// What a successful device flow produced: the tokens, and the endpoints they came from
 /// (refresh and revocation need them later).
 #[derive(Debug, Clone)]

@@ -69,6 +69,97 @@ fn find_code(rows: &[String]) -> Option<String> {
         })
 }
 
+/// The binary running in a pseudo-terminal, with its screen and keyboard.
+struct Session {
+    screen: Screen,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Session {
+    fn start(home: &common::Home, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap_or_else(|e| panic!("openpty: {e}"));
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
+        command.args(args);
+        command.env_clear();
+        command.env("TERM", "xterm-256color");
+        command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
+        command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = pty
+            .slave
+            .spawn_command(command)
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
+        drop(pty.slave);
+        let mut reader = pty
+            .master
+            .try_clone_reader()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _master = pty.master; // keep the terminal open while reading
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            screen: Screen {
+                parser: vt100::Parser::new(ROWS, COLS, 0),
+                output: rx,
+            },
+            writer,
+            child,
+        }
+    }
+
+    fn keys(&mut self, keys: &[u8]) {
+        self.writer
+            .write_all(keys)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Waits for the exit code, then drains what was printed after the alternate screen.
+    async fn finish(mut self) -> (u32, Screen) {
+        let mut child = self.child;
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        while let Ok(bytes) = self.screen.output.recv_timeout(Duration::from_millis(300)) {
+            self.screen.parser.process(&bytes);
+        }
+        (status.exit_code(), self.screen)
+    }
+}
+
+/// The phone: the verification page's form, over HTTP.
+async fn approve_at_the_page(server: &tvlogin::server::ServerHandle, code: &str) {
+    let page = reqwest::Client::new()
+        .post(server.verification_uri())
+        .form(&[("user_code", code), ("action", "approve")])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(page.status().is_success(), "{}", page.status());
+}
+
+fn has(rows: &[String], text: &str) -> Option<()> {
+    rows.iter().any(|r| r.contains(text)).then_some(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_in_a_real_terminal() {
     let server = common::server(ServerConfig {
@@ -77,94 +168,44 @@ async fn login_in_a_real_terminal() {
     })
     .await;
     let home = common::Home::new();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap_or_else(|e| panic!("openpty: {e}"));
-    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
-    command.args([
-        "login",
-        "--issuer",
-        &server.issuer_str(),
-        "--client-id",
-        DEMO_CLIENT_ID,
-    ]);
-    command.env_clear();
-    command.env("TERM", "xterm-256color");
-    command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
-    command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
-    command.env("TVLOGIN_STORE", "memory");
-    let mut child = pty
-        .slave
-        .spawn_command(command)
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
-    drop(pty.slave);
-    let mut reader = pty
-        .master
-        .try_clone_reader()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut screen = Screen {
-        parser: vt100::Parser::new(ROWS, COLS, 0),
-        output: rx,
-    };
-
-    let code = screen.wait_for(Duration::from_secs(20), "user code", find_code);
+    let issuer = server.issuer_str();
+    let mut session = Session::start(
+        &home,
+        &["login", "--issuer", &issuer, "--client-id", DEMO_CLIENT_ID],
+        &[("TVLOGIN_STORE", "memory")],
+    );
+    let code = session
+        .screen
+        .wait_for(Duration::from_secs(20), "user code", find_code);
     assert_eq!(
         server.pending_user_codes(),
         std::slice::from_ref(&code),
         "the code on screen is the server's"
     );
-    let qr = screen.wait_for(Duration::from_secs(5), "QR code", |rows| {
-        decode_qr(rows).pop()
-    });
-    assert_eq!(
-        qr,
-        format!("{}/device?user_code={code}", server.issuer_str())
-    );
+    let qr = session
+        .screen
+        .wait_for(Duration::from_secs(5), "QR code", |rows| {
+            decode_qr(rows).pop()
+        });
+    assert_eq!(qr, format!("{issuer}/device?user_code={code}"));
 
-    // The phone: the verification page's form, over HTTP.
-    let page = reqwest::Client::new()
-        .post(server.verification_uri())
-        .form(&[("user_code", code.as_str()), ("action", "approve")])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(page.status().is_success(), "{}", page.status());
-
-    screen.wait_for(Duration::from_secs(15), "success screen", |rows| {
-        rows.iter().any(|r| r.contains("✔ Logged in")).then_some(())
-    });
-    let rows = screen.rows();
+    approve_at_the_page(&server, &code).await;
+    session
+        .screen
+        .wait_for(Duration::from_secs(15), "success screen", |rows| {
+            has(rows, "✔ Logged in")
+        });
+    let rows = session.screen.rows();
     assert!(
         rows.iter()
             .any(|r| r.contains("as Demo User <demo@example.test>")),
         "{}",
         rows.join("\n")
     );
-    writer.write_all(b"\r").unwrap_or_else(|e| panic!("{e}"));
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(status.exit_code(), 0);
+    session.keys(b"\r");
+    let (code, screen) = session.finish().await;
+    assert_eq!(code, 0);
     // The terminal was restored: the alternate screen is gone and a summary line remains.
-    while let Ok(bytes) = screen.output.recv_timeout(Duration::from_millis(300)) {
-        screen.parser.process(&bytes);
-    }
     assert!(
         !screen.parser.screen().alternate_screen(),
         "still in the alternate screen"
@@ -177,4 +218,66 @@ async fn login_in_a_real_terminal() {
         "{}",
         screen.rows().join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keyring_the_screen_offers_the_file_store_and_remembers_it() {
+    let server = common::server(ServerConfig {
+        interval: 1,
+        ..ServerConfig::default()
+    })
+    .await;
+    let home = common::Home::new();
+    let issuer = server.issuer_str();
+    let args = [
+        "login",
+        "--issuer",
+        issuer.as_str(),
+        "--client-id",
+        DEMO_CLIENT_ID,
+    ];
+    let no_keyring = [("TVLOGIN_TEST_NO_KEYRING", "no D-Bus session (test)")];
+    let mut session = Session::start(&home, &args, &no_keyring);
+    session
+        .screen
+        .wait_for(Duration::from_secs(20), "store question", |rows| {
+            has(rows, "Where should tvlogin keep your tokens?")
+        });
+    let rows = session.screen.rows();
+    assert!(
+        has(&rows, "no D-Bus session (test)").is_some(),
+        "{}",
+        rows.join("\n")
+    );
+    assert!(
+        server.pending_user_codes().is_empty(),
+        "no code may be requested before the answer"
+    );
+    session.keys(b"f");
+    let code = session
+        .screen
+        .wait_for(Duration::from_secs(20), "user code", find_code);
+    approve_at_the_page(&server, &code).await;
+    session
+        .screen
+        .wait_for(Duration::from_secs(15), "stored tokens", |rows| {
+            has(rows, "tokens.json")
+        });
+    session.keys(b"q");
+    let (exit, _) = session.finish().await;
+    assert_eq!(exit, 0);
+    let tokens = home.dir.path().join("data/profiles/default.tokens.json");
+    let mode = std::fs::metadata(&tokens)
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+    assert_eq!(mode.ok(), Some(0o600), "{}", tokens.display());
+
+    // The next login remembers the choice and asks nothing.
+    let mut again = Session::start(&home, &args, &no_keyring);
+    again
+        .screen
+        .wait_for(Duration::from_secs(20), "user code", find_code);
+    assert!(has(&again.screen.rows(), "Where should tvlogin keep").is_none());
+    again.keys(b"q");
+    let (exit, _) = again.finish().await;
+    assert_eq!(exit, 130);
 }

@@ -490,3 +490,45 @@ fn failures_keep_the_servers_words_and_retry_starts_over() {
         ]
     ));
 }
+
+fn asking() -> Scene {
+    let mut scene = Scene::new(ColorMode::Ansi256);
+    scene.app = scene.app.clone().asking_for_store(
+        "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), and the kernel keyring refused access".into(),
+        "file /home/ada/.local/share/tvlogin/profiles/work.tokens.json".into(),
+    );
+    scene
+}
+
+#[test]
+fn snapshot_store_question() {
+    insta::assert_snapshot!(snapshot(&asking().app, 80, 24));
+}
+
+#[test]
+fn the_store_question_comes_before_any_request() {
+    let scene = asking();
+    assert!(
+        scene.app.start().is_empty(),
+        "nothing may be requested before the answer"
+    );
+    for (answer, backend) in [
+        ('f', tvlogin::store::Backend::File),
+        ('m', tvlogin::store::Backend::Memory),
+    ] {
+        let mut scene = asking();
+        let effects = scene.at(1, key(answer));
+        assert!(
+            matches!(effects.as_slice(), [Effect::UseStore(b), Effect::RequestCode { attempt: 1, .. }] if *b == backend),
+            "{answer}: {effects:?}"
+        );
+        assert!(matches!(scene.app.flow, Flow::Requesting));
+    }
+    let mut scene = asking();
+    assert!(
+        scene.at(1, key('r')).is_empty(),
+        "no other key starts the flow"
+    );
+    scene.at(1, key('q'));
+    assert_eq!(scene.app.exit, Some(Exit::Cancelled));
+}

@@ -22,6 +22,10 @@ pub enum Action {
     Interrupt,
     /// Toggle help.
     Help,
+    /// Keep the tokens in the 0600 file store.
+    UseFile,
+    /// Keep the tokens in memory for this run.
+    UseMemory,
     /// Demo: approve at the embedded server.
     DemoApprove,
     /// Demo: deny at the embedded server.
@@ -32,6 +36,11 @@ pub enum Action {
 pub fn bindings(app: &App) -> Vec<(&'static str, &'static str, Action)> {
     let mut keys = Vec::new();
     match &app.flow {
+        Flow::ChooseStore { .. } => {
+            keys.push(("f", "file", Action::UseFile));
+            keys.push(("m", "memory", Action::UseMemory));
+            keys.push(("q", "cancel", Action::Quit));
+        }
         Flow::Waiting(_) => {
             keys.push(("c", "copy code", Action::CopyCode));
             keys.push(("u", "copy URL", Action::CopyUrl));

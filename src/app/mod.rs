@@ -50,6 +50,14 @@ pub struct Context {
 /// Where the flow is.
 #[derive(Debug, Clone)]
 pub enum Flow {
+    /// The OS keyring does not work here: ask where the tokens should go before any code is
+    /// requested (there is no silent fallback to a file).
+    ChooseStore {
+        /// Why the keyring is unavailable.
+        reason: String,
+        /// Where the file store would write, for the offer.
+        file: String,
+    },
     /// Fetching the issuer's discovery document.
     Discovering,
     /// Asking for a device code.
@@ -183,11 +191,7 @@ impl App {
         Self {
             ctx,
             attempt: 1,
-            flow: if endpoints.is_some() {
-                Flow::Requesting
-            } else {
-                Flow::Discovering
-            },
+            flow: Self::first_step(endpoints.is_some()),
             endpoints,
             help: false,
             toast: None,
@@ -197,8 +201,25 @@ impl App {
         }
     }
 
-    /// The effects that start the flow.
+    /// A session that first asks where to keep the tokens, because the keyring failed.
+    pub fn asking_for_store(mut self, reason: String, file: String) -> Self {
+        self.flow = Flow::ChooseStore { reason, file };
+        self
+    }
+
+    fn first_step(endpoints_known: bool) -> Flow {
+        if endpoints_known {
+            Flow::Requesting
+        } else {
+            Flow::Discovering
+        }
+    }
+
+    /// The effects that start the flow (none while a question is open).
     pub fn start(&self) -> Vec<Effect> {
+        if matches!(self.flow, Flow::ChooseStore { .. }) {
+            return vec![];
+        }
         match &self.endpoints {
             Some(e) => vec![Effect::RequestCode {
                 attempt: self.attempt,

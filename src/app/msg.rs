@@ -12,6 +12,7 @@ use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::HttpError;
 use crate::oauth::normalize::OAuthResponse;
 use crate::oauth::token::TokenResponse;
+use crate::store::Backend;
 
 /// An input to [`super::update`]. Replies to effects carry the `attempt` they were started
 /// for, so a reply that arrives after `r` started a new flow is recognised and dropped.
@@ -99,6 +100,8 @@ pub enum Effect {
         /// The tokens.
         tokens: Box<TokenResponse>,
     },
+    /// Keep the tokens of this login in this backend (the answer to the store question).
+    UseStore(Backend),
     /// Abort work started for earlier attempts.
     CancelPending,
     /// Put text on the clipboard (OSC 52).

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::oauth::poll::{Next, PollOutcome, Poller};
 use crate::sanitize::escape;
+use crate::store::Backend;
 
 /// Applies `msg` at `now`; returns the work to start. Never does IO.
 pub fn update(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
@@ -222,7 +223,10 @@ fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
                 Flow::Denied { .. } => Exit::Denied,
                 Flow::Expired { .. } => Exit::Expired,
                 Flow::Failed(e) => e.exit(),
-                Flow::Discovering | Flow::Requesting | Flow::Waiting(_) => Exit::Cancelled,
+                Flow::ChooseStore { .. }
+                | Flow::Discovering
+                | Flow::Requesting
+                | Flow::Waiting(_) => Exit::Cancelled,
             });
             vec![]
         }
@@ -259,6 +263,20 @@ fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
                     vec![Effect::OpenBrowser(url)]
                 }
             }
+        }
+        Action::UseFile | Action::UseMemory => {
+            if !matches!(app.flow, Flow::ChooseStore { .. }) {
+                return vec![];
+            }
+            let backend = if action == Action::UseFile {
+                Backend::File
+            } else {
+                Backend::Memory
+            };
+            app.flow = App::first_step(app.endpoints.is_some());
+            let mut effects = vec![Effect::UseStore(backend)];
+            effects.extend(app.start());
+            effects
         }
         Action::DemoApprove | Action::DemoDeny => {
             let Some(w) = waiting else { return vec![] };

@@ -7,9 +7,10 @@ use crate::config::{ConfigFile, LoginConfig, Paths};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::login::{self, OutputMode, Reporter};
-use crate::runtime::{self, executor::SaveFn};
+use crate::runtime::{self, executor::Storage};
 use crate::sanitize::escape;
 use crate::server::ServerHandle;
+use crate::store::{self, StoreError};
 
 use super::shutdown_signal;
 
@@ -40,15 +41,17 @@ pub(super) async fn run_tui(
         &login::server_label(&config),
         server.is_some(),
     );
-    let save: SaveFn = Arc::new(|_tokens, _endpoints| {
-        Box::pin(async {
-            Ok(format!(
-                "{} (this run only: persistent storage is not available yet)",
-                login::STORE
-            ))
-        })
-    });
-    let (exit, summary) = runtime::run_login(Arc::new(config), ctx, server, save).await?;
+    let paths = Paths::from_env()?;
+    // Probe the store first: a missing keyring becomes a question on the first screen, not
+    // a failure after the person has approved.
+    let (choice, problem) = match store::choose(&paths, &config).await {
+        Ok(choice) => (Some(choice), None),
+        Err(StoreError::KeyringUnavailable { reason }) => (None, Some(reason)),
+        Err(e) => return Err(e.into()),
+    };
+    let storage = Storage { paths, choice };
+    let (exit, summary) =
+        runtime::run_login(Arc::new(config), ctx, server, storage, problem).await?;
     if let Some(line) = summary {
         eprintln!("tvlogin: {}", escape(&line));
     }

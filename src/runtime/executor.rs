@@ -2,7 +2,6 @@
 //! clipboard. Results come back to the loop as [`Msg`]s tagged with their attempt.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,24 +9,24 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::app::{Effect, Msg};
-use crate::config::LoginConfig;
+use crate::config::{LoginConfig, Paths};
 use crate::error::Error;
 use crate::login::resolve_endpoints;
 use crate::oauth::device;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::Http;
-use crate::oauth::token::TokenResponse;
 use crate::server::ServerHandle;
+use crate::session::persist_login;
+use crate::store::{Backend, StoreChoice};
 
-/// Stores a login's tokens; says where they went or why not.
-pub type SaveFn = Arc<
-    dyn Fn(
-            Box<TokenResponse>,
-            Endpoints,
-        ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
-        + Send
-        + Sync,
->;
+/// Where a login's tokens go.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    /// tvlogin's directories.
+    pub paths: Paths,
+    /// The chosen store; `None` until the person answers the store question.
+    pub choice: Option<StoreChoice>,
+}
 
 /// Everything effects need.
 pub struct Executor {
@@ -35,7 +34,7 @@ pub struct Executor {
     config: Arc<LoginConfig>,
     endpoints: Option<Endpoints>,
     server: Option<Arc<ServerHandle>>,
-    save: SaveFn,
+    storage: Storage,
     tx: UnboundedSender<Msg>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -46,7 +45,7 @@ impl Executor {
         http: Http,
         config: Arc<LoginConfig>,
         server: Option<Arc<ServerHandle>>,
-        save: SaveFn,
+        storage: Storage,
         tx: UnboundedSender<Msg>,
     ) -> Self {
         Self {
@@ -54,7 +53,7 @@ impl Executor {
             config,
             endpoints: None,
             server,
-            save,
+            storage,
             tx,
             tasks: Vec::new(),
         }
@@ -120,14 +119,32 @@ impl Executor {
                 });
             }
             Effect::Save { attempt, tokens } => {
-                let save = Arc::clone(&self.save);
+                let (config, storage) = (Arc::clone(&self.config), self.storage.clone());
                 let endpoints = self.endpoints.clone();
                 self.spawn(async move {
-                    let result = match endpoints {
-                        Some(endpoints) => save(tokens, endpoints).await,
-                        None => Err("the endpoints are unknown".into()),
+                    let result = match (endpoints, storage.choice) {
+                        (Some(endpoints), Some(choice)) => persist_login(
+                            &storage.paths,
+                            &config.profile,
+                            &config,
+                            &endpoints,
+                            &tokens,
+                            &choice,
+                        )
+                        .await
+                        .map(|stored| stored.location)
+                        .map_err(|e| e.to_string()),
+                        (None, _) => Err("the endpoints are unknown".into()),
+                        (_, None) => Err("no store was chosen".into()),
                     };
                     Msg::Saved { attempt, result }
+                });
+            }
+            Effect::UseStore(backend) => {
+                let storage = &mut self.storage;
+                storage.choice = Some(match backend {
+                    Backend::File => StoreChoice::file(&storage.paths, &self.config.profile),
+                    Backend::Memory | Backend::Keyring => StoreChoice::memory(),
                 });
             }
             Effect::CancelPending => {

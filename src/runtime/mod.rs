@@ -20,7 +20,7 @@ use crate::exit::Exit;
 use crate::oauth::http::Http;
 use crate::server::ServerHandle;
 use crate::ui::theme::color_mode;
-use executor::{Executor, SaveFn};
+use executor::{Executor, Storage};
 use terminal::TerminalGuard;
 
 /// Whether this process can show the TUI: both ends are terminals and the terminal is not
@@ -72,7 +72,8 @@ pub async fn run_login(
     config: Arc<LoginConfig>,
     ctx: Context,
     server: Option<Arc<ServerHandle>>,
-    save: SaveFn,
+    storage: Storage,
+    store_problem: Option<String>,
 ) -> Result<(Exit, Option<String>), Error> {
     let http = Http::new(config.http).map_err(Error::Other)?;
     let endpoints = match &config.source {
@@ -83,8 +84,12 @@ pub async fn run_login(
         EndpointSource::Discover(_) => None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut executor = Executor::new(http, config, server, save, tx);
+    let file = crate::store::StoreChoice::file(&storage.paths, &config.profile).location;
+    let mut executor = Executor::new(http, config, server, storage, tx);
     let mut app = App::new(ctx, endpoints, Instant::now());
+    if let Some(reason) = store_problem {
+        app = app.asking_for_store(reason, file);
+    }
     executor.set_endpoints(app.endpoints.clone());
 
     let mut guard = TerminalGuard::enter()

@@ -364,6 +364,9 @@ pub struct Stored {
     pub location: String,
 }
 
+/// Debug builds: when set, [`choose`] reports the keyring unavailable with this reason.
+pub const NO_KEYRING_ENV: &str = "TVLOGIN_TEST_NO_KEYRING";
+
 /// Picks the store for a login of `config.profile` and checks that it works: the explicit
 /// choice (`--store`, `TVLOGIN_STORE`, the profile's `store`), else the one remembered for the
 /// profile, else the keyring. See the module header.
@@ -385,6 +388,12 @@ pub async fn choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, 
             StoreChoice::file(paths, &config.profile)
         }
         Backend::Keyring => {
+            // Debug builds only: tests of the no-keyring path must behave the same on a
+            // machine whose keyring works, without touching that keyring.
+            #[cfg(debug_assertions)]
+            if let Some(reason) = std::env::var(NO_KEYRING_ENV).ok().filter(|r| !r.is_empty()) {
+                return Err(StoreError::KeyringUnavailable { reason });
+            }
             let profile = config.profile.clone();
             let kind = off_runtime(STORE_TIMEOUT * 2, move || keyring::probe(&profile))
                 .await

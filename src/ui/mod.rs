@@ -37,6 +37,9 @@ impl Widget for &App {
         .areas(area);
         render_title(self, title, buf, &theme);
         match &self.flow {
+            Flow::ChooseStore { reason, file } => {
+                screens::choose_store(self, reason, file, body, buf, &theme)
+            }
             Flow::Discovering => screens::busy(
                 self,
                 "Reading the provider's configuration…",

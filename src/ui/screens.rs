@@ -196,6 +196,52 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
+/// The keyring does not work here: where should the tokens go?
+pub fn choose_store(
+    app: &App,
+    reason: &str,
+    file: &str,
+    area: Rect,
+    buf: &mut Buffer,
+    theme: &Theme,
+) {
+    let mut col = Column::new(inset(area), buf);
+    col.blank();
+    col.line(Line::styled(
+        "Where should tvlogin keep your tokens?",
+        theme.title,
+    ));
+    col.blank();
+    col.wrapped(
+        "",
+        &format!("The OS keyring is not available here: {}", escape(reason)),
+        theme.warn,
+    );
+    col.blank();
+    col.line(Line::from(vec![
+        Span::styled("f ", theme.key),
+        Span::raw("in a file only you can read (mode 0600):"),
+    ]));
+    col.wrapped("  ", &escape(file), theme.dim);
+    col.line(Line::from(vec![
+        Span::styled("m ", theme.key),
+        Span::raw("in memory, for this run only (log in again next time)"),
+    ]));
+    col.line(Line::from(vec![
+        Span::styled("q ", theme.key),
+        Span::raw("cancel"),
+    ]));
+    col.blank();
+    col.wrapped(
+        "",
+        &format!(
+            "The choice is remembered for profile {}. To choose without this question, use              --store file|memory or TVLOGIN_STORE.",
+            escape(&app.ctx.profile)
+        ),
+        theme.dim,
+    );
+}
+
 /// Discovering and requesting: one line saying what is happening.
 pub fn busy(app: &App, what: &str, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let mut col = Column::new(inset(area), buf);
@@ -516,6 +562,9 @@ pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
             );
         }
         Flow::Approved(_) => col.wrapped("", "Logged in. Press Enter.", theme.ok),
+        Flow::ChooseStore { .. } => {
+            col.wrapped("", "No keyring: press f (file) or m (memory).", theme.warn)
+        }
         _ => {}
     }
 }
