@@ -60,6 +60,16 @@ pub enum Command {
     /// tvlogin-demo (public), tvlogin-basic / basic-secret (client_secret_basic),
     /// tvlogin-post / post-secret (client_secret_post).
     Serve(ServeArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    ///
+    /// For example: `tvlogin completions bash > ~/.local/share/bash-completion/completions/tvlogin`
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: `tvlogin man | man -l -`
+    Man,
 }
 
 /// Flags of `tvlogin login`. Flags win over environment variables, which win over the

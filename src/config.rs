@@ -987,4 +987,20 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.client.auth, AuthMethod::Post);
     }
+
+    #[test]
+    fn the_example_config_resolves_for_every_profile() {
+        let file: ConfigFile = toml::from_str(include_str!("../assets/config.example.toml"))
+            .unwrap_or_else(|e| panic!("assets/config.example.toml: {e}"));
+        assert_eq!(file.profiles.len(), 7);
+        let env = |var: &str| var.ends_with("_CLIENT_SECRET").then(|| "s".to_string());
+        for name in file.profiles.keys() {
+            let args = LoginArgs {
+                profile: Some(name.clone()),
+                ..LoginArgs::default()
+            };
+            LoginConfig::resolve(&args, &file, Path::new("example"), &env)
+                .unwrap_or_else(|e| panic!("profile {name}: {e}"));
+        }
+    }
 }

@@ -34,6 +34,8 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Doctor(args) => commands::doctor(args).await,
         Command::Demo(args) => commands::demo(args).await,
         Command::Serve(args) => commands::serve(args).await,
+        Command::Completions { shell } => commands::completions(shell, &mut std::io::stdout()),
+        Command::Man => commands::man(&mut std::io::stdout()),
     }
 }
 

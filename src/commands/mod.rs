@@ -1,6 +1,7 @@
 //! The subcommands: each turns its parsed flags into work and an exit code.
 
 mod demo;
+mod docs;
 mod doctor;
 mod login;
 mod logout;
@@ -10,6 +11,7 @@ mod status;
 mod token;
 
 pub use demo::demo;
+pub use docs::{completions, man};
 pub use doctor::doctor;
 pub use login::login;
 pub use logout::logout;
