@@ -18,6 +18,10 @@ use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::HttpSettings;
 use crate::store::Backend;
 
+/// The environment variable read for a confidential client's secret when nothing more
+/// specific names one.
+pub const GLOBAL_SECRET_ENV: &str = "TVLOGIN_CLIENT_SECRET";
+
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
 
@@ -142,8 +146,22 @@ impl ConfigFile {
                 return Err(Error::Usage(format!("cannot read {}: {e}", path.display())));
             }
         };
-        toml::from_str(&text)
-            .map_err(|e| Error::Usage(format!("{} is not valid: {e}", path.display())))
+        toml::from_str(&text).map_err(|e| {
+            // toml's Display quotes the offending line, which may be a `client_secret` line:
+            // say where and what, without the text.
+            let at = e.span().map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" at line {line}, column {column}")
+            });
+            Error::Usage(format!(
+                "{} is not valid{}: {}",
+                path.display(),
+                at.unwrap_or_default(),
+                e.message().trim()
+            ))
+        })
     }
 }
 
@@ -363,12 +381,12 @@ impl LoginConfig {
                 provider.map(registration_hint).unwrap_or_default()
             ))
         })?;
-        let secret = client_secret(args, &profile, env)?;
-        let auth = match args
+        let chosen_auth = args
             .auth
             .or(profile.auth)
-            .or(preset.as_ref().and_then(|p| p.auth))
-        {
+            .or(preset.as_ref().and_then(|p| p.auth));
+        let (secret, secret_var) = client_secret(args, &profile, env, chosen_auth)?;
+        let auth = match chosen_auth {
             Some(auth) => auth,
             None if secret.is_some() => AuthMethod::Basic,
             None => AuthMethod::None,
@@ -419,26 +437,12 @@ impl LoginConfig {
                 ..HttpSettings::default()
             },
             store: args.store.or(profile.store),
-            client_secret_env: secret_source(args, &profile, env),
+            client_secret_env: secret_var,
         })
     }
 }
 
 /// The variable [`client_secret`] takes the secret from, when it is a named variable.
-fn secret_source(
-    args: &LoginArgs,
-    profile: &Profile,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Option<String> {
-    if let Some(var) = &args.client_secret_env {
-        return Some(var.clone());
-    }
-    if env("TVLOGIN_CLIENT_SECRET").is_some_and(|v| !v.is_empty()) {
-        return Some("TVLOGIN_CLIENT_SECRET".into());
-    }
-    profile.client_secret_env.clone()
-}
-
 /// The client secret for a refresh or revocation in a later process: the variable named at
 /// login, then `TVLOGIN_CLIENT_SECRET`, the variable named by the profile, the profile itself.
 pub fn stored_client_secret(
@@ -463,17 +467,19 @@ fn list_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
-/// The secret, from (in order) the variable named by `--client-secret-env`,
-/// `TVLOGIN_CLIENT_SECRET`, the variable named by the profile, the profile itself.
+/// The secret and the variable it came from: the variable named by `--client-secret-env`,
+/// the variable named by the profile, the profile's own `client_secret`, and only for a
+/// client whose chosen method is basic or post, `TVLOGIN_CLIENT_SECRET`.
 fn client_secret(
     args: &LoginArgs,
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<ClientSecret>, Error> {
+    chosen_auth: Option<AuthMethod>,
+) -> Result<(Option<ClientSecret>, Option<String>), Error> {
     let named = |var: &str, origin: &str| {
         env(var)
             .filter(|v| !v.is_empty())
-            .map(ClientSecret::new)
+            .map(|v| (Some(ClientSecret::new(v)), Some(var.to_owned())))
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "{origin} names the environment variable {var}, but it is not set"
@@ -481,15 +487,25 @@ fn client_secret(
             })
     };
     if let Some(var) = &args.client_secret_env {
-        return named(var, "--client-secret-env").map(Some);
-    }
-    if let Some(secret) = env("TVLOGIN_CLIENT_SECRET").filter(|v| !v.is_empty()) {
-        return Ok(Some(ClientSecret::new(secret)));
+        return named(var, "--client-secret-env");
     }
     if let Some(var) = &profile.client_secret_env {
-        return named(var, "the profile's client_secret_env").map(Some);
+        return named(var, "the profile's client_secret_env");
     }
-    Ok(profile.client_secret.clone())
+    if let Some(secret) = &profile.client_secret {
+        return Ok((Some(secret.clone()), None));
+    }
+    // The global variable is a fallback for clients that authenticate; it never turns a
+    // public client into one that sends a secret to whichever server is being used.
+    if matches!(chosen_auth, Some(AuthMethod::Basic | AuthMethod::Post))
+        && let Some(secret) = env(GLOBAL_SECRET_ENV).filter(|v| !v.is_empty())
+    {
+        return Ok((
+            Some(ClientSecret::new(secret)),
+            Some(GLOBAL_SECRET_ENV.into()),
+        ));
+    }
+    Ok((None, None))
 }
 
 fn registration_hint(provider: Provider) -> &'static str {
@@ -1002,5 +1018,50 @@ mod tests {
             LoginConfig::resolve(&args, &file, Path::new("example"), &env)
                 .unwrap_or_else(|e| panic!("profile {name}: {e}"));
         }
+    }
+
+    #[test]
+    fn config_errors_never_quote_the_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[profiles.x]\nclient_secret = 'hunter2\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = ConfigFile::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("is not valid at line 2"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn the_global_secret_never_makes_a_public_client_send_one() {
+        let env = |var: &str| (var == GLOBAL_SECRET_ENV).then(|| "global".to_string());
+        let public = LoginArgs {
+            issuer: Some("https://i.example".into()),
+            client_id: Some("c".into()),
+            ..LoginArgs::default()
+        };
+        let config = LoginConfig::resolve(&public, &ConfigFile::default(), Path::new("c"), &env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.client.auth, AuthMethod::None);
+        assert!(config.client.secret.is_none());
+        // A profile's own source wins over the global variable.
+        let file: ConfigFile = toml::from_str(
+            "[profiles.default]\nissuer='https://i.example'\nclient_id='c'\nclient_secret_env='MINE'\nauth='basic'",
+        )
+        .unwrap_or_default();
+        let env = |var: &str| match var {
+            "MINE" => Some("mine".to_string()),
+            GLOBAL_SECRET_ENV => Some("global".to_string()),
+            _ => None,
+        };
+        let config = LoginConfig::resolve(&LoginArgs::default(), &file, Path::new("c"), &env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.client.secret.as_ref().map(|s| s.secret().as_str()),
+            Some("mine")
+        );
+        assert_eq!(config.client_secret_env.as_deref(), Some("MINE"));
     }
 }

@@ -162,7 +162,13 @@ async fn serve_prints_its_issuer_and_answers_discovery() {
         .flatten()
         .unwrap_or_default();
     assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
-    let doc: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_json::Value = client
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .json()

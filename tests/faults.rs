@@ -340,3 +340,38 @@ async fn a_wrong_client_secret_is_a_configuration_error() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn loopback_never_goes_through_a_proxy() {
+    // A proxy that does not exist: were loopback traffic sent there (in clear text), the
+    // login would fail to connect.
+    let server = server(ServerConfig {
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 1,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let dead = "http://127.0.0.1:9";
+    let run = Home::new()
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                DEMO_CLIENT_ID,
+            ],
+            &[
+                ("HTTP_PROXY", dead),
+                ("http_proxy", dead),
+                ("ALL_PROXY", dead),
+                ("all_proxy", dead),
+                ("NO_PROXY", ""),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -147,7 +147,10 @@ impl Session {
 
 /// The phone: the verification page's form, over HTTP.
 async fn approve_at_the_page(server: &tvlogin::server::ServerHandle, code: &str) {
-    let page = reqwest::Client::new()
+    let page = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
         .post(server.verification_uri())
         .form(&[("user_code", code), ("action", "approve")])
         .send()

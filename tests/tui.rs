@@ -532,3 +532,38 @@ fn the_store_question_comes_before_any_request() {
     scene.at(1, key('q'));
     assert_eq!(scene.app.exit, Some(Exit::Cancelled));
 }
+
+#[test]
+fn leaving_waits_for_the_tokens_to_be_saved_and_a_failed_save_is_a_failure() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(
+        5,
+        200,
+        r#"{"access_token":"at","token_type":"Bearer","refresh_token":"rt"}"#,
+    );
+    scene.at(
+        5,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert_eq!(scene.app.exit, None, "must not leave while saving");
+    scene.at(
+        6,
+        Msg::Saved {
+            attempt: 1,
+            result: Ok("file /x".into()),
+        },
+    );
+    assert_eq!(scene.app.exit, Some(Exit::Ok));
+
+    let mut failed = Scene::waiting(ColorMode::Ansi256, true, None);
+    failed.poll(5, 200, r#"{"access_token":"at","token_type":"Bearer"}"#);
+    failed.at(
+        6,
+        Msg::Saved {
+            attempt: 1,
+            result: Err("disk full".into()),
+        },
+    );
+    failed.at(7, key('q'));
+    assert_eq!(failed.app.exit, Some(Exit::Failure));
+}

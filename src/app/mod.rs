@@ -179,6 +179,8 @@ pub struct App {
     pub toast: Option<Toast>,
     /// Set when the program should end, with its exit code.
     pub exit: Option<Exit>,
+    /// The person asked to leave while the tokens were being saved: leave once they are.
+    pub exit_after_save: bool,
     /// The instant of the latest message.
     pub now: Instant,
     /// Whether something visible changed since the last draw.
@@ -196,6 +198,7 @@ impl App {
             help: false,
             toast: None,
             exit: None,
+            exit_after_save: false,
             now,
             dirty: true,
         }

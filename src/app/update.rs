@@ -21,10 +21,7 @@ pub fn update(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
             }
             None => vec![],
         },
-        Msg::Tick => {
-            tick(app, now);
-            vec![]
-        }
+        Msg::Tick => tick(app, now),
         Msg::Resized => {
             app.dirty = true;
             vec![]
@@ -94,9 +91,20 @@ pub fn update(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
                     Err(why) => Saved::Failed(why),
                 };
                 app.dirty = true;
+                if app.exit_after_save {
+                    app.exit = Some(approved_exit(&approved.saved));
+                }
             }
             vec![]
         }
+    }
+}
+
+/// Logged in but the tokens were not stored is a failure: the next `token` would find nothing.
+fn approved_exit(saved: &Saved) -> Exit {
+    match saved {
+        Saved::Failed(_) => Exit::Failure,
+        Saved::Done(_) | Saved::Saving => Exit::Ok,
     }
 }
 
@@ -108,23 +116,26 @@ fn toast(app: &mut App, text: String, now: Instant) {
     app.dirty = true;
 }
 
-fn tick(app: &mut App, now: Instant) {
+fn tick(app: &mut App, now: Instant) -> Vec<Effect> {
     if app.toast.as_ref().is_some_and(|t| t.until <= now) {
         app.toast = None;
         app.dirty = true;
     }
     match &app.flow {
         Flow::Waiting(w) => {
-            // The deadline is enforced here, not by a poll: no poll is scheduled past it.
-            if matches!(w.next, Next::ExpireAt(at) if at <= now) {
-                app.flow = Flow::Expired { description: None };
-            }
             // The countdown moved.
             app.dirty = true;
+            // The deadline is enforced here, not by a poll: none is scheduled past it, and
+            // one still in flight (a slow server) is abandoned.
+            if now >= w.poller.deadline() {
+                app.flow = Flow::Expired { description: None };
+                return vec![Effect::CancelPending];
+            }
         }
         Flow::Approved(_) => app.dirty = true,
         _ => {}
     }
+    vec![]
 }
 
 /// The next poll, if the waiting state has one due.
@@ -210,16 +221,23 @@ fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
             app.help = !app.help;
             vec![]
         }
+        Action::Interrupt | Action::Quit if matches!(&app.flow, Flow::Approved(a) if a.saved == Saved::Saving) =>
+        {
+            // Leaving now would abort the write half-way; leave as soon as it is done.
+            app.exit_after_save = true;
+            toast(app, "Saving the tokens, then leaving…".into(), now);
+            vec![]
+        }
         Action::Interrupt => {
-            app.exit = Some(match app.flow {
-                Flow::Approved(_) => Exit::Ok,
+            app.exit = Some(match &app.flow {
+                Flow::Approved(a) => approved_exit(&a.saved),
                 _ => Exit::Cancelled,
             });
             vec![]
         }
         Action::Quit => {
             app.exit = Some(match &app.flow {
-                Flow::Approved(_) => Exit::Ok,
+                Flow::Approved(a) => approved_exit(&a.saved),
                 Flow::Denied { .. } => Exit::Denied,
                 Flow::Expired { .. } => Exit::Expired,
                 Flow::Failed(e) => e.exit(),

@@ -19,6 +19,13 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// lifetime a major provider documents (Okta), so the local deadline never outlives the code.
 pub const ASSUMED_EXPIRES_IN: Duration = Duration::from_secs(600);
 
+/// Longest code lifetime believed: a server's bigger number is cut to this, so arithmetic on
+/// it can never overflow (and a day is far beyond any provider's minutes).
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest polling interval believed (Zoho asks for 30 s; nobody for ten minutes).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(600);
+
 /// What to ask for in the device authorization request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceRequest {
@@ -121,11 +128,13 @@ impl DeviceAuthorization {
             expires_in: response
                 .u64_field("expires_in")
                 .filter(|s| *s > 0)
-                .map_or(ASSUMED_EXPIRES_IN, Duration::from_secs),
+                .map_or(ASSUMED_EXPIRES_IN, Duration::from_secs)
+                .min(MAX_EXPIRES_IN),
             interval: response
                 .u64_field("interval")
                 .filter(|s| *s > 0)
-                .map_or(DEFAULT_INTERVAL, Duration::from_secs),
+                .map_or(DEFAULT_INTERVAL, Duration::from_secs)
+                .min(MAX_INTERVAL),
             message: response.str_field("message").filter(|m| !m.is_empty()),
         })
     }
@@ -248,6 +257,14 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(lax.expires_in, ASSUMED_EXPIRES_IN);
         assert_eq!(lax.interval, DEFAULT_INTERVAL);
+        // Absurd numbers are cut, never trusted into an overflow.
+        let absurd = parse(
+            200,
+            r#"{"device_code":"d","user_code":"A","verification_uri":"https://x.example/d","expires_in":1e30,"interval":18446744073709551615}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(absurd.expires_in, MAX_EXPIRES_IN);
+        assert_eq!(absurd.interval, MAX_INTERVAL);
     }
 
     #[test]

@@ -38,8 +38,9 @@ impl Default for HttpSettings {
     }
 }
 
-/// A response as it came off the wire, body already read (and capped).
-#[derive(Debug, Clone)]
+/// A response as it came off the wire, body already read (and capped). `Debug` shows the
+/// body's size only: it may hold tokens.
+#[derive(Clone)]
 pub struct RawResponse {
     /// The URL that was requested.
     pub url: Url,
@@ -49,6 +50,17 @@ pub struct RawResponse {
     pub headers: http::HeaderMap,
     /// The whole body, at most [`MAX_BODY`] bytes.
     pub body: Vec<u8>,
+}
+
+impl fmt::Debug for RawResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("url", &self.url.as_str())
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// Why an HTTP exchange produced no response.
@@ -144,6 +156,9 @@ impl BasicAuth<'_> {
 #[derive(Debug, Clone)]
 pub struct Http {
     client: reqwest::Client,
+    /// For loopback hosts: never through a proxy. Plain http is allowed to loopback because
+    /// it stays on this machine; a system proxy would carry it (and the tokens) elsewhere.
+    loopback: reqwest::Client,
     settings: HttpSettings,
 }
 
@@ -156,15 +171,29 @@ impl Http {
             http::header::ACCEPT,
             http::HeaderValue::from_static("application/json"),
         );
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(settings.timeout)
-            .connect_timeout(settings.connect_timeout)
-            .user_agent(concat!("tvlogin/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
-            .build()
-            .map_err(|e| format!("could not set up the HTTP client: {}", root_cause(&e)))?;
-        Ok(Self { client, settings })
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(settings.timeout)
+                .connect_timeout(settings.connect_timeout)
+                .user_agent(concat!("tvlogin/", env!("CARGO_PKG_VERSION")))
+                .default_headers(headers.clone())
+        };
+        let fail =
+            |e: reqwest::Error| format!("could not set up the HTTP client: {}", root_cause(&e));
+        Ok(Self {
+            client: builder().build().map_err(fail)?,
+            loopback: builder().no_proxy().build().map_err(fail)?,
+            settings,
+        })
+    }
+
+    fn client_for(&self, url: &Url) -> &reqwest::Client {
+        if is_loopback(url) {
+            &self.loopback
+        } else {
+            &self.client
+        }
     }
 
     /// The settings this client was built with.
@@ -180,7 +209,7 @@ impl Http {
     /// `GET url`.
     pub async fn get(&self, url: &Url) -> Result<RawResponse, HttpError> {
         self.check_url(url)?;
-        let request = self.client.get(url.clone());
+        let request = self.client_for(url).get(url.clone());
         self.send(url, request).await
     }
 
@@ -196,7 +225,7 @@ impl Http {
             .extend_pairs(form)
             .finish();
         let mut request = self
-            .client
+            .client_for(url)
             .post(url.clone())
             .header(
                 http::header::CONTENT_TYPE,
@@ -220,7 +249,7 @@ impl Http {
             url: url.to_string(),
             detail: root_cause(&e),
         })?;
-        let builder = reqwest::RequestBuilder::from_parts(self.client.clone(), request);
+        let builder = reqwest::RequestBuilder::from_parts(self.client_for(&url).clone(), request);
         self.send(&url, builder).await
     }
 

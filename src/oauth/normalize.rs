@@ -21,8 +21,9 @@ use serde_json::{Map, Value};
 use super::http::RawResponse;
 use crate::sanitize;
 
-/// The body of a response, as far as it could be understood.
-#[derive(Debug, Clone, PartialEq)]
+/// The body of a response, as far as it could be understood. Its `Debug` shows field names,
+/// never values: token responses carry secrets.
+#[derive(Clone, PartialEq)]
 pub enum Body {
     /// A JSON object or a form-urlencoded body, as named fields.
     Fields(Map<String, Value>),
@@ -35,6 +36,26 @@ pub enum Body {
     },
     /// No body at all.
     Empty,
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Fields(map) => f
+                .debug_tuple("Fields")
+                .field(&map.keys().collect::<Vec<_>>())
+                .finish(),
+            Body::Other {
+                content_type,
+                snippet,
+            } => f
+                .debug_struct("Other")
+                .field("content_type", content_type)
+                .field("snippet_chars", &snippet.chars().count())
+                .finish(),
+            Body::Empty => f.write_str("Empty"),
+        }
+    }
 }
 
 /// A normalised response from an OAuth endpoint.
@@ -188,14 +209,21 @@ fn alias(mut map: Map<String, Value>) -> Map<String, Value> {
     map
 }
 
+/// The longest `Retry-After` believed; a larger one is cut (a local deadline ends the wait
+/// anyway, and no arithmetic may overflow on a server's number).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3).
 fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// Rewrites a response for the oauth2 crate, which only looks for errors on non-200
@@ -298,6 +326,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn debug_never_shows_values() {
+        let tokens = OAuthResponse::from_raw(&raw(
+            200,
+            Some("application/json"),
+            r#"{"access_token":"AT-secret","refresh_token":"RT-secret","device_code":"DC-secret"}"#,
+        ));
+        let shown = format!("{tokens:?}");
+        assert!(
+            shown.contains("access_token") && !shown.contains("secret"),
+            "{shown}"
+        );
+        let shown = format!("{:?}", raw(200, None, "access_token=AT-secret"));
+        assert!(!shown.contains("AT-secret"), "{shown}");
+    }
+
+    #[test]
     fn google_verification_url_is_an_alias() {
         let google = OAuthResponse::from_raw(&raw(
             200,
@@ -330,6 +374,10 @@ pub(crate) mod tests {
             Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 
     #[test]

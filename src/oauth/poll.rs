@@ -18,6 +18,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::device::{MAX_EXPIRES_IN, MAX_INTERVAL};
 use super::http::HttpError;
 use super::normalize::OAuthResponse;
 use super::token::TokenResponse;
@@ -65,6 +66,11 @@ impl PollOutcome {
     }
 }
 
+/// `at + wait`, saturating far in the future instead of overflowing.
+fn later(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait).unwrap_or_else(|| at + MAX_EXPIRES_IN)
+}
+
 /// When the next thing happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -103,9 +109,10 @@ impl Poller {
     /// Starts polling for a code issued at `issued` with the server's `interval` and
     /// `expires_in`.
     pub fn new(interval: Duration, expires_in: Duration, issued: Instant) -> Self {
+        let interval = interval.min(MAX_INTERVAL);
         Self {
             interval,
-            deadline: issued + expires_in,
+            deadline: later(issued, expires_in.min(MAX_EXPIRES_IN)),
             attempts: 0,
             consecutive_failures: 0,
             expired_seen: false,
@@ -138,7 +145,7 @@ impl Poller {
     /// The first poll waits one interval: nobody can have approved a code in less time, and
     /// RFC 8628 §3.5 asks clients to wait the interval between requests.
     pub fn first(&self, issued: Instant) -> Next {
-        self.schedule(issued + self.interval)
+        self.schedule(later(issued, self.interval))
     }
 
     /// Judges one answer received at `now`.
@@ -148,14 +155,14 @@ impl Poller {
         let next = match &outcome {
             PollOutcome::Pending => {
                 self.consecutive_failures = 0;
-                self.schedule(now + self.interval)
+                self.schedule(later(now, self.interval))
             }
             PollOutcome::SlowDown { interval } => {
                 self.consecutive_failures = 0;
                 self.interval = *interval;
-                self.schedule(now + self.interval)
+                self.schedule(later(now, self.interval))
             }
-            PollOutcome::Transient { retry_in, .. } => self.schedule(now + *retry_in),
+            PollOutcome::Transient { retry_in, .. } => self.schedule(later(now, *retry_in)),
             PollOutcome::Tokens(_) | PollOutcome::Finished(_) => Next::Done,
         };
         Step {
@@ -175,9 +182,10 @@ impl Poller {
     }
 
     fn slowed(&self, server_interval: Option<Duration>) -> PollOutcome {
-        let bumped = self.interval + SLOW_DOWN_STEP;
+        let bumped = self.interval.saturating_add(SLOW_DOWN_STEP);
         PollOutcome::SlowDown {
-            interval: server_interval.map_or(bumped, |s| s.max(bumped)),
+            // A server interval beyond MAX_INTERVAL is cut; the +5 s rule still applies.
+            interval: server_interval.map_or(bumped, |s| s.min(MAX_INTERVAL).max(bumped)),
         }
     }
 
@@ -667,6 +675,23 @@ mod tests {
                 10,
             )],
         );
+    }
+
+    #[test]
+    fn servers_cannot_overflow_the_clock() {
+        let t0 = Instant::now();
+        let mut poller = Poller::new(Duration::MAX, Duration::MAX, t0);
+        assert!(poller.deadline() <= t0 + MAX_EXPIRES_IN);
+        let step = poller.step(
+            answer(
+                400,
+                r#"{"error":"slow_down","interval":18446744073709551615}"#,
+            ),
+            t0 + S(5),
+        );
+        assert_eq!(step.outcome.name(), "slow_down");
+        let step = poller.step(with_retry_after(503, "", u64::MAX), t0 + S(10));
+        assert_eq!(step.outcome.name(), "transient_error");
     }
 
     #[test]

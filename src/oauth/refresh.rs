@@ -81,11 +81,14 @@ pub async fn refresh(
         _ => None,
     };
     let refresh_expires_in = take_u64(&mut extra, "refresh_token_expires_in")
-        .or_else(|| take_u64(&mut extra, "refresh_expires_in"));
+        .or_else(|| take_u64(&mut extra, "refresh_expires_in"))
+        .map(|s| s.min(super::token::MAX_LIFETIME));
     Ok(TokenResponse {
         access_token: response.access_token().clone(),
         token_type: response.token_type().as_ref().to_owned(),
-        expires_in: response.expires_in().map(|d| d.as_secs()),
+        expires_in: response
+            .expires_in()
+            .map(|d| d.as_secs().min(super::token::MAX_LIFETIME)),
         refresh_token: response.refresh_token().cloned(),
         id_token,
         scope: response.scopes().map(|scopes| {

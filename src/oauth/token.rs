@@ -82,6 +82,10 @@ const KNOWN: [&str; 8] = [
     "refresh_expires_in",
 ];
 
+/// The longest token lifetime believed (ten years); larger numbers are cut so that adding
+/// them to a clock can never overflow.
+pub const MAX_LIFETIME: u64 = 10 * 365 * 24 * 3600;
+
 impl TokenResponse {
     /// Reads a token response; `Err` names what is missing.
     pub fn parse(response: &OAuthResponse) -> Result<Self, String> {
@@ -96,13 +100,16 @@ impl TokenResponse {
         Ok(Self {
             access_token: AccessToken::new(access_token),
             token_type: non_empty("token_type").unwrap_or_else(|| "Bearer".into()),
-            expires_in: response.u64_field("expires_in"),
+            expires_in: response
+                .u64_field("expires_in")
+                .map(|s| s.min(MAX_LIFETIME)),
             refresh_token: non_empty("refresh_token").map(RefreshToken::new),
             id_token: non_empty("id_token").map(IdToken::new),
             scope: response.str_field("scope"),
             refresh_expires_in: response
                 .u64_field("refresh_token_expires_in")
-                .or_else(|| response.u64_field("refresh_expires_in")),
+                .or_else(|| response.u64_field("refresh_expires_in"))
+                .map(|s| s.min(MAX_LIFETIME)),
             extra: fields
                 .iter()
                 .filter(|(k, _)| !KNOWN.contains(&k.as_str()))

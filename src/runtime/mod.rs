@@ -155,12 +155,11 @@ fn summary(app: &App) -> Option<String> {
     }
 }
 
-/// SIGTERM and SIGHUP as one stream (Ctrl-C is a key in raw mode).
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT as one stream (Ctrl-C at the keyboard is a key in raw
+/// mode; these come from elsewhere, and each must still restore the terminal).
 struct Signals {
     #[cfg(unix)]
-    term: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    hup: Option<tokio::signal::unix::Signal>,
+    signals: Vec<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -168,9 +167,14 @@ impl Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
+            let kinds = [
+                SignalKind::terminate(),
+                SignalKind::hangup(),
+                SignalKind::interrupt(),
+                SignalKind::quit(),
+            ];
             Self {
-                term: signal(SignalKind::terminate()).ok(),
-                hup: signal(SignalKind::hangup()).ok(),
+                signals: kinds.into_iter().filter_map(|k| signal(k).ok()).collect(),
             }
         }
         #[cfg(not(unix))]
@@ -180,22 +184,11 @@ impl Signals {
     async fn recv(&mut self) {
         #[cfg(unix)]
         {
-            let term = async {
-                match self.term.as_mut() {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            let hup = async {
-                match self.hup.as_mut() {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = term => {}
-                _ = hup => {}
+            if self.signals.is_empty() {
+                return std::future::pending().await;
             }
+            let any = self.signals.iter_mut().map(|s| Box::pin(s.recv()));
+            let _ = futures_util::future::select_all(any).await;
         }
         #[cfg(not(unix))]
         std::future::pending::<()>().await

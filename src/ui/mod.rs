@@ -82,7 +82,7 @@ fn render_title(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
     }
     Line::from(spans).render(area, buf);
     if let Some(toast) = &app.toast {
-        let text = format!(" {} ", toast.text);
+        let text = format!(" {} ", escape(&toast.text));
         let width = u16::try_from(text.chars().count())
             .unwrap_or(u16::MAX)
             .min(area.width);

@@ -433,7 +433,10 @@ pub fn approved(app: &App, a: &Approved, area: Rect, buf: &mut Buffer, theme: &T
     col.blank();
     let access = match a.tokens.expires_in {
         Some(secs) => {
-            let left = (a.received + Duration::from_secs(secs)).saturating_duration_since(app.now);
+            let left = a
+                .received
+                .checked_add(Duration::from_secs(secs))
+                .map_or(Duration::MAX, |end| end.saturating_duration_since(app.now));
             if left.is_zero() {
                 format!("{} · expired", escape(&a.tokens.token_type))
             } else {
