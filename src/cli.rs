@@ -60,6 +60,13 @@ pub enum Command {
     /// tvlogin-demo (public), tvlogin-basic / basic-secret (client_secret_basic),
     /// tvlogin-post / post-secret (client_secret_post).
     Serve(ServeArgs),
+    /// Decode a JWT or opaque token and check it against the issuer's keys
+    ///
+    /// The token is read from FILE or stdin, never from the command line. A TUI on a terminal,
+    /// plain text otherwise. Exit codes: 0 every check that ran passed (an issuer that cannot
+    /// be reached leaves checks "not checked"), 6 the token is malformed or a check failed,
+    /// 2 usage.
+    Inspect(InspectArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     ///
     /// For example: `tvlogin completions bash > ~/.local/share/bash-completion/completions/tvlogin`
@@ -244,6 +251,51 @@ pub struct ServeArgs {
     /// Lifetime of access tokens, in seconds
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     pub access_token_ttl: u64,
+}
+
+/// Flags of `tvlogin inspect`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InspectArgs {
+    /// File holding the token, or - for stdin (the default). Never the token itself: argv
+    /// lands in shell history and process lists
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<std::path::PathBuf>,
+    /// Public keys to verify the signature with: a JWKS file or URL
+    #[arg(long, value_name = "FILE|URL")]
+    pub jwks: Option<String>,
+    /// Issuer URL: its discovery document gives the JWKS (and introspection, userinfo); the
+    /// token's iss must match
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// An audience the token's aud must contain
+    #[arg(long, value_name = "A")]
+    pub audience: Option<String>,
+    /// Name of the environment variable holding the HMAC secret for HS256/384/512 tokens
+    /// (never the secret itself)
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: Option<String>,
+    /// Client id for introspecting opaque tokens (RFC 7662)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Name of the environment variable holding the client secret for introspection
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+    /// How the client authenticates at the introspection endpoint [default: basic with a
+    /// secret, none without]
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMethod>,
+    /// One JSON document on stdout: header, claims, times, each verification result
+    #[arg(long)]
+    pub json: bool,
+    /// Plain text output even on a terminal
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Allow http:// to hosts other than loopback
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Timeout for each HTTP request, in seconds [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 #[cfg(test)]

@@ -442,20 +442,27 @@ impl LoginConfig {
     }
 }
 
-/// The variable [`client_secret`] takes the secret from, when it is a named variable.
-/// The client secret for a refresh or revocation in a later process: the variable named at
-/// login, then `TVLOGIN_CLIENT_SECRET`, the variable named by the profile, the profile itself.
+/// The client secret for a refresh or revocation in a later process. When login recorded the
+/// variable the secret came from, that variable and nothing else: `None` when it is unset
+/// (the caller names it), never another source such as `TVLOGIN_CLIENT_SECRET`, which may
+/// hold another profile's secret for another server. When no variable was recorded (the
+/// secret came from the profile itself, or from a state written before variables were
+/// recorded): the profile's `client_secret`, the variable named by the profile, and only
+/// then `TVLOGIN_CLIENT_SECRET`.
 pub fn stored_client_secret(
     remembered_var: Option<&str>,
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Option<ClientSecret> {
     let from = |var: &str| env(var).filter(|v| !v.is_empty()).map(ClientSecret::new);
-    remembered_var
-        .and_then(from)
-        .or_else(|| from("TVLOGIN_CLIENT_SECRET"))
-        .or_else(|| profile.client_secret_env.as_deref().and_then(from))
-        .or_else(|| profile.client_secret.clone())
+    match remembered_var {
+        Some(var) => from(var),
+        None => profile
+            .client_secret
+            .clone()
+            .or_else(|| profile.client_secret_env.as_deref().and_then(from))
+            .or_else(|| from(GLOBAL_SECRET_ENV)),
+    }
 }
 
 fn list_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {

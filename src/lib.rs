@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod exit;
 pub mod humanize;
+pub mod inspector;
 pub mod login;
 pub mod oauth;
 pub mod sanitize;
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Doctor(args) => commands::doctor(args).await,
         Command::Demo(args) => commands::demo(args).await,
         Command::Serve(args) => commands::serve(args).await,
+        Command::Inspect(args) => commands::inspect(args).await,
         Command::Completions { shell } => commands::completions(shell, &mut std::io::stdout()),
         Command::Man => commands::man(&mut std::io::stdout()),
     }

@@ -45,6 +45,25 @@ pub fn escape_truncated(text: &str, max: usize) -> String {
     cut
 }
 
+/// Makes serialized JSON safe to print: characters [`escape`] would escape are written as
+/// `\uXXXX` escapes, which JSON parsers read back as the same characters. serde_json already
+/// escapes C0 controls inside strings; this catches DEL, C1 controls and bidi or invisible
+/// formatting characters, which it writes raw. Line breaks outside strings are kept.
+pub fn json_output(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_dangerous(c) && !matches!(c, '\n' | '\t' | '\r') {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Characters that change how a terminal behaves or how text reads, rather than showing a glyph.
 fn is_dangerous(c: char) -> bool {
     c.is_control()
@@ -77,6 +96,22 @@ mod tests {
         for (input, want) in table {
             assert_eq!(escape(input), want, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn json_output_stays_json_and_loses_nothing() {
+        let value = serde_json::json!({"name": "admin\u{202e}nimda\u{1b}[31m\u{9b}\u{7f}"});
+        let text = json_output(&serde_json::to_string_pretty(&value).unwrap_or_default());
+        assert!(
+            text.contains("admin\\u202enimda\\u001b[31m\\u009b\\u007f"),
+            "{text}"
+        );
+        assert!(
+            !text.chars().any(|c| is_dangerous(c) && c != '\n'),
+            "{text}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -14,14 +14,16 @@
 //!   metadata are deleted (the profile's store choice stays) and the error names the login
 //!   command that starts a new one.
 //! - **Client secrets are never stored.** A confidential client's secret is looked up again
-//!   for each refresh or revocation: the variable named at login, `TVLOGIN_CLIENT_SECRET`, the
-//!   profile's `client_secret_env`, the profile's `client_secret`.
+//!   for each refresh or revocation: from the variable named at login and only from it (unset,
+//!   the command stops with exit 2 naming it); when login named none, the profile's
+//!   `client_secret`, its `client_secret_env`, then `TVLOGIN_CLIENT_SECRET`.
 //!
 //! The decisions (is the cached token good enough, when does a token expire) are pure
 //! functions of `now`, table-tested below.
 
 use std::fmt;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use url::Url;
@@ -216,10 +218,23 @@ pub fn seconds_left(now: u64, at: Option<u64>) -> Option<u64> {
 // ----- login -----
 
 /// `login` without the TUI: picks and probes the store (failing before the device flow when
-/// it cannot work), runs the flow, stores the tokens, then reports where they went.
+/// it cannot work), runs the flow, stores the tokens, then reports where they went. Never
+/// cancelled from inside; see [`login_and_store_until`] for a login that a signal may stop.
 pub async fn login_and_store<O: Write, E: Write>(
     config: &LoginConfig,
     reporter: &mut Reporter<O, E>,
+) -> Result<Stored, Error> {
+    login_and_store_until(config, reporter, std::future::pending()).await
+}
+
+/// [`login_and_store`], stopped by `cancel` (Ctrl-C, SIGTERM) while the device flow runs:
+/// then `Err(Error::Cancelled)`. Once the server has issued tokens, `cancel` is no longer
+/// listened to: storing them runs to completion (on a task of its own, so even dropping this
+/// future does not stop it part-way), and the result says where they went.
+pub async fn login_and_store_until<O: Write, E: Write>(
+    config: &LoginConfig,
+    reporter: &mut Reporter<O, E>,
+    cancel: impl Future<Output = ()>,
 ) -> Result<Stored, Error> {
     let paths = match (config.store, Paths::from_env()) {
         (_, Ok(paths)) => paths,
@@ -230,24 +245,58 @@ pub async fn login_and_store<O: Write, E: Write>(
         },
         (_, Err(e)) => return Err(e),
     };
-    let choice = store::choose(&paths, config).await?;
-    let outcome = login::login(config, reporter).await?;
-    let stored = persist_login(
-        &paths,
-        &config.profile,
-        config,
-        &outcome.endpoints,
-        &outcome.tokens,
-        &choice,
+    let flow = async {
+        let choice = store::choose(&paths, config).await?;
+        let outcome = login::login(config, &mut *reporter).await?;
+        Ok::<_, Error>((choice, outcome))
+    };
+    let (choice, outcome) = tokio::select! {
+        result = flow => result?,
+        () = cancel => return Err(Error::Cancelled),
+    };
+    let stored = persist_login_detached(
+        paths,
+        config.clone(),
+        outcome.endpoints.clone(),
+        outcome.tokens.clone(),
+        choice,
     )
     .await?;
     reporter.tokens(&outcome.tokens, &config.profile, &stored);
     Ok(stored)
 }
 
+/// [`persist_login`] on a task of its own: dropping the returned future (a cancelled caller)
+/// does not stop the tokens from being stored and the state from being written.
+pub async fn persist_login_detached(
+    paths: Paths,
+    config: LoginConfig,
+    endpoints: Endpoints,
+    tokens: TokenResponse,
+    choice: StoreChoice,
+) -> Result<Stored, Error> {
+    let task = tokio::spawn(async move {
+        persist_login(
+            &paths,
+            &config.profile,
+            &config,
+            &endpoints,
+            &tokens,
+            &choice,
+        )
+        .await
+    });
+    task.await
+        .map_err(|e| Error::Other(format!("storing the tokens did not finish: {e}")))?
+}
+
 /// Stores a login's result for `profile` in the chosen store, and its metadata in the state
-/// file (nothing on disk for `memory`). Replaces any earlier session of the profile; secrets
-/// of an earlier session in another store are deleted there. See `store`'s module header.
+/// file. Replaces any earlier session of the profile: the new secrets are written, then the
+/// state file is pointed at them, and only then are the secrets of an earlier session in
+/// another store deleted there (best effort), so the state never names a store whose secrets
+/// are gone. A `memory` login writes nothing of its own to the disk, but it too ends the
+/// earlier saved session (its metadata and secrets are deleted), so that a later `token`
+/// does not hand out the earlier session's tokens. See `store`'s module header.
 pub async fn persist_login(
     paths: &Paths,
     profile: &str,
@@ -262,6 +311,7 @@ pub async fn persist_login(
         id_token: tokens.id_token.clone(),
     };
     if choice.backend == Backend::Memory {
+        end_saved_session(paths, profile).await?;
         MemoryStore::global().save(profile, &secrets)?;
         return Ok(Stored {
             backend: Backend::Memory,
@@ -269,18 +319,10 @@ pub async fn persist_login(
         });
     }
     let store = store::open(paths, choice.backend, choice.keyring).await?;
-    let _lock = ProfileLock::acquire(paths, profile, LOCK_WAIT).await?;
+    let lock = Arc::new(ProfileLock::acquire(paths, profile, LOCK_WAIT).await?);
+    let store = store.holding(&lock);
     let previous = read_state(paths, profile).await?;
-    store.save(profile, &secrets).await?;
-    if let Some(prev) = &previous
-        && let Some(old_backend) = prev.store
-        && prev.session.is_some()
-        && (old_backend != choice.backend || prev.keyring != choice.keyring)
-        && let Ok(old) = store::open(paths, old_backend, prev.keyring).await
-    {
-        // Best effort: the new session is already safe; a leftover is only clutter.
-        let _ = old.delete(profile).await;
-    }
+    store.save_new_session(profile, &secrets).await?;
     let generation = previous
         .as_ref()
         .and_then(|p| p.session.as_ref())
@@ -293,11 +335,48 @@ pub async fn persist_login(
         keyring: choice.keyring,
         session: Some(meta),
     };
-    write_state(paths, st).await?;
+    write_state_locked(paths, st, &lock).await?;
+    if let Some(prev) = &previous
+        && let Some(old_backend) = prev.store
+        && prev.session.is_some()
+        && (old_backend != choice.backend || prev.keyring != choice.keyring)
+        && let Ok(old) = store::open(paths, old_backend, prev.keyring).await
+    {
+        // Best effort, and only now that the state no longer points there: the new session
+        // is safe; a leftover is only clutter.
+        let _ = old.holding(&lock).delete(profile).await;
+    }
     Ok(Stored {
         backend: choice.backend,
         location: store.location(profile),
     })
+}
+
+/// Ends the profile's saved session, if it has one, before a `memory` login replaces it:
+/// the state forgets it (keeping the store choice), then its secrets are deleted (best
+/// effort). Nothing is created on disk when there is no saved session.
+async fn end_saved_session(paths: &Paths, profile: &str) -> Result<(), Error> {
+    if read_state(paths, profile)
+        .await?
+        .is_none_or(|st| st.session.is_none())
+    {
+        return Ok(());
+    }
+    let lock = Arc::new(ProfileLock::acquire(paths, profile, LOCK_WAIT).await?);
+    let Some(mut st) = read_state(paths, profile).await? else {
+        return Ok(());
+    };
+    if st.session.take().is_none() {
+        return Ok(());
+    }
+    let (backend, keyring) = (st.store.unwrap_or(Backend::Keyring), st.keyring);
+    write_state_locked(paths, st, &lock).await?;
+    if backend != Backend::Memory
+        && let Ok(old) = store::open(paths, backend, keyring).await
+    {
+        let _ = old.holding(&lock).delete(profile).await;
+    }
+    Ok(())
 }
 
 /// Metadata of a fresh login.
@@ -407,11 +486,21 @@ async fn read_state(paths: &Paths, profile: &str) -> Result<Option<ProfileState>
         .unwrap_or_else(|| Err(slow_disk()))
 }
 
-async fn write_state(paths: &Paths, st: ProfileState) -> Result<(), StoreError> {
-    let paths = paths.clone();
-    off_runtime(STORE_TIMEOUT, move || state::write(&paths, &st))
-        .await
-        .unwrap_or_else(|| Err(slow_disk()))
+/// Writes the state under the profile's lock; the writing thread keeps the lock until the
+/// write ends, even when this gives up waiting for it.
+async fn write_state_locked(
+    paths: &Paths,
+    st: ProfileState,
+    lock: &Arc<ProfileLock>,
+) -> Result<(), StoreError> {
+    let (paths, held) = (paths.clone(), Arc::clone(lock));
+    off_runtime(STORE_TIMEOUT, move || {
+        let result = state::write(&paths, &st);
+        drop(held);
+        result
+    })
+    .await
+    .unwrap_or_else(|| Err(slow_disk()))
 }
 
 fn slow_disk() -> StoreError {
@@ -542,9 +631,10 @@ pub async fn current_token(
     {
         return Ok(t);
     }
-    let _lock = ProfileLock::acquire(&ctx.paths, profile, LOCK_WAIT).await?;
+    let lock = Arc::new(ProfileLock::acquire(&ctx.paths, profile, LOCK_WAIT).await?);
     // Re-read under the lock: another process may have refreshed while this one waited.
     let (st, fresh_meta, store) = open_session(&ctx.paths, profile).await?;
+    let store = store.holding(&lock);
     let secrets = load_secrets(&store, profile).await?;
     let v = view(&fresh_meta, Some(&secrets), kind);
     let someone_refreshed = fresh_meta.generation != meta.generation
@@ -555,7 +645,19 @@ pub async fn current_token(
     {
         return Ok(t);
     }
-    let (meta, secrets) = refresh_locked(ctx, profile, st, fresh_meta, secrets, &store).await?;
+    let (meta, secrets) =
+        refresh_locked(ctx, profile, &lock, st, fresh_meta, secrets, &store).await?;
+    // A refresh answer without an id token keeps the old one, with its old expiry: never
+    // hand that out once it has expired.
+    if kind == TokenKind::Id
+        && decide(now(), &view(&meta, Some(&secrets), kind), 0) == Decision::Refresh(Why::Expired)
+    {
+        return Err(Error::Other(format!(
+            "the id token of profile {profile:?} has expired and the provider returned no new \
+             id token when the session was refreshed; run `{}` for a new one",
+            login_command(profile)
+        )));
+    }
     match issue(&meta, &secrets, kind, true) {
         Some(t) => Ok(t),
         None => Err(Error::Other(format!(
@@ -598,11 +700,12 @@ pub struct RefreshReport {
 pub async fn force_refresh(ctx: &Context, profile: &str) -> Result<RefreshReport, Error> {
     // Opened once before the lock so a missing session fails without creating a lock file.
     open_session(&ctx.paths, profile).await?;
-    let _lock = ProfileLock::acquire(&ctx.paths, profile, LOCK_WAIT).await?;
+    let lock = Arc::new(ProfileLock::acquire(&ctx.paths, profile, LOCK_WAIT).await?);
     let (st, meta, store) = open_session(&ctx.paths, profile).await?;
+    let store = store.holding(&lock);
     let secrets = load_secrets(&store, profile).await?;
     let old_rt = secrets.refresh_token.as_ref().map(|t| t.secret().clone());
-    let (meta, secrets) = refresh_locked(ctx, profile, st, meta, secrets, &store).await?;
+    let (meta, secrets) = refresh_locked(ctx, profile, &lock, st, meta, secrets, &store).await?;
     Ok(RefreshReport {
         access_expires_at: meta.access_expires_at,
         rotated: secrets.refresh_token.as_ref().map(|t| t.secret().clone()) != old_rt,
@@ -657,10 +760,13 @@ fn parse_url(what: &str, text: &str) -> Result<Url, Error> {
 /// OAuth errors on refresh that mean the grant is gone (GitHub says `bad_refresh_token`).
 const SESSION_OVER: [&str; 2] = ["invalid_grant", "bad_refresh_token"];
 
-/// Refreshes with the lock held: server, then store (durable), then state.
+/// Refreshes with the lock held: server, then store (durable), then state. `store` should
+/// be [`Store::holding`] `lock`, so that a store write that outlives its time limit still
+/// ends under the lock.
 async fn refresh_locked(
     ctx: &Context,
     profile: &str,
+    lock: &Arc<ProfileLock>,
     mut st: ProfileState,
     meta: SessionMeta,
     secrets: Secrets,
@@ -684,7 +790,7 @@ async fn refresh_locked(
             // Keep nothing stale: the refresh token is dead, and so is its access token.
             let _ = store.delete(profile).await;
             st.session = None;
-            let _ = write_state(&ctx.paths, st).await;
+            let _ = write_state_locked(&ctx.paths, st, lock).await;
             return Err(Error::Other(format!(
                 "the session of profile {profile:?} has ended (the server answered {error}{}); \
                  run `{}` to sign in again",
@@ -709,7 +815,7 @@ async fn refresh_locked(
     })?;
     let meta = refreshed_meta(now(), meta, &tokens, &new_secrets);
     st.session = Some(meta.clone());
-    write_state(&ctx.paths, st).await?;
+    write_state_locked(&ctx.paths, st, lock).await?;
     Ok((meta, new_secrets))
 }
 
@@ -738,6 +844,10 @@ pub struct Step {
 /// Revokes (RFC 7009) the refresh token, then the access token, then deletes the session
 /// locally whether or not revocation worked. `report` sees each step as it ends. Returns the
 /// first failure, after everything was attempted; `Ok(false)` when there was no session.
+///
+/// When the store cannot be opened or read (a locked or hung keyring), nothing is known to
+/// revoke: both revocations are reported failed with the reason, and the session (state and
+/// secrets) is kept so that a later `logout` can revoke the tokens instead of orphaning them.
 pub async fn logout(
     ctx: &Context,
     profile: &str,
@@ -747,7 +857,7 @@ pub async fn logout(
     if st.is_none_or(|s| s.session.is_none()) {
         return Ok(false);
     }
-    let _lock = ProfileLock::acquire(&ctx.paths, profile, LOCK_WAIT).await?;
+    let lock = Arc::new(ProfileLock::acquire(&ctx.paths, profile, LOCK_WAIT).await?);
     let Some(mut st) = read_state(&ctx.paths, profile).await? else {
         return Ok(false);
     };
@@ -765,17 +875,21 @@ pub async fn logout(
     };
 
     let backend = st.store.unwrap_or(Backend::Keyring);
-    let opened = store::open(&ctx.paths, backend, st.keyring).await;
-    let secrets = match &opened {
+    let opened = store::open(&ctx.paths, backend, st.keyring)
+        .await
+        .map(|store| store.holding(&lock));
+    // `Err` holds why the tokens are unknown: then nothing may be deleted.
+    let secrets: Result<Secrets, String> = match &opened {
         Ok(store) => match store.load(profile).await {
-            Ok(s) => s.unwrap_or_default(),
+            Ok(s) => Ok(s.unwrap_or_default()),
             Err(e) => {
+                let why = e.to_string();
                 step(
                     format!("read the tokens from {}", store.location(profile)),
                     StepOutcome::Failed(e.into()),
                     &mut first_error,
                 );
-                Secrets::default()
+                Err(why)
             }
         },
         Err(e) => {
@@ -784,7 +898,35 @@ pub async fn logout(
                 StepOutcome::Failed(e.clone().into()),
                 &mut first_error,
             );
-            Secrets::default()
+            Err(e.to_string())
+        }
+    };
+    let secrets = match secrets {
+        Ok(secrets) => secrets,
+        Err(why) => {
+            for name in ["refresh token", "access token"] {
+                step(
+                    format!("revoke the {name}"),
+                    StepOutcome::Failed(Error::Other(format!(
+                        "the tokens could not be read, so nothing was revoked: {why}"
+                    ))),
+                    &mut first_error,
+                );
+            }
+            step(
+                "delete the session".into(),
+                StepOutcome::Skipped(format!(
+                    "kept, so that its tokens are not left unrevoked in the store; run `tvlogin \
+                     logout{}` again once the store answers",
+                    if profile == config::DEFAULT_PROFILE {
+                        String::new()
+                    } else {
+                        format!(" --profile {profile}")
+                    }
+                )),
+                &mut first_error,
+            );
+            return Err(first_error.unwrap_or(Error::Other(why)));
         }
     };
 
@@ -845,7 +987,7 @@ pub async fn logout(
     }
     st.session = None;
     let path = state::path(&ctx.paths, profile);
-    let outcome = match write_state(&ctx.paths, st).await {
+    let outcome = match write_state_locked(&ctx.paths, st, &lock).await {
         Ok(()) => StepOutcome::Done,
         Err(e) => StepOutcome::Failed(e.into()),
     };

@@ -215,3 +215,58 @@ async fn doctor_reports_paths_stores_and_the_issuer_clock() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("[error]   issuer"), "{}", run.stdout);
 }
+
+/// `--store memory` replaces the profile's saved session like any login: a later `token`
+/// must not print the earlier session's token, and its secrets do not linger on disk.
+#[tokio::test]
+async fn a_memory_login_ends_the_saved_session() {
+    let server = server(quick()).await;
+    let home = Home::new();
+    let login = |store: &'static str| {
+        let issuer = server.issuer_str();
+        let home = &home;
+        async move {
+            let args = [
+                "login",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--scope",
+                "openid offline_access",
+                "--json",
+                "--store",
+                store,
+            ];
+            home.run_with_env(&args, &[("TVLOGIN_STORE", "")]).await
+        }
+    };
+    let run = login("file").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let dir = home.paths().data_dir.join("profiles");
+    assert!(dir.join("default.tokens.json").exists());
+    let run = login("memory").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.events().pop().unwrap_or_default()["store"], "memory");
+    let token = home.run(&["token"]).await;
+    assert_eq!(
+        token.code, 1,
+        "the earlier session's token: {}",
+        token.stdout
+    );
+    assert!(token.stdout.is_empty());
+    assert!(
+        token.stderr.contains("is not logged in"),
+        "{}",
+        token.stderr
+    );
+    assert!(
+        !dir.join("default.tokens.json").exists(),
+        "the earlier session's secrets are still on disk"
+    );
+    // The store choice for later logins is kept.
+    let status = home.run(&["status", "--json"]).await;
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap_or_default();
+    assert_eq!(doc["profiles"][0]["logged_in"], false, "{doc}");
+    assert_eq!(doc["profiles"][0]["store"], "file", "{doc}");
+}

@@ -345,3 +345,238 @@ fn the_tui_api_is_usable_from_spawned_tasks() {
         &paths, "kr-send", &config, endpoints, &tokens, &choice,
     ));
 }
+
+fn response(at: &str, rt: &str, id: Option<&str>) -> TokenResponse {
+    TokenResponse {
+        access_token: AccessToken::new(at.into()),
+        token_type: "Bearer".into(),
+        expires_in: Some(3600),
+        refresh_token: Some(RefreshToken::new(rt.into())),
+        id_token: id.map(|i| IdToken::new(i.into())),
+        scope: Some("openid offline_access".into()),
+        refresh_expires_in: None,
+        extra: serde_json::Map::new(),
+    }
+}
+
+/// Logs `profile` in through `persist_login` with `tokens` into `choice`.
+async fn persist(
+    paths: &Paths,
+    profile: &str,
+    tokens: &TokenResponse,
+    choice: &store::StoreChoice,
+) -> Result<store::Stored, tvlogin::error::Error> {
+    let config = config(profile);
+    let EndpointSource::Fixed(endpoints) = &config.source else {
+        panic!("fixed endpoints expected")
+    };
+    session::persist_login(paths, profile, &config, endpoints, tokens, choice).await
+}
+
+fn keyring_choice() -> store::StoreChoice {
+    store::StoreChoice {
+        backend: Backend::Keyring,
+        keyring: Some(KeyringKind::Default),
+        location: "keyring (keyring-core default store)".into(),
+        reason: "asked for",
+    }
+}
+
+/// A new login whose keyring writes fail part-way must never leave the new refresh token
+/// next to the earlier session's access or id token: `token` would hand those out.
+#[tokio::test]
+async fn a_relogin_that_fails_part_way_never_mixes_two_sessions() {
+    mock_store();
+    for (n, failing) in ["access", "id"].into_iter().enumerate() {
+        let profile = format!("kr-mix-{n}");
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let paths = paths(&dir);
+        persist(
+            &paths,
+            &profile,
+            &response("at-old", "rt-old", Some("id-old")),
+            &keyring_choice(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        fail_next(
+            failing,
+            &profile,
+            KError::NoStorageAccess("Locked".to_owned().into()),
+        );
+        let err = persist(
+            &paths,
+            &profile,
+            &response("at-new", "rt-new", Some("id-new")),
+            &keyring_choice(),
+        )
+        .await;
+        assert!(err.is_err(), "{failing}: the write was meant to fail");
+        let (rt, at, id) = (
+            password("refresh", &profile),
+            password("access", &profile),
+            password("id", &profile),
+        );
+        let old = |v: &Option<String>| v.as_deref().is_some_and(|v| v.ends_with("-old"));
+        if rt.as_deref() == Some("rt-new") {
+            assert!(
+                !old(&at) && !old(&id),
+                "{failing}: new refresh token with the old session's tokens: {at:?} {id:?}"
+            );
+        } else {
+            assert_eq!(rt.as_deref(), Some("rt-old"), "{failing}");
+        }
+    }
+}
+
+/// The state is written before the earlier store's secrets are deleted: when the state
+/// cannot be written, it still points at a store that holds the earlier session.
+#[tokio::test]
+async fn a_failed_state_write_keeps_the_earlier_stores_secrets() {
+    mock_store();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = paths(&dir);
+    let profile = "kr-move";
+    let file_choice = store::StoreChoice::file(&paths, profile);
+    persist(
+        &paths,
+        profile,
+        &response("at-f", "rt-f", None),
+        &file_choice,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let profiles = paths.data_dir.join("profiles");
+    let state_path = profiles.join(format!("{profile}.state.json"));
+    let state_before = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    // The state file's temp file cannot be created: its name is taken by a directory.
+    std::fs::create_dir(profiles.join(format!(".{profile}.state.json.tmp")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let result = persist(
+        &paths,
+        profile,
+        &response("at-k", "rt-k", None),
+        &keyring_choice(),
+    )
+    .await;
+    assert!(result.is_err(), "the state write was meant to fail");
+    let state_after = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        state_after, state_before,
+        "the state still names the file store"
+    );
+    let file = store::file::FileStore::new(&paths)
+        .load(profile)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_default();
+    assert_eq!(
+        file.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("rt-f"),
+        "the secrets the state points at are still there"
+    );
+}
+
+/// A logout that cannot read the tokens revokes nothing, says so, and keeps the session so
+/// the tokens are not orphaned in the keyring.
+#[tokio::test]
+async fn a_logout_that_cannot_read_the_keyring_keeps_the_session() {
+    mock_store();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = paths(&dir);
+    let profile = "kr-logout-locked";
+    persist(
+        &paths,
+        profile,
+        &response("at-l", "rt-l", None),
+        &keyring_choice(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let state_path = paths
+        .data_dir
+        .join(format!("profiles/{profile}.state.json"));
+    let state_before = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    fail_next(
+        "refresh",
+        profile,
+        KError::NoStorageAccess("Locked".to_owned().into()),
+    );
+    let ctx = Context {
+        paths: paths.clone(),
+        file: ConfigFile::default(),
+        env: Box::new(|_| None),
+    };
+    let mut steps = Vec::new();
+    let result = session::logout(&ctx, profile, &mut |s| steps.push(s.clone())).await;
+    let Err(e) = result else {
+        panic!("logout succeeded: {steps:?}")
+    };
+    assert_ne!(e.exit().code(), 0);
+    for name in ["refresh token", "access token"] {
+        let step = steps
+            .iter()
+            .find(|s| s.what == format!("revoke the {name}"))
+            .unwrap_or_else(|| panic!("no revocation step for the {name}: {steps:?}"));
+        let session::StepOutcome::Failed(why) = &step.outcome else {
+            panic!("{step:?}")
+        };
+        assert!(why.to_string().contains("locked"), "{why}");
+    }
+    assert!(
+        !steps
+            .iter()
+            .any(|s| matches!(s.outcome, session::StepOutcome::Done)),
+        "{steps:?}"
+    );
+    let state_after = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(state_after, state_before, "the session is kept");
+    assert_eq!(password("refresh", profile).as_deref(), Some("rt-l"));
+    assert_eq!(password("access", profile).as_deref(), Some("at-l"));
+}
+
+/// Storing a login's tokens runs to completion even when whoever awaited it gives up (a
+/// Ctrl-C that cancels the login future while the tokens are being written).
+#[tokio::test]
+async fn a_cancelled_caller_does_not_stop_the_tokens_from_being_stored() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let paths = paths(&dir);
+    let profile = "kr-detached";
+    let config = config(profile);
+    let EndpointSource::Fixed(endpoints) = config.source.clone() else {
+        panic!("fixed endpoints expected")
+    };
+    let choice = store::StoreChoice::file(&paths, profile);
+    // Another process holds the profile's lock, so the store write waits for it.
+    let held = store::lock::ProfileLock::acquire(&paths, profile, Duration::ZERO)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let persisting = session::persist_login_detached(
+        paths.clone(),
+        config,
+        endpoints,
+        response("at-d", "rt-d", None),
+        choice,
+    );
+    let cancelled = tokio::time::timeout(Duration::from_millis(100), persisting).await;
+    assert!(cancelled.is_err(), "the caller gave up while it waited");
+    drop(held);
+    let state_path = paths
+        .data_dir
+        .join(format!("profiles/{profile}.state.json"));
+    let started = Instant::now();
+    while !state_path.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the tokens were never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stored = store::file::FileStore::new(&paths)
+        .load(profile)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_default();
+    assert_eq!(
+        stored.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        Some("rt-d")
+    );
+}

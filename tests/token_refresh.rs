@@ -437,3 +437,90 @@ async fn a_confidential_client_needs_its_secret_again_to_refresh() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(outcomes(&server), ["tokens"]);
 }
+
+/// A refresh whose answer has no id token keeps the old one with its old expiry: `token
+/// --id-token` must then fail plainly rather than print an expired id token.
+#[tokio::test]
+async fn an_expired_id_token_is_not_printed_after_a_refresh_without_one() {
+    let server = server(quick(3600)).await;
+    let home = Home::new();
+    // No openid scope: the server's refresh answers carry no id token.
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--scope",
+                "profile offline_access",
+            ],
+            &FILE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // An id token from earlier, expired a while ago.
+    let expired_id = "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjEwMDB9.c2ln";
+    let mut tokens = read_json(&tokens_file(&home));
+    tokens["id_token"] = Value::from(expired_id);
+    std::fs::write(tokens_file(&home), tokens.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let mut state = read_json(&state_file(&home));
+    state["session"]["has_id_token"] = Value::from(true);
+    state["session"]["id_expires_at"] = Value::from(tvlogin::session::now() - 600);
+    std::fs::write(state_file(&home), state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+
+    let run = home.run(&["token", "--id-token"]).await;
+    assert_eq!(outcomes(&server), ["tokens"], "it refreshed first");
+    assert_eq!(run.code, 1, "printed {:?}", run.stdout);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("returned no new id token"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("`tvlogin login`"), "{}", run.stderr);
+}
+
+/// A profile whose secret came from a named variable never falls back to
+/// TVLOGIN_CLIENT_SECRET (perhaps another profile's secret for another server) at refresh
+/// time: the unset variable is named, exit 2, and nothing is sent.
+#[tokio::test]
+async fn a_refresh_never_falls_back_to_the_global_client_secret() {
+    let server = server(quick(1)).await;
+    let home = Home::new();
+    let secret = [
+        ("TVLOGIN_STORE", "file"),
+        ("MY_SECRET", tvlogin::server::BASIC_CLIENT_SECRET),
+    ];
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                tvlogin::server::BASIC_CLIENT_ID,
+                "--client-secret-env",
+                "MY_SECRET",
+                "--scope",
+                "openid offline_access",
+            ],
+            &secret,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    wait_for_expiry(&home).await;
+    // The global variable holds a secret this server would even accept.
+    let global = [(
+        "TVLOGIN_CLIENT_SECRET",
+        tvlogin::server::BASIC_CLIENT_SECRET,
+    )];
+    for args in [&["token"][..], &["refresh"]] {
+        let run = home.run_with_env(args, &global).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("MY_SECRET"), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert!(server.refreshes().is_empty(), "{:?}", outcomes(&server));
+}

@@ -61,10 +61,10 @@ pub(super) async fn run_tui(
 /// Runs a login with the process's stdout/stderr, cancelled by Ctrl-C or SIGTERM.
 pub(super) async fn run_login(config: &LoginConfig, mode: OutputMode) -> Result<Exit, Error> {
     let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr());
-    let result = tokio::select! {
-        result = crate::session::login_and_store(config, &mut reporter) => result.map(|_| Exit::Ok),
-        () = shutdown_signal() => Err(Error::Cancelled),
-    };
+    // Ctrl-C cancels the device flow; once tokens exist, storing them runs to completion.
+    let result = crate::session::login_and_store_until(config, &mut reporter, shutdown_signal())
+        .await
+        .map(|_| Exit::Ok);
     if let Err(e) = &result {
         reporter.error(e);
     }

@@ -3,6 +3,7 @@
 mod demo;
 mod docs;
 mod doctor;
+mod inspect;
 mod login;
 mod logout;
 mod refresh;
@@ -13,6 +14,7 @@ mod token;
 pub use demo::demo;
 pub use docs::{completions, man};
 pub use doctor::doctor;
+pub use inspect::inspect;
 pub use login::login;
 pub use logout::logout;
 pub use refresh::refresh;

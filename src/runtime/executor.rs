@@ -16,7 +16,7 @@ use crate::oauth::device;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::Http;
 use crate::server::ServerHandle;
-use crate::session::persist_login;
+use crate::session::persist_login_detached;
 use crate::store::{Backend, StoreChoice};
 
 /// Where a login's tokens go.
@@ -123,13 +123,13 @@ impl Executor {
                 let endpoints = self.endpoints.clone();
                 self.spawn(async move {
                     let result = match (endpoints, storage.choice) {
-                        (Some(endpoints), Some(choice)) => persist_login(
-                            &storage.paths,
-                            &config.profile,
-                            &config,
-                            &endpoints,
-                            &tokens,
-                            &choice,
+                        // Detached: leaving the screen cannot cut a write in half.
+                        (Some(endpoints), Some(choice)) => persist_login_detached(
+                            storage.paths,
+                            (*config).clone(),
+                            endpoints,
+                            *tokens,
+                            choice,
                         )
                         .await
                         .map(|stored| stored.location)

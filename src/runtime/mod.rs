@@ -31,6 +31,12 @@ pub fn tui_possible() -> bool {
         && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
+/// Whether output can be a TUI when the input was piped in: stdout is a terminal and the
+/// terminal is not `dumb` (keys are then read from the controlling terminal).
+pub fn tui_output_possible() -> bool {
+    std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
 /// Session facts from the environment.
 pub fn context(profile: &str, server: &str, demo: bool) -> Context {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -157,13 +163,13 @@ fn summary(app: &App) -> Option<String> {
 
 /// SIGTERM, SIGHUP, SIGINT and SIGQUIT as one stream (Ctrl-C at the keyboard is a key in raw
 /// mode; these come from elsewhere, and each must still restore the terminal).
-struct Signals {
+pub(crate) struct Signals {
     #[cfg(unix)]
     signals: Vec<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -181,7 +187,7 @@ impl Signals {
         Self {}
     }
 
-    async fn recv(&mut self) {
+    pub(crate) async fn recv(&mut self) {
         #[cfg(unix)]
         {
             if self.signals.is_empty() {

@@ -342,6 +342,17 @@ impl TokenStore for KeyringStore {
         )
     }
 
+    fn save_new_session(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        // Three entries cannot be replaced in one step. Empty the caches of the earlier
+        // session first: if a later write fails, the profile holds the new refresh token
+        // with no cached token (`token` refreshes), or the earlier session's refresh token
+        // with its own tokens, never the new refresh token with the earlier access or id
+        // token (perhaps of another account).
+        self.remove("access", profile)?;
+        self.remove("id", profile)?;
+        self.save(profile, secrets)
+    }
+
     fn delete(&self, profile: &str) -> Result<(), StoreError> {
         // Every entry is attempted; the first failure is reported.
         let results = [

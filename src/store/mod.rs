@@ -11,7 +11,9 @@
 //! - **file** ([`mod@file`]): `DATA_DIR/profiles/PROFILE.tokens.json`, mode 0600, replaced
 //!   atomically (temp file, fsync, rename, fsync of the directory).
 //! - **memory** ([`memory`]): this process only (tests, `demo`, one-shot runs). Nothing of a
-//!   memory login reaches the disk, not even the state file.
+//!   memory login reaches the disk, not even the state file; but like any login it replaces
+//!   the profile's earlier session: a saved one is ended (its metadata leaves the state file,
+//!   its secrets are deleted from their store), so a later `token` does not print it.
 //!
 //! There is no silent fallback: when the keyring is chosen and does not work, [`choose`] says
 //! why ([`StoreError::KeyringUnavailable`]) and the caller offers `file` or `memory`.
@@ -42,7 +44,9 @@
 //!    `session::persist_login(paths: &Paths, profile: &str, config: &LoginConfig, endpoints:
 //!    &Endpoints, tokens: &TokenResponse, choice: &StoreChoice) -> Result<Stored, Error>`;
 //!    [`Stored`] says where the tokens went (`backend` for the JSON `store` field, `location`
-//!    for people).
+//!    for people). A caller that may be cancelled (Ctrl-C, a closed screen) should use
+//!    `session::persist_login_detached` (same arguments, owned), which runs on a task of its
+//!    own so that dropping it never stops the store write and the state write part-way.
 //! 3. Remember the user's choice for the profile (used by later `choose` calls):
 //!    `store::remember(paths: &Paths, profile: &str, backend: Backend) -> Result<(), StoreError>`.
 
@@ -211,16 +215,29 @@ pub trait TokenStore: Send + Sync {
     fn load(&self, profile: &str) -> Result<Option<Secrets>, StoreError>;
     /// Replaces the profile's secrets. When this returns `Ok`, the refresh token is durable.
     fn save(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError>;
+    /// Replaces the profile's secrets with those of a new session (a login, maybe of another
+    /// account). Like [`TokenStore::save`], but a failure part-way must never leave the new
+    /// refresh token next to the earlier session's access or id token, which `token` would
+    /// then hand out. Stores that replace everything in one step need not override this.
+    fn save_new_session(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        self.save(profile, secrets)
+    }
     /// Deletes the profile's secrets; deleting nothing is not an error.
     fn delete(&self, profile: &str) -> Result<(), StoreError>;
 }
 
 /// A [`TokenStore`] used from async code: each call runs on its own thread and is abandoned
 /// after [`STORE_TIMEOUT`].
+///
+/// An abandoned call may still finish later. A store used under the profile's lock should be
+/// made with [`Store::holding`]: each call's thread then keeps the lock until the call really
+/// ends, so a write that outlived its time limit still happens under the lock, never after
+/// another process took it over.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn TokenStore>,
     timeout: Duration,
+    held: Option<Arc<lock::ProfileLock>>,
 }
 
 impl fmt::Debug for Store {
@@ -237,6 +254,16 @@ impl Store {
         Self {
             inner,
             timeout: STORE_TIMEOUT,
+            held: None,
+        }
+    }
+
+    /// Same store; every call's thread keeps `lock` held until the call ends, even when the
+    /// caller gave up on it and dropped its own handle on the lock.
+    pub fn holding(&self, lock: &Arc<lock::ProfileLock>) -> Self {
+        Self {
+            held: Some(Arc::clone(lock)),
+            ..self.clone()
         }
     }
 
@@ -268,6 +295,17 @@ impl Store {
         self.run(move |s| s.save(&profile, &secrets)).await
     }
 
+    /// See [`TokenStore::save_new_session`].
+    pub async fn save_new_session(
+        &self,
+        profile: &str,
+        secrets: &Secrets,
+    ) -> Result<(), StoreError> {
+        let (profile, secrets) = (profile.to_owned(), secrets.clone());
+        self.run(move |s| s.save_new_session(&profile, &secrets))
+            .await
+    }
+
     /// See [`TokenStore::delete`].
     pub async fn delete(&self, profile: &str) -> Result<(), StoreError> {
         let profile = profile.to_owned();
@@ -280,9 +318,15 @@ impl Store {
     ) -> Result<T, StoreError> {
         let inner = Arc::clone(&self.inner);
         let backend = inner.backend();
-        off_runtime(self.timeout, move || f(inner.as_ref()))
-            .await
-            .unwrap_or_else(|| Err(timed_out(backend, self.timeout)))
+        let held = self.held.clone();
+        off_runtime(self.timeout, move || {
+            let result = f(inner.as_ref());
+            // Released only now, when the store call has really ended.
+            drop(held);
+            result
+        })
+        .await
+        .unwrap_or_else(|| Err(timed_out(backend, self.timeout)))
     }
 }
 
@@ -507,6 +551,71 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("--store file") && text.contains("TVLOGIN_STORE=file"));
         assert_eq!(Error::from(e).exit().code(), 2);
+    }
+
+    /// A store whose writes take `delay`, then record that they happened.
+    struct Slow {
+        delay: Duration,
+        written: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl TokenStore for Slow {
+        fn backend(&self) -> Backend {
+            Backend::Keyring
+        }
+        fn location(&self, _profile: &str) -> String {
+            "slow".into()
+        }
+        fn load(&self, _profile: &str) -> Result<Option<Secrets>, StoreError> {
+            Ok(None)
+        }
+        fn save(&self, _profile: &str, _secrets: &Secrets) -> Result<(), StoreError> {
+            std::thread::sleep(self.delay);
+            self.written
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+        fn delete(&self, _profile: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_write_keeps_the_profile_lock_until_it_ends() {
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let paths = Paths {
+            config_dir: tmp.path().join("c"),
+            data_dir: tmp.path().join("d"),
+        };
+        let written = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lock = Arc::new(
+            lock::ProfileLock::acquire(&paths, "p", Duration::ZERO)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let store = Store::new(Arc::new(Slow {
+            delay: Duration::from_millis(600),
+            written: Arc::clone(&written),
+        }))
+        .with_timeout(Duration::from_millis(50))
+        .holding(&lock);
+        let r = store.save("p", &Secrets::default()).await;
+        assert!(r.is_err(), "the call was abandoned");
+        // The caller lets go of the lock, as `refresh_locked`'s caller does on the error…
+        drop(store);
+        drop(lock);
+        // …but the write is still running, so nobody else may take the lock yet.
+        let other = lock::ProfileLock::acquire(&paths, "p", Duration::from_millis(100)).await;
+        assert!(
+            matches!(other, Err(StoreError::LockTimeout { .. })),
+            "the lock was released while the write was still running: {other:?}"
+        );
+        let other = lock::ProfileLock::acquire(&paths, "p", Duration::from_secs(5)).await;
+        assert!(other.is_ok(), "{other:?}");
+        assert!(
+            written.load(std::sync::atomic::Ordering::SeqCst),
+            "the lock came back only after the late write"
+        );
     }
 
     #[tokio::test]

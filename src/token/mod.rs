@@ -1,5 +1,16 @@
 //! Reading tokens for display. Decoding here is *unverified*: it says what a token claims,
 //! not that the claim is true; signature checks are a separate step.
+//!
+//! [`jwt`] splits any token into segments for display, [`claims`] explains registered names,
+//! [`time`] formats instants, [`verify`] checks signatures and claims without IO, [`remote`]
+//! fetches keys and asks the issuer, and [`report`] ties one inspection together.
+
+pub mod claims;
+pub mod jwt;
+pub mod remote;
+pub mod report;
+pub mod time;
+pub mod verify;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};

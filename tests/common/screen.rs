@@ -9,7 +9,10 @@ use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 
 /// The screen of `app` at `width` x `height`, as text lines (trailing spaces kept off).
-pub fn lines(app: &tvlogin::app::App, width: u16, height: u16) -> (Vec<String>, String) {
+pub fn lines<W>(app: &W, width: u16, height: u16) -> (Vec<String>, String)
+where
+    for<'a> &'a W: ratatui::widgets::Widget,
+{
     let mut terminal =
         Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
     terminal
@@ -40,7 +43,10 @@ pub fn lines(app: &tvlogin::app::App, width: u16, height: u16) -> (Vec<String>, 
 }
 
 /// A snapshot: the screen in a frame, then which colours it uses.
-pub fn snapshot(app: &tvlogin::app::App, width: u16, height: u16) -> String {
+pub fn snapshot<W>(app: &W, width: u16, height: u16) -> String
+where
+    for<'a> &'a W: ratatui::widgets::Widget,
+{
     let (rows, colours) = lines(app, width, height);
     let mut out = String::new();
     for row in rows {

@@ -1,0 +1,238 @@
+//! The inspector TUI: tabs of reports (a token, userinfo, introspection), a claims table with
+//! live countdowns, verification results, a raw view with coloured segments, and secrets
+//! hidden until asked for. The model and its pure [`update`] live here, the view in [`view`],
+//! the loop owning the terminal in [`run`].
+
+pub mod run;
+pub mod view;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Map, Value};
+
+use crate::app::ColorMode;
+use crate::exit::Exit;
+use crate::token::report::{Lookup, Report};
+
+/// What one tab shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TabBody {
+    /// A token: its report and the text itself (hidden until revealed).
+    Token {
+        /// The inspection.
+        report: Box<Report>,
+        /// The token as given (a secret).
+        raw: RawToken,
+    },
+    /// Fields from an endpoint (userinfo, introspection).
+    Fields(Lookup),
+    /// Nothing to show, and why.
+    Empty(String),
+}
+
+/// A token's text: a secret, so its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawToken(pub String);
+
+impl std::fmt::Debug for RawToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RawToken([redacted])")
+    }
+}
+
+/// One tab.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tab {
+    /// Its title ("access token", "userinfo", …).
+    pub title: String,
+    /// What it shows.
+    pub body: TabBody,
+}
+
+/// The inspector's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspector {
+    /// The tabs, in order.
+    pub tabs: Vec<Tab>,
+    /// The selected tab.
+    pub selected: usize,
+    /// Secrets (the raw token, signatures) shown instead of masked.
+    pub reveal: bool,
+    /// The raw view instead of the tables.
+    pub raw: bool,
+    /// Lines scrolled down in the body.
+    pub scroll: u16,
+    /// The help overlay is open.
+    pub help: bool,
+    /// Now, in Unix seconds (advanced by ticks, injected in tests).
+    pub now: i64,
+    /// The local zone's offset from UTC, in seconds.
+    pub offset: i32,
+    /// Colour capability.
+    pub colors: ColorMode,
+    /// Set when the user leaves.
+    pub exit: Option<Exit>,
+    dirty: bool,
+}
+
+/// Inputs to [`update`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyEvent),
+    /// The clock advanced to this Unix second.
+    Tick(i64),
+    /// The terminal changed size.
+    Resized,
+    /// A signal asked us to stop.
+    Terminate,
+}
+
+/// The key table: key, what it does (for the hint bar and help).
+pub const KEYS: &[(&str, &str)] = &[
+    ("←/→", "tab"),
+    ("↑/↓", "scroll"),
+    ("w", "raw view"),
+    ("s", "show secrets"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+
+impl Inspector {
+    /// A model showing `tabs` at `now`.
+    pub fn new(tabs: Vec<Tab>, now: i64, offset: i32, colors: ColorMode) -> Self {
+        Self {
+            tabs,
+            selected: 0,
+            reveal: false,
+            raw: false,
+            scroll: 0,
+            help: false,
+            now,
+            offset,
+            colors,
+            exit: None,
+            dirty: true,
+        }
+    }
+
+    /// Tabs for one inspected token: the token, then userinfo and introspection when they
+    /// were asked.
+    pub fn tabs_for(title: &str, raw: String, report: Report) -> Vec<Tab> {
+        let mut tabs = Vec::new();
+        let extra = [
+            ("userinfo", report.userinfo.clone()),
+            ("introspection", report.introspection.clone()),
+        ];
+        tabs.push(Tab {
+            title: title.to_owned(),
+            body: TabBody::Token {
+                report: Box::new(report),
+                raw: RawToken(raw),
+            },
+        });
+        for (name, lookup) in extra {
+            if let Some(l) = lookup {
+                tabs.push(Tab {
+                    title: name.to_owned(),
+                    body: TabBody::Fields(l),
+                });
+            }
+        }
+        tabs
+    }
+
+    /// Whether something visible changed since the last call (then it must be drawn).
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The exit code when the user leaves: 6 when the first tab's token is invalid as shown
+    /// now (a token that expired while on screen counts as expired).
+    fn exit_code(&self) -> Exit {
+        match self.tabs.first().map(|t| &t.body) {
+            Some(TabBody::Token { report, .. }) => {
+                let malformed = matches!(report.decoded, crate::token::jwt::Decoded::Malformed(_));
+                if malformed
+                    || crate::token::verify::any_failed(&view::live_checks(report, self.now))
+                {
+                    Exit::InvalidToken
+                } else {
+                    Exit::Ok
+                }
+            }
+            _ => Exit::Ok,
+        }
+    }
+
+    /// Whether a field of `fields` holds a time that is shown relative to now (so a tick
+    /// changes the screen).
+    fn has_countdown(fields: &Map<String, Value>) -> bool {
+        ["exp", "iat", "nbf", "auth_time"]
+            .iter()
+            .any(|k| fields.contains_key(*k))
+    }
+}
+
+/// Applies one input. Pure: no IO, time comes in the message.
+pub fn update(m: &mut Inspector, msg: Msg) {
+    match msg {
+        Msg::Tick(now) => {
+            if now != m.now {
+                let live = m.tabs.get(m.selected).is_some_and(|t| match &t.body {
+                    TabBody::Token { report, .. } => match &report.decoded {
+                        crate::token::jwt::Decoded::Jws(j) => Inspector::has_countdown(&j.claims),
+                        _ => false,
+                    },
+                    TabBody::Fields(Lookup { result: Ok(f), .. }) => Inspector::has_countdown(f),
+                    _ => false,
+                });
+                m.now = now;
+                m.dirty |= live && !m.raw;
+            }
+        }
+        Msg::Resized => m.dirty = true,
+        Msg::Terminate => m.exit = Some(Exit::Cancelled),
+        Msg::Key(key) => {
+            m.dirty = true;
+            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+                m.exit = Some(Exit::Cancelled);
+                return;
+            }
+            if m.help {
+                m.help = false;
+                if matches!(key.code, KeyCode::Char('q')) {
+                    m.exit = Some(m.exit_code());
+                }
+                return;
+            }
+            let count = m.tabs.len().max(1);
+            match key.code {
+                KeyCode::Char('q') | KeyCode::Esc => m.exit = Some(m.exit_code()),
+                KeyCode::Right | KeyCode::Tab | KeyCode::Char('l') => {
+                    m.selected = (m.selected + 1) % count;
+                    m.scroll = 0;
+                }
+                KeyCode::Left | KeyCode::BackTab | KeyCode::Char('h') => {
+                    m.selected = (m.selected + count - 1) % count;
+                    m.scroll = 0;
+                }
+                KeyCode::Char(c @ '1'..='9') => {
+                    let i = c as usize - '1' as usize;
+                    if i < m.tabs.len() {
+                        m.selected = i;
+                        m.scroll = 0;
+                    }
+                }
+                KeyCode::Down | KeyCode::Char('j') => m.scroll = m.scroll.saturating_add(1),
+                KeyCode::Up | KeyCode::Char('k') => m.scroll = m.scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => m.scroll = m.scroll.saturating_add(10),
+                KeyCode::PageUp => m.scroll = m.scroll.saturating_sub(10),
+                KeyCode::Home | KeyCode::Char('g') => m.scroll = 0,
+                KeyCode::Char('w') => m.raw = !m.raw,
+                KeyCode::Char('s') => m.reveal = !m.reveal,
+                KeyCode::Char('?') => m.help = true,
+                _ => m.dirty = false,
+            }
+        }
+    }
+}

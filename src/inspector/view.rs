@@ -1,0 +1,382 @@
+//! Drawing the inspector. Pure: `impl Widget for &Inspector`, nothing is mutated; every piece
+//! of token or server text goes through [`escape`].
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Widget, Wrap};
+use serde_json::{Map, Value};
+
+use super::{Inspector, KEYS, TabBody};
+use crate::sanitize::escape;
+use crate::token::claims::{self, Kind};
+use crate::token::jwt::Decoded;
+use crate::token::report::{Lookup, Report, show_value};
+use crate::token::time::{TimeView, numeric_date, relative};
+use crate::token::verify::{self, Check, Outcome};
+use crate::ui::theme::Theme;
+
+impl Widget for &Inspector {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = Theme::new(self.colors);
+        let [title, tabs, body, hints] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        title_bar(self, &theme).render(title, buf);
+        let titles: Vec<Line> = self
+            .tabs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Line::from(format!("{} {}", i + 1, t.title)))
+            .collect();
+        Tabs::new(titles)
+            .select(self.selected)
+            .highlight_style(theme.key)
+            .divider("│")
+            .render(tabs, buf);
+        let lines = match self.tabs.get(self.selected).map(|t| &t.body) {
+            Some(TabBody::Token { report, raw }) if self.raw => {
+                raw_view(&raw.0, report, self, &theme)
+            }
+            Some(TabBody::Token { report, raw }) => token_view(report, &raw.0, self, &theme),
+            Some(TabBody::Fields(lookup)) => fields_view(lookup, self, &theme),
+            Some(TabBody::Empty(why)) => vec![Line::styled(escape(why), theme.dim)],
+            None => vec![Line::styled("nothing to inspect", theme.dim)],
+        };
+        Paragraph::new(lines)
+            .block(Block::new().borders(Borders::TOP).border_style(theme.dim))
+            .wrap(Wrap { trim: false })
+            .scroll((self.scroll, 0))
+            .render(body, buf);
+        let mut spans = Vec::new();
+        for (i, (key, what)) in KEYS.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled("  ", theme.dim));
+            }
+            spans.push(Span::styled(*key, theme.key));
+            let what = match *key {
+                "s" if self.reveal => "hide secrets",
+                "w" if self.raw => "tables",
+                _ => what,
+            };
+            spans.push(Span::styled(format!(" {what}"), theme.dim));
+        }
+        Line::from(spans).render(hints, buf);
+        if self.help {
+            help(area, buf, &theme);
+        }
+    }
+}
+
+fn title_bar<'a>(m: &Inspector, theme: &Theme) -> Line<'a> {
+    let mut spans = vec![Span::styled(" tvlogin inspect ", theme.title)];
+    if let Some(TabBody::Token { report, .. }) = m.tabs.first().map(|t| &t.body) {
+        let checks = live_checks(report, m.now);
+        let (badge, style) = if matches!(report.decoded, Decoded::Malformed(_)) {
+            ("✗ MALFORMED", theme.error)
+        } else if verify::any_failed(&checks) {
+            ("✗ INVALID", theme.error)
+        } else if checks
+            .iter()
+            .any(|c| matches!(c.outcome, Outcome::Passed(_)))
+            && checks
+                .iter()
+                .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Passed(_)))
+        {
+            ("✓ VERIFIED", theme.ok)
+        } else {
+            ("? NOT VERIFIED", theme.warn)
+        };
+        spans.push(Span::styled(
+            format!("· {} ", kind_label(report)),
+            theme.dim,
+        ));
+        spans.push(Span::styled(badge, style));
+    }
+    Line::from(spans)
+}
+
+fn kind_label(report: &Report) -> String {
+    match &report.decoded {
+        Decoded::Jws(j) => format!(
+            "signed JWT, alg {}",
+            escape(j.alg().unwrap_or("(none given)"))
+        ),
+        Decoded::Jwe(_) => "encrypted JWT (JWE)".into(),
+        Decoded::Opaque => "opaque token".into(),
+        Decoded::Malformed(_) => "malformed token".into(),
+    }
+}
+
+/// The report's checks with the time and claim checks run again at `now`, so a token
+/// expiring while on screen turns red.
+pub fn live_checks(report: &Report, now: i64) -> Vec<Check> {
+    match &report.decoded {
+        Decoded::Jws(j) => {
+            let fresh = verify::claims(&j.claims, &report.expect, now);
+            report
+                .checks
+                .iter()
+                .map(|c| {
+                    fresh
+                        .iter()
+                        .find(|f| f.name == c.name)
+                        .cloned()
+                        .unwrap_or_else(|| c.clone())
+                })
+                .collect()
+        }
+        _ => report.checks.clone(),
+    }
+}
+
+fn heading<'a>(text: &str, theme: &Theme) -> Line<'a> {
+    Line::styled(text.to_owned(), theme.title)
+}
+
+fn masked(raw: &str) -> String {
+    let n = raw.chars().count();
+    let shown: String = raw.chars().take(6).collect();
+    format!(
+        "{shown}{} ({n} characters, hidden: press s to show)",
+        "•".repeat(8)
+    )
+}
+
+fn token_view<'a>(report: &Report, raw: &str, m: &Inspector, theme: &Theme) -> Vec<Line<'a>> {
+    let mut out = Vec::new();
+    let raw = crate::token::jwt::clean(raw);
+    out.push(Line::from(vec![
+        Span::styled("token  ", theme.dim),
+        Span::raw(if m.reveal {
+            escape(raw)
+        } else {
+            masked(&escape(raw))
+        }),
+    ]));
+    match &report.decoded {
+        Decoded::Jws(j) => {
+            out.push(Line::raw(""));
+            out.push(heading("Header", theme));
+            table(&mut out, &j.header, claims::header, m, theme);
+            out.push(Line::raw(""));
+            out.push(heading("Claims", theme));
+            table(&mut out, &j.claims, claims::claim, m, theme);
+        }
+        Decoded::Jwe(j) => {
+            out.push(Line::raw(""));
+            out.push(heading("Header", theme));
+            table(&mut out, &j.header, claims::header, m, theme);
+            out.push(Line::raw(""));
+            out.push(heading("Payload", theme));
+            out.push(Line::styled(
+                "  encrypted: only the intended recipient can decrypt it",
+                theme.warn,
+            ));
+        }
+        Decoded::Opaque => {
+            out.push(Line::raw(""));
+            out.push(Line::raw(
+                "An opaque token: not a JWT, so it carries nothing readable. Its meaning is kept by the server that issued it.",
+            ));
+        }
+        Decoded::Malformed(e) => {
+            out.push(Line::raw(""));
+            out.push(Line::styled(
+                format!("Malformed: {}", escape(&e.to_string())),
+                theme.error,
+            ));
+        }
+    }
+    let checks = live_checks(report, m.now);
+    if !checks.is_empty() {
+        out.push(Line::raw(""));
+        out.push(heading("Verification", theme));
+        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &checks {
+            let (mark, style) = match c.outcome {
+                Outcome::Passed(_) => ("✓ passed     ", theme.ok),
+                Outcome::Failed(_) => ("✗ failed     ", theme.error),
+                Outcome::NotChecked(_) => ("– not checked", theme.dim),
+            };
+            out.push(Line::from(vec![
+                Span::raw(format!("  {:<width$}  ", c.name)),
+                Span::styled(mark, style),
+                Span::raw(format!("  {}", escape(c.outcome.detail()))),
+            ]));
+        }
+    }
+    if let Some(skew) = report.skew {
+        let style = if skew.seconds.abs() > verify::LEEWAY {
+            theme.error
+        } else if skew.seconds.abs() > 1 {
+            theme.warn
+        } else {
+            theme.dim
+        };
+        out.push(Line::raw(""));
+        out.push(Line::from(vec![
+            Span::styled("Clock  ", theme.title),
+            Span::styled(skew.describe(), style),
+        ]));
+    }
+    for note in &report.notes {
+        out.push(Line::raw(""));
+        out.push(Line::styled(format!("Note: {}", escape(note)), theme.warn));
+    }
+    out
+}
+
+fn table<'a>(
+    out: &mut Vec<Line<'a>>,
+    fields: &Map<String, Value>,
+    lookup: fn(&str) -> Option<&'static claims::Entry>,
+    m: &Inspector,
+    theme: &Theme,
+) {
+    let names: Vec<String> = fields.keys().map(|k| escape(k)).collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(24);
+    let pad = " ".repeat(width + 4);
+    for ((key, value), name) in fields.iter().zip(&names) {
+        let entry = lookup(key);
+        let mut spans = vec![
+            Span::styled(format!("  {name:<width$}  "), theme.key),
+            Span::raw(show_value(value)),
+        ];
+        let time = entry
+            .filter(|e| e.kind == Kind::Time)
+            .and_then(|_| numeric_date(value));
+        if let Some(at) = time {
+            let style = match key.as_str() {
+                "exp" if at <= m.now => theme.error,
+                "exp" if at - m.now < 300 => theme.warn,
+                _ => theme.ok,
+            };
+            spans.push(Span::styled(format!("  {}", relative(at, m.now)), style));
+        }
+        out.push(Line::from(spans));
+        if let Some(at) = time {
+            let v = TimeView::new(at, m.now, m.offset);
+            out.push(Line::styled(
+                format!("{pad}{} · {}", v.local, v.utc),
+                theme.dim,
+            ));
+        }
+        let about = match entry {
+            Some(e) => format!("{pad}{} ({})", e.about, e.spec),
+            None => format!("{pad}(not a registered name)"),
+        };
+        out.push(Line::styled(about, theme.dim));
+    }
+}
+
+fn fields_view<'a>(lookup: &Lookup, m: &Inspector, theme: &Theme) -> Vec<Line<'a>> {
+    let mut out = vec![Line::from(vec![
+        Span::styled("from  ", theme.dim),
+        Span::raw(escape(&lookup.endpoint)),
+    ])];
+    out.push(Line::raw(""));
+    match &lookup.result {
+        Ok(fields) => table(&mut out, fields, claims::claim, m, theme),
+        Err(e) => out.push(Line::styled(format!("failed: {}", escape(e)), theme.error)),
+    }
+    out
+}
+
+fn raw_view<'a>(raw: &str, report: &Report, m: &Inspector, theme: &Theme) -> Vec<Line<'a>> {
+    let raw = crate::token::jwt::clean(raw);
+    let mut out = Vec::new();
+    let segments: Vec<&str> = raw.split('.').collect();
+    let named = match &report.decoded {
+        Decoded::Jws(_) => vec![
+            ("header", theme.error),
+            ("payload", theme.code),
+            ("signature", theme.url),
+        ],
+        Decoded::Jwe(_) => vec![
+            ("header", theme.error),
+            ("encrypted key", theme.code),
+            ("iv", theme.ok),
+            ("ciphertext", theme.url),
+            ("tag", theme.warn),
+        ],
+        _ => vec![],
+    };
+    if named.len() != segments.len() {
+        out.push(Line::raw(if m.reveal {
+            escape(raw)
+        } else {
+            masked(&escape(raw))
+        }));
+        return out;
+    }
+    // The last segment (signature or tag) is what makes the token usable: hidden by default.
+    let mut spans = Vec::new();
+    for (i, (seg, (_, style))) in segments.iter().zip(&named).enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(".", theme.dim));
+        }
+        let last = i + 1 == segments.len();
+        let text = if last && !m.reveal && !seg.is_empty() {
+            "•".repeat(seg.len().min(16))
+        } else {
+            escape(seg)
+        };
+        spans.push(Span::styled(text, *style));
+    }
+    out.push(Line::from(spans));
+    out.push(Line::raw(""));
+    for ((seg, (name, style)), i) in segments.iter().zip(&named).zip(1..) {
+        let hidden = i == segments.len() && !m.reveal && !seg.is_empty();
+        out.push(Line::from(vec![
+            Span::styled(format!("  {i} {name:<13}"), *style),
+            Span::styled(
+                format!(
+                    "{} characters{}",
+                    seg.len(),
+                    if hidden {
+                        " (hidden: press s to show)"
+                    } else {
+                        ""
+                    }
+                ),
+                theme.dim,
+            ),
+        ]));
+    }
+    out
+}
+
+fn help(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let width = 44.min(area.width);
+    let height = (KEYS.len() as u16 + 4).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    Clear.render(rect, buf);
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<10}"), theme.key),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled(" any key closes this", theme.dim));
+    Paragraph::new(lines)
+        .block(Block::bordered().title(" keys ").border_style(theme.dim))
+        .render(rect, buf);
+}

@@ -1,0 +1,340 @@
+//! What the inspector asks an issuer: its metadata, its keys (cached, fetched again once for an
+//! unknown `kid`), introspection (RFC 7662) and userinfo. All through [`Http`], so the
+//! transport policy, timeouts and the 1 MiB cap apply. Every answer's `Date` is kept for the
+//! clock-skew indicator.
+
+use std::time::SystemTime;
+
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::jwt::Jws;
+use super::verify::{self, Keys, Outcome, SignatureStep};
+use crate::error::Error;
+use crate::oauth::client::OAuthClient;
+use crate::oauth::discovery::well_known_urls;
+use crate::oauth::http::{Http, HttpSettings};
+use crate::oauth::normalize::OAuthResponse;
+use crate::sanitize::escape_truncated;
+
+/// The server's clock against ours, from one answer's `Date` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skew {
+    /// Server time minus local time at receipt, in whole seconds (`Date` has 1 s resolution).
+    pub seconds: i64,
+}
+
+impl Skew {
+    /// From a `Date` header value and the local time the answer arrived.
+    pub fn new(server: SystemTime, local: SystemTime) -> Self {
+        let secs = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        };
+        Self {
+            seconds: secs(server) - secs(local),
+        }
+    }
+
+    /// "in sync", "server is 42s ahead", "server is 3m 00s behind".
+    pub fn describe(&self) -> String {
+        let d = std::time::Duration::from_secs(self.seconds.unsigned_abs());
+        match self.seconds {
+            -1..=1 => "in sync (within the 1s resolution of Date)".into(),
+            s if s > 0 => format!(
+                "the server's clock is {} ahead of this machine",
+                crate::humanize::duration(d)
+            ),
+            _ => format!(
+                "the server's clock is {} behind this machine",
+                crate::humanize::duration(d)
+            ),
+        }
+    }
+}
+
+/// What discovery said, leniently: inspecting needs no device endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerInfo {
+    /// The issuer identifier, as the document names it.
+    pub issuer: String,
+    /// `jwks_uri`.
+    pub jwks_uri: Option<Url>,
+    /// `introspection_endpoint`.
+    pub introspection: Option<Url>,
+    /// `userinfo_endpoint`.
+    pub userinfo: Option<Url>,
+}
+
+/// An HTTP client (built on first use: setting up TLS costs more than decoding a token)
+/// plus the latest clock reading from any answer.
+#[derive(Debug)]
+pub struct Remote {
+    http: Option<Http>,
+    settings: HttpSettings,
+    /// The skew seen in the latest answer with a `Date` header.
+    pub skew: Option<Skew>,
+    /// How many JWKS fetches were made (for messages and tests).
+    pub jwks_fetches: u32,
+}
+
+impl Remote {
+    /// Wraps a client.
+    pub fn new(http: Http) -> Self {
+        Self {
+            settings: http.settings(),
+            http: Some(http),
+            skew: None,
+            jwks_fetches: 0,
+        }
+    }
+
+    /// A client with these settings, built when the first request needs it.
+    pub fn lazy(settings: HttpSettings) -> Self {
+        Self {
+            http: None,
+            settings,
+            skew: None,
+            jwks_fetches: 0,
+        }
+    }
+
+    fn client(&mut self) -> Result<Http, Error> {
+        if let Some(http) = &self.http {
+            return Ok(http.clone());
+        }
+        let http = Http::new(self.settings).map_err(Error::Other)?;
+        self.http = Some(http.clone());
+        Ok(http)
+    }
+
+    async fn get(&mut self, url: &Url) -> Result<OAuthResponse, Error> {
+        let raw = self.client()?.get(url).await?;
+        let response = OAuthResponse::from_raw(&raw);
+        self.note(&response);
+        Ok(response)
+    }
+
+    fn note(&mut self, response: &OAuthResponse) {
+        if let Some(date) = response.date {
+            self.skew = Some(Skew::new(date, SystemTime::now()));
+        }
+    }
+
+    /// OpenID Connect discovery, then RFC 8414; the issuer named must match.
+    pub async fn discover(&mut self, issuer: &Url) -> Result<IssuerInfo, Error> {
+        let [openid, rfc8414] = well_known_urls(issuer);
+        let mut response = self.get(&openid).await?;
+        if !(200..300).contains(&response.status) || response.fields().is_none() {
+            response = self.get(&rfc8414).await?;
+        }
+        let at = response.url.clone();
+        if !(200..300).contains(&response.status) || response.fields().is_none() {
+            return Err(Error::Protocol(format!(
+                "no discovery document for {issuer}: {at} answered {}",
+                response.describe()
+            )));
+        }
+        let named = response.str_field("issuer").ok_or_else(|| {
+            Error::Protocol(format!("the discovery document at {at} has no issuer"))
+        })?;
+        if named.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
+            return Err(Error::Protocol(format!(
+                "the discovery document at {at} names issuer {named}, not {issuer}"
+            )));
+        }
+        let url = |name: &str| response.str_field(name).and_then(|s| Url::parse(&s).ok());
+        Ok(IssuerInfo {
+            issuer: named,
+            jwks_uri: url("jwks_uri"),
+            introspection: url("introspection_endpoint"),
+            userinfo: url("userinfo_endpoint"),
+        })
+    }
+
+    /// Fetches a JWKS document.
+    pub async fn fetch_jwks(&mut self, url: &Url) -> Result<JwkSet, Error> {
+        self.jwks_fetches += 1;
+        let response = self.get(url).await?;
+        if !(200..300).contains(&response.status) {
+            return Err(Error::Protocol(format!(
+                "the JWKS at {url} answered {}",
+                response.describe()
+            )));
+        }
+        let fields = response.fields().cloned().unwrap_or_default();
+        parse_jwks(&Value::Object(fields).to_string())
+            .map_err(|e| Error::Protocol(format!("the JWKS at {url} {e}")))
+    }
+
+    /// RFC 7662 introspection, authenticated as `client`.
+    pub async fn introspect(
+        &mut self,
+        endpoint: &Url,
+        client: &OAuthClient,
+        token: &str,
+    ) -> Result<Map<String, Value>, String> {
+        let mut form = vec![("token", token)];
+        let basic = client.authenticate(&mut form);
+        let raw = self
+            .client()
+            .map_err(|e| e.to_string())?
+            .post_form(endpoint, &form, basic)
+            .await
+            .map_err(|e| e.to_string())?;
+        let response = OAuthResponse::from_raw(&raw);
+        self.note(&response);
+        answer_fields(&response)
+    }
+
+    /// OpenID Connect userinfo with the token as a bearer token.
+    pub async fn userinfo(
+        &mut self,
+        endpoint: &Url,
+        token: &str,
+    ) -> Result<Map<String, Value>, String> {
+        let client = self.client().map_err(|e| e.to_string())?;
+        client.check_url(endpoint).map_err(|e| e.to_string())?;
+        let request = http::Request::get(endpoint.as_str())
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        let raw = client.execute(request).await.map_err(|e| e.to_string())?;
+        let response = OAuthResponse::from_raw(&raw);
+        self.note(&response);
+        answer_fields(&response)
+    }
+}
+
+fn answer_fields(response: &OAuthResponse) -> Result<Map<String, Value>, String> {
+    if !(200..300).contains(&response.status) {
+        return Err(format!("{} answered {}", response.url, response.describe()));
+    }
+    response
+        .fields()
+        .cloned()
+        .ok_or_else(|| format!("{} answered {}", response.url, response.describe()))
+}
+
+/// Parses a JWKS document (`{"keys": [...]}`); keys of unknown types are kept but never fit.
+pub fn parse_jwks(text: &str) -> Result<JwkSet, String> {
+    serde_json::from_str::<JwkSet>(text)
+        .map_err(|e| format!("is not a JWKS ({})", escape_truncated(&e.to_string(), 120)))
+}
+
+/// Where the public keys come from.
+#[derive(Debug, Clone)]
+pub enum JwksSource {
+    /// A file, read once.
+    File {
+        /// The keys.
+        set: JwkSet,
+        /// The path, for messages.
+        origin: String,
+    },
+    /// A URL, fetched when first needed and once more on an unknown `kid`.
+    Url {
+        /// The JWKS URL.
+        url: Url,
+        /// The cached document.
+        set: Option<JwkSet>,
+        /// Whether it was fetched again for an unknown `kid` already.
+        refetched: bool,
+    },
+}
+
+/// Checks the signature of `jws`, fetching (and on an unknown `kid`, refetching once) the JWKS.
+pub async fn check_signature(
+    jws: &Jws,
+    source: Option<&mut JwksSource>,
+    secret: Option<&verify::HmacSecret>,
+    remote: &mut Remote,
+) -> Outcome {
+    let Some(source) = source else {
+        let keys = Keys { jwks: None, secret };
+        return match verify::signature(jws, &keys, true) {
+            SignatureStep::Done(o) => o,
+            SignatureStep::UnknownKid(kid) => Outcome::NotChecked(format!("no key for kid {kid}")),
+        };
+    };
+    // HS* and unverifiable algorithms need no keys: do not fetch for them.
+    let needs_jwks = !matches!(jws.alg(), None | Some("none" | "HS256" | "HS384" | "HS512"))
+        && verify::ALLOWED.iter().any(|(n, _)| Some(*n) == jws.alg());
+    loop {
+        let (set, origin, refetched) = match source {
+            JwksSource::File { set, origin } => (set as &JwkSet, origin.clone(), true),
+            JwksSource::Url {
+                url,
+                set,
+                refetched,
+            } => {
+                if set.is_none() && needs_jwks {
+                    match remote.fetch_jwks(url).await {
+                        Ok(s) => *set = Some(s),
+                        Err(e) => {
+                            return Outcome::NotChecked(format!("could not fetch the keys: {e}"));
+                        }
+                    }
+                }
+                match set {
+                    Some(s) if *refetched => (
+                        s as &JwkSet,
+                        format!("{url} (fetched again for this kid)"),
+                        true,
+                    ),
+                    Some(s) => (s as &JwkSet, url.to_string(), false),
+                    None => {
+                        let keys = Keys { jwks: None, secret };
+                        return match verify::signature(jws, &keys, true) {
+                            SignatureStep::Done(o) => o,
+                            SignatureStep::UnknownKid(_) => Outcome::NotChecked("no keys".into()),
+                        };
+                    }
+                }
+            }
+        };
+        let keys = Keys {
+            jwks: Some((set, &origin)),
+            secret,
+        };
+        match verify::signature(jws, &keys, refetched) {
+            SignatureStep::Done(outcome) => return outcome,
+            SignatureStep::UnknownKid(_) => {
+                // Only a URL source can answer differently the second time (key rotation).
+                if let JwksSource::Url {
+                    url,
+                    set,
+                    refetched,
+                } = source
+                {
+                    *refetched = true;
+                    match remote.fetch_jwks(url).await {
+                        Ok(s) => *set = Some(s),
+                        Err(e) => {
+                            return Outcome::NotChecked(format!(
+                                "unknown kid, and fetching the keys again failed: {e}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skew_reads_both_ways() {
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
+        let later = t + std::time::Duration::from_secs(42);
+        assert_eq!(Skew::new(later, t).seconds, 42);
+        assert!(Skew::new(later, t).describe().contains("42s ahead"));
+        assert!(Skew::new(t, later).describe().contains("behind"));
+        assert!(Skew::new(t, t).describe().starts_with("in sync"));
+    }
+}

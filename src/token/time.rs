@@ -1,0 +1,117 @@
+//! Token times for people: local time, UTC and relative ("in 4m 12s", "3d 4h ago").
+//!
+//! The clock and the local offset are passed in, so output is deterministic in tests and
+//! snapshots; [`local_offset`] reads the real one.
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone, Utc};
+use serde_json::{Value, json};
+
+use crate::humanize;
+
+/// One instant shown three ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeView {
+    /// Seconds since the Unix epoch.
+    pub unix: i64,
+    /// `2026-11-23 10:19:08 UTC`.
+    pub utc: String,
+    /// `2026-11-23 11:19:08 +01:00`.
+    pub local: String,
+    /// `in 4m 12s`, `3d 4h ago`, `now`.
+    pub relative: String,
+}
+
+impl TimeView {
+    /// Describes `at` as seen at `now` in a zone `offset_secs` east of UTC.
+    pub fn new(at: i64, now: i64, offset_secs: i32) -> Self {
+        let utc = DateTime::<Utc>::from_timestamp(at, 0);
+        let offset = FixedOffset::east_opt(offset_secs).unwrap_or_else(|| Utc.fix());
+        Self {
+            unix: at,
+            utc: utc
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "(out of range)".into()),
+            local: utc
+                .map(|t| {
+                    t.with_timezone(&offset)
+                        .format("%Y-%m-%d %H:%M:%S %:z")
+                        .to_string()
+                })
+                .unwrap_or_else(|| "(out of range)".into()),
+            relative: relative(at, now),
+        }
+    }
+
+    /// `{unix, utc, local, relative}` for `--json` (times in RFC 3339).
+    pub fn to_json(&self, offset_secs: i32) -> Value {
+        let utc = DateTime::<Utc>::from_timestamp(self.unix, 0);
+        let local = FixedOffset::east_opt(offset_secs)
+            .and_then(|o| utc.map(|t| t.with_timezone(&o).to_rfc3339()));
+        json!({
+            "unix": self.unix,
+            "utc": utc.map(|t| t.to_rfc3339()),
+            "local": local,
+            "relative": self.relative,
+        })
+    }
+}
+
+/// "in 4m 12s", "3d 4h ago", or "now" within a second.
+pub fn relative(at: i64, now: i64) -> String {
+    let delta = at - now;
+    if delta == 0 {
+        "now".into()
+    } else if delta > 0 {
+        format!(
+            "in {}",
+            humanize::duration(Duration::from_secs(delta as u64))
+        )
+    } else {
+        format!(
+            "{} ago",
+            humanize::duration(Duration::from_secs(delta.unsigned_abs()))
+        )
+    }
+}
+
+/// The local zone's offset from UTC at `at`, in seconds east.
+pub fn local_offset(at: i64) -> i32 {
+    match Local.timestamp_opt(at, 0).earliest() {
+        Some(t) => t.offset().local_minus_utc(),
+        None => 0,
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now_unix() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// A claim value as Unix seconds: integers and (RFC 7519 NumericDate allows it) fractions.
+pub fn numeric_date(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.floor() as i64)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_ways() {
+        let v = TimeView::new(1_795_000_000, 1_795_000_252, 3600);
+        assert_eq!(v.utc, "2026-11-18 11:06:40 UTC");
+        assert_eq!(v.local, "2026-11-18 12:06:40 +01:00");
+        assert_eq!(v.relative, "4m 12s ago");
+        assert_eq!(relative(100, 100), "now");
+        assert_eq!(relative(100 + 3 * 86_400 + 4 * 3600, 100), "in 3d 4h");
+        let j = v.to_json(3600);
+        assert_eq!(j["local"], "2026-11-18T12:06:40+01:00");
+        assert_eq!(numeric_date(&json!(12.7)), Some(12));
+        assert_eq!(numeric_date(&json!("12")), None);
+    }
+}

@@ -1,0 +1,472 @@
+//! Checking a JWS: the signature against keys the user chose (a JWKS, or an HMAC secret), then
+//! `iss`, `aud`, `exp`, `nbf` and `iat`. Every check ends as passed, failed (why) or not
+//! checked (why); nothing here does IO, so it is table-tested. Fetching keys lives in
+//! [`super::remote`].
+//!
+//! Rules (research/crates.md §1.9): the algorithm comes from a fixed allowlist and must fit
+//! the key; the token's header alone never picks it. `alg: none` is never verified. A key
+//! from a JWKS is never used as an HMAC secret (the classic RS256→HS256 confusion), and keys
+//! embedded in the token (`jwk`, `jku`, `x5u`) are never used.
+
+use std::fmt;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value, json};
+
+use super::jwt::Jws;
+use super::time::{numeric_date, relative};
+
+/// The leeway for time checks, in seconds: clocks of issuer and this machine may differ a bit.
+pub const LEEWAY: i64 = 60;
+
+/// The algorithms tvlogin verifies. Anything else (ES512, none, unknown) is shown, not checked.
+pub const ALLOWED: &[(&str, Algorithm)] = &[
+    ("RS256", Algorithm::RS256),
+    ("RS384", Algorithm::RS384),
+    ("RS512", Algorithm::RS512),
+    ("PS256", Algorithm::PS256),
+    ("PS384", Algorithm::PS384),
+    ("PS512", Algorithm::PS512),
+    ("ES256", Algorithm::ES256),
+    ("ES384", Algorithm::ES384),
+    ("EdDSA", Algorithm::EdDSA),
+    ("HS256", Algorithm::HS256),
+    ("HS384", Algorithm::HS384),
+    ("HS512", Algorithm::HS512),
+];
+
+/// How one check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The check ran and the token passed it.
+    Passed(String),
+    /// The check ran and the token failed it.
+    Failed(String),
+    /// The check could not run.
+    NotChecked(String),
+}
+
+impl Outcome {
+    /// `passed`, `failed` or `not_checked` (the `--json` spelling).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Passed(_) => "passed",
+            Outcome::Failed(_) => "failed",
+            Outcome::NotChecked(_) => "not_checked",
+        }
+    }
+
+    /// The explanation.
+    pub fn detail(&self) -> &str {
+        match self {
+            Outcome::Passed(d) | Outcome::Failed(d) | Outcome::NotChecked(d) => d,
+        }
+    }
+}
+
+/// One named check and its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// `signature`, `exp`, `nbf`, `iat`, `iss`, `aud`, `active`.
+    pub name: &'static str,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl Check {
+    /// `{check, result, detail}`.
+    pub fn to_json(&self) -> Value {
+        json!({ "check": self.name, "result": self.outcome.label(), "detail": self.outcome.detail() })
+    }
+}
+
+/// An HMAC secret, read from an environment variable. Never printed.
+#[derive(Clone)]
+pub struct HmacSecret(Vec<u8>);
+
+impl fmt::Debug for HmacSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HmacSecret([redacted])")
+    }
+}
+
+impl HmacSecret {
+    /// Wraps a secret, refusing ones that are public keys: a public key is public, so using
+    /// it as an HMAC secret lets anyone mint tokens (algorithm confusion).
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        let text = String::from_utf8_lossy(&bytes);
+        let t = text.trim_start();
+        if t.starts_with("-----BEGIN") || (t.starts_with('{') && t.contains("\"kty\"")) {
+            return Err(
+                "the HMAC secret looks like a public key (PEM or JWK); a public key is never \
+                 used as an HMAC secret, since anyone could then sign tokens"
+                    .into(),
+            );
+        }
+        if bytes.is_empty() {
+            return Err("the HMAC secret is empty".into());
+        }
+        Ok(Self(bytes))
+    }
+}
+
+/// What the signature check needs from the caller before it can finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureStep {
+    /// Finished.
+    Done(Outcome),
+    /// The JWKS has no key with this `kid`: refetch it (once) and call again.
+    UnknownKid(String),
+}
+
+/// The keys a signature can be checked with.
+#[derive(Debug, Clone, Default)]
+pub struct Keys<'a> {
+    /// The issuer's public keys, and where they came from (for messages).
+    pub jwks: Option<(&'a JwkSet, &'a str)>,
+    /// A shared secret for HS256/384/512.
+    pub secret: Option<&'a HmacSecret>,
+}
+
+/// Checks the signature of `jws` with `keys`. `refetched` says the JWKS was already fetched
+/// again for an unknown `kid`, so a second miss is final.
+pub fn signature(jws: &Jws, keys: &Keys<'_>, refetched: bool) -> SignatureStep {
+    use Outcome::*;
+    use SignatureStep::Done;
+    let Some(alg_name) = jws.alg() else {
+        return Done(Failed("the header has no alg".into()));
+    };
+    if alg_name.eq_ignore_ascii_case("none") {
+        return Done(Failed(
+            "alg none: the token is unsigned, and unsigned tokens are never accepted".into(),
+        ));
+    }
+    let Some(&(_, alg)) = ALLOWED.iter().find(|(n, _)| *n == alg_name) else {
+        return Done(NotChecked(format!(
+            "{} is not on the allowlist ({})",
+            alg_name,
+            ALLOWED
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let hmac = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
+    if hmac {
+        return match (keys.secret, keys.jwks) {
+            (Some(secret), _) => Done(
+                match verify_with(jws, &DecodingKey::from_secret(&secret.0), alg) {
+                    Ok(()) => Passed(format!("{alg_name} with the shared secret")),
+                    Err(e) => Failed(format!("{alg_name} with the shared secret: {e}")),
+                },
+            ),
+            (None, Some(_)) => Done(Failed(format!(
+                "{alg_name} is an HMAC algorithm but only public keys (a JWKS) were given; a \
+                 public key is never used as an HMAC secret (algorithm confusion)"
+            ))),
+            (None, None) => Done(NotChecked(format!(
+                "{alg_name} uses a shared secret: name the environment variable holding it \
+                 with --secret-env VAR"
+            ))),
+        };
+    }
+    let Some((set, origin)) = keys.jwks else {
+        return Done(NotChecked(format!(
+            "no public keys: pass --jwks FILE|URL or --issuer URL to check {alg_name}"
+        )));
+    };
+    let candidates: Vec<&Jwk> = match jws.kid() {
+        Some(kid) => {
+            let found: Vec<&Jwk> = set
+                .keys
+                .iter()
+                .filter(|k| k.common.key_id.as_deref() == Some(kid))
+                .collect();
+            if found.is_empty() {
+                return if refetched {
+                    Done(Failed(format!(
+                        "no key with kid {kid} in the JWKS from {origin}"
+                    )))
+                } else {
+                    SignatureStep::UnknownKid(kid.to_owned())
+                };
+            }
+            found
+        }
+        None => set.keys.iter().collect(),
+    };
+    let fitting: Vec<&Jwk> = candidates
+        .iter()
+        .copied()
+        .filter(|k| key_fits(k, alg))
+        .collect();
+    if fitting.is_empty() {
+        let what = match jws.kid() {
+            Some(kid) => format!("the key with kid {kid} ({})", key_kind(candidates[0])),
+            None => "no key in the JWKS".to_owned(),
+        };
+        return Done(Failed(format!(
+            "{what} from {origin} cannot verify {alg_name}"
+        )));
+    }
+    let mut last = String::new();
+    for key in &fitting {
+        let label = key
+            .common
+            .key_id
+            .as_deref()
+            .map(|k| format!("key {k}"))
+            .unwrap_or_else(|| "a key without kid".into());
+        let decoding = match DecodingKey::from_jwk(key) {
+            Ok(d) => d,
+            Err(e) => {
+                last = format!("{label} from {origin} is unusable: {e}");
+                continue;
+            }
+        };
+        match verify_with(jws, &decoding, alg) {
+            Ok(()) => return Done(Passed(format!("{alg_name} with {label} from {origin}"))),
+            Err(e) => last = format!("{alg_name} with {label} from {origin}: {e}"),
+        }
+    }
+    Done(Failed(last))
+}
+
+/// Whether `key` may verify `alg`: `use` is not `enc`, its own `alg` (when given) is the
+/// same, and its type fits (JWKS from Microsoft Entra omit `alg`, so `kty`/`crv` decide).
+/// `oct` keys from a JWKS never qualify.
+fn key_fits(key: &Jwk, alg: Algorithm) -> bool {
+    if matches!(key.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+        return false;
+    }
+    if let Some(own) = key.common.key_algorithm
+        && Algorithm::try_from(own).ok() != Some(alg)
+    {
+        return false;
+    }
+    match &key.algorithm {
+        AlgorithmParameters::RSA(_) => matches!(
+            alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+        ),
+        AlgorithmParameters::EllipticCurve(ec) => matches!(
+            (&ec.curve, alg),
+            (EllipticCurve::P256, Algorithm::ES256) | (EllipticCurve::P384, Algorithm::ES384)
+        ),
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            okp.curve == EllipticCurve::Ed25519 && alg == Algorithm::EdDSA
+        }
+        _ => false,
+    }
+}
+
+fn key_kind(key: &Jwk) -> String {
+    match &key.algorithm {
+        AlgorithmParameters::RSA(_) => "an RSA key".into(),
+        AlgorithmParameters::EllipticCurve(ec) => format!("an EC {:?} key", ec.curve),
+        AlgorithmParameters::OctetKeyPair(_) => "an OKP key".into(),
+        AlgorithmParameters::OctetKey(_) => "a symmetric (oct) key".into(),
+        _ => "a key of unknown type".into(),
+    }
+}
+
+/// The signature only: claim checks are done by [`claims`], with reasons of our own.
+fn verify_with(jws: &Jws, key: &DecodingKey, alg: Algorithm) -> Result<(), String> {
+    let mut validation = Validation::new(alg);
+    validation.algorithms = vec![alg];
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    match jsonwebtoken::decode::<Value>(jws.compact(), key, &validation) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(match e.kind() {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                "the signature does not match (the token was altered, or signed by another key)"
+                    .into()
+            }
+            _ => format!("rejected: {e}"),
+        }),
+    }
+}
+
+/// What the caller expects of the claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The issuer the token must name (`--issuer`).
+    pub issuer: Option<String>,
+    /// An audience the token must be for (`--audience`).
+    pub audience: Option<String>,
+}
+
+/// The time and claim checks, in the order `exp`, `nbf`, `iat`, `iss`, `aud`.
+pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Check> {
+    use Outcome::*;
+    let time = |name: &'static str| -> Result<Option<i64>, Outcome> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => numeric_date(v)
+                .map(Some)
+                .ok_or_else(|| Failed(format!("{name} is not a number of seconds"))),
+        }
+    };
+    let mut out = Vec::new();
+    let exp = match time("exp") {
+        Err(o) => o,
+        Ok(None) => NotChecked("the token has no exp claim: it never expires".into()),
+        Ok(Some(exp)) if now < exp + LEEWAY => {
+            if now < exp {
+                Passed(format!("expires {}", relative(exp, now)))
+            } else {
+                Passed(format!(
+                    "expired {}, within the {LEEWAY}s leeway",
+                    relative(exp, now)
+                ))
+            }
+        }
+        Ok(Some(exp)) => Failed(format!("expired {}", relative(exp, now))),
+    };
+    out.push(Check {
+        name: "exp",
+        outcome: exp,
+    });
+    let nbf = match time("nbf") {
+        Err(o) => o,
+        Ok(None) => NotChecked("no nbf claim".into()),
+        Ok(Some(nbf)) if nbf <= now + LEEWAY => {
+            Passed(format!("valid since {}", relative(nbf, now)))
+        }
+        Ok(Some(nbf)) => Failed(format!("not valid yet: only from {}", relative(nbf, now))),
+    };
+    out.push(Check {
+        name: "nbf",
+        outcome: nbf,
+    });
+    let iat = match time("iat") {
+        Err(o) => o,
+        Ok(None) => NotChecked("no iat claim".into()),
+        Ok(Some(iat)) if iat <= now + LEEWAY => Passed(format!("issued {}", relative(iat, now))),
+        Ok(Some(iat)) => Failed(format!(
+            "issued in the future ({}): the issuer's clock or the token is wrong",
+            relative(iat, now)
+        )),
+    };
+    out.push(Check {
+        name: "iat",
+        outcome: iat,
+    });
+    let iss = match (&expect.issuer, claims.get("iss")) {
+        (None, _) => NotChecked("no issuer to compare with: pass --issuer URL".into()),
+        (Some(want), Some(Value::String(got))) if same_issuer(want, got) => {
+            Passed(format!("issued by {got}"))
+        }
+        (Some(want), Some(got)) => Failed(format!("issued by {got}, expected {want}")),
+        (Some(want), None) => Failed(format!("the token has no iss claim, expected {want}")),
+    };
+    out.push(Check {
+        name: "iss",
+        outcome: iss,
+    });
+    let aud = match (&expect.audience, claims.get("aud")) {
+        (None, _) => NotChecked("no audience to compare with: pass --audience A".into()),
+        (Some(want), Some(got)) => {
+            let list: Vec<&str> = match got {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            if list.contains(&want.as_str()) {
+                Passed(format!("for {want}"))
+            } else {
+                Failed(format!("for {got}, not {want}"))
+            }
+        }
+        (Some(want), None) => Failed(format!("the token has no aud claim, expected {want}")),
+    };
+    out.push(Check {
+        name: "aud",
+        outcome: aud,
+    });
+    out
+}
+
+/// Issuers are compared exactly, except for one trailing slash (users type both).
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+/// Whether a signature or time check failed (the token is invalid: exit 6).
+pub fn any_failed(checks: &[Check]) -> bool {
+    checks
+        .iter()
+        .any(|c| matches!(c.outcome, Outcome::Failed(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn time_and_claim_checks() {
+        let now = 1_000_000;
+        let expect = Expect {
+            issuer: Some("https://idp.example/".into()),
+            audience: Some("api".into()),
+        };
+        let c = map(json!({"exp": now + 10, "nbf": now - 5, "iat": now - 5,
+            "iss": "https://idp.example", "aud": ["web", "api"]}));
+        let checks = claims(&c, &expect, now);
+        assert!(
+            checks.iter().all(|c| c.outcome.label() == "passed"),
+            "{checks:?}"
+        );
+
+        let table: [(Value, &str, &str); 7] = [
+            (json!({"exp": now - 61}), "exp", "failed"),
+            (json!({"exp": now - 30}), "exp", "passed"),
+            (json!({"exp": "soon"}), "exp", "failed"),
+            (json!({"nbf": now + 120}), "nbf", "failed"),
+            (json!({"iat": now + 3600}), "iat", "failed"),
+            (json!({"iss": "https://evil.example"}), "iss", "failed"),
+            (json!({"aud": "web"}), "aud", "failed"),
+        ];
+        for (claims_json, name, want) in table {
+            let checks = claims(&map(claims_json.clone()), &expect, now);
+            let got = checks
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.outcome.label());
+            assert_eq!(got, Some(want), "{claims_json}: {checks:?}");
+        }
+        let none = claims(&Map::new(), &Expect::default(), now);
+        assert!(
+            none.iter().all(|c| c.outcome.label() == "not_checked"),
+            "{none:?}"
+        );
+        assert!(!any_failed(&none));
+    }
+
+    #[test]
+    fn secrets_that_are_public_keys_are_refused() {
+        assert!(HmacSecret::new(b"-----BEGIN PUBLIC KEY-----\nMIIB".to_vec()).is_err());
+        assert!(HmacSecret::new(br#"{"kty":"RSA","n":"x","e":"AQAB"}"#.to_vec()).is_err());
+        assert!(HmacSecret::new(Vec::new()).is_err());
+        let s = HmacSecret::new(b"hunter2".to_vec()).map(|s| format!("{s:?}"));
+        assert_eq!(s.as_deref(), Ok("HmacSecret([redacted])"));
+    }
+}

@@ -1,0 +1,776 @@
+//! `tvlogin inspect`: verification tables with keys generated here, the one-refetch rule for
+//! unknown key ids, `alg: none`, escaping of hostile claims, and end to end against the
+//! embedded server.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+    RSA_PSS_SHA256, RsaEncoding, RsaKeyPair,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::{Home, server};
+use jsonwebtoken::jwk::JwkSet;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tvlogin::oauth::http::{Http, HttpSettings};
+use tvlogin::token::jwt::{self, Decoded, Jws};
+use tvlogin::token::remote::{self, JwksSource, Remote};
+use tvlogin::token::report::Report;
+use tvlogin::token::verify::{self, HmacSecret, Keys, Outcome, SignatureStep};
+
+const HMAC_SECRET: &[u8] = b"a shared secret of thirty-two bytes!";
+
+/// A key that signs one algorithm, and its public JWK.
+enum Signer {
+    Rsa(RsaKeyPair, &'static dyn RsaEncoding, &'static str),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+    Hmac,
+}
+
+impl Signer {
+    fn new(alg: &str) -> Signer {
+        fn ok<T>(e: aws_lc_rs::error::Unspecified) -> T {
+            panic!("keygen: {e:?}")
+        }
+        match alg {
+            "RS256" => Signer::Rsa(
+                RsaKeyPair::generate(KeySize::Rsa2048).unwrap_or_else(ok),
+                &RSA_PKCS1_SHA256,
+                "RS256",
+            ),
+            "PS256" => Signer::Rsa(
+                RsaKeyPair::generate(KeySize::Rsa2048).unwrap_or_else(ok),
+                &RSA_PSS_SHA256,
+                "PS256",
+            ),
+            "ES256" => Signer::Ec(
+                EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap_or_else(ok),
+            ),
+            "EdDSA" => Signer::Ed(Ed25519KeyPair::generate().unwrap_or_else(ok)),
+            _ => Signer::Hmac,
+        }
+    }
+
+    fn alg(&self) -> &'static str {
+        match self {
+            Signer::Rsa(_, _, alg) => alg,
+            Signer::Ec(_) => "ES256",
+            Signer::Ed(_) => "EdDSA",
+            Signer::Hmac => "HS256",
+        }
+    }
+
+    fn sign(&self, input: &[u8]) -> Vec<u8> {
+        let rng = SystemRandom::new();
+        match self {
+            Signer::Rsa(key, enc, _) => {
+                let mut sig = vec![0u8; key.public_modulus_len()];
+                key.sign(*enc, &rng, input, &mut sig)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                sig
+            }
+            Signer::Ec(key) => key
+                .sign(&rng, input)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .as_ref()
+                .to_vec(),
+            Signer::Ed(key) => key.sign(input).as_ref().to_vec(),
+            Signer::Hmac => hmac(HMAC_SECRET, input),
+        }
+    }
+
+    /// The public JWK (`kid` "k1"); HMAC keys have none.
+    fn jwk(&self, with_alg: bool) -> Value {
+        let b = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let mut jwk = match self {
+            Signer::Rsa(key, _, _) => {
+                let public = key.public_key();
+                json!({"kty": "RSA",
+                    "n": b(public.modulus().big_endian_without_leading_zero()),
+                    "e": b(public.exponent().big_endian_without_leading_zero())})
+            }
+            Signer::Ec(key) => {
+                let p = key.public_key().as_ref();
+                json!({"kty": "EC", "crv": "P-256", "x": b(&p[1..33]), "y": b(&p[33..65])})
+            }
+            Signer::Ed(key) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b(key.public_key().as_ref())})
+            }
+            Signer::Hmac => json!({}),
+        };
+        jwk["kid"] = json!("k1");
+        jwk["use"] = json!("sig");
+        if with_alg {
+            jwk["alg"] = json!(self.alg());
+        }
+        jwk
+    }
+
+    fn token(&self, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = json!({"alg": self.alg(), "typ": "JWT"});
+        if let Some(kid) = kid {
+            header["kid"] = json!(kid);
+        }
+        sign_with(&header, claims, |input| self.sign(input))
+    }
+}
+
+fn hmac(secret: &[u8], input: &[u8]) -> Vec<u8> {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    aws_lc_rs::hmac::sign(&key, input).as_ref().to_vec()
+}
+
+fn sign_with(header: &Value, claims: &Value, sign: impl Fn(&[u8]) -> Vec<u8>) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+fn jws(token: &str) -> Jws {
+    match jwt::decode(token) {
+        Decoded::Jws(j) => j,
+        other => panic!("not a JWS: {other:?}"),
+    }
+}
+
+fn jwks(keys: Vec<Value>) -> JwkSet {
+    remote::parse_jwks(&json!({ "keys": keys }).to_string()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn check(token: &str, set: Option<&JwkSet>, secret: Option<&HmacSecret>) -> Outcome {
+    let keys = Keys {
+        jwks: set.map(|s| (s, "test")),
+        secret,
+    };
+    match verify::signature(&jws(token), &keys, true) {
+        SignatureStep::Done(o) => o,
+        SignatureStep::UnknownKid(kid) => panic!("unknown kid {kid}"),
+    }
+}
+
+fn tamper_payload(token: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let evil = URL_SAFE_NO_PAD.encode(json!({"sub": "admin", "exp": 4_000_000_000u64}).to_string());
+    format!("{}.{evil}.{}", parts[0], parts[2])
+}
+
+fn tamper_signature(token: &str) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut sig = URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .unwrap_or_else(|e| panic!("{e}"));
+    sig[5] ^= 0x01;
+    format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig))
+}
+
+#[test]
+fn verification_table() {
+    tvlogin::install_crypto_provider();
+    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let claims = json!({"sub": "u1", "exp": 4_000_000_000u64});
+    for alg in ["RS256", "PS256", "ES256", "EdDSA", "HS256"] {
+        let signer = Signer::new(alg);
+        let other = Signer::new(alg);
+        // With and without `alg` in the JWK (Microsoft Entra omits it), with and without kid.
+        for (with_alg, kid) in [(true, Some("k1")), (false, Some("k1")), (false, None)] {
+            let set = jwks(vec![signer.jwk(with_alg)]);
+            let wrong = jwks(vec![other.jwk(with_alg)]);
+            let token = signer.token(kid, &claims);
+            let (keys, wrong_keys) = if alg == "HS256" {
+                (None, None)
+            } else {
+                (Some(&set), Some(&wrong))
+            };
+            let label = format!("{alg} alg-in-jwk={with_alg} kid={kid:?}");
+            let table = [
+                ("right key", token.clone(), keys, "passed"),
+                ("tampered payload", tamper_payload(&token), keys, "failed"),
+                (
+                    "tampered signature",
+                    tamper_signature(&token),
+                    keys,
+                    "failed",
+                ),
+            ];
+            for (what, token, keys, want) in table {
+                let got = check(&token, keys, Some(&secret).filter(|_| alg == "HS256"));
+                assert_eq!(got.label(), want, "{label} {what}: {got:?}");
+            }
+            if alg != "HS256" {
+                let got = check(&token, wrong_keys, None);
+                assert_eq!(got.label(), "failed", "{label} another key: {got:?}");
+            } else {
+                let other_secret =
+                    HmacSecret::new(b"another secret".to_vec()).unwrap_or_else(|e| panic!("{e}"));
+                let got = check(&token, None, Some(&other_secret));
+                assert_eq!(got.label(), "failed", "{label} another secret: {got:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn keys_of_another_type_never_verify() {
+    tvlogin::install_crypto_provider();
+    let claims = json!({"sub": "u1"});
+    let rsa = Signer::new("RS256");
+    let ec = Signer::new("ES256");
+    // An EC key with kid k1 cannot verify an RS256 token claiming kid k1.
+    let got = check(
+        &rsa.token(Some("k1"), &claims),
+        Some(&jwks(vec![ec.jwk(false)])),
+        None,
+    );
+    assert_eq!(got.label(), "failed", "{got:?}");
+    // A JWK whose alg says RS256 is not used for PS256, even with the same RSA key.
+    let mut ps = rsa.jwk(true);
+    ps["alg"] = json!("RS256");
+    let ps_token = sign_with(&json!({"alg": "PS256", "kid": "k1"}), &claims, |input| {
+        let Signer::Rsa(key, _, _) = &rsa else {
+            unreachable!()
+        };
+        let mut sig = vec![0u8; key.public_modulus_len()];
+        key.sign(&RSA_PSS_SHA256, &SystemRandom::new(), input, &mut sig)
+            .unwrap_or_else(|e| panic!("{e}"));
+        sig
+    });
+    let got = check(&ps_token, Some(&jwks(vec![ps])), None);
+    assert_eq!(got.label(), "failed", "{got:?}");
+    // ES512 and unknown algorithms decode but are not checked.
+    for alg in ["ES512", "XS999"] {
+        let token = sign_with(&json!({"alg": alg}), &claims, |_| vec![1, 2, 3]);
+        let got = check(&token, Some(&jwks(vec![ec.jwk(false)])), None);
+        assert_eq!(got.label(), "not_checked", "{alg}: {got:?}");
+    }
+}
+
+#[test]
+fn an_rsa_public_key_is_never_an_hmac_secret() {
+    tvlogin::install_crypto_provider();
+    let rsa = Signer::new("RS256");
+    let Signer::Rsa(key, _, _) = &rsa else {
+        unreachable!()
+    };
+    let der = key.public_key().as_ref().to_vec();
+    let pem = format!(
+        "-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n",
+        STANDARD.encode(&der)
+    );
+    let set = jwks(vec![rsa.jwk(false)]);
+    // The attacker signs HS256 with the public key (as PEM text, as DER bytes, as the JWK).
+    let jwk_text = rsa.jwk(false).to_string();
+    for secret in [pem.as_bytes(), &der, jwk_text.as_bytes()] {
+        let token = sign_with(
+            &json!({"alg": "HS256", "kid": "k1"}),
+            &json!({"sub": "admin"}),
+            |input| hmac(secret, input),
+        );
+        let got = check(&token, Some(&set), None);
+        assert_eq!(got.label(), "failed", "{got:?}");
+        assert!(
+            got.detail().contains("never used as an HMAC secret"),
+            "{got:?}"
+        );
+    }
+    assert!(HmacSecret::new(pem.into_bytes()).is_err());
+    assert!(HmacSecret::new(jwk_text.into_bytes()).is_err());
+}
+
+#[test]
+fn alg_none_is_never_verified() {
+    tvlogin::install_crypto_provider();
+    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let rsa = Signer::new("RS256");
+    let set = jwks(vec![rsa.jwk(false)]);
+    for alg in ["none", "None", "NONE"] {
+        for sig in ["", "c2ln"] {
+            let h = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "kid": "k1"}).to_string());
+            let p = URL_SAFE_NO_PAD.encode(json!({"sub": "admin"}).to_string());
+            let token = format!("{h}.{p}.{sig}");
+            for (set, secret) in [(Some(&set), None), (None, Some(&secret)), (None, None)] {
+                let got = check(&token, set, secret);
+                assert_eq!(got.label(), "failed", "{alg} {got:?}");
+            }
+        }
+    }
+}
+
+/// A JWKS endpoint that answers the n-th request with `bodies[min(n, last)]` and counts.
+async fn counting_jwks(bodies: Vec<String>) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "http://{}/jwks",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let body = bodies[n.min(bodies.len() - 1)].clone();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (url, count)
+}
+
+async fn verify_via_url(token: &str, url: &str) -> (Outcome, u32) {
+    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut remote = Remote::new(http);
+    let mut source = JwksSource::Url {
+        url: url.parse().unwrap_or_else(|e| panic!("{e}")),
+        set: None,
+        refetched: false,
+    };
+    let outcome = remote::check_signature(&jws(token), Some(&mut source), None, &mut remote).await;
+    (outcome, remote.jwks_fetches)
+}
+
+#[tokio::test]
+async fn an_unknown_kid_is_fetched_again_exactly_once() {
+    tvlogin::install_crypto_provider();
+    let old = Signer::new("ES256");
+    let new = Signer::new("ES256");
+    let mut new_jwk = new.jwk(false);
+    new_jwk["kid"] = json!("k2");
+    let before = json!({"keys": [old.jwk(false)]}).to_string();
+    let after = json!({"keys": [old.jwk(false), new_jwk]}).to_string();
+    let claims = json!({"sub": "u1"});
+
+    // Rotation: the key appears on the second fetch.
+    let (url, count) = counting_jwks(vec![before.clone(), after]).await;
+    let (outcome, fetches) = verify_via_url(&new.token(Some("k2"), &claims), &url).await;
+    assert_eq!(outcome.label(), "passed", "{outcome:?}");
+    assert_eq!((fetches, count.load(Ordering::SeqCst)), (2, 2));
+
+    // A kid nobody has: one fetch, one refetch, then a clear failure; never a third.
+    let (url, count) = counting_jwks(vec![before.clone()]).await;
+    let (outcome, _) = verify_via_url(&new.token(Some("nope"), &claims), &url).await;
+    assert_eq!(outcome.label(), "failed", "{outcome:?}");
+    assert!(
+        outcome.detail().contains("no key with kid nope"),
+        "{outcome:?}"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+
+    // A known kid: one fetch.
+    let (url, count) = counting_jwks(vec![before]).await;
+    let (outcome, _) = verify_via_url(&old.token(Some("k1"), &claims), &url).await;
+    assert_eq!(outcome.label(), "passed", "{outcome:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+fn hostile_token() -> String {
+    let claims = json!({
+        "sub": "admin\u{202e}nimda",
+        "name": "\u{1b}[2J\u{1b}]0;pwned\u{7}Mallory",
+        "x-\u{1b}[31mred": "\u{2067}isolate\u{2069} \u{9b}31m",
+        "exp": 4_000_000_000u64,
+    });
+    sign_with(&json!({"alg": "HS256", "kid": "\u{1b}[5m"}), &claims, |i| {
+        hmac(HMAC_SECRET, i)
+    })
+}
+
+fn assert_no_raw_controls(text: &str) {
+    for c in text.chars() {
+        let bad = (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!bad, "raw {c:?} in output:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_claims_are_shown_escaped() {
+    tvlogin::install_crypto_provider();
+    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let report: Report = tvlogin::token::report::inspect(
+        &hostile_token(),
+        Default::default(),
+        &mut Remote::new(http),
+    )
+    .await;
+    let plain = report.to_plain(&|_| 0);
+    assert_no_raw_controls(&plain);
+    assert!(plain.contains("admin\\u{202e}nimda"), "{plain}");
+    assert!(
+        plain.contains("\\x1b[2J\\x1b]0;pwned\\x07Mallory"),
+        "{plain}"
+    );
+    assert!(plain.contains("x-\\x1b[31mred"), "{plain}");
+
+    // The same through the binary, plain and --json.
+    let home = Home::new();
+    let file = home.dir.path().join("token");
+    std::fs::write(&file, hostile_token()).unwrap_or_else(|e| panic!("{e}"));
+    let path = file.to_string_lossy().into_owned();
+    let run = home.run(&["inspect", &path]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_raw_controls(&run.stdout);
+    let run = home.run(&["inspect", "--json", &path]).await;
+    assert_no_raw_controls(&run.stdout);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        doc["claims"]["sub"], "admin\u{202e}nimda",
+        "JSON keeps the value"
+    );
+}
+
+#[tokio::test]
+async fn the_command_line_contract() {
+    tvlogin::install_crypto_provider();
+    let home = Home::new();
+    let write = |name: &str, text: &str| {
+        let p = home.dir.path().join(name);
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        p.to_string_lossy().into_owned()
+    };
+    let signer = Signer::new("ES256");
+    let jwks_file = write(
+        "jwks.json",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
+    let good = write(
+        "good",
+        &signer.token(Some("k1"), &json!({"sub": "u", "exp": 4_000_000_000u64})),
+    );
+    let expired = write(
+        "expired",
+        &signer.token(Some("k1"), &json!({"sub": "u", "exp": 1_000_000_000})),
+    );
+    let tampered = write(
+        "tampered",
+        &tamper_signature(&signer.token(Some("k1"), &json!({"sub": "u"}))),
+    );
+    let none = write(
+        "none",
+        &format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"u"}"#)
+        ),
+    );
+    let jwe = write(
+        "jwe",
+        &format!(
+            "{}.a2V5.aXY.Y2lwaGVy.dGFn",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"enc1"}"#)
+        ),
+    );
+    let broken = write("broken", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0!.c2ln");
+    let opaque = write("opaque", "gho_16C7e42F292c6912E7710c838347Ae178B4a\n");
+
+    let table: [(&str, &str, i32, &str); 7] = [
+        ("good", &good, 0, "passed"),
+        ("expired", &expired, 6, "passed"),
+        ("tampered", &tampered, 6, "failed"),
+        ("none", &none, 6, "failed"),
+        ("jwe", &jwe, 0, "not_checked"),
+        ("broken", &broken, 6, ""),
+        ("opaque", &opaque, 0, ""),
+    ];
+    for (what, path, code, signature) in table {
+        let run = home
+            .run(&["inspect", "--json", "--jwks", &jwks_file, path])
+            .await;
+        assert_eq!(run.code, code, "{what}: {run:?}");
+        let doc: Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let sig = doc["verification"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["check"] == "signature"))
+            .map(|c| c["result"].as_str().unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(sig, signature, "{what}: {doc:#}");
+    }
+    let run = home.run(&["inspect", "--json", &expired]).await;
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["times"]["exp"]["utc"], "2001-09-09T01:46:40+00:00");
+    assert_eq!(doc["kind"], "jws");
+
+    // Plain output names the bad segment; a JWE shows its header and says it is encrypted.
+    let run = home.run(&["inspect", &broken]).await;
+    assert!(run.stdout.contains("segment 2 (payload)"), "{run:?}");
+    let run = home.run(&["inspect", &jwe]).await;
+    assert!(
+        run.stdout.contains("A256GCM") && run.stdout.contains("(encrypted)"),
+        "{run:?}"
+    );
+    let run = home.run(&["inspect", &opaque]).await;
+    assert!(run.stdout.contains("Opaque token"), "{run:?}");
+
+    // A token on argv is refused (it would end up in shell history), as is an empty input.
+    let run = home
+        .run(&["inspect", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0."])
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("never takes a token on the command line"),
+        "{run:?}"
+    );
+    let run = home.run(&["inspect", &write("empty", "\n")]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    // A secret that is really a public key is refused as usage.
+    let run = home
+        .run_with_env(
+            &["inspect", "--secret-env", "K", &good],
+            &[("K", "-----BEGIN PUBLIC KEY-----\nMII")],
+        )
+        .await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        !run.stderr.contains("MII"),
+        "the secret is never echoed: {run:?}"
+    );
+}
+
+/// Logs in to the embedded server (as the basic-auth client) and returns its tokens.
+async fn embedded_tokens() -> (tvlogin::server::ServerHandle, String, String, String) {
+    use tvlogin::server::{AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig};
+    let server = server(ServerConfig {
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 1,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let args = tvlogin::cli::LoginArgs {
+        issuer: Some(server.issuer_str()),
+        client_id: Some(BASIC_CLIENT_ID.into()),
+        client_secret_env: Some("SECRET".into()),
+        scope: Some("openid profile offline_access".into()),
+        ..Default::default()
+    };
+    let env = |k: &str| (k == "SECRET").then(|| BASIC_CLIENT_SECRET.to_owned());
+    let config = tvlogin::config::LoginConfig::resolve(
+        &args,
+        &tvlogin::config::ConfigFile::default(),
+        std::path::Path::new("none"),
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut reporter =
+        tvlogin::login::Reporter::new(tvlogin::login::OutputMode::Json, Vec::new(), Vec::new());
+    let tokens = tvlogin::login::login(&config, &mut reporter)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .tokens;
+    let access = tokens.access_token.secret().clone();
+    let id = tokens
+        .id_token
+        .map(|t| t.secret().to_owned())
+        .unwrap_or_else(|| panic!("no id token"));
+    let refresh = tokens
+        .refresh_token
+        .map(|t| t.secret().clone())
+        .unwrap_or_else(|| panic!("no refresh token"));
+    (server, access, id, refresh)
+}
+
+#[tokio::test]
+async fn tokens_from_the_embedded_server_verify_via_discovery() {
+    tvlogin::install_crypto_provider();
+    let (server, access, id, refresh) = embedded_tokens().await;
+    let home = Home::new();
+    let issuer = server.issuer_str();
+    let write = |name: &str, text: &str| {
+        let p = home.dir.path().join(name);
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        p.to_string_lossy().into_owned()
+    };
+    let (access, id, refresh) = (
+        write("at", &access),
+        write("id", &id),
+        write("rt", &refresh),
+    );
+
+    let run = home
+        .run(&["inspect", "--json", "--issuer", &issuer, &access])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let result = |check: &str| {
+        doc["verification"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["check"] == check))
+            .map(|c| c["result"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(result("signature"), "passed", "{doc:#}");
+    assert_eq!(result("iss"), "passed", "{doc:#}");
+    assert_eq!(result("exp"), "passed", "{doc:#}");
+    assert_eq!(doc["header"]["typ"], "at+jwt");
+    assert!(
+        doc["clock_skew"]["seconds"]
+            .as_i64()
+            .is_some_and(|s| s.abs() <= 2),
+        "{doc:#}"
+    );
+
+    // The ES256 id token, for its audience (the client id).
+    let run = home
+        .run(&[
+            "inspect",
+            "--json",
+            "--issuer",
+            &issuer,
+            "--audience",
+            "tvlogin-basic",
+            &id,
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("\"ES256\""), "{}", run.stdout);
+
+    // The wrong audience fails.
+    let run = home
+        .run(&[
+            "inspect",
+            "--json",
+            "--issuer",
+            &issuer,
+            "--audience",
+            "someone-else",
+            &id,
+        ])
+        .await;
+    assert_eq!(run.code, 6, "{run:?}");
+
+    // The refresh token is opaque: introspection with the client's credentials.
+    let run = home
+        .run_with_env(
+            &[
+                "inspect",
+                "--json",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                "tvlogin-basic",
+                "--client-secret-env",
+                "CS",
+                &refresh,
+            ],
+            &[("CS", tvlogin::server::BASIC_CLIENT_SECRET)],
+        )
+        .await;
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["kind"], "opaque", "{doc:#}");
+    assert_eq!(doc["introspection"]["ok"], true, "{doc:#}");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains(tvlogin::server::BASIC_CLIENT_SECRET));
+
+    // Without a client: userinfo is tried, and the report says what could not be learned.
+    let run = home.run(&["inspect", "--issuer", &issuer, &refresh]).await;
+    assert!(run.stdout.contains("needs a client"), "{run:?}");
+    assert!(run.stdout.contains("Clock:"), "{run:?}");
+}
+
+/// The inspector TUI in a pseudo-terminal: the token is read from a file, keys come from the
+/// terminal, `q` leaves with the verdict as exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inspector_in_a_real_terminal() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    let home = Home::new();
+    let claims = |exp: u64| json!({"sub": "u1", "name": "Ada", "exp": exp});
+    let hs = |exp| {
+        sign_with(&json!({"alg": "HS256"}), &claims(exp), |i| {
+            hmac(HMAC_SECRET, i)
+        })
+    };
+    for (exp, badge, code) in [
+        (4_000_000_000u64, "✓ VERIFIED", 0),
+        (1_000_000_000, "✗ INVALID", 6),
+    ] {
+        let file = home.dir.path().join("token");
+        std::fs::write(&file, hs(exp)).unwrap_or_else(|e| panic!("{e}"));
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 40,
+                cols: 100,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap_or_else(|e| panic!("openpty: {e}"));
+        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
+        command.args(["inspect", "--secret-env", "HS", &file.to_string_lossy()]);
+        command.env_clear();
+        command.env("TERM", "xterm-256color");
+        command.env("HS", std::str::from_utf8(HMAC_SECRET).unwrap_or_default());
+        command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
+        command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
+        let mut child = pty
+            .slave
+            .spawn_command(command)
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(pty.slave);
+        let mut reader = pty
+            .master
+            .try_clone_reader()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _master = pty.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut parser = vt100::Parser::new(40, 100, 0);
+        let mut wait_for = |text: &str| {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let screen = parser.screen().contents();
+                if screen.contains(text) {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "no {text:?} on screen:\n{screen}"
+                );
+                if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
+                    parser.process(&bytes);
+                }
+            }
+        };
+        wait_for(badge);
+        wait_for("Full name");
+        writer.write_all(b"w").unwrap_or_else(|e| panic!("{e}"));
+        wait_for("(hidden: press s to show)");
+        writer.write_all(b"q").unwrap_or_else(|e| panic!("{e}"));
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(status.exit_code(), code, "{badge}");
+    }
+}
