@@ -11,16 +11,12 @@ use crate::store::Backend;
 /// Log a terminal into an OAuth 2.0 / OpenID Connect provider the way a smart TV does
 /// (RFC 8628 device authorization grant).
 #[derive(Debug, Parser)]
-#[command(
-    name = "tvlogin",
-    version,
-    propagate_version = true,
-    arg_required_else_help = true
-)]
+#[command(name = "tvlogin", version, propagate_version = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; without a command, the dashboard of stored profiles (a plain table like
+    /// `tvlogin status` when stdout is not a terminal).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.

@@ -134,6 +134,12 @@ pub struct Profile {
     pub timeout: Option<u64>,
     /// See `--store`.
     pub store: Option<Backend>,
+    /// Whether the dashboard renews this profile's access token shortly before it expires
+    /// (default true).
+    pub auto_refresh: Option<bool>,
+    /// How many seconds before expiry the dashboard renews it (default 60, capped at half
+    /// the token's lifetime).
+    pub refresh_before: Option<u64>,
 }
 
 impl ConfigFile {

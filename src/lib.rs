@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod exit;
 pub mod humanize;
@@ -26,7 +27,10 @@ use exit::Exit;
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<Exit, Error> {
     install_crypto_provider();
-    match cli.command {
+    let Some(command) = cli.command else {
+        return commands::dashboard().await;
+    };
+    match command {
         Command::Login(args) => commands::login(args).await,
         Command::Token(args) => commands::token(args).await,
         Command::Status(args) => commands::status(args).await,

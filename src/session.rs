@@ -714,6 +714,34 @@ pub async fn force_refresh(ctx: &Context, profile: &str) -> Result<RefreshReport
     })
 }
 
+/// A stored session as the inspector needs it: its metadata, its tokens, an HTTP client
+/// with the session's settings, and the client for introspection (or why there is none).
+#[derive(Debug)]
+pub struct StoredSession {
+    /// The session's metadata.
+    pub meta: SessionMeta,
+    /// The tokens (Debug redacts them).
+    pub secrets: Secrets,
+    /// HTTP with the profile's timeout and the session's `allow_http`.
+    pub http: Http,
+    /// The registered client, or why it cannot authenticate here (a missing secret).
+    pub client: Result<OAuthClient, Error>,
+}
+
+/// Reads `profile`'s session without refreshing anything.
+pub async fn stored_session(ctx: &Context, profile: &str) -> Result<StoredSession, Error> {
+    let (_, meta, store) = open_session(&ctx.paths, profile).await?;
+    let secrets = load_secrets(&store, profile).await?;
+    let http = http_for(ctx, profile, &meta)?;
+    let client = client_for(ctx, profile, &meta);
+    Ok(StoredSession {
+        meta,
+        secrets,
+        http,
+        client,
+    })
+}
+
 /// The client as registered at login, with its secret looked up again.
 fn client_for(ctx: &Context, profile: &str, meta: &SessionMeta) -> Result<OAuthClient, Error> {
     let secret = config::stored_client_secret(

@@ -198,3 +198,28 @@ async fn demo_runs_the_whole_flow_with_no_account() {
     assert!(plain.stderr.contains("Enter the code:"), "{}", plain.stderr);
     assert!(plain.stderr.contains("Logged in"), "{}", plain.stderr);
 }
+
+#[tokio::test]
+async fn no_command_off_a_terminal_prints_the_status_table() {
+    let home = Home::new();
+    let run = home.run(&[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("No profiles yet"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no escape sequences: {:?}",
+        run.stdout
+    );
+    home.config("[profiles.work]\nissuer = \"https://login.example.com\"\nclient_id = \"c\"\nauto_refresh = false\nrefresh_before = 120\n");
+    let run = home.run(&[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("PROFILE"), "{}", run.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("work") && l.contains("(not logged in)")),
+        "{}",
+        run.stdout
+    );
+}

@@ -284,3 +284,59 @@ async fn without_a_keyring_the_screen_offers_the_file_store_and_remembers_it() {
     let (exit, _) = again.finish().await;
     assert_eq!(exit, 130);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_logs_in_without_leaving_and_quits_cleanly() {
+    let server = common::server(ServerConfig {
+        interval: 1,
+        ..ServerConfig::default()
+    })
+    .await;
+    let home = common::Home::new();
+    let issuer = server.issuer_str();
+    let env = [
+        ("TVLOGIN_STORE", "file"),
+        ("TVLOGIN_ISSUER", issuer.as_str()),
+        ("TVLOGIN_CLIENT_ID", DEMO_CLIENT_ID),
+        ("TVLOGIN_SCOPE", "openid profile offline_access"),
+    ];
+    let mut session = Session::start(&home, &[], &env);
+    session
+        .screen
+        .wait_for(Duration::from_secs(20), "welcome screen", |rows| {
+            has(rows, "Welcome to tvlogin")
+        });
+    // l on the welcome screen: the login screen for the default profile, in the same app.
+    session.keys(b"l");
+    let code = session
+        .screen
+        .wait_for(Duration::from_secs(20), "user code", find_code);
+    approve_at_the_page(&server, &code).await;
+    session
+        .screen
+        .wait_for(Duration::from_secs(15), "success screen", |rows| {
+            has(rows, "✔ Logged in")
+        });
+    session.keys(b"\r");
+    // Back on the dashboard, the login screen gone, with the new profile and the outcome.
+    let wanted = [
+        "default  ● valid",
+        "Demo User <demo@example.test>",
+        "renews in",
+        "logged in (profile default)",
+    ];
+    session
+        .screen
+        .wait_for(Duration::from_secs(10), "the new profile", |rows| {
+            (wanted.iter().all(|t| has(rows, t).is_some())
+                && has(rows, "Press Enter to finish").is_none())
+            .then_some(())
+        });
+    session.keys(b"q");
+    let (exit, screen) = session.finish().await;
+    assert_eq!(exit, 0);
+    assert!(
+        !screen.parser.screen().alternate_screen(),
+        "still in the alternate screen"
+    );
+}

@@ -36,26 +36,30 @@ pub(super) async fn run_tui(
     config: LoginConfig,
     server: Option<Arc<ServerHandle>>,
 ) -> Result<Exit, Error> {
-    let ctx = runtime::context(
-        &config.profile,
-        &login::server_label(&config),
-        server.is_some(),
-    );
-    let paths = Paths::from_env()?;
-    // Probe the store first: a missing keyring becomes a question on the first screen, not
-    // a failure after the person has approved.
-    let (choice, problem) = match store::choose(&paths, &config).await {
-        Ok(choice) => (Some(choice), None),
-        Err(StoreError::KeyringUnavailable { reason }) => (None, Some(reason)),
-        Err(e) => return Err(e.into()),
-    };
-    let storage = Storage { paths, choice };
+    let (ctx, storage, problem) = screen_parts(&config, server.is_some()).await?;
     let (exit, summary) =
         runtime::run_login(Arc::new(config), ctx, server, storage, problem).await?;
     if let Some(line) = summary {
         eprintln!("tvlogin: {}", escape(&line));
     }
     Ok(exit)
+}
+
+/// What the login screen needs besides the configuration: its context, and where the tokens
+/// go. The store is probed first: a missing keyring becomes a question on the first screen,
+/// not a failure after the person has approved.
+pub async fn screen_parts(
+    config: &LoginConfig,
+    demo: bool,
+) -> Result<(crate::app::Context, Storage, Option<String>), Error> {
+    let ctx = runtime::context(&config.profile, &login::server_label(config), demo);
+    let paths = Paths::from_env()?;
+    let (choice, problem) = match store::choose(&paths, config).await {
+        Ok(choice) => (Some(choice), None),
+        Err(StoreError::KeyringUnavailable { reason }) => (None, Some(reason)),
+        Err(e) => return Err(e.into()),
+    };
+    Ok((ctx, Storage { paths, choice }, problem))
 }
 
 /// Runs a login with the process's stdout/stderr, cancelled by Ctrl-C or SIGTERM.

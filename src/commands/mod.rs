@@ -1,5 +1,6 @@
 //! The subcommands: each turns its parsed flags into work and an exit code.
 
+mod dashboard;
 mod demo;
 mod docs;
 mod doctor;
@@ -11,15 +12,16 @@ mod serve;
 mod status;
 mod token;
 
+pub use dashboard::dashboard;
 pub use demo::demo;
 pub use docs::{completions, man};
 pub use doctor::doctor;
 pub use inspect::inspect;
-pub use login::login;
+pub use login::{login, screen_parts};
 pub use logout::logout;
 pub use refresh::refresh;
 pub use serve::serve;
-pub use status::status;
+pub use status::{ProfileStatus, collect, status};
 pub use token::token;
 
 /// Resolves on Ctrl-C, and on SIGTERM or SIGHUP where those exist.

@@ -81,6 +81,50 @@ pub async fn run_login(
     storage: Storage,
     store_problem: Option<String>,
 ) -> Result<(Exit, Option<String>), Error> {
+    let mut guard = TerminalGuard::enter()
+        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
+    let mut events = EventStream::new();
+    let mut signals = Signals::new();
+    let mut screen = Screen {
+        guard: &mut guard,
+        events: &mut events,
+        signals: &mut signals,
+    };
+    let ended = drive_login(&mut screen, config, ctx, server, storage, store_problem).await?;
+    Ok((ended.exit, ended.summary))
+}
+
+/// A terminal already set up, with its key stream and signals: the login screen can run on
+/// one owned by someone else (the dashboard), so the two share one terminal session.
+pub struct Screen<'a> {
+    /// The raw-mode alternate screen.
+    pub guard: &'a mut TerminalGuard,
+    /// Key and resize events.
+    pub events: &'a mut EventStream,
+    /// Termination signals.
+    pub signals: &'a mut Signals,
+}
+
+/// How a login screen ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginEnded {
+    /// The exit code.
+    pub exit: Exit,
+    /// The line describing the outcome.
+    pub summary: Option<String>,
+    /// A signal (not a key) ended it: whoever called should stop too.
+    pub signalled: bool,
+}
+
+/// Runs the login screen on `screen` until the person leaves.
+pub async fn drive_login(
+    screen: &mut Screen<'_>,
+    config: Arc<LoginConfig>,
+    ctx: Context,
+    server: Option<Arc<ServerHandle>>,
+    storage: Storage,
+    store_problem: Option<String>,
+) -> Result<LoginEnded, Error> {
     let http = Http::new(config.http).map_err(Error::Other)?;
     let endpoints = match &config.source {
         EndpointSource::Fixed(e) => {
@@ -98,37 +142,45 @@ pub async fn run_login(
     }
     executor.set_endpoints(app.endpoints.clone());
 
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
-    let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut signals = Signals::new();
+    let mut signalled = false;
     for effect in app.start() {
         executor.run(effect);
     }
     loop {
         if app.take_dirty() {
-            guard
+            screen
+                .guard
                 .terminal()
                 .draw(|frame| frame.render_widget(&app, frame.area()))
                 .map_err(|e| Error::Other(format!("cannot draw: {e}")))?;
         }
         if let Some(exit) = app.exit {
-            return Ok((exit, summary(&app)));
+            return Ok(LoginEnded {
+                exit,
+                summary: summary(&app),
+                signalled,
+            });
         }
         let msg = tokio::select! {
-            event = events.next() => match event {
+            event = screen.events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
                 Some(Ok(Event::Resize(..))) => Msg::Resized,
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(Error::Other(format!("cannot read the terminal: {e}"))),
                 // The terminal went away (hangup): stop as if cancelled.
-                None => Msg::Terminate,
+                None => {
+                    signalled = true;
+                    Msg::Terminate
+                }
             },
             Some(msg) = rx.recv() => msg,
             _ = tick.tick() => Msg::Tick,
-            () = signals.recv() => Msg::Terminate,
+            () = screen.signals.recv() => {
+                signalled = true;
+                Msg::Terminate
+            }
         };
         let discovered = matches!(msg, Msg::Discovered { .. });
         for effect in update(&mut app, msg, Instant::now()) {
@@ -163,13 +215,20 @@ fn summary(app: &App) -> Option<String> {
 
 /// SIGTERM, SIGHUP, SIGINT and SIGQUIT as one stream (Ctrl-C at the keyboard is a key in raw
 /// mode; these come from elsewhere, and each must still restore the terminal).
-pub(crate) struct Signals {
+pub struct Signals {
     #[cfg(unix)]
     signals: Vec<tokio::signal::unix::Signal>,
 }
 
+impl Default for Signals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Signals {
-    pub(crate) fn new() -> Self {
+    /// Listens for the four signals.
+    pub fn new() -> Self {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -187,7 +246,8 @@ impl Signals {
         Self {}
     }
 
-    pub(crate) async fn recv(&mut self) {
+    /// Waits for any of them.
+    pub async fn recv(&mut self) {
         #[cfg(unix)]
         {
             if self.signals.is_empty() {

@@ -5,7 +5,7 @@ pub mod bigtext;
 pub mod qr;
 pub mod theme;
 
-mod screens;
+pub(crate) mod screens;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -178,7 +178,7 @@ fn hyperlink(buf: &mut Buffer, row: Rect, start: u16, len: u16, url: &str) {
 }
 
 /// A bar of `width` cells, `fraction` of it filled.
-fn gauge(fraction: f64, width: u16, theme: &Theme) -> Line<'static> {
+pub(crate) fn gauge(fraction: f64, width: u16, theme: &Theme) -> Line<'static> {
     let width = usize::from(width);
     let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
     Line::from(vec![
@@ -187,7 +187,7 @@ fn gauge(fraction: f64, width: u16, theme: &Theme) -> Line<'static> {
     ])
 }
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     Rect {
         x: area.x + area.width.saturating_sub(width) / 2,
         y: area.y + area.height.saturating_sub(height) / 2,

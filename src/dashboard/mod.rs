@@ -1,0 +1,927 @@
+//! The dashboard, `tvlogin` with no arguments: every stored profile with a status badge and
+//! live countdowns, renewing access tokens shortly before they expire, and the inspector,
+//! the login screen, logout and copy one key away.
+//!
+//! The model and its pure [`update`] live here; [`view`] draws it, [`run`] owns the terminal
+//! and carries out the [`Effect`]s, [`tabs`] reads a stored profile into inspector tabs.
+//! Time comes in with [`Msg::Tick`], so countdowns, badges and the auto-refresh schedule are
+//! table-tested and snapshots are deterministic.
+
+pub mod run;
+pub mod tabs;
+pub mod view;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::ColorMode;
+use crate::exit::Exit;
+use crate::inspector::{self, Inspector};
+use crate::session::{self, RefreshReport, TokenView};
+use crate::store::Backend;
+use crate::store::state::SessionMeta;
+
+/// Seconds before expiry the dashboard renews an access token unless the profile says
+/// otherwise (`refresh_before`); capped at half the token's lifetime.
+pub const DEFAULT_REFRESH_BEFORE: u64 = 60;
+
+/// An access token with less than this left (and no renewal coming) is shown as expiring.
+pub const EXPIRING_WITHIN: u64 = 300;
+
+/// How often the state files are re-read, in ticks, to show what other `tvlogin` processes
+/// did (a `tvlogin token` that refreshed, a login in another terminal).
+pub const RELOAD_EVERY: u64 = 5;
+
+/// How long a message stays in the status line, in seconds.
+const TOAST_SECS: u64 = 10;
+
+/// One profile as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The profile's name.
+    pub profile: String,
+    /// Whether config.toml has a table for it.
+    pub configured: bool,
+    /// The store holding its tokens.
+    pub store: Option<Backend>,
+    /// The live session, if logged in.
+    pub session: Option<SessionMeta>,
+    /// Whether the dashboard renews the access token before expiry.
+    pub auto_refresh: bool,
+    /// How many seconds before expiry it renews.
+    pub refresh_before: u64,
+    /// The latest refresh this dashboard made.
+    pub refresh: Refresh,
+    /// The session this dashboard last saw, kept after a logout so that `l` can log in
+    /// again with the same server, client and scope.
+    pub last_session: Option<SessionMeta>,
+}
+
+impl Row {
+    /// A row for a profile read from disk.
+    pub fn new(profile: &str, configured: bool, store: Option<Backend>) -> Self {
+        Self {
+            profile: profile.to_owned(),
+            configured,
+            store,
+            session: None,
+            auto_refresh: true,
+            refresh_before: DEFAULT_REFRESH_BEFORE,
+            refresh: Refresh::Idle,
+            last_session: None,
+        }
+    }
+}
+
+/// The latest refresh of one profile made by this dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// None yet.
+    Idle,
+    /// One is under way (`auto`: started by the schedule, not a key).
+    Running {
+        /// Started by the schedule.
+        auto: bool,
+    },
+    /// The latest one worked.
+    Done {
+        /// When.
+        at: u64,
+        /// Whether the server issued a new refresh token.
+        rotated: bool,
+    },
+    /// The latest one failed.
+    Failed {
+        /// When.
+        at: u64,
+        /// Why, in the server's words where it gave any (already escaped for display).
+        message: String,
+        /// Failures in a row, for the back-off.
+        failures: u32,
+        /// When the schedule may try again.
+        retry_at: u64,
+    },
+}
+
+/// The status badge of a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Badge {
+    /// The access token is valid for a while.
+    Valid,
+    /// It expires within [`EXPIRING_WITHIN`] and will not be renewed in time.
+    Expiring,
+    /// It has expired.
+    Expired,
+    /// The latest refresh failed.
+    RefreshFailed,
+    /// Valid, but there is no refresh token: a new login is needed when it expires.
+    NoRefreshToken,
+    /// A refresh is under way.
+    Refreshing,
+    /// No session.
+    NotLoggedIn,
+}
+
+impl Badge {
+    /// The badge's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Expiring => "expiring",
+            Self::Expired => "expired",
+            Self::RefreshFailed => "refresh failed",
+            Self::NoRefreshToken => "no refresh token",
+            Self::Refreshing => "refreshing…",
+            Self::NotLoggedIn => "not logged in",
+        }
+    }
+}
+
+/// The badge of `row` at `now`.
+pub fn badge(row: &Row, now: u64) -> Badge {
+    if matches!(row.refresh, Refresh::Running { .. }) {
+        return Badge::Refreshing;
+    }
+    let failed = matches!(row.refresh, Refresh::Failed { .. });
+    let Some(meta) = &row.session else {
+        return if failed {
+            Badge::RefreshFailed
+        } else {
+            Badge::NotLoggedIn
+        };
+    };
+    if failed {
+        return Badge::RefreshFailed;
+    }
+    let left = session::seconds_left(now, meta.access_expires_at);
+    if left == Some(0) {
+        return Badge::Expired;
+    }
+    let renews = row.auto_refresh && meta.has_refresh_token;
+    match left {
+        Some(l) if l <= EXPIRING_WITHIN && !renews => Badge::Expiring,
+        _ if !meta.has_refresh_token => Badge::NoRefreshToken,
+        _ => Badge::Valid,
+    }
+}
+
+/// When the schedule renews `row`'s access token: the expiry minus `refresh_before` (capped
+/// at half the lifetime), or the back-off after a failure. `None` when it will not.
+pub fn renewal_at(row: &Row) -> Option<u64> {
+    let meta = row.session.as_ref()?;
+    if !row.auto_refresh || !meta.has_refresh_token {
+        return None;
+    }
+    let exp = meta.access_expires_at?;
+    let view = TokenView {
+        present: true,
+        expires_at: Some(exp),
+        issued_at: meta.access_issued_at,
+    };
+    let at = exp.saturating_sub(session::effective_min_ttl(row.refresh_before, &view));
+    match &row.refresh {
+        Refresh::Running { .. } => None,
+        Refresh::Failed { retry_at, .. } => Some(at.max(*retry_at)),
+        _ => Some(at),
+    }
+}
+
+/// Seconds to wait after `failures` failed refreshes in a row: 30 s, doubling, at most
+/// 10 minutes (a server that is down is not hammered; a token endpoint back up is noticed).
+pub fn backoff(failures: u32) -> u64 {
+    (30u64 << failures.saturating_sub(1).min(5)).min(600)
+}
+
+/// A question waiting for y/n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Log out of this profile.
+    Logout(String),
+    /// Copy this profile's access token to the clipboard.
+    Copy(String),
+}
+
+/// What the screen shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// The list of profiles.
+    List,
+    /// Typing a filter.
+    Filter,
+    /// Typing the name of a new profile to log in.
+    NewProfile(String),
+    /// The help overlay.
+    Help,
+    /// A y/n question.
+    Confirm(Confirm),
+    /// The inspector, for one profile's tokens.
+    Inspect(Box<Inspector>),
+}
+
+/// How a status-line message reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Work under way.
+    Busy,
+    /// Something worked.
+    Ok,
+    /// Something failed.
+    Error,
+    /// Just information.
+    Info,
+}
+
+/// A message in the status line (already escaped for display).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    /// The words.
+    pub text: String,
+    /// How it reads.
+    pub tone: Tone,
+    /// When it goes away (`None`: when replaced, for work under way).
+    pub until: Option<u64>,
+}
+
+/// Facts that do not change while the dashboard runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// Colour capability.
+    pub colors: ColorMode,
+    /// Where config.toml is (for the welcome screen).
+    pub config_path: String,
+    /// The local zone's offset from UTC, in seconds (for the inspector).
+    pub offset: i32,
+}
+
+/// The dashboard's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    /// Facts about the session.
+    pub ctx: Context,
+    /// Every profile, sorted by name.
+    pub rows: Vec<Row>,
+    /// State files that could not be read (escaped).
+    pub problems: Vec<String>,
+    /// The selected profile's name.
+    pub selected: Option<String>,
+    /// The filter (case-insensitive, on name, issuer, subject and scope).
+    pub filter: String,
+    /// What the screen shows.
+    pub mode: Mode,
+    /// The status line.
+    pub toast: Option<Toast>,
+    /// Now, in Unix seconds.
+    pub now: u64,
+    /// Set when the person leaves.
+    pub exit: Option<Exit>,
+    /// Whether the rows have been read at least once.
+    pub loaded: bool,
+    reloading: bool,
+    dirty: bool,
+}
+
+/// Inputs to [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyEvent),
+    /// The clock advanced to this Unix second.
+    Tick(u64),
+    /// The terminal changed size.
+    Resized,
+    /// A signal asked us to stop.
+    Terminate,
+    /// The profiles as read from disk, and the state files that could not be read.
+    Loaded(Vec<Row>, Vec<String>),
+    /// A refresh ended.
+    Refreshed {
+        /// The profile.
+        profile: String,
+        /// What it did, or why it failed (escaped).
+        result: Result<RefreshReport, String>,
+    },
+    /// A logout ended: each step's line, and whether all went well.
+    LoggedOut {
+        /// The profile.
+        profile: String,
+        /// The steps as reported (escaped).
+        steps: Vec<String>,
+        /// The first failure, if any (escaped).
+        failure: Option<String>,
+    },
+    /// A profile's tokens were read and checked.
+    Inspected {
+        /// The profile.
+        profile: String,
+        /// The tabs, or why there are none (escaped).
+        result: Result<Vec<inspector::Tab>, String>,
+    },
+    /// The access token was sent to the clipboard (or why not).
+    Copied {
+        /// The profile.
+        profile: String,
+        /// How long the token has left, or why it could not be copied (escaped).
+        result: Result<Option<u64>, String>,
+    },
+    /// The login screen was left: its last line, or why it could not start (escaped).
+    LoginEnded(Result<String, String>),
+}
+
+/// Work for the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Read the profiles from disk.
+    Reload,
+    /// Refresh a profile.
+    Refresh(String),
+    /// Revoke and delete a profile's tokens.
+    Logout(String),
+    /// Read a profile's tokens into inspector tabs.
+    Inspect(String),
+    /// Send a profile's access token to the clipboard (OSC 52).
+    Copy(String),
+    /// Hand the terminal to the login screen for this profile.
+    Login(String),
+}
+
+/// The keys of the list for the hint bar, most useful first; the last two always show.
+pub const KEYS: &[(&str, &str)] = &[
+    ("Enter", "inspect"),
+    ("r", "refresh"),
+    ("l", "log in"),
+    ("d", "log out"),
+    ("c", "copy"),
+    ("/", "filter"),
+    ("n", "new"),
+    ("a", "auto"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+
+impl Dashboard {
+    /// A dashboard at `now`, before the profiles are read.
+    pub fn new(ctx: Context, now: u64) -> Self {
+        Self {
+            ctx,
+            rows: Vec::new(),
+            problems: Vec::new(),
+            selected: None,
+            filter: String::new(),
+            mode: Mode::List,
+            toast: None,
+            now,
+            exit: None,
+            loaded: false,
+            reloading: false,
+            dirty: true,
+        }
+    }
+
+    /// The effects to start with.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.reloading = true;
+        vec![Effect::Reload]
+    }
+
+    /// Whether something visible changed since the last call (then it must be drawn).
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Indexes of the rows the filter lets through.
+    pub fn visible(&self) -> Vec<usize> {
+        let needle = self.filter.to_lowercase();
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| needle.is_empty() || matches_filter(r, &needle))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The selected row, if it is visible.
+    pub fn selected_row(&self) -> Option<&Row> {
+        let name = self.selected.as_ref()?;
+        self.visible()
+            .into_iter()
+            .map(|i| &self.rows[i])
+            .find(|r| &r.profile == name)
+    }
+
+    fn row_mut(&mut self, profile: &str) -> Option<&mut Row> {
+        self.rows.iter_mut().find(|r| r.profile == profile)
+    }
+
+    fn say(&mut self, tone: Tone, text: String) {
+        let until = (tone != Tone::Busy).then_some(self.now + TOAST_SECS);
+        self.toast = Some(Toast { text, tone, until });
+    }
+
+    /// Keeps the selection on a visible row: the same one if it still shows, else the first.
+    fn fix_selection(&mut self) {
+        let visible = self.visible();
+        let still = self
+            .selected
+            .as_ref()
+            .is_some_and(|s| visible.iter().any(|&i| &self.rows[i].profile == s));
+        if !still {
+            self.selected = visible.first().map(|&i| self.rows[i].profile.clone());
+        }
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        let visible = self.visible();
+        if visible.is_empty() {
+            return;
+        }
+        let at = visible
+            .iter()
+            .position(|&i| Some(&self.rows[i].profile) == self.selected.as_ref())
+            .unwrap_or(0);
+        let to = (at as isize + by).clamp(0, visible.len() as isize - 1) as usize;
+        self.selected = Some(self.rows[visible[to]].profile.clone());
+    }
+
+    /// Whether a tick at a new second changes what is drawn: a countdown that is running, or
+    /// a message that times out.
+    fn ticking(&self, now: u64) -> bool {
+        // A time at or after the last tick is still counting down (or just reached zero).
+        let counting = |at: Option<u64>| at.is_some_and(|at| at >= self.now);
+        let countdown = self.visible().into_iter().any(|i| {
+            let r = &self.rows[i];
+            matches!(r.refresh, Refresh::Failed { retry_at, .. } if retry_at >= self.now)
+                || r.session.as_ref().is_some_and(|m| {
+                    counting(m.access_expires_at)
+                        || counting(m.id_expires_at)
+                        || counting(m.refresh_expires_at)
+                })
+        });
+        let toast_ends = self
+            .toast
+            .as_ref()
+            .and_then(|t| t.until)
+            .is_some_and(|until| now >= until);
+        countdown || toast_ends
+    }
+}
+
+fn matches_filter(row: &Row, needle: &str) -> bool {
+    let mut hay = vec![row.profile.as_str()];
+    if let Some(m) = &row.session {
+        hay.extend(m.issuer.as_deref());
+        hay.extend(m.subject.as_deref());
+        hay.extend(m.subject_label.as_deref());
+        hay.extend(m.scope.as_deref());
+    }
+    hay.iter().any(|h| h.to_lowercase().contains(needle))
+}
+
+/// Applies one input and returns the work it asks for. Pure: no IO, time comes in ticks.
+pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Tick(now) => tick(d, now),
+        Msg::Resized => {
+            d.dirty = true;
+            Vec::new()
+        }
+        Msg::Terminate => {
+            d.exit = Some(Exit::Cancelled);
+            Vec::new()
+        }
+        Msg::Key(key) => {
+            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+                d.exit = Some(Exit::Cancelled);
+                return Vec::new();
+            }
+            d.dirty = true;
+            key_press(d, key)
+        }
+        Msg::Loaded(rows, problems) => {
+            loaded(d, rows, problems);
+            Vec::new()
+        }
+        Msg::Refreshed { profile, result } => refreshed(d, &profile, result),
+        Msg::LoggedOut {
+            profile,
+            steps,
+            failure,
+        } => {
+            d.dirty = true;
+            match failure {
+                None => d.say(
+                    Tone::Ok,
+                    format!("logged out of {profile}: {}", steps.join(", ")),
+                ),
+                Some(why) => d.say(Tone::Error, format!("logout of {profile}: {why}")),
+            }
+            reload(d)
+        }
+        Msg::Inspected { profile, result } => {
+            d.dirty = true;
+            match result {
+                Ok(tabs) => {
+                    d.toast = None;
+                    d.mode = Mode::Inspect(Box::new(Inspector::new(
+                        tabs,
+                        d.now as i64,
+                        d.ctx.offset,
+                        d.ctx.colors,
+                    )));
+                }
+                Err(why) => d.say(Tone::Error, format!("cannot inspect {profile}: {why}")),
+            }
+            Vec::new()
+        }
+        Msg::Copied { profile, result } => {
+            d.dirty = true;
+            match result {
+                Ok(left) => d.say(
+                    Tone::Ok,
+                    format!(
+                        "copied the access token of {profile}{} (OSC 52: terminals without \
+                         it ignore the request; in tmux, set -g set-clipboard on)",
+                        left.map(|s| format!(
+                            ", valid for {}",
+                            crate::humanize::duration(std::time::Duration::from_secs(s))
+                        ))
+                        .unwrap_or_default()
+                    ),
+                ),
+                Err(why) => d.say(Tone::Error, format!("cannot copy {profile}'s token: {why}")),
+            }
+            // Copying may have refreshed the token first.
+            reload(d)
+        }
+        Msg::LoginEnded(result) => {
+            d.dirty = true;
+            match result {
+                Ok(line) => d.say(Tone::Info, line),
+                Err(why) => d.say(Tone::Error, why),
+            }
+            reload(d)
+        }
+    }
+}
+
+fn reload(d: &mut Dashboard) -> Vec<Effect> {
+    if d.reloading {
+        return Vec::new();
+    }
+    d.reloading = true;
+    vec![Effect::Reload]
+}
+
+fn tick(d: &mut Dashboard, now: u64) -> Vec<Effect> {
+    if now == d.now {
+        return Vec::new();
+    }
+    if let Mode::Inspect(i) = &mut d.mode {
+        inspector::update(i, inspector::Msg::Tick(now as i64));
+        d.dirty |= i.take_dirty();
+    } else if d.ticking(now) {
+        d.dirty = true;
+    }
+    d.now = now;
+    if d.toast
+        .as_ref()
+        .and_then(|t| t.until)
+        .is_some_and(|u| now >= u)
+    {
+        d.toast = None;
+    }
+    let mut effects = Vec::new();
+    let due: Vec<String> = d
+        .rows
+        .iter()
+        .filter(|r| renewal_at(r).is_some_and(|at| now >= at))
+        .map(|r| r.profile.clone())
+        .collect();
+    for profile in due {
+        if let Some(row) = d.row_mut(&profile) {
+            row.refresh = Refresh::Running { auto: true };
+        }
+        d.dirty = true;
+        effects.push(Effect::Refresh(profile));
+    }
+    if now.is_multiple_of(RELOAD_EVERY) {
+        effects.extend(reload(d));
+    }
+    effects
+}
+
+fn loaded(d: &mut Dashboard, rows: Vec<Row>, problems: Vec<String>) {
+    d.reloading = false;
+    let merged: Vec<Row> = rows
+        .into_iter()
+        .map(|mut fresh| {
+            if let Some(old) = d.rows.iter().find(|r| r.profile == fresh.profile) {
+                // What this dashboard learned (a refresh under way or failed, a toggled
+                // schedule) outlives a re-read of the files.
+                // A new login (elsewhere, or with l) starts the refresh story afresh.
+                let new_login = fresh.session.as_ref().map(|m| m.obtained_at)
+                    != old.session.as_ref().map(|m| m.obtained_at)
+                    && fresh.session.is_some();
+                if !new_login {
+                    fresh.refresh = old.refresh.clone();
+                }
+                fresh.auto_refresh = old.auto_refresh;
+                fresh.last_session = fresh
+                    .session
+                    .clone()
+                    .or_else(|| old.session.clone())
+                    .or_else(|| old.last_session.clone());
+                if let (Refresh::Running { .. }, Some(old_meta), Some(new_meta)) =
+                    (&old.refresh, &old.session, &fresh.session)
+                    && new_meta.generation < old_meta.generation
+                {
+                    fresh.session = old.session.clone();
+                }
+            } else {
+                fresh.last_session.clone_from(&fresh.session);
+            }
+            fresh
+        })
+        .collect();
+    if merged != d.rows || problems != d.problems || !d.loaded {
+        d.rows = merged;
+        d.problems = problems;
+        d.dirty = true;
+    }
+    d.loaded = true;
+    d.fix_selection();
+}
+
+fn refreshed(
+    d: &mut Dashboard,
+    profile: &str,
+    result: Result<RefreshReport, String>,
+) -> Vec<Effect> {
+    let now = d.now;
+    d.dirty = true;
+    let Some(row) = d.row_mut(profile) else {
+        return reload(d);
+    };
+    let auto = matches!(row.refresh, Refresh::Running { auto: true });
+    match result {
+        Ok(report) => {
+            row.refresh = Refresh::Done {
+                at: now,
+                rotated: report.rotated,
+            };
+            // Until the files are re-read, the report says enough to keep the schedule from
+            // firing again for the old expiry.
+            if let Some(meta) = &mut row.session {
+                meta.access_expires_at = report.access_expires_at;
+                meta.access_issued_at = now;
+                meta.refresh_expires_at = report.refresh_expires_at;
+                meta.refreshed_at = Some(now);
+            }
+            let left = report.access_expires_at.and_then(|at| at.checked_sub(now));
+            let text = format!(
+                "{}refreshed {profile}: new access token{}{}",
+                if auto { "auto-" } else { "" },
+                left.map(|s| format!(
+                    " valid for {}",
+                    crate::humanize::duration(std::time::Duration::from_secs(s))
+                ))
+                .unwrap_or_default(),
+                if report.rotated {
+                    ", refresh token rotated"
+                } else {
+                    ""
+                }
+            );
+            d.say(Tone::Ok, text);
+        }
+        Err(message) => {
+            let failures = match &row.refresh {
+                Refresh::Failed { failures, .. } => failures + 1,
+                _ => 1,
+            };
+            row.refresh = Refresh::Failed {
+                at: now,
+                message: message.clone(),
+                failures,
+                retry_at: now + backoff(failures),
+            };
+            d.say(
+                Tone::Error,
+                format!("refresh of {profile} failed: {message}"),
+            );
+        }
+    }
+    reload(d)
+}
+
+fn key_press(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
+    match std::mem::replace(&mut d.mode, Mode::List) {
+        Mode::Inspect(mut i) => {
+            inspector::update(&mut i, inspector::Msg::Key(key));
+            if i.exit.is_none() {
+                d.mode = Mode::Inspect(i);
+            }
+            Vec::new()
+        }
+        Mode::Help => {
+            if key.code == KeyCode::Char('q') {
+                d.exit = Some(Exit::Ok);
+            }
+            Vec::new()
+        }
+        Mode::Filter => {
+            match key.code {
+                KeyCode::Enter => {}
+                KeyCode::Esc => d.filter.clear(),
+                KeyCode::Backspace => {
+                    d.filter.pop();
+                    d.mode = Mode::Filter;
+                }
+                KeyCode::Char(c) if !c.is_control() && d.filter.chars().count() < 64 => {
+                    d.filter.push(c);
+                    d.mode = Mode::Filter;
+                }
+                _ => d.mode = Mode::Filter,
+            }
+            d.fix_selection();
+            Vec::new()
+        }
+        Mode::NewProfile(mut name) => match key.code {
+            KeyCode::Enter if !name.is_empty() => {
+                d.selected = Some(name.clone());
+                vec![Effect::Login(name)]
+            }
+            KeyCode::Esc => Vec::new(),
+            KeyCode::Backspace => {
+                name.pop();
+                d.mode = Mode::NewProfile(name);
+                Vec::new()
+            }
+            KeyCode::Char(c) if is_profile_char(c) && name.len() < 64 => {
+                name.push(c);
+                d.mode = Mode::NewProfile(name);
+                Vec::new()
+            }
+            _ => {
+                d.mode = Mode::NewProfile(name);
+                Vec::new()
+            }
+        },
+        Mode::Confirm(question) => {
+            if !matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                return Vec::new();
+            }
+            match question {
+                Confirm::Logout(p) => {
+                    d.say(
+                        Tone::Busy,
+                        format!("logging out of {p}: revoking the tokens…"),
+                    );
+                    vec![Effect::Logout(p)]
+                }
+                Confirm::Copy(p) => {
+                    d.say(Tone::Busy, format!("reading the access token of {p}…"));
+                    vec![Effect::Copy(p)]
+                }
+            }
+        }
+        Mode::List => list_key(d, key),
+    }
+}
+
+/// Characters allowed in a new profile's name (it becomes part of file names, encoded, and
+/// of commands shown to the person).
+fn is_profile_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+}
+
+fn list_key(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
+    let selected = d.selected_row().cloned();
+    let session = selected.as_ref().and_then(|r| r.session.clone());
+    let name = selected.as_ref().map(|r| r.profile.clone());
+    let label = name.clone();
+    let need_session = |d: &mut Dashboard, what: &str| {
+        let text = match &label {
+            Some(p) => {
+                format!("{p} is not logged in, so there is nothing to {what}; press l to log in")
+            }
+            None => "no profile selected; press l to log in".to_owned(),
+        };
+        d.say(Tone::Info, text);
+        Vec::new()
+    };
+    match key.code {
+        KeyCode::Char('q') => {
+            d.exit = Some(Exit::Ok);
+            Vec::new()
+        }
+        KeyCode::Esc => {
+            if d.filter.is_empty() {
+                d.exit = Some(Exit::Ok);
+            } else {
+                d.filter.clear();
+                d.fix_selection();
+            }
+            Vec::new()
+        }
+        KeyCode::Down | KeyCode::Char('j') => {
+            d.move_selection(1);
+            Vec::new()
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            d.move_selection(-1);
+            Vec::new()
+        }
+        KeyCode::Home | KeyCode::Char('g') => {
+            d.move_selection(isize::MIN / 2);
+            Vec::new()
+        }
+        KeyCode::End | KeyCode::Char('G') => {
+            d.move_selection(isize::MAX / 2);
+            Vec::new()
+        }
+        KeyCode::Char('?') => {
+            d.mode = Mode::Help;
+            Vec::new()
+        }
+        KeyCode::Char('/') => {
+            d.mode = Mode::Filter;
+            Vec::new()
+        }
+        KeyCode::Char('n') => {
+            d.mode = Mode::NewProfile(String::new());
+            Vec::new()
+        }
+        KeyCode::Char('l') => {
+            let profile = name.unwrap_or_else(|| crate::config::DEFAULT_PROFILE.to_owned());
+            vec![Effect::Login(profile)]
+        }
+        KeyCode::Enter => match (name, session) {
+            (Some(p), Some(_)) => {
+                d.say(
+                    Tone::Busy,
+                    format!("inspecting {p}: reading the tokens and the issuer's keys…"),
+                );
+                vec![Effect::Inspect(p)]
+            }
+            _ => need_session(d, "inspect"),
+        },
+        KeyCode::Char('r') => {
+            match (name, session) {
+                (Some(p), Some(m)) if !m.has_refresh_token => {
+                    d.say(
+                    Tone::Info,
+                    format!("{p} has no refresh token (the server issued none); press l to log in again"),
+                );
+                    Vec::new()
+                }
+                (Some(p), Some(_)) => {
+                    if let Some(row) = d.row_mut(&p) {
+                        if matches!(row.refresh, Refresh::Running { .. }) {
+                            return Vec::new();
+                        }
+                        row.refresh = Refresh::Running { auto: false };
+                    }
+                    vec![Effect::Refresh(p)]
+                }
+                _ => need_session(d, "refresh"),
+            }
+        }
+        KeyCode::Char('d') => match (name, session) {
+            (Some(p), Some(_)) => {
+                d.mode = Mode::Confirm(Confirm::Logout(p));
+                Vec::new()
+            }
+            _ => need_session(d, "log out of"),
+        },
+        KeyCode::Char('c') => match (name, session) {
+            (Some(p), Some(_)) => {
+                d.mode = Mode::Confirm(Confirm::Copy(p));
+                Vec::new()
+            }
+            _ => need_session(d, "copy"),
+        },
+        KeyCode::Char('a') => {
+            if let Some(p) = name
+                && let Some(row) = d.row_mut(&p)
+            {
+                row.auto_refresh = !row.auto_refresh;
+                let text = if row.auto_refresh {
+                    format!("auto-refresh on for {p}")
+                } else {
+                    format!(
+                        "auto-refresh off for {p} while the dashboard runs (auto_refresh = false \
+                         in its config.toml table keeps it off)"
+                    )
+                };
+                d.say(Tone::Info, text);
+            }
+            Vec::new()
+        }
+        _ => {
+            d.dirty = false;
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,600 @@
+//! Drawing the dashboard. Pure: `impl Widget for &Dashboard`, nothing is mutated; every
+//! piece of text that came from a server or a token (issuer, subject, scope, error words)
+//! goes through [`escape`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use super::{Badge, Confirm, Dashboard, KEYS, Mode, Refresh, Row, Tone, badge, renewal_at};
+use crate::humanize;
+use crate::sanitize::{escape, escape_truncated};
+use crate::ui::screens::{centered, gauge};
+use crate::ui::theme::Theme;
+
+impl Widget for &Dashboard {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if let Mode::Inspect(inspector) = &self.mode {
+            inspector.as_ref().render(area, buf);
+            return;
+        }
+        let theme = Theme::new(self.ctx.colors);
+        let status_text = status_line(self, &theme);
+        // A long message gets a second line rather than losing its end.
+        let status_height = if status_text.width() + 1 > usize::from(area.width) {
+            2
+        } else {
+            1
+        };
+        let [title, body, status, hints] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(status_height),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        title_bar(self, &theme).render(title, buf);
+        if !self.loaded {
+            Paragraph::new(Line::styled(" reading the profiles…", theme.dim)).render(body, buf);
+        } else if self.rows.is_empty() {
+            welcome(self, &theme).render(body, buf);
+        } else {
+            cards(self, body, buf, &theme);
+        }
+        Paragraph::new(status_text)
+            .wrap(Wrap { trim: false })
+            .render(status, buf);
+        hint_bar(hints.width, &theme).render(hints, buf);
+        match &self.mode {
+            Mode::Help => help(area, buf, &theme),
+            Mode::Confirm(q) => confirm(self, q, area, buf, &theme),
+            Mode::NewProfile(name) => new_profile(name, area, buf, &theme),
+            _ => {}
+        }
+    }
+}
+
+fn title_bar(d: &Dashboard, theme: &Theme) -> Line<'static> {
+    let visible = d.visible().len();
+    let count = match (d.rows.len(), d.filter.is_empty()) {
+        (1, true) => "1 profile".to_owned(),
+        (n, true) => format!("{n} profiles"),
+        (n, false) => format!("{visible} of {n} profiles"),
+    };
+    let mut spans = vec![
+        Span::styled(" tvlogin", theme.title),
+        Span::styled(" · token dashboard · ", theme.dim),
+        Span::raw(count),
+    ];
+    if d.mode == Mode::Filter || !d.filter.is_empty() {
+        spans.push(Span::styled("  filter: ", theme.dim));
+        spans.push(Span::styled(escape(&d.filter), theme.key));
+        if d.mode == Mode::Filter {
+            spans.push(Span::styled("▏", theme.key));
+        }
+    }
+    Line::from(spans)
+}
+
+fn welcome(d: &Dashboard, theme: &Theme) -> Paragraph<'static> {
+    let cmd = |text: &str| Line::styled(format!("     {text}"), theme.code);
+    let lines = vec![
+        Line::raw(""),
+        Line::styled("  Welcome to tvlogin", theme.title),
+        Line::raw(""),
+        Line::raw("  No profiles yet. Log in with the device flow, for example:"),
+        Line::raw(""),
+        cmd("tvlogin login --issuer https://login.example.com --client-id ID"),
+        cmd("tvlogin login --provider github --client-id ID"),
+        Line::raw(""),
+        Line::from(vec![
+            Span::raw("  or add a [profiles.NAME] table to "),
+            Span::styled(escape(&d.ctx.config_path), theme.url),
+        ]),
+        Line::raw("  and press n here to log in to it."),
+        Line::raw(""),
+        Line::raw("  To see the whole flow with no account, try:"),
+        cmd("tvlogin demo"),
+    ];
+    Paragraph::new(lines).wrap(Wrap { trim: false })
+}
+
+/// The profiles as cards, scrolled so the selected one shows.
+fn cards(d: &Dashboard, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let visible = d.visible();
+    if visible.is_empty() {
+        Paragraph::new(Line::styled(
+            format!(
+                " no profile matches {:?}; Esc clears the filter",
+                escape(&d.filter)
+            ),
+            theme.dim,
+        ))
+        .render(area, buf);
+        return;
+    }
+    let cards: Vec<(bool, Vec<Line>)> = visible
+        .iter()
+        .map(|&i| {
+            let row = &d.rows[i];
+            let selected = d.selected.as_ref() == Some(&row.profile);
+            (selected, card(d, row, selected, area.width, theme))
+        })
+        .collect();
+    // Scroll whole cards: the first card drawn is the one that lets the selected card end
+    // on screen.
+    let at = cards.iter().position(|(s, _)| *s).unwrap_or(0);
+    let mut first = 0;
+    let height = usize::from(area.height);
+    while first < at
+        && cards[first..=at]
+            .iter()
+            .map(|(_, c)| c.len() + 1)
+            .sum::<usize>()
+            > height
+    {
+        first += 1;
+    }
+    let mut lines = Vec::new();
+    if first > 0 {
+        lines.push(Line::styled(format!("  ↑ {first} more"), theme.dim));
+    }
+    for (_, card) in &cards[first..] {
+        lines.extend(card.iter().cloned());
+        lines.push(Line::raw(""));
+    }
+    Paragraph::new(lines).render(area, buf);
+}
+
+fn badge_style(b: Badge, theme: &Theme) -> Style {
+    match b {
+        Badge::Valid => theme.ok,
+        Badge::Expiring | Badge::NoRefreshToken | Badge::Refreshing => theme.warn,
+        Badge::Expired | Badge::RefreshFailed => theme.error,
+        Badge::NotLoggedIn => theme.dim,
+    }
+}
+
+fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let now = d.now;
+    let b = badge(row, now);
+    let marker = if selected { "▶ " } else { "  " };
+    let name_style = if selected { theme.key } else { theme.title };
+    let mut first = vec![
+        Span::styled(marker, theme.key),
+        Span::styled(escape(&row.profile), name_style),
+        Span::raw("  "),
+        Span::styled(
+            format!(
+                "{} {}",
+                if b == Badge::NotLoggedIn {
+                    "○"
+                } else {
+                    "●"
+                },
+                b.label()
+            ),
+            badge_style(b, theme),
+        ),
+    ];
+    let mut lines = Vec::new();
+    let Some(meta) = &row.session else {
+        lines.push(Line::from(first));
+        let how = if row.configured {
+            "configured in config.toml; press l to log in".to_owned()
+        } else if row.last_session.is_some() {
+            "logged out; press l to log in again".to_owned()
+        } else {
+            format!(
+                "not in config.toml: add [profiles.{0}] there, or run `tvlogin login --profile \
+                 {0} --issuer URL --client-id ID`",
+                row.profile
+            )
+        };
+        lines.push(Line::styled(
+            format!(
+                "    {}",
+                escape_truncated(&how, usize::from(width).saturating_sub(5))
+            ),
+            theme.dim,
+        ));
+        lines.extend(failure_lines(d, row, width, theme));
+        return lines;
+    };
+    let used: usize = first.iter().map(|s| s.content.chars().count()).sum();
+    let room = usize::from(width).saturating_sub(used + 2);
+    if let Some(who) = meta.subject_label.as_deref().or(meta.subject.as_deref())
+        && room > 8
+    {
+        let who = escape_truncated(who, room);
+        let pad = room - who.chars().count();
+        first.push(Span::raw(" ".repeat(pad + 1)));
+        first.push(Span::raw(who));
+    }
+    lines.push(Line::from(first));
+
+    let mut facts = vec![
+        meta.issuer
+            .clone()
+            .unwrap_or_else(|| meta.endpoints.token.clone()),
+    ];
+    facts.extend(row.store.map(|s| s.name().to_owned()));
+    let scope = meta
+        .scope
+        .clone()
+        .unwrap_or_else(|| "(no scope given)".into());
+    let facts = format!("{} · {}", facts.join(" · "), scope);
+    lines.push(Line::styled(
+        format!(
+            "    {}",
+            escape_truncated(&facts, usize::from(width).saturating_sub(5))
+        ),
+        theme.dim,
+    ));
+
+    let bar = usize::from(width).saturating_sub(52).clamp(8, 30) as u16;
+    let mut access = meter(
+        "access",
+        meta.access_expires_at,
+        meta.access_issued_at,
+        now,
+        d.ctx.offset,
+        bar,
+        theme,
+    );
+    access.spans.extend(renewal(row, now, theme));
+    lines.push(access);
+    if meta.has_id_token {
+        lines.push(meter(
+            "id",
+            meta.id_expires_at,
+            meta.access_issued_at,
+            now,
+            d.ctx.offset,
+            bar,
+            theme,
+        ));
+    }
+    if !meta.has_refresh_token {
+        lines.push(Line::from(vec![
+            Span::raw(format!("    {:<9}", "refresh")),
+            Span::styled(
+                "none: a new login is needed when the access token expires",
+                theme.warn,
+            ),
+        ]));
+    } else if meta.refresh_expires_at.is_some() {
+        lines.push(meter(
+            "refresh",
+            meta.refresh_expires_at,
+            meta.obtained_at,
+            now,
+            d.ctx.offset,
+            bar,
+            theme,
+        ));
+    } else {
+        lines.push(Line::from(vec![
+            Span::raw(format!("    {:<9}", "refresh")),
+            Span::styled("stored; the server gave no expiry", theme.dim),
+        ]));
+    }
+    lines.extend(failure_lines(d, row, width, theme));
+    lines
+}
+
+/// `label ━━━━──── 42m 10s left`, or when it expired, or that no expiry is known.
+fn meter(
+    label: &str,
+    expires_at: Option<u64>,
+    issued_at: u64,
+    now: u64,
+    offset: i32,
+    bar: u16,
+    theme: &Theme,
+) -> Line<'static> {
+    let mut spans = vec![Span::raw(format!("    {label:<9}"))];
+    match expires_at {
+        None => spans.push(Span::styled("no expiry given", theme.dim)),
+        Some(at) if at <= now => {
+            spans.extend(gauge(0.0, bar, theme).spans);
+            spans.push(Span::styled(
+                format!("  expired at {}", clock(at, now, offset)),
+                theme.error,
+            ));
+        }
+        Some(at) => {
+            let left = at - now;
+            let total = at.saturating_sub(issued_at).max(left).max(1);
+            spans.extend(gauge(left as f64 / total as f64, bar, theme).spans);
+            let style = if left <= super::EXPIRING_WITHIN {
+                theme.warn
+            } else {
+                Style::new()
+            };
+            spans.push(Span::styled(
+                format!("  {} left", humanize::duration(Duration::from_secs(left))),
+                style,
+            ));
+        }
+    }
+    Line::from(spans)
+}
+
+/// What the schedule will do about the access token.
+fn renewal(row: &Row, now: u64, theme: &Theme) -> Vec<Span<'static>> {
+    let has_rt = row.session.as_ref().is_some_and(|m| m.has_refresh_token);
+    if !has_rt {
+        return Vec::new();
+    }
+    if matches!(row.refresh, Refresh::Running { .. }) {
+        return vec![Span::styled(" · renewing…", theme.warn)];
+    }
+    if !row.auto_refresh {
+        return vec![Span::styled(" · auto-refresh off", theme.dim)];
+    }
+    match renewal_at(row) {
+        Some(at) if at > now => vec![Span::styled(
+            format!(
+                " · renews in {}",
+                humanize::duration(Duration::from_secs(at - now))
+            ),
+            theme.dim,
+        )],
+        Some(_) => vec![Span::styled(" · renewing…", theme.warn)],
+        None => Vec::new(),
+    }
+}
+
+/// The latest failed refresh, in the server's words (wrapped, at most three lines).
+fn failure_lines(d: &Dashboard, row: &Row, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let Refresh::Failed {
+        at,
+        message,
+        retry_at,
+        ..
+    } = &row.refresh
+    else {
+        return Vec::new();
+    };
+    let retry = if row.auto_refresh && row.session.as_ref().is_some_and(|m| m.has_refresh_token) {
+        format!(
+            " (retry in {})",
+            humanize::duration(Duration::from_secs(retry_at.saturating_sub(d.now)))
+        )
+    } else {
+        String::new()
+    };
+    let text = format!(
+        "✗ refresh at {} failed: {message}{retry}",
+        clock(*at, d.now, d.ctx.offset)
+    );
+    wrap(&text, usize::from(width).saturating_sub(6).max(20), 3)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let indent = if i == 0 { "    " } else { "      " };
+            Line::styled(format!("{indent}{l}"), theme.error)
+        })
+        .collect()
+}
+
+/// Word-wraps `text` into at most `max` lines of `width` characters; the last one ends in
+/// `…` when text was left out.
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    let cut = lines.len() > max;
+    lines.truncate(max);
+    for l in &mut lines {
+        if l.chars().count() > width {
+            *l = l
+                .chars()
+                .take(width.saturating_sub(1))
+                .chain(['…'])
+                .collect();
+        }
+    }
+    if cut && let Some(last) = lines.last_mut() {
+        let keep: String = last.chars().take(width.saturating_sub(1)).collect();
+        *last = format!("{keep}…");
+    }
+    lines
+}
+
+/// A local clock time; with the date when it is not today.
+fn clock(at: u64, now: u64, offset: i32) -> String {
+    let zone = FixedOffset::east_opt(offset).unwrap_or_else(|| Utc.fix());
+    let local = |t: u64| {
+        DateTime::<Utc>::from_timestamp(i64::try_from(t).unwrap_or(i64::MAX), 0)
+            .map(|t| t.with_timezone(&zone))
+    };
+    match (local(at), local(now)) {
+        (Some(a), Some(n)) if a.date_naive() == n.date_naive() => a.format("%H:%M:%S").to_string(),
+        (Some(a), _) => a.format("%Y-%m-%d %H:%M").to_string(),
+        _ => at.to_string(),
+    }
+}
+
+fn status_line(d: &Dashboard, theme: &Theme) -> Line<'static> {
+    if let Some(t) = &d.toast {
+        let style = match t.tone {
+            Tone::Busy => theme.warn,
+            Tone::Ok => theme.ok,
+            Tone::Error => theme.error,
+            Tone::Info => Style::new(),
+        };
+        return Line::styled(format!(" {}", t.text), style);
+    }
+    if let Some(p) = d.problems.first() {
+        return Line::styled(format!(" cannot read a state file: {p}"), theme.warn);
+    }
+    match d.mode {
+        Mode::Filter => Line::styled(
+            " type to filter by name, issuer, subject or scope · Enter keeps it · Esc clears it",
+            theme.dim,
+        ),
+        _ => Line::raw(""),
+    }
+}
+
+/// The keys that fit, always ending with help and quit.
+fn hint_bar(width: u16, theme: &Theme) -> Line<'static> {
+    let (optional, always) = KEYS.split_at(KEYS.len() - 2);
+    let cost = |(key, what): &(&str, &str)| key.chars().count() + what.chars().count() + 3;
+    let mut room = usize::from(width).saturating_sub(1 + always.iter().map(cost).sum::<usize>());
+    let mut shown: Vec<&(&str, &str)> = Vec::new();
+    for k in optional {
+        if cost(k) > room {
+            break;
+        }
+        room -= cost(k);
+        shown.push(k);
+    }
+    shown.extend(always);
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (key, what)) in shown.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(*key, theme.key));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    Line::from(spans)
+}
+
+fn help(area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let rows = [
+        ("↑/↓ j/k", "select a profile"),
+        ("Enter", "inspect its tokens (signatures checked"),
+        ("", "against the issuer's keys)"),
+        ("r", "refresh the access token now"),
+        ("l", "log in to the selected profile"),
+        ("n", "log in to a new profile"),
+        ("d", "log out: revoke, then delete (asks)"),
+        ("c", "copy the access token via OSC 52 (asks)"),
+        ("a", "auto-refresh on/off for this profile"),
+        ("/", "filter; Esc clears"),
+        ("q", "quit"),
+    ];
+    let rect = centered(area, 56, rows.len() as u16 + 5);
+    Clear.render(rect, buf);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<9}"), theme.key),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled(
+        " Access tokens are renewed before they expire:",
+        theme.dim,
+    ));
+    lines.push(Line::styled(
+        " refresh_before in config.toml, default 60 s",
+        theme.dim,
+    ));
+    Paragraph::new(lines)
+        .block(
+            Block::bordered()
+                .title(" keys · any key closes ")
+                .border_style(theme.dim),
+        )
+        .render(rect, buf);
+}
+
+fn confirm(d: &Dashboard, q: &Confirm, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let (title, text) = match q {
+        Confirm::Logout(p) => (
+            " log out ",
+            format!(
+                "Log out of {}? The refresh and access tokens are revoked at the issuer, then \
+                 deleted here.",
+                escape(p)
+            ),
+        ),
+        Confirm::Copy(p) => {
+            let left = d
+                .rows
+                .iter()
+                .find(|r| &r.profile == p)
+                .and_then(|r| r.session.as_ref())
+                .and_then(|m| crate::session::seconds_left(d.now, m.access_expires_at))
+                .filter(|s| *s > 0)
+                .map(|s| format!(" for {}", humanize::duration(Duration::from_secs(s))))
+                .unwrap_or_default();
+            (
+                " copy token ",
+                format!(
+                    "Copy the access token of {} to the clipboard? Anything that can read \
+                     your clipboard can use it{left}.",
+                    escape(p)
+                ),
+            )
+        }
+    };
+    let rect = centered(area, 52, 7);
+    Clear.render(rect, buf);
+    let lines = vec![
+        Line::raw(text),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", theme.key),
+            Span::raw(" yes   "),
+            Span::styled("any other key", theme.key),
+            Span::raw(" no"),
+        ]),
+    ];
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(Block::bordered().title(title).border_style(theme.warn))
+        .render(rect, buf);
+}
+
+fn new_profile(name: &str, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let rect = centered(area, 52, 7);
+    Clear.render(rect, buf);
+    let lines = vec![
+        Line::raw("Log in to a new profile named:"),
+        Line::from(vec![
+            Span::styled(format!("> {name}"), theme.code),
+            Span::styled("▏", theme.key),
+        ]),
+        Line::styled(
+            "Its settings come from config.toml or TVLOGIN_* variables.",
+            theme.dim,
+        ),
+        Line::from(vec![
+            Span::styled("Enter", theme.key),
+            Span::raw(" log in   "),
+            Span::styled("Esc", theme.key),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(
+            Block::bordered()
+                .title(" new profile ")
+                .border_style(theme.dim),
+        )
+        .render(rect, buf);
+}

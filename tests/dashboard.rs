@@ -1,0 +1,514 @@
+//! The dashboard: insta snapshots of each state at 80x24 and a fixed clock (0, 1 and 3
+//! profiles, help, filter, confirmations, a failed refresh, hostile text, NO_COLOR), and
+//! tables of the pure `update`: keys to effects, the auto-refresh schedule, reloads.
+
+mod common;
+
+use common::screen::{lines, snapshot};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tvlogin::app::ColorMode;
+use tvlogin::dashboard::{
+    Badge, Confirm, Context, Dashboard, Effect, Mode, Msg, Refresh, Row, badge, update,
+};
+use tvlogin::exit::Exit;
+use tvlogin::inspector::{Tab, TabBody};
+use tvlogin::oauth::client::AuthMethod;
+use tvlogin::session::RefreshReport;
+use tvlogin::store::Backend;
+use tvlogin::store::state::{SessionMeta, StoredEndpoints};
+
+/// 2026-11-18 21:33:20 UTC.
+const NOW: u64 = 1_795_000_000;
+
+fn ctx(colors: ColorMode) -> Context {
+    Context {
+        colors,
+        config_path: "/home/ada/.config/tvlogin/config.toml".into(),
+        offset: 3600,
+    }
+}
+
+fn meta(issuer: &str, who: &str, scope: &str) -> SessionMeta {
+    SessionMeta {
+        generation: 3,
+        issuer: Some(issuer.into()),
+        client_id: "tv-client".into(),
+        auth: AuthMethod::None,
+        client_secret_env: None,
+        allow_http: false,
+        endpoints: StoredEndpoints {
+            token: format!("{issuer}/token"),
+            device_authorization: format!("{issuer}/device"),
+            ..StoredEndpoints::default()
+        },
+        subject: Some("248289761001".into()),
+        subject_label: Some(who.into()),
+        scope: Some(scope.into()),
+        token_type: "Bearer".into(),
+        obtained_at: NOW - 86_400,
+        refreshed_at: Some(NOW - 1200),
+        access_issued_at: NOW - 1200,
+        access_expires_at: Some(NOW + 2400),
+        has_refresh_token: true,
+        refresh_expires_at: Some(NOW - 86_400 + 30 * 86_400),
+        has_id_token: true,
+        id_expires_at: Some(NOW + 2400),
+    }
+}
+
+fn row(name: &str, session: Option<SessionMeta>) -> Row {
+    let mut r = Row::new(name, true, Some(Backend::Keyring));
+    r.session = session;
+    r
+}
+
+/// Work: valid with an id token and a refresh token that expires.
+fn work() -> Row {
+    row(
+        "work",
+        Some(meta(
+            "https://login.example.com",
+            "Ada Lovelace <ada@example.com>",
+            "openid profile email offline_access",
+        )),
+    )
+}
+
+/// GitHub: expired access token, no refresh token, no id token.
+fn github() -> Row {
+    let mut m = meta("https://github.com", "ada", "repo read:org");
+    m.access_issued_at = NOW - 9000;
+    m.access_expires_at = Some(NOW - 1800);
+    m.has_refresh_token = false;
+    m.refresh_expires_at = None;
+    m.has_id_token = false;
+    m.id_expires_at = None;
+    let mut r = row("github", Some(m));
+    r.store = Some(Backend::File);
+    r
+}
+
+/// CI: valid for two hours, no refresh token.
+fn ci() -> Row {
+    let mut m = meta("https://auth.example.net", "ci-bot", "deploy");
+    m.access_issued_at = NOW - 3600;
+    m.access_expires_at = Some(NOW + 7200);
+    m.has_refresh_token = false;
+    m.refresh_expires_at = None;
+    m.has_id_token = false;
+    m.id_expires_at = None;
+    row("ci", Some(m))
+}
+
+fn loaded(rows: Vec<Row>, colors: ColorMode) -> Dashboard {
+    let mut d = Dashboard::new(ctx(colors), NOW);
+    let start = d.start();
+    assert_eq!(start, vec![Effect::Reload]);
+    update(&mut d, Msg::Loaded(rows, Vec::new()));
+    d
+}
+
+fn three() -> Dashboard {
+    loaded(vec![ci(), github(), work()], ColorMode::Ansi256)
+}
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(k: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(k, KeyModifiers::NONE))
+}
+
+fn text(d: &Dashboard) -> String {
+    lines(d, 80, 24).0.join("\n")
+}
+
+// ----- snapshots -----
+
+#[test]
+fn snapshot_reading() {
+    let d = Dashboard::new(ctx(ColorMode::Ansi256), NOW);
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_no_profiles_welcome() {
+    let d = loaded(Vec::new(), ColorMode::Ansi256);
+    let screen = text(&d);
+    assert!(screen.contains("tvlogin demo"), "{screen}");
+    assert!(screen.contains("tvlogin login"), "{screen}");
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_one_profile() {
+    let d = loaded(vec![work()], ColorMode::Ansi256);
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_three_profiles_one_expired_one_without_refresh_token() {
+    let d = three();
+    let screen = text(&d);
+    assert!(screen.contains("● expired"), "{screen}");
+    assert!(screen.contains("● no refresh token"), "{screen}");
+    assert!(screen.contains("● valid"), "{screen}");
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_three_profiles_wide() {
+    let d = three();
+    insta::assert_snapshot!(snapshot(&d, 120, 30));
+}
+
+#[test]
+fn snapshot_selection_scrolls_whole_cards() {
+    let mut d = three();
+    update(&mut d, code(KeyCode::End));
+    let (rows, _) = lines(&d, 80, 14);
+    assert!(rows.iter().any(|r| r.starts_with("▶ work")), "{rows:#?}");
+    insta::assert_snapshot!(snapshot(&d, 80, 14));
+}
+
+#[test]
+fn snapshot_help() {
+    let mut d = three();
+    update(&mut d, key('?'));
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_filter() {
+    let mut d = three();
+    for c in "WOR".chars() {
+        update(&mut d, key('/'));
+        update(&mut d, key(c));
+        update(&mut d, code(KeyCode::Enter));
+    }
+    assert_eq!(d.filter, "WOR");
+    update(&mut d, key('/'));
+    assert_eq!(d.visible().len(), 1);
+    assert_eq!(d.selected.as_deref(), Some("work"));
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_confirm_logout_and_copy() {
+    let mut d = three();
+    update(&mut d, code(KeyCode::End));
+    update(&mut d, key('d'));
+    assert_eq!(d.mode, Mode::Confirm(Confirm::Logout("work".into())));
+    insta::assert_snapshot!("confirm_logout", snapshot(&d, 80, 24));
+    update(&mut d, key('n'));
+    assert_eq!(d.mode, Mode::List);
+    update(&mut d, key('c'));
+    insta::assert_snapshot!("confirm_copy", snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_refresh_failed_with_the_servers_words() {
+    let mut d = three();
+    update(&mut d, code(KeyCode::End));
+    assert_eq!(
+        update(&mut d, key('r')),
+        vec![Effect::Refresh("work".into())]
+    );
+    update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Err(
+                "token request: the server answered invalid_grant: refresh token \
+                         revoked"
+                    .into(),
+            ),
+        },
+    );
+    let screen = text(&d);
+    assert!(screen.contains("● refresh failed"), "{screen}");
+    assert!(
+        screen.contains("invalid_grant: refresh token revoked"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_new_profile_prompt() {
+    let mut d = three();
+    update(&mut d, key('n'));
+    for c in "staging/!".chars() {
+        update(&mut d, key(c));
+    }
+    // Only characters that make sense in a profile name are taken.
+    assert_eq!(d.mode, Mode::NewProfile("staging".into()));
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+    assert_eq!(
+        update(&mut d, code(KeyCode::Enter)),
+        vec![Effect::Login("staging".into())]
+    );
+}
+
+#[test]
+fn snapshot_hostile_text_is_escaped() {
+    let mut m = meta(
+        "https://evil.example\u{1b}]0;pwned\u{7}",
+        "Mallory \u{1b}[31m\u{202e}gnp.exe",
+        "openid \u{1b}[2J",
+    );
+    m.subject_label = Some("Mallory \u{1b}[31m\u{202e}gnp.exe".into());
+    let d = loaded(vec![row("evil\u{1b}[1m", Some(m))], ColorMode::Ansi256);
+    let screen = text(&d);
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert!(!screen.contains('\u{202e}'), "{screen}");
+    assert!(screen.contains("\\x1b"), "{screen}");
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+}
+
+#[test]
+fn snapshot_no_color() {
+    let d = loaded(vec![ci(), github(), work()], ColorMode::None);
+    let shot = snapshot(&d, 80, 24);
+    assert!(
+        !shot.contains("fg Indexed") && !shot.contains("fg Green"),
+        "{shot}"
+    );
+    insta::assert_snapshot!(shot);
+}
+
+#[test]
+fn snapshot_inspector_inside_the_dashboard() {
+    let mut d = three();
+    update(&mut d, code(KeyCode::End));
+    assert_eq!(
+        update(&mut d, code(KeyCode::Enter)),
+        vec![Effect::Inspect("work".into())]
+    );
+    assert!(text(&d).contains("inspecting work"), "{}", text(&d));
+    let tabs = vec![Tab {
+        title: "access token".into(),
+        body: TabBody::Empty("an opaque token".into()),
+    }];
+    update(
+        &mut d,
+        Msg::Inspected {
+            profile: "work".into(),
+            result: Ok(tabs),
+        },
+    );
+    assert!(matches!(d.mode, Mode::Inspect(_)));
+    insta::assert_snapshot!(snapshot(&d, 80, 24));
+    // q leaves the inspector, not the dashboard.
+    update(&mut d, key('q'));
+    assert_eq!(d.mode, Mode::List);
+    assert_eq!(d.exit, None);
+}
+
+// ----- update tables -----
+
+#[test]
+fn keys_without_a_session_explain_instead_of_acting() {
+    let mut d = loaded(vec![row("staging", None)], ColorMode::Ansi256);
+    for c in ['r', 'd', 'c'] {
+        assert!(update(&mut d, key(c)).is_empty());
+        assert_eq!(d.mode, Mode::List);
+        let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
+        assert!(toast.contains("not logged in"), "{c}: {toast}");
+    }
+    assert!(update(&mut d, code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        update(&mut d, key('l')),
+        vec![Effect::Login("staging".into())]
+    );
+    assert_eq!(badge(&d.rows[0], NOW), Badge::NotLoggedIn);
+}
+
+#[test]
+fn l_on_the_welcome_screen_logs_in_the_default_profile() {
+    let mut d = loaded(Vec::new(), ColorMode::Ansi256);
+    assert_eq!(
+        update(&mut d, key('l')),
+        vec![Effect::Login("default".into())]
+    );
+}
+
+#[test]
+fn confirmations_need_y() {
+    let mut d = loaded(vec![work()], ColorMode::Ansi256);
+    update(&mut d, key('d'));
+    assert!(
+        update(&mut d, code(KeyCode::Enter)).is_empty(),
+        "Enter is not yes"
+    );
+    update(&mut d, key('d'));
+    assert_eq!(
+        update(&mut d, key('y')),
+        vec![Effect::Logout("work".into())]
+    );
+    update(&mut d, key('c'));
+    assert_eq!(update(&mut d, key('y')), vec![Effect::Copy("work".into())]);
+}
+
+#[test]
+fn quitting() {
+    let table = [
+        (key('q'), Some(Exit::Ok)),
+        (code(KeyCode::Esc), Some(Exit::Ok)),
+        (
+            Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Exit::Cancelled),
+        ),
+        (Msg::Terminate, Some(Exit::Cancelled)),
+        (key('x'), None),
+    ];
+    for (msg, want) in table {
+        let mut d = three();
+        update(&mut d, msg.clone());
+        assert_eq!(d.exit, want, "{msg:?}");
+    }
+    // Esc clears a filter before it quits.
+    let mut d = three();
+    update(&mut d, key('/'));
+    update(&mut d, key('w'));
+    update(&mut d, code(KeyCode::Enter));
+    update(&mut d, code(KeyCode::Esc));
+    assert_eq!((d.exit, d.filter.as_str()), (None, ""));
+}
+
+#[test]
+fn the_schedule_renews_shortly_before_expiry_and_backs_off_after_a_failure() {
+    let mut w = work();
+    if let Some(m) = &mut w.session {
+        m.access_issued_at = NOW;
+        m.access_expires_at = Some(NOW + 600);
+    }
+    let mut d = loaded(vec![w], ColorMode::Ansi256);
+    // 60 s before expiry, not earlier.
+    assert!(update(&mut d, Msg::Tick(NOW + 539)).is_empty());
+    assert_eq!(
+        update(&mut d, Msg::Tick(NOW + 541)),
+        vec![Effect::Refresh("work".into())]
+    );
+    assert_eq!(badge(&d.rows[0], NOW + 541), Badge::Refreshing);
+    // No second request while one is under way.
+    assert!(!update(&mut d, Msg::Tick(NOW + 542)).contains(&Effect::Refresh("work".into())));
+    let effects = update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Err("the token endpoint answered 503".into()),
+        },
+    );
+    assert_eq!(effects, vec![Effect::Reload]);
+    // 30 s of back-off, then a retry.
+    assert!(!update(&mut d, Msg::Tick(NOW + 560)).contains(&Effect::Refresh("work".into())));
+    assert!(update(&mut d, Msg::Tick(NOW + 572)).contains(&Effect::Refresh("work".into())));
+    let effects = update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Ok(RefreshReport {
+                access_expires_at: Some(NOW + 572 + 600),
+                rotated: true,
+                refresh_expires_at: None,
+                location: "keyring".into(),
+            }),
+        },
+    );
+    assert!(effects.is_empty() || effects == vec![Effect::Reload]);
+    assert!(matches!(
+        d.rows[0].refresh,
+        Refresh::Done { rotated: true, .. }
+    ));
+    // The new expiry counts at once, before the files are re-read.
+    assert!(!update(&mut d, Msg::Tick(NOW + 573)).contains(&Effect::Refresh("work".into())));
+    let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
+    assert!(toast.contains("refreshed work"), "{toast}");
+}
+
+#[test]
+fn auto_refresh_can_be_switched_off() {
+    let mut w = work();
+    if let Some(m) = &mut w.session {
+        m.access_expires_at = Some(NOW + 30);
+    }
+    let mut d = loaded(vec![w], ColorMode::Ansi256);
+    update(&mut d, key('a'));
+    assert!(!d.rows[0].auto_refresh);
+    assert!(update(&mut d, Msg::Tick(NOW + 1)).is_empty());
+    assert_eq!(badge(&d.rows[0], NOW + 1), Badge::Expiring);
+    // A reload keeps the person's choice.
+    update(&mut d, Msg::Loaded(vec![work()], Vec::new()));
+    assert!(!d.rows[0].auto_refresh);
+}
+
+#[test]
+fn a_tick_redraws_only_when_a_countdown_runs() {
+    let mut d = loaded(vec![github()], ColorMode::Ansi256);
+    d.take_dirty();
+    update(&mut d, Msg::Tick(NOW + 1));
+    assert!(
+        !d.take_dirty(),
+        "an expired token shows nothing that changes"
+    );
+    let mut d = three();
+    d.take_dirty();
+    update(&mut d, Msg::Tick(NOW + 1));
+    assert!(d.take_dirty());
+    // The same second again changes nothing.
+    update(&mut d, Msg::Tick(NOW + 1));
+    assert!(!d.take_dirty());
+    // Re-reading identical files changes nothing either.
+    update(
+        &mut d,
+        Msg::Loaded(vec![ci(), github(), work()], Vec::new()),
+    );
+    assert!(!d.take_dirty());
+}
+
+#[test]
+fn files_are_reread_every_few_seconds_one_read_at_a_time() {
+    let mut d = loaded(vec![github()], ColorMode::Ansi256);
+    let mut reloads = 0;
+    for t in 1..=10 {
+        reloads += update(&mut d, Msg::Tick(NOW + t))
+            .iter()
+            .filter(|e| **e == Effect::Reload)
+            .count();
+    }
+    assert_eq!(reloads, 1, "the first read has not answered yet");
+    update(&mut d, Msg::Loaded(vec![github()], Vec::new()));
+    let mut reloads = 0;
+    for t in 11..=20 {
+        if update(&mut d, Msg::Tick(NOW + t)).contains(&Effect::Reload) {
+            reloads += 1;
+            update(&mut d, Msg::Loaded(vec![github()], Vec::new()));
+        }
+    }
+    assert_eq!(reloads, 2);
+}
+
+#[test]
+fn a_login_elsewhere_clears_an_old_failure() {
+    let mut d = loaded(vec![work()], ColorMode::Ansi256);
+    update(&mut d, key('r'));
+    update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Err("invalid_grant".into()),
+        },
+    );
+    // The failure ended the session.
+    update(&mut d, Msg::Loaded(vec![row("work", None)], Vec::new()));
+    assert_eq!(badge(&d.rows[0], NOW), Badge::RefreshFailed);
+    assert!(d.rows[0].last_session.is_some(), "l can log in again");
+    let mut fresh = work();
+    if let Some(m) = &mut fresh.session {
+        m.obtained_at = NOW;
+    }
+    update(&mut d, Msg::Loaded(vec![fresh], Vec::new()));
+    assert_eq!(badge(&d.rows[0], NOW), Badge::Valid);
+}
