@@ -50,3 +50,25 @@ start 200 50 "TVLOGIN_STORE=memory $login"
 shoot login-200x50 200 50
 start 80 24 "$login"
 shoot store-question-80x24 80 24
+
+# Two stored profiles (file store, logged in by plain mode and approved over HTTP), then the
+# dashboard and the inspector on the first one.
+store_login() { # profile scope
+  TVLOGIN_CONFIG_DIR=$work/c TVLOGIN_DATA_DIR=$work/d TVLOGIN_STORE=file \
+    $login --profile "$1" --scope "$2" --no-tui --json > "$work/$1.out" 2>&1 &
+  local pid=$!
+  sleep 1.5
+  local code
+  code=$(grep -o '"user_code":"[^"]*"' "$work/$1.out" | cut -d'"' -f4)
+  curl -s -o /dev/null -d "user_code=$code&action=approve" "http://127.0.0.1:$port/device"
+  wait "$pid"
+}
+store_login work "openid profile email offline_access"
+store_login ci "read"
+start 80 24 "$bin"
+shoot dashboard-80x24 80 24
+tmux capture-pane -p -t shots | sed 's/[[:space:]]*$//' > assets/dashboard-80x24.txt
+tmux send-keys -t shots j Enter
+sleep 3
+shoot inspector-80x24 80 24
+tmux capture-pane -p -t shots | sed 's/[[:space:]]*$//' > assets/inspector-80x24.txt

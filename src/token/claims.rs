@@ -190,6 +190,21 @@ pub const CLAIMS: &[Entry] = &[
         "RFC 7800 / RFC 9449 / RFC 8705",
     ),
     e("events", "Security event token events", "RFC 8417"),
+    e(
+        "active",
+        "Introspection: whether the token is currently active",
+        "RFC 7662 §2.2",
+    ),
+    e(
+        "username",
+        "Introspection: human-readable name of the resource owner",
+        "RFC 7662 §2.2",
+    ),
+    e(
+        "token_type",
+        "Introspection: type of the token (e.g. Bearer)",
+        "RFC 7662 §2.2",
+    ),
     e("tid", "Tenant ID (Microsoft Entra)", "vendor"),
     e("oid", "Object ID of the user (Microsoft Entra)", "vendor"),
     e("ver", "Token format version (Microsoft Entra)", "vendor"),

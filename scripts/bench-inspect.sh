@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `tvlogin inspect --json` against jwt-cli's `jwt decode` on the same RS256 token, 20 runs each,
+# interleaved, medians side by side. A fresh key, JWKS and token are made each run (openssl and
+# jwt-cli), so the token never expires between runs.
+# Needs: openssl, python3, jwt-cli (installed into target/bench-tools when missing).
+# Usage: scripts/bench-inspect.sh [BINARY]   (default target/release/tvlogin)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(realpath "${1:-target/release/tvlogin}")
+tools=$PWD/target/bench-tools
+jwt=$(command -v jwt || true)
+if [ -z "$jwt" ]; then
+  jwt=$tools/bin/jwt
+  [ -x "$jwt" ] || cargo install jwt-cli --locked --root "$tools"
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+openssl genrsa -out "$work/priv.pem" 2048 2>/dev/null
+openssl rsa -in "$work/priv.pem" -pubout -out "$work/pub.pem" 2>/dev/null
+modulus=$(openssl rsa -in "$work/priv.pem" -modulus -noout | cut -d= -f2)
+python3 - "$modulus" > "$work/jwks.json" <<'PY'
+import base64, json, sys
+n = bytes.fromhex(sys.argv[1])
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+print(json.dumps({"keys": [{"kty": "RSA", "kid": "bench", "alg": "RS256", "use": "sig",
+                            "n": b64(n), "e": b64((65537).to_bytes(3, "big"))}]}))
+PY
+"$jwt" encode --alg RS256 --kid bench --secret "@$work/priv.pem" --exp="$(( $(date +%s) + 3600 ))" \
+  --iss https://idp.example --sub user1 --aud api -P scope="openid profile" -P name=Ada \
+  > "$work/token.txt"
+python3 - "$bin" "$jwt" "$work" <<'PY'
+import os, statistics, subprocess, sys, time
+tv, jwt, work = sys.argv[1:]
+env = dict(os.environ, TVLOGIN_CONFIG_DIR=f"{work}/c", TVLOGIN_DATA_DIR=f"{work}/d")
+token = open(f"{work}/token.txt", "rb").read().strip()
+runs = {
+    "tvlogin inspect --json --jwks FILE (decode + verify)":
+        [tv, "inspect", "--json", "--jwks", f"{work}/jwks.json", "-"],
+    "jwt decode --json (decode only)": [jwt, "decode", "--json", "-"],
+    "jwt decode --json --alg RS256 --secret @pub.pem (decode + verify)":
+        [jwt, "decode", "--json", "--alg", "RS256", "--secret", f"@{work}/pub.pem", "-"],
+}
+times = {name: [] for name in runs}
+for name, cmd in runs.items():  # warm the page cache
+    r = subprocess.run(cmd, input=token, capture_output=True, env=env)
+    assert r.returncode == 0, (name, r.returncode, r.stdout[:300], r.stderr[:300])
+for _ in range(20):
+    for name, cmd in runs.items():
+        t = time.perf_counter()
+        r = subprocess.run(cmd, input=token, capture_output=True, env=env)
+        times[name].append((time.perf_counter() - t) * 1000)
+        assert r.returncode == 0, (name, r.returncode, r.stderr[:300])
+base = statistics.median(times["jwt decode --json --alg RS256 --secret @pub.pem (decode + verify)"])
+for name, v in times.items():
+    m = statistics.median(v)
+    print(f"{name:66s} median {m:6.2f} ms  min {min(v):6.2f}  max {max(v):6.2f}  x{m / base:4.2f}")
+PY
