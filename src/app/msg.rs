@@ -14,7 +14,7 @@ use crate::oauth::normalize::OAuthResponse;
 use crate::oauth::token::TokenResponse;
 use crate::store::Backend;
 
-/// An input to [`super::update`]. Replies to effects carry the `attempt` they were started
+/// An input to [`update`](super::update()). Replies to effects carry the `attempt` they were started
 /// for, so a reply that arrives after `r` started a new flow is recognised and dropped.
 // Messages are moved once through a channel; boxing the poll answer would buy nothing.
 #[allow(clippy::large_enum_variant)]

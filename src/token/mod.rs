@@ -32,7 +32,7 @@ pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
     }
 }
 
-/// Who a token is about, from the usual claims: "Name <email>", else email, else
+/// Who a token is about, from the usual claims: `Name <email>`, else email, else
 /// preferred_username, else sub.
 pub fn subject_label(claims: &Map<String, Value>) -> Option<String> {
     let get = |k: &str| {
