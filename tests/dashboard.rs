@@ -512,3 +512,93 @@ fn a_login_elsewhere_clears_an_old_failure() {
     update(&mut d, Msg::Loaded(vec![fresh], Vec::new()));
     assert_eq!(badge(&d.rows[0], NOW), Badge::Valid);
 }
+
+#[test]
+fn the_back_off_grows_with_failures_in_a_row_and_a_success_is_not_repeated_at_once() {
+    let mut w = work();
+    if let Some(m) = &mut w.session {
+        m.access_issued_at = NOW;
+        m.access_expires_at = Some(NOW + 100);
+    }
+    let mut d = loaded(vec![w], ColorMode::Ansi256);
+    let fail = |d: &mut Dashboard| {
+        update(
+            d,
+            Msg::Refreshed {
+                profile: "work".into(),
+                result: Err("503".into()),
+            },
+        );
+    };
+    let refreshes = |effects: Vec<Effect>| effects.contains(&Effect::Refresh("work".into()));
+    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 50))));
+    fail(&mut d);
+    // 30 s, then 60 s.
+    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 79))));
+    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 80))));
+    fail(&mut d);
+    assert!(matches!(
+        d.rows[0].refresh,
+        Refresh::Failed { failures: 2, .. }
+    ));
+    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 139))));
+    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 140))));
+    // A server answering with an already expired token is not asked again every second.
+    update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Ok(RefreshReport {
+                access_expires_at: Some(NOW + 140),
+                rotated: false,
+                refresh_expires_at: None,
+                location: "keyring".into(),
+            }),
+        },
+    );
+    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 141))));
+    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 169))));
+    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 170))));
+}
+
+#[test]
+fn only_the_latest_inspection_opens_and_never_over_a_question() {
+    let tabs = || {
+        vec![Tab {
+            title: "access token".into(),
+            body: TabBody::Empty("x".into()),
+        }]
+    };
+    let mut d = three();
+    update(&mut d, code(KeyCode::End));
+    update(&mut d, code(KeyCode::Enter)); // work
+    update(&mut d, code(KeyCode::Home));
+    update(&mut d, code(KeyCode::Enter)); // ci
+    update(
+        &mut d,
+        Msg::Inspected {
+            profile: "work".into(),
+            result: Ok(tabs()),
+        },
+    );
+    assert_eq!(d.mode, Mode::List, "a superseded answer does not open");
+    update(&mut d, key('d'));
+    update(
+        &mut d,
+        Msg::Inspected {
+            profile: "ci".into(),
+            result: Ok(tabs()),
+        },
+    );
+    assert_eq!(d.mode, Mode::Confirm(Confirm::Logout("ci".into())));
+    let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
+    assert!(toast.contains("press Enter"), "{toast}");
+}
+
+#[test]
+fn any_key_closes_help_q_included() {
+    let mut d = three();
+    update(&mut d, key('?'));
+    update(&mut d, key('q'));
+    assert_eq!((d.mode.clone(), d.exit), (Mode::List, None));
+}

@@ -81,6 +81,8 @@ pub enum Refresh {
     Running {
         /// Started by the schedule.
         auto: bool,
+        /// Failures in a row before it (kept so the back-off keeps growing).
+        failures: u32,
     },
     /// The latest one worked.
     Done {
@@ -181,7 +183,21 @@ pub fn renewal_at(row: &Row) -> Option<u64> {
     match &row.refresh {
         Refresh::Running { .. } => None,
         Refresh::Failed { retry_at, .. } => Some(at.max(*retry_at)),
-        _ => Some(at),
+        Refresh::Done { at: done, .. } => Some(at.max(done + MIN_GAP_AFTER_REFRESH)),
+        Refresh::Idle => Some(at),
+    }
+}
+
+/// The shortest time between a refresh that worked and the next one the schedule starts: a
+/// server answering with an already-expired token (`expires_in: 0`, a skewed clock) must not
+/// be asked again every second.
+pub const MIN_GAP_AFTER_REFRESH: u64 = 30;
+
+/// Failed refreshes in a row up to and including `refresh`.
+fn failures_so_far(refresh: &Refresh) -> u32 {
+    match refresh {
+        Refresh::Failed { failures, .. } | Refresh::Running { failures, .. } => *failures,
+        _ => 0,
     }
 }
 
@@ -275,6 +291,8 @@ pub struct Dashboard {
     pub exit: Option<Exit>,
     /// Whether the rows have been read at least once.
     pub loaded: bool,
+    /// The profile whose inspection is under way (a later Enter replaces it).
+    pub inspecting: Option<String>,
     reloading: bool,
     dirty: bool,
 }
@@ -371,6 +389,7 @@ impl Dashboard {
             now,
             exit: None,
             loaded: false,
+            inspecting: None,
             reloading: false,
             dirty: true,
         }
@@ -517,7 +536,20 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
         }
         Msg::Inspected { profile, result } => {
             d.dirty = true;
+            // Only the latest Enter's answer opens, and only over the list: never over a
+            // question or prompt the person is answering.
+            if d.inspecting.as_deref() != Some(profile.as_str()) {
+                return Vec::new();
+            }
+            d.inspecting = None;
             match result {
+                Ok(tabs) if d.mode != Mode::List => {
+                    drop(tabs);
+                    d.say(
+                        Tone::Info,
+                        format!("the inspection of {profile} is ready; press Enter to see it"),
+                    );
+                }
                 Ok(tabs) => {
                     d.toast = None;
                     d.mode = Mode::Inspect(Box::new(Inspector::new(
@@ -597,7 +629,10 @@ fn tick(d: &mut Dashboard, now: u64) -> Vec<Effect> {
         .collect();
     for profile in due {
         if let Some(row) = d.row_mut(&profile) {
-            row.refresh = Refresh::Running { auto: true };
+            row.refresh = Refresh::Running {
+                auto: true,
+                failures: failures_so_far(&row.refresh),
+            };
         }
         d.dirty = true;
         effects.push(Effect::Refresh(profile));
@@ -660,7 +695,7 @@ fn refreshed(
     let Some(row) = d.row_mut(profile) else {
         return reload(d);
     };
-    let auto = matches!(row.refresh, Refresh::Running { auto: true });
+    let auto = matches!(row.refresh, Refresh::Running { auto: true, .. });
     match result {
         Ok(report) => {
             row.refresh = Refresh::Done {
@@ -693,10 +728,7 @@ fn refreshed(
             d.say(Tone::Ok, text);
         }
         Err(message) => {
-            let failures = match &row.refresh {
-                Refresh::Failed { failures, .. } => failures + 1,
-                _ => 1,
-            };
+            let failures = failures_so_far(&row.refresh) + 1;
             row.refresh = Refresh::Failed {
                 at: now,
                 message: message.clone(),
@@ -721,12 +753,8 @@ fn key_press(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Mode::Help => {
-            if key.code == KeyCode::Char('q') {
-                d.exit = Some(Exit::Ok);
-            }
-            Vec::new()
-        }
+        // Any key closes help (q too: quitting from help would surprise).
+        Mode::Help => Vec::new(),
         Mode::Filter => {
             match key.code {
                 KeyCode::Enter => {}
@@ -860,6 +888,7 @@ fn list_key(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
                     Tone::Busy,
                     format!("inspecting {p}: reading the tokens and the issuer's keys…"),
                 );
+                d.inspecting = Some(p.clone());
                 vec![Effect::Inspect(p)]
             }
             _ => need_session(d, "inspect"),
@@ -878,7 +907,10 @@ fn list_key(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
                         if matches!(row.refresh, Refresh::Running { .. }) {
                             return Vec::new();
                         }
-                        row.refresh = Refresh::Running { auto: false };
+                        row.refresh = Refresh::Running {
+                            auto: false,
+                            failures: failures_so_far(&row.refresh),
+                        };
                     }
                     vec![Effect::Refresh(p)]
                 }

@@ -15,7 +15,7 @@ use super::tabs::profile_tabs;
 use super::{Dashboard, Effect, Msg, Row, update};
 use crate::cli::{Cli, Command, LoginArgs};
 use crate::commands::{ProfileStatus, collect, screen_parts};
-use crate::config::{DEFAULT_PROFILE, LoginConfig, Profile};
+use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig, Profile};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::runtime::terminal::TerminalGuard;
@@ -78,6 +78,14 @@ pub async fn run(mut model: Dashboard, ctx: session::Context) -> Result<Exit, Er
                 .map_err(|e| Error::Other(format!("cannot draw: {e}")))?;
         }
         if let Some(exit) = model.exit {
+            finish_writes(
+                &mut model,
+                &mut guard,
+                &mut tasks,
+                &mut events,
+                &mut signals,
+            )
+            .await;
             return Ok(exit);
         }
         let msg = tokio::select! {
@@ -111,14 +119,47 @@ pub async fn run(mut model: Dashboard, ctx: session::Context) -> Result<Exit, Er
     }
 }
 
-/// The running tasks; dropped with the loop, which aborts them (a refresh in flight is
-/// safe to abort: the store and state are written under the profile lock, whole or not).
+/// Waits, on the way out, for work that writes tokens (a refresh, a logout, a copy that
+/// refreshes): aborting a refresh after the server rotated the refresh token but before the
+/// new one is stored would lose the session. At most a little longer than one HTTP timeout;
+/// any key or signal stops waiting.
+async fn finish_writes(
+    model: &mut Dashboard,
+    guard: &mut TerminalGuard,
+    tasks: &mut Tasks,
+    events: &mut EventStream,
+    signals: &mut Signals,
+) {
+    tasks.writes.retain(|t| !t.is_finished());
+    if tasks.writes.is_empty() {
+        return;
+    }
+    model.mode = super::Mode::List;
+    model.say(
+        super::Tone::Busy,
+        "finishing a token refresh or logout before quitting… (any key quits now)".into(),
+    );
+    let _ = guard
+        .terminal()
+        .draw(|frame| frame.render_widget(&*model, frame.area()));
+    let writes = futures_util::future::join_all(tasks.writes.drain(..));
+    tokio::select! {
+        _ = tokio::time::timeout(Duration::from_secs(35), writes) => {}
+        _ = events.next() => {}
+        () = signals.recv() => {}
+    }
+}
+
+/// The running tasks. Reads are aborted when the loop ends; writes get [`finish_writes`].
 #[derive(Default)]
-struct Tasks(Vec<JoinHandle<()>>);
+struct Tasks {
+    reads: Vec<JoinHandle<()>>,
+    writes: Vec<JoinHandle<()>>,
+}
 
 impl Drop for Tasks {
     fn drop(&mut self) {
-        for t in self.0.drain(..) {
+        for t in self.reads.drain(..).chain(self.writes.drain(..)) {
             t.abort();
         }
     }
@@ -128,11 +169,17 @@ impl Tasks {
     fn spawn(
         &mut self,
         tx: &UnboundedSender<Reply>,
+        writes: bool,
         work: impl Future<Output = Reply> + Send + 'static,
     ) {
         let tx = tx.clone();
-        self.0.retain(|t| !t.is_finished());
-        self.0.push(tokio::spawn(async move {
+        let list = if writes {
+            &mut self.writes
+        } else {
+            &mut self.reads
+        };
+        list.retain(|t| !t.is_finished());
+        list.push(tokio::spawn(async move {
             let _ = tx.send(work.await);
         }));
     }
@@ -140,7 +187,7 @@ impl Tasks {
     fn start(&mut self, effect: Effect, ctx: &Arc<session::Context>, tx: &UnboundedSender<Reply>) {
         let ctx = Arc::clone(ctx);
         match effect {
-            Effect::Copy(profile) => self.spawn(tx, async move {
+            Effect::Copy(profile) => self.spawn(tx, true, async move {
                 match session::current_token(
                     &ctx,
                     &profile,
@@ -167,10 +214,14 @@ impl Tasks {
             }),
             // Needs the terminal: the loop runs it.
             Effect::Login(_) => {}
-            effect => self.spawn(tx, async move {
-                let msg = perform(effect, &ctx).await;
-                Reply::Msg(msg.unwrap_or(Msg::Resized))
-            }),
+            effect => self.spawn(
+                tx,
+                matches!(effect, Effect::Refresh(_) | Effect::Logout(_)),
+                async move {
+                    let msg = perform(effect, &ctx).await;
+                    Reply::Msg(msg.unwrap_or(Msg::Resized))
+                },
+            ),
         }
     }
 }
@@ -221,25 +272,36 @@ pub async fn perform(effect: Effect, ctx: &session::Context) -> Option<Msg> {
     })
 }
 
-/// Every profile with the dashboard's settings from config.toml; problems escaped.
+/// Every profile with the dashboard's settings from config.toml (read again each time, so a
+/// profile added there shows up, and can be logged in to, without a restart); problems
+/// escaped.
 pub async fn read_rows(ctx: &session::Context) -> (Vec<Row>, Vec<String>) {
     let paths = ctx.paths.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let file = crate::config::ConfigFile::load(&paths.config_file()).unwrap_or_default();
-        collect(&paths, &file)
+        let (file, problem) = match ConfigFile::load(&paths.config_file()) {
+            Ok(file) => (file, None),
+            Err(e) => (ConfigFile::default(), Some(e.to_string())),
+        };
+        let (statuses, mut problems) = collect(&paths, &file);
+        problems.extend(problem);
+        (statuses, problems, file)
     })
     .await;
-    let (statuses, problems) = match read {
+    let (statuses, problems, file) = match read {
         Ok(r) => r,
-        Err(e) => (Vec::new(), vec![format!("reading the profiles: {e}")]),
+        Err(e) => (
+            Vec::new(),
+            vec![format!("reading the profiles: {e}")],
+            ConfigFile::default(),
+        ),
     };
-    let rows = statuses.into_iter().map(|s| row_for(ctx, s)).collect();
+    let rows = statuses.into_iter().map(|s| row_for(&file, s)).collect();
     (rows, problems.iter().map(|p| escape(p)).collect())
 }
 
 /// A [`Row`] from what is on disk, with the profile's `auto_refresh` and `refresh_before`.
-pub fn row_for(ctx: &session::Context, status: ProfileStatus) -> Row {
-    let settings = ctx.file.profiles.get(&status.profile);
+pub fn row_for(file: &ConfigFile, status: ProfileStatus) -> Row {
+    let settings = file.profiles.get(&status.profile);
     let mut row = Row::new(
         &status.profile,
         status.configured,
@@ -310,7 +372,10 @@ pub fn login_config(
         Ok(_) => LoginArgs::default(),
         Err(e) => return Err(Error::Usage(e.to_string())),
     };
-    let configured = ctx.file.profiles.get(profile).cloned().unwrap_or_default();
+    // Read again: the person may have added the profile since the dashboard started.
+    let path = ctx.paths.config_file();
+    let file = ConfigFile::load(&path)?;
+    let configured = file.profiles.get(profile).cloned().unwrap_or_default();
     let names_server = args.issuer.is_some()
         || args.provider.is_some()
         || configured.issuer.is_some()
@@ -324,8 +389,7 @@ pub fn login_config(
     if profile == DEFAULT_PROFILE && args.profile.is_none() {
         args.profile = Some(DEFAULT_PROFILE.to_owned());
     }
-    let path = ctx.paths.config_file();
-    LoginConfig::resolve(&args, &ctx.file, &path, ctx.env.as_ref())
+    LoginConfig::resolve(&args, &file, &path, ctx.env.as_ref())
 }
 
 /// Fills what neither the flags' variables nor the profile's table say.

@@ -61,7 +61,10 @@ fn badges() {
             row(
                 Some(meta(0, Some(3600), true)),
                 true,
-                Refresh::Running { auto: true },
+                Refresh::Running {
+                    auto: true,
+                    failures: 0,
+                },
             ),
             1000,
             Badge::Refreshing,
@@ -142,7 +145,10 @@ fn renewal_schedule() {
             row(
                 Some(meta(0, Some(3600), true)),
                 true,
-                Refresh::Running { auto: false },
+                Refresh::Running {
+                    auto: false,
+                    failures: 0,
+                },
             ),
             None,
         ),

@@ -110,7 +110,7 @@ fn cards(d: &Dashboard, area: Rect, buf: &mut Buffer, theme: &Theme) {
     if visible.is_empty() {
         Paragraph::new(Line::styled(
             format!(
-                " no profile matches {:?}; Esc clears the filter",
+                " no profile matches \"{}\"; Esc clears the filter",
                 escape(&d.filter)
             ),
             theme.dim,
