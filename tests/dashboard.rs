@@ -602,3 +602,21 @@ fn any_key_closes_help_q_included() {
     update(&mut d, key('q'));
     assert_eq!((d.mode.clone(), d.exit), (Mode::List, None));
 }
+
+#[test]
+fn messages_escape_profile_names_once() {
+    let mut d = loaded(vec![row("evil\u{202e}\u{1b}[2J", None)], ColorMode::Ansi256);
+    update(&mut d, key('r'));
+    let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
+    assert!(toast.contains("evil\\u{202e}\\x1b[2J"), "{toast}");
+    update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "evil\u{202e}\u{1b}[2J".into(),
+            result: Err(tvlogin::sanitize::escape("server said \u{1b}[31m")),
+        },
+    );
+    let shown = text(&d);
+    assert!(shown.contains("server said \\x1b[31m"), "{shown}");
+    assert!(!shown.contains("\\\\x1b"), "escaped twice: {shown}");
+}

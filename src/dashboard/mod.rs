@@ -430,9 +430,15 @@ impl Dashboard {
         self.rows.iter_mut().find(|r| r.profile == profile)
     }
 
+    /// Shows a message. Escaped here as a whole (profile names come from files), which is
+    /// safe for parts escaped before: escaping leaves the escapes' backslashes alone.
     fn say(&mut self, tone: Tone, text: String) {
         let until = (tone != Tone::Busy).then_some(self.now + TOAST_SECS);
-        self.toast = Some(Toast { text, tone, until });
+        self.toast = Some(Toast {
+            text: crate::sanitize::escape(&text),
+            tone,
+            until,
+        });
     }
 
     /// Keeps the selection on a visible row: the same one if it still shows, else the first.
