@@ -5,54 +5,18 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Home, server};
+use common::{Home, logged_in, quick};
 use tvlogin::app::ColorMode;
 use tvlogin::config::ConfigFile;
 use tvlogin::dashboard::run::perform;
 use tvlogin::dashboard::tabs::profile_tabs;
 use tvlogin::dashboard::{Badge, Context, Dashboard, Effect, Msg, Refresh, badge, update};
 use tvlogin::inspector::TabBody;
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin::server::DEMO_CLIENT_ID;
 use tvlogin::session;
 use tvlogin::token::verify::Outcome;
-
-fn quick(access_token_ttl: u64) -> ServerConfig {
-    ServerConfig {
-        interval: 1,
-        access_token_ttl,
-        auto_decision: Some(AutoDecision {
-            on_poll: 1,
-            approve: true,
-        }),
-        ..ServerConfig::default()
-    }
-}
-
-/// A server and a home whose `default` profile is logged in to it with the file store.
-async fn logged_in(config: ServerConfig) -> (Arc<ServerHandle>, Home) {
-    let server = Arc::new(server(config).await);
-    let home = Home::new();
-    let run = home
-        .run_with_env(
-            &[
-                "login",
-                "--issuer",
-                &server.issuer_str(),
-                "--client-id",
-                DEMO_CLIENT_ID,
-                "--scope",
-                "openid profile email offline_access",
-                "--json",
-            ],
-            &[("TVLOGIN_STORE", "file")],
-        )
-        .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    (server, home)
-}
 
 fn context(home: &Home) -> session::Context {
     session::Context {

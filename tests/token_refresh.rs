@@ -4,52 +4,13 @@
 mod common;
 
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Home, server};
+use common::{Home, logged_in, quick, server};
 use serde_json::Value;
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin::server::{DEMO_CLIENT_ID, ServerHandle};
 
 const FILE: [(&str, &str); 1] = [("TVLOGIN_STORE", "file")];
-
-fn quick(access_token_ttl: u64) -> ServerConfig {
-    ServerConfig {
-        interval: 1,
-        access_token_ttl,
-        auto_decision: Some(AutoDecision {
-            on_poll: 1,
-            approve: true,
-        }),
-        ..ServerConfig::default()
-    }
-}
-
-/// A server and a home logged in to it with the file store.
-async fn logged_in(config: ServerConfig) -> (Arc<ServerHandle>, Home) {
-    let server = Arc::new(server(config).await);
-    let home = Home::new();
-    let run = home
-        .run_with_env(
-            &[
-                "login",
-                "--issuer",
-                &server.issuer_str(),
-                "--client-id",
-                DEMO_CLIENT_ID,
-                "--scope",
-                "openid profile email offline_access",
-                "--json",
-            ],
-            &FILE,
-        )
-        .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let tokens = run.events().pop().unwrap_or_default();
-    assert_eq!(tokens["event"], "tokens", "{}", run.stdout);
-    assert_eq!(tokens["store"], "file", "{}", run.stdout);
-    (server, home)
-}
 
 fn read_json(path: &std::path::Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -8,9 +8,11 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tvlogin::server::{ServerConfig, ServerHandle};
+
+use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 /// Nothing in these tests should take this long; a hang fails instead of blocking CI.
 pub const PROCESS_LIMIT: Duration = Duration::from_secs(60);
@@ -251,4 +253,43 @@ pub fn discovery_doc() -> String {
 /// A valid device authorization answer with a 1 s interval.
 pub fn device_answer() -> String {
     r#"{"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"{base}/verify","expires_in":30,"interval":1}"#.into()
+}
+
+/// A fast server that approves on the first poll.
+pub fn quick(access_token_ttl: u64) -> ServerConfig {
+    ServerConfig {
+        interval: 1,
+        access_token_ttl,
+        auto_decision: Some(AutoDecision {
+            on_poll: 1,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    }
+}
+
+/// A server and a home logged in to it with the file store.
+pub async fn logged_in(config: ServerConfig) -> (Arc<ServerHandle>, Home) {
+    let server = Arc::new(server(config).await);
+    let home = Home::new();
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--scope",
+                "openid profile email offline_access",
+                "--json",
+            ],
+            &[("TVLOGIN_STORE", "file")],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let tokens = run.events().pop().unwrap_or_default();
+    assert_eq!(tokens["event"], "tokens", "{}", run.stdout);
+    assert_eq!(tokens["store"], "file", "{}", run.stdout);
+    (server, home)
 }
