@@ -40,6 +40,16 @@ pub enum Error {
         /// The server's words, or `None` when tvlogin's own deadline ended the flow.
         description: Option<String>,
     },
+    /// There is no usable session: never logged in, logged out, or the server ended the
+    /// grant (`invalid_grant`, a refused refresh). The profile's settings are kept, so
+    /// `tvlogin login --profile P` alone logs in again.
+    #[error("{reason}")]
+    NotLoggedIn {
+        /// The profile concerned.
+        profile: String,
+        /// What happened, in the person's words (may hold server text: escaped on output).
+        reason: String,
+    },
     /// The user cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -89,6 +99,7 @@ impl Error {
             Error::Server { .. } => Exit::Network,
             Error::Denied { .. } => Exit::Denied,
             Error::Expired { .. } => Exit::Expired,
+            Error::NotLoggedIn { .. } => Exit::NotLoggedIn,
             Error::Cancelled => Exit::Cancelled,
             Error::Other(_) => Exit::Failure,
         }
@@ -106,29 +117,37 @@ impl Error {
             Error::Protocol(_) => "invalid_response".into(),
             Error::Server { error, .. } | Error::Denied { error, .. } => error.clone(),
             Error::Expired { .. } => "expired_token".into(),
+            Error::NotLoggedIn { .. } => "not_logged_in".into(),
             Error::Cancelled => "cancelled".into(),
             Error::Other(_) => "error".into(),
         }
     }
 
     /// A hint on what to do next, for the errors where one helps.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            Error::Server { error, .. } => match error.as_str() {
-                "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => Some(
-                    "check --client-id and the client secret, and that the client may use the device flow",
-                ),
-                "device_flow_disabled" => {
-                    Some("enable the device flow in the app's settings at the provider")
-                }
-                "invalid_scope" => Some("check --scope against what the provider allows"),
-                "bad_verification_code" => {
-                    Some("the server no longer knows this device code; log in again")
-                }
-                _ => None,
-            },
-            _ => None,
+    pub fn hint(&self) -> Option<String> {
+        if let Error::NotLoggedIn { profile, .. } = self {
+            return Some(format!(
+                "log in again: tvlogin login --profile {}",
+                crate::sanitize::escape(profile)
+            ));
         }
+        let hint: &'static str = match self {
+            Error::Server { error, .. } => match error.as_str() {
+                "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => {
+                    "check --client-id and the client secret, and that the client may use the device flow"
+                }
+                "device_flow_disabled" => {
+                    "enable the device flow in the app's settings at the provider"
+                }
+                "invalid_scope" => "check --scope against what the provider allows",
+                "bad_verification_code" => {
+                    "the server no longer knows this device code; log in again"
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(hint.to_owned())
     }
 }
 
@@ -165,6 +184,13 @@ mod tests {
                 3,
             ),
             (Error::Expired { description: None }, 4),
+            (
+                Error::NotLoggedIn {
+                    profile: "p".into(),
+                    reason: "r".into(),
+                },
+                7,
+            ),
             (Error::Cancelled, 130),
             (Error::Other("o".into()), 1),
         ];

@@ -16,10 +16,16 @@ pub enum Exit {
     Expired,
     /// 5: the network or the server failed (unreachable, timeouts, 5xx, malformed answers).
     Network,
-    /// 6: the token given to `inspect` is invalid.
+    /// 6: the token given to `inspect` is invalid, or not verifiable as asked.
     InvalidToken,
+    /// 7: not logged in, or the session has ended (the server refused the refresh token):
+    /// log in again. Scripts can do `tvlogin token || tvlogin login`.
+    NotLoggedIn,
     /// 130: the user cancelled (Ctrl-C, `q`).
     Cancelled,
+    /// 128 + N: a signal (SIGTERM, SIGHUP, …) ended the command after it finished what could
+    /// not be abandoned (a refresh answer on its way is stored first).
+    Signal(u8),
 }
 
 impl Exit {
@@ -33,7 +39,9 @@ impl Exit {
             Exit::Expired => 4,
             Exit::Network => 5,
             Exit::InvalidToken => 6,
+            Exit::NotLoggedIn => 7,
             Exit::Cancelled => 130,
+            Exit::Signal(number) => 128u8.saturating_add(number),
         }
     }
 }
