@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use oauth2::ClientSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::cli::LoginArgs;
@@ -263,6 +263,30 @@ impl LoginConfig {
         config_path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
+        Self::resolve_remembering(args, file, config_path, env, None)
+    }
+
+    /// [`LoginConfig::resolve`], with what the profile remembers of its last login as the
+    /// lowest layer (see [`RememberedLogin::fill`]).
+    pub fn resolve_remembering(
+        args: &LoginArgs,
+        file: &ConfigFile,
+        config_path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        remembered: Option<&RememberedLogin>,
+    ) -> Result<Self, Error> {
+        let filled;
+        let args = match remembered {
+            Some(memory) => {
+                let mut copy = args.clone();
+                let name = args.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+                let configured = file.profiles.get(name).cloned().unwrap_or_default();
+                memory.fill(&mut copy, &configured);
+                filled = copy;
+                &filled
+            }
+            None => args,
+        };
         let profile_name = args
             .profile
             .clone()
@@ -445,6 +469,177 @@ impl LoginConfig {
             store: args.store.or(profile.store),
             client_secret_env: secret_var,
         })
+    }
+}
+
+/// How a profile logged in, remembered in its state file after logout and after the server
+/// ended the session, so that `tvlogin login --profile P` alone logs in again (flags, their
+/// variables and the config file's profile still win, field by field; the server as a whole).
+/// Never holds a secret: only the name of the variable a client secret came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RememberedLogin {
+    /// The issuer (discovery), when the login used one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Device authorization endpoint given or preset (not discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// Token endpoint given or preset (not discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// JWKS URL given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Revocation endpoint given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// Introspection endpoint given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// Userinfo endpoint given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// The client id.
+    pub client_id: String,
+    /// How the client authenticates.
+    pub auth: AuthMethod,
+    /// The variable the client secret came from (its name, never its value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    /// The scope asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The audience asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// RFC 8707 resources asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// Whether http:// was allowed for non-loopback hosts.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The HTTP timeout in seconds, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+impl RememberedLogin {
+    /// What a resolved login configuration says, to be remembered.
+    pub fn of(config: &LoginConfig) -> Self {
+        let text = |u: &Option<Url>| u.as_ref().map(Url::to_string);
+        let (issuer, endpoints) = match &config.source {
+            EndpointSource::Discover(issuer) => (
+                Some(issuer.to_string()),
+                (
+                    text(&config.overrides.device_authorization),
+                    text(&config.overrides.token),
+                    text(&config.overrides.jwks_uri),
+                    text(&config.overrides.revocation),
+                    text(&config.overrides.introspection),
+                    text(&config.overrides.userinfo),
+                ),
+            ),
+            EndpointSource::Fixed(e) => (
+                e.issuer.clone(),
+                (
+                    Some(e.device_authorization.to_string()),
+                    Some(e.token.to_string()),
+                    text(&e.jwks_uri),
+                    text(&e.revocation),
+                    text(&e.introspection),
+                    text(&e.userinfo),
+                ),
+            ),
+        };
+        let (device, token, jwks, revocation, introspection, userinfo) = endpoints;
+        Self {
+            issuer,
+            device_authorization_endpoint: device,
+            token_endpoint: token,
+            jwks_uri: jwks,
+            revocation_endpoint: revocation,
+            introspection_endpoint: introspection,
+            userinfo_endpoint: userinfo,
+            client_id: config.client.id.clone(),
+            auth: config.client.auth,
+            client_secret_env: config.client_secret_env.clone(),
+            scope: config.request.scope.clone(),
+            audience: config.request.audience.clone(),
+            resources: config.request.resources.clone(),
+            allow_http: config.http.allow_http,
+            timeout: Some(config.http.timeout.as_secs()),
+        }
+    }
+
+    /// Fills the flags that neither `args` (with their variables) nor the config file's
+    /// `profile` set. The server is taken as a whole: when the flags or the profile name any
+    /// server, nothing of the remembered one is mixed in.
+    pub fn fill(&self, args: &mut LoginArgs, profile: &Profile) {
+        let names_server = args.issuer.is_some()
+            || args.provider.is_some()
+            || args.device_authorization_endpoint.is_some()
+            || args.token_endpoint.is_some()
+            || profile.issuer.is_some()
+            || profile.provider.is_some()
+            || profile.device_authorization_endpoint.is_some()
+            || profile.token_endpoint.is_some();
+        if !names_server {
+            args.issuer.clone_from(&self.issuer);
+            args.device_authorization_endpoint
+                .clone_from(&self.device_authorization_endpoint);
+            args.token_endpoint.clone_from(&self.token_endpoint);
+            let keep = |arg: &mut Option<String>, prof: &Option<String>, mine: &Option<String>| {
+                if arg.is_none() && prof.is_none() {
+                    arg.clone_from(mine);
+                }
+            };
+            keep(&mut args.jwks_uri, &profile.jwks_uri, &self.jwks_uri);
+            keep(
+                &mut args.revocation_endpoint,
+                &profile.revocation_endpoint,
+                &self.revocation_endpoint,
+            );
+            keep(
+                &mut args.introspection_endpoint,
+                &profile.introspection_endpoint,
+                &self.introspection_endpoint,
+            );
+            keep(
+                &mut args.userinfo_endpoint,
+                &profile.userinfo_endpoint,
+                &self.userinfo_endpoint,
+            );
+        }
+        if args.client_id.is_none() && profile.client_id.is_none() {
+            args.client_id = Some(self.client_id.clone());
+        }
+        if args.auth.is_none() && profile.auth.is_none() {
+            args.auth = Some(self.auth);
+        }
+        // The secret's variable only with the remembered client: another client id given now
+        // has its own secret.
+        if args.client_secret_env.is_none()
+            && profile.client_secret_env.is_none()
+            && profile.client_secret.is_none()
+            && args.client_id.as_deref() == Some(self.client_id.as_str())
+        {
+            args.client_secret_env.clone_from(&self.client_secret_env);
+        }
+        if args.scope.is_none() && profile.scope.is_none() {
+            args.scope.clone_from(&self.scope);
+        }
+        if args.audience.is_none() && profile.audience.is_none() {
+            args.audience.clone_from(&self.audience);
+        }
+        if args.resource.is_empty() && profile.resource.is_none() {
+            args.resource.clone_from(&self.resources);
+        }
+        if profile.allow_http.is_none() {
+            args.allow_http |= self.allow_http;
+        }
+        if args.timeout.is_none() && profile.timeout.is_none() {
+            args.timeout = self.timeout;
+        }
     }
 }
 

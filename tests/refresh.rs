@@ -8,10 +8,9 @@ use std::path::Path;
 use common::server;
 use tvlogin::cli::LoginArgs;
 use tvlogin::config::{ConfigFile, LoginConfig};
-use tvlogin::error::Error;
 use tvlogin::login::{self, OutputMode, Reporter};
 use tvlogin::oauth::http::Http;
-use tvlogin::oauth::refresh::refresh;
+use tvlogin::oauth::refresh::{RefreshFailure, refresh};
 use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
 
 async fn logged_in(
@@ -40,7 +39,7 @@ async fn logged_in(
         ..LoginArgs::default()
     };
     let config = LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("none"), &|_| None)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let mut reporter = Reporter::new(OutputMode::Json, Vec::new(), Vec::new());
     let tokens = login::login(&config, &mut reporter)
         .await
@@ -52,7 +51,7 @@ async fn logged_in(
 #[tokio::test]
 async fn rotation_and_replay_detection() {
     let (server, config, tokens) = logged_in(Quirks::Rfc).await;
-    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e:?}"));
     let token_endpoint = server.token_endpoint();
     let first = tokens
         .refresh_token
@@ -60,7 +59,7 @@ async fn rotation_and_replay_detection() {
 
     let renewed = refresh(&http, &config.client, &token_endpoint, &first, None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e:?}"));
     let second = renewed
         .refresh_token
         .clone()
@@ -72,12 +71,12 @@ async fn rotation_and_replay_detection() {
     // Replaying the rotated token is refused and kills the whole grant.
     let replay = refresh(&http, &config.client, &token_endpoint, &first, None).await;
     assert!(
-        matches!(&replay, Err(Error::Server { error, .. }) if error == "invalid_grant"),
+        matches!(&replay, Err(RefreshFailure::Ended { detail }) if detail.contains("invalid_grant")),
         "{replay:?}"
     );
     let after = refresh(&http, &config.client, &token_endpoint, &second, None).await;
     assert!(
-        matches!(&after, Err(Error::Server { error, .. }) if error == "invalid_grant"),
+        matches!(&after, Err(RefreshFailure::Ended { detail }) if detail.contains("invalid_grant")),
         "{after:?}"
     );
     let outcomes: Vec<String> = server.refreshes().into_iter().map(|r| r.outcome).collect();
@@ -92,13 +91,13 @@ async fn rotation_and_replay_detection() {
 #[tokio::test]
 async fn github_errors_with_http_200_reach_us_as_errors() {
     let (server, config, tokens) = logged_in(Quirks::Github).await;
-    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e:?}"));
     let rt = tokens
         .refresh_token
         .unwrap_or_else(|| panic!("no refresh token"));
     let renewed = refresh(&http, &config.client, &server.token_endpoint(), &rt, None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(renewed.access_token.secret().starts_with("gho_"));
     let bogus = oauth2::RefreshToken::new("ghr_bogus".into());
     let err = refresh(
@@ -109,19 +108,22 @@ async fn github_errors_with_http_200_reach_us_as_errors() {
         None,
     )
     .await;
-    assert!(matches!(&err, Err(Error::Server { .. })), "{err:?}");
+    assert!(
+        matches!(&err, Err(RefreshFailure::Ended { .. })),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
 async fn google_keeps_the_refresh_token() {
     let (server, config, tokens) = logged_in(Quirks::Google).await;
-    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e:?}"));
     let rt = tokens
         .refresh_token
         .unwrap_or_else(|| panic!("no refresh token"));
     let renewed = refresh(&http, &config.client, &server.token_endpoint(), &rt, None)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e:?}"));
     assert!(renewed.refresh_token.is_none(), "Google does not rotate");
     let again = refresh(&http, &config.client, &server.token_endpoint(), &rt, None).await;
     assert!(again.is_ok(), "{again:?}");

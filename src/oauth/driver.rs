@@ -55,7 +55,7 @@ pub async fn poll_until_done(
             Next::PollAt(at) => timer.sleep_until(at).await,
             Next::ExpireAt(at) => {
                 timer.sleep_until(at).await;
-                return Err(Error::Expired { description: None });
+                return Err(poller.expiry_error());
             }
             Next::Done => {
                 return Err(Error::Other(

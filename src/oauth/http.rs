@@ -224,6 +224,9 @@ impl Http {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
+        // Both headers always, even for an empty form (a confidential client asking for no
+        // scope): servers that check the content type refuse a body without one, and an
+        // empty POST without a length is not a request every server accepts.
         let mut request = self
             .client_for(url)
             .post(url.clone())
@@ -231,6 +234,7 @@ impl Http {
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
+            .header(http::header::CONTENT_LENGTH, body.len())
             .body(body);
         if let Some(basic) = basic {
             request = request.header(http::header::AUTHORIZATION, basic.header_value());

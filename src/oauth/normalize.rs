@@ -147,6 +147,28 @@ impl OAuthResponse {
         })
     }
 
+    /// `HTTP 502 (text/html)`: the status and what kind of body came with it, never a parser
+    /// message. `content_type` is the declared type, else what the body turned out to be.
+    pub fn status_line(&self) -> String {
+        let kind = match &self.body {
+            Body::Fields(_) => "JSON".to_owned(),
+            Body::Other {
+                content_type: Some(ct),
+                ..
+            } => ct.split(';').next().unwrap_or(ct).trim().to_owned(),
+            Body::Other { .. } => "no content type".to_owned(),
+            Body::Empty => "empty body".to_owned(),
+        };
+        match (self.status, &self.location) {
+            (300..=399, Some(to)) => format!(
+                "HTTP {} (a redirect to {}, which tvlogin never follows)",
+                self.status,
+                sanitize::escape_truncated(to, 120)
+            ),
+            _ => format!("HTTP {} ({kind})", self.status),
+        }
+    }
+
     /// One line that says what came back when it was not what we expected, for error messages.
     pub fn describe(&self) -> String {
         match &self.body {

@@ -103,6 +103,10 @@ pub struct Poller {
     attempts: u32,
     consecutive_failures: u32,
     expired_seen: bool,
+    /// Whether any poll got an answer from the server itself (not a network failure or a 5xx).
+    answered: bool,
+    /// Why the latest failed poll failed.
+    last_failure: Option<String>,
 }
 
 impl Poller {
@@ -116,6 +120,8 @@ impl Poller {
             attempts: 0,
             consecutive_failures: 0,
             expired_seen: false,
+            answered: false,
+            last_failure: None,
         }
     }
 
@@ -142,6 +148,20 @@ impl Poller {
         self.attempts
     }
 
+    /// Why the flow ended when the local deadline passed: the code expired, unless no poll
+    /// ever reached the server, in which case the network is the story (exit 5) and the
+    /// latest failure is named.
+    pub fn expiry_error(&self) -> Error {
+        match (&self.last_failure, self.answered) {
+            (Some(reason), false) => Error::Protocol(format!(
+                "no poll reached the authorization server before the code expired ({} tried); \
+                 the last failure: {reason}",
+                self.attempts
+            )),
+            _ => Error::Expired { description: None },
+        }
+    }
+
     /// The first poll waits one interval: nobody can have approved a code in less time, and
     /// RFC 8628 §3.5 asks clients to wait the interval between requests.
     pub fn first(&self, issued: Instant) -> Next {
@@ -152,6 +172,10 @@ impl Poller {
     pub fn step(&mut self, answer: Result<OAuthResponse, HttpError>, now: Instant) -> Step {
         self.attempts += 1;
         let outcome = self.judge(answer, now);
+        match &outcome {
+            PollOutcome::Transient { reason, .. } => self.last_failure = Some(reason.clone()),
+            _ => self.answered = true,
+        }
         let next = match &outcome {
             PollOutcome::Pending => {
                 self.consecutive_failures = 0;

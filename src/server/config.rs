@@ -50,6 +50,31 @@ pub struct ServerConfig {
     pub clients: Vec<ClientRegistration>,
     /// Initial fault queue, applied first-in first-out to token-endpoint requests.
     pub faults: Vec<Fault>,
+    /// Behaviours of real servers beyond the provider presets, switched on one by one.
+    pub knobs: Knobs,
+}
+
+/// Behaviours seen at real authorization servers that a client must survive, each off by
+/// default so that the plain server stays the RFC's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Knobs {
+    /// Revocation of a JWT access token is answered `unsupported_token_type` (HTTP 400), as a
+    /// certified OpenID provider does (RFC 7009 §2.2.1: this server cannot revoke that type).
+    pub revoke_jwt_unsupported: bool,
+    /// Revocation requests of public clients are refused with HTTP 401 and an empty body.
+    pub revoke_refuses_public_clients: bool,
+    /// Revocation answers this HTTP status with a small HTML page instead (e.g. 503).
+    pub revoke_status: Option<u16>,
+    /// Revocation answers only after this long (a hanging endpoint).
+    pub revoke_delay: Option<Duration>,
+    /// Refresh errors are HTTP 400 with an empty body (a reused refresh token at one real
+    /// server), instead of an OAuth error document.
+    pub refresh_errors_empty: bool,
+    /// Token responses say `token_type: bearer`, lower case.
+    pub lowercase_token_type: bool,
+    /// Refresh answers are sent this long after the server rotated the refresh token: the
+    /// window in which a client that dies loses its session.
+    pub refresh_delay: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +92,7 @@ impl Default for ServerConfig {
             auto_decision: None,
             clients: ClientRegistration::defaults(),
             faults: Vec::new(),
+            knobs: Knobs::default(),
         }
     }
 }

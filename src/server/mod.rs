@@ -52,7 +52,7 @@ use url::Url;
 
 pub use config::{
     AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ClientAuthMethod, ClientRegistration,
-    DEMO_CLIENT_ID, Fault, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
+    DEMO_CLIENT_ID, Fault, Knobs, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
     ServerConfig,
 };
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};

@@ -135,8 +135,9 @@ pub(crate) struct Minted {
     pub(crate) id_token: Option<String>,
 }
 
-/// The RFC 6749 §5.1 token response, as the provider shapes it.
-pub(crate) fn token_response(q: Quirks, t: Minted) -> Map<String, Value> {
+/// The RFC 6749 §5.1 token response, as the provider shapes it; `lowercase` says
+/// `token_type: bearer` whatever the provider ([`super::Knobs::lowercase_token_type`]).
+pub(crate) fn token_response(q: Quirks, t: Minted, lowercase: bool) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("access_token".into(), json!(t.access_token));
     let (token_type, scope) = match q {
@@ -145,6 +146,7 @@ pub(crate) fn token_response(q: Quirks, t: Minted) -> Map<String, Value> {
             "bearer",
             t.scope.split_whitespace().collect::<Vec<_>>().join(","),
         ),
+        _ if lowercase => ("bearer", t.scope),
         _ => ("Bearer", t.scope),
     };
     m.insert("token_type".into(), json!(token_type));
@@ -165,4 +167,29 @@ pub(crate) fn token_response(q: Quirks, t: Minted) -> Map<String, Value> {
         m.insert("id_token".into(), json!(id));
     }
     m
+}
+
+/// Why a revocation is refused before it is looked at, per the knobs: the status and body to
+/// answer with, or `None` to revoke as RFC 7009 says.
+pub(crate) fn revocation_refusal(
+    knobs: &super::Knobs,
+    public_client: bool,
+    jwt_access_token: bool,
+) -> Option<(u16, Option<Value>)> {
+    if let Some(status) = knobs.revoke_status {
+        return Some((status, None));
+    }
+    if knobs.revoke_refuses_public_clients && public_client {
+        return Some((401, None));
+    }
+    if knobs.revoke_jwt_unsupported && jwt_access_token {
+        return Some((
+            400,
+            Some(json!({
+                "error": "unsupported_token_type",
+                "error_description": "access tokens are self-contained JWTs and cannot be revoked here"
+            })),
+        ));
+    }
+    None
 }

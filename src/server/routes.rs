@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::config::{ClientRegistration, Fault};
 use super::page;
+use super::quirks;
 use super::reply::{self, Endpoint, ErrorKind, OAuthError, Wire};
 use super::request::{Form, authenticate};
 use super::state::{Clock, DecisionError, Env, State as ServerState};
@@ -178,6 +179,7 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
         Err(e) => return reply::error(wire, &e),
     };
     let client = authenticate(sh.clients(), &headers, &form);
+    let is_refresh = form.get("grant_type") == Some("refresh_token");
     let result = match form.get("grant_type") {
         Some(DEVICE_CODE_GRANT) => {
             sh.lock()
@@ -203,8 +205,16 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
             ))
         }),
     };
+    let knobs = &sh.env.cfg.knobs;
+    if is_refresh && let Some(pause) = knobs.refresh_delay {
+        // The refresh token is already rotated: this is the window a client must survive.
+        tokio::time::sleep(pause).await;
+    }
     match result {
         Ok(body) => reply::success(wire, body),
+        Err(_) if is_refresh && knobs.refresh_errors_empty => {
+            StatusCode::BAD_REQUEST.into_response()
+        }
         Err(e) => reply::error(wire, &e),
     }
 }
@@ -258,14 +268,40 @@ fn fault_response(fault: &Fault) -> (u16, Response) {
 /// RFC 7009.
 async fn revoke(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
     let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Other, &headers);
+    let knobs = &sh.env.cfg.knobs;
+    if let Some(pause) = knobs.revoke_delay {
+        tokio::time::sleep(pause).await;
+    }
+    let mut refused = None;
     let result = Form::parse(&headers, &body).and_then(|form| {
         let client = authenticate(sh.clients(), &headers, &form)?;
         let token = form.get("token").ok_or_else(|| {
             OAuthError::with(ErrorKind::InvalidRequest, "missing parameter token")
         })?;
+        // A JWT access token: three dot-separated parts, and not one of the refresh tokens.
+        let jwt_access = token.split('.').count() == 3 && sh.lock().is_access_token(token);
+        refused = quirks::revocation_refusal(
+            knobs,
+            client.auth == super::config::ClientAuthMethod::None,
+            jwt_access,
+        );
+        if refused.is_some() {
+            return Ok(());
+        }
         sh.lock()
             .revoke(client, token, form.get("token_type_hint"), Instant::now())
     });
+    if let Some((status, body)) = refused {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+        return match body {
+            Some(body) => reply::json_response(status, &body),
+            None if status.is_server_error() => html(
+                status,
+                "<!doctype html><html><body><h1>Service Unavailable</h1></body></html>".into(),
+            ),
+            None => status.into_response(),
+        };
+    }
     match result {
         // §2.2: 200 whether or not the token was known; the body is ignored.
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),

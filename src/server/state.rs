@@ -757,6 +757,7 @@ impl State {
                 refresh_expires_in: refresh_ttl,
                 id_token,
             },
+            cfg.knobs.lowercase_token_type,
         ))
     }
 
@@ -805,6 +806,11 @@ impl State {
             client_id: Some(client.client_id.clone()),
         });
         Ok(())
+    }
+
+    /// Whether this string is an access token the server issued.
+    pub(crate) fn is_access_token(&self, token: &str) -> bool {
+        self.access.contains_key(token)
     }
 
     /// The active access token behind this string, if any.

@@ -45,15 +45,83 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io("cannot create the directory", dir, &e))
 }
 
-/// Replaces `path` with `bytes` atomically; the file is private (0600 on Unix).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// How much room [`reserve`] sets aside: far more than any token file or state file (JWTs
+/// of a few kilobytes), so that the write after a refresh never needs new disk space.
+pub const RESERVE: usize = 64 * 1024;
+
+fn tmp_path(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
-    ensure_private_dir(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
+    dir.join(format!(".{name}.tmp"))
+}
+
+/// Sets aside the disk space for the next [`write_atomic`] of `path`: its temporary file is
+/// written at [`RESERVE`] bytes and flushed to disk. The write then overwrites those blocks
+/// instead of asking for new ones, so a full disk or a read-only folder is found out here,
+/// before a refresh token is spent, not after the server has rotated it.
+pub fn reserve(path: &Path) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    let tmp = tmp_path(path);
+    let mut file = open_private(&tmp)?;
+    let reserved = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if reserved < RESERVE as u64 {
+        fill(&mut file, RESERVE).map_err(|e| StoreError::io("cannot reserve space in", &tmp, &e))?;
+    }
+    file.sync_all()
+        .map_err(|e| StoreError::io("cannot reserve space in", &tmp, &e))
+}
+
+/// Writes `size` zero bytes to `out`. Separate so that a failing writer can stand in for a
+/// full disk in tests.
+pub fn fill(out: &mut impl Write, size: usize) -> std::io::Result<()> {
+    let chunk = [0u8; 8192];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        out.write_all(&chunk[..n])?;
+        left -= n;
+    }
+    out.flush()
+}
+
+/// `O_NOFOLLOW`, as `OpenOptionsExt::custom_flags` wants it.
+#[cfg(unix)]
+fn nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+/// Opens (creating) a private file for writing without truncating it and without following
+/// a symbolic link planted in its place.
+fn open_private(path: &Path) -> Result<fs::File, StoreError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(nofollow());
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| StoreError::io("cannot write", path, &e))?;
+    // A temp file left by a killed process keeps its old mode; make sure it is private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError::io("cannot restrict", path, &e))?;
+    }
+    Ok(file)
+}
+
+/// Replaces `path` with `bytes` atomically; the file is private (0600 on Unix).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    ensure_private_dir(dir)?;
+    let tmp = tmp_path(path);
     let result = write_then_rename(&tmp, path, dir, bytes);
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -62,24 +130,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 fn write_then_rename(tmp: &Path, path: &Path, dir: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(tmp)
-        .map_err(|e| StoreError::io("cannot write", tmp, &e))?;
-    // A temp file left by a killed process keeps its old mode; make sure it is private.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| StoreError::io("cannot restrict", tmp, &e))?;
-    }
+    // Not truncated first: the blocks reserved by `reserve` are overwritten in place, so this
+    // write needs no new disk space; the length is cut to the content afterwards.
+    let mut file = open_private(tmp)?;
     file.write_all(bytes)
+        .and_then(|()| file.set_len(bytes.len() as u64))
         .and_then(|()| file.sync_all())
         .map_err(|e| StoreError::io("cannot write", tmp, &e))?;
     drop(file);
@@ -127,13 +182,45 @@ pub fn remove(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Reads `path`, `None` when it does not exist.
+/// Reads `path`, `None` when it does not exist. A symbolic link in its place is refused, and
+/// so are a file or folders other users could have written (see [`super::safety`]).
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::io("cannot read", path, &e)),
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(nofollow());
     }
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Nothing to read, but a folder others can write is still no place for secrets.
+            if let Some(dir) = path.parent() {
+                super::safety::check_dir(dir)?;
+            }
+            return Ok(None);
+        }
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(StoreError::Unsafe {
+                path: path.to_path_buf(),
+                problem: "it is a symbolic link, which tvlogin does not follow for its own files"
+                    .into(),
+                fix: format!("rm {}", path.display()),
+            });
+        }
+        Err(e) => return Err(StoreError::io("cannot read", path, &e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| StoreError::io("cannot read", path, &e))?;
+    super::safety::check_file(path, &meta)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io("cannot read", path, &e))?;
+    Ok(Some(bytes))
 }
 
 /// The on-disk form of [`Secrets`].
@@ -216,6 +303,10 @@ impl TokenStore for FileStore {
     fn delete(&self, profile: &str) -> Result<(), StoreError> {
         remove(&self.path(profile))
     }
+
+    fn prepare(&self, profile: &str, _current: &Secrets) -> Result<(), StoreError> {
+        reserve(&self.path(profile))
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +373,14 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         assert_eq!(store.load("p").ok().flatten(), Some(secrets("two")));
+        store
+            .prepare("p", &secrets("two"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .save("p", &secrets("three"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The reserved room was overwritten and cut to the content.
+        assert_eq!(store.load("p").ok().flatten(), Some(secrets("three")));
         let leftovers: Vec<_> = fs::read_dir(&store.dir)
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
             .unwrap_or_default();
@@ -289,6 +388,52 @@ mod tests {
         store.delete("p").unwrap_or_else(|e| panic!("{e}"));
         store.delete("p").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(store.load("p").ok(), Some(None));
+    }
+
+    /// A writer that fails like a full disk.
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(28)) // ENOSPC
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_reservation() {
+        let e = fill(&mut Full, RESERVE).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("No space left")),
+            "{e:?}"
+        );
+        let mut sink = Vec::new();
+        fill(&mut sink, RESERVE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sink.len(), RESERVE);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_and_writable_folders_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = FileStore::new(&paths(tmp.path()));
+        store
+            .save("p", &secrets("one"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let elsewhere = tmp.path().join("elsewhere.json");
+        fs::rename(store.path("p"), &elsewhere).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(&elsewhere, store.path("p")).unwrap_or_else(|e| panic!("{e}"));
+        let e = store.load("p").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("symbolic link"), "{e}");
+        fs::remove_file(store.path("p")).unwrap_or_else(|e| panic!("{e}"));
+        fs::rename(&elsewhere, store.path("p")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.load("p").is_ok());
+        fs::set_permissions(&store.dir, fs::Permissions::from_mode(0o777))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = store.load("p").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("chmod go-w"), "{e}");
     }
 
     #[test]

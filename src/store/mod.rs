@@ -54,6 +54,7 @@ pub mod file;
 pub mod keyring;
 pub mod lock;
 pub mod memory;
+pub mod safety;
 pub mod state;
 
 use std::fmt;
@@ -161,6 +162,17 @@ pub enum StoreError {
         /// The operating system's words.
         detail: String,
     },
+    /// A state or token file, or a folder holding them, could have been changed by another
+    /// user (StrictModes): refused before reading it.
+    #[error("refusing to use {}: {problem}; run `{fix}`", .path.display())]
+    Unsafe {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// The command that fixes it.
+        fix: String,
+    },
     /// A file exists but does not hold what tvlogin wrote.
     #[error("{} is damaged ({detail}); delete it and log in again", .path.display())]
     Corrupt {
@@ -198,7 +210,9 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             // A configuration problem with a named fix: exit 2.
-            StoreError::KeyringUnavailable { .. } => Error::Usage(e.to_string()),
+            StoreError::KeyringUnavailable { .. } | StoreError::Unsafe { .. } => {
+                Error::Usage(e.to_string())
+            }
             _ => Error::Other(e.to_string()),
         }
     }
@@ -224,6 +238,13 @@ pub trait TokenStore: Send + Sync {
     }
     /// Deletes the profile's secrets; deleting nothing is not an error.
     fn delete(&self, profile: &str) -> Result<(), StoreError>;
+    /// Makes sure the next [`TokenStore::save`] of `profile` can succeed, before a refresh
+    /// token is spent: the file store reserves the room for it on disk. `current` are the
+    /// secrets stored now; a store that can only find out by writing may write them again.
+    fn prepare(&self, profile: &str, current: &Secrets) -> Result<(), StoreError> {
+        let _ = (profile, current);
+        Ok(())
+    }
 }
 
 /// A [`TokenStore`] used from async code: each call runs on its own thread and is abandoned
@@ -304,6 +325,22 @@ impl Store {
         let (profile, secrets) = (profile.to_owned(), secrets.clone());
         self.run(move |s| s.save_new_session(&profile, &secrets))
             .await
+    }
+
+    /// See [`TokenStore::prepare`]. A keyring is asked to write the current secrets again:
+    /// a keyring that answers reads but refuses writes (a locked collection) is found out
+    /// before the refresh token is spent, not after.
+    pub async fn prepare(&self, profile: &str, current: &Secrets) -> Result<(), StoreError> {
+        let (profile, current) = (profile.to_owned(), current.clone());
+        let keyring = self.backend() == Backend::Keyring;
+        self.run(move |s| {
+            if keyring {
+                s.save(&profile, &current)
+            } else {
+                s.prepare(&profile, &current)
+            }
+        })
+        .await
     }
 
     /// See [`TokenStore::delete`].

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::file::{profiles_dir, read_optional, remove, write_atomic};
 use super::keyring::KeyringKind;
 use super::{Backend, StoreError, file_stem};
-use crate::config::Paths;
+use crate::config::{Paths, RememberedLogin};
 use crate::oauth::client::AuthMethod;
 
 /// The format version written now.
@@ -36,6 +36,10 @@ pub struct ProfileState {
     /// The live session, if logged in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionMeta>,
+    /// How the profile last logged in; kept after logout and after the session ended, so
+    /// that `tvlogin login --profile P` alone logs in again (`logout --forget` removes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<RememberedLogin>,
 }
 
 impl ProfileState {
@@ -47,6 +51,7 @@ impl ProfileState {
             store: None,
             keyring: None,
             session: None,
+            login: None,
         }
     }
 }
@@ -127,6 +132,17 @@ pub struct SessionMeta {
     pub id_expires_at: Option<u64>,
 }
 
+/// Reserves the room the next write of `profile`'s state needs (see [`super::file::reserve`]),
+/// so that a refresh is not sent when its answer could not be recorded.
+pub fn reserve(paths: &Paths, profile: &str) -> Result<(), StoreError> {
+    super::file::reserve(&path(paths, profile))
+}
+
+/// Deletes `profile`'s state file: its store choice and remembered login too.
+pub fn forget(paths: &Paths, profile: &str) -> Result<(), StoreError> {
+    remove(&path(paths, profile))
+}
+
 /// The state file of `profile`.
 pub fn path(paths: &Paths, profile: &str) -> PathBuf {
     profiles_dir(paths).join(format!("{}.state.json", file_stem(profile)))
@@ -158,7 +174,7 @@ pub fn read(paths: &Paths, profile: &str) -> Result<Option<ProfileState>, StoreE
 /// removed instead.
 pub fn write(paths: &Paths, state: &ProfileState) -> Result<(), StoreError> {
     let path = path(paths, &state.profile);
-    if state.store.is_none() && state.session.is_none() {
+    if state.store.is_none() && state.session.is_none() && state.login.is_none() {
         return remove(&path);
     }
     let bytes = serde_json::to_vec_pretty(state).map_err(|e| StoreError::Corrupt {
@@ -184,7 +200,7 @@ pub fn list(paths: &Paths) -> Vec<Result<ProfileState, StoreError>> {
                 .is_some_and(|n| n.ends_with(".state.json") && !n.starts_with('.'))
         })
         .map(|p| {
-            let bytes = std::fs::read(&p).map_err(|e| StoreError::io("cannot read", &p, &e))?;
+            let bytes = read_optional(&p)?.unwrap_or_default();
             serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
                 path: p.clone(),
                 detail: e.to_string(),

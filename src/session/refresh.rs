@@ -1,0 +1,191 @@
+//! The refresh: spend a refresh token only when its successor can be kept.
+//!
+//! Order, under the profile's lock: pre-flight (the store answers, the room for the new state
+//! is reserved: otherwise nothing is sent), then the critical section (send, judge, store,
+//! record) on a task of its own that signals do not abandon ([`super::critical`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2::RefreshToken;
+
+use super::expiry::refresh_expiry;
+use super::persist::{
+    keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta,
+};
+use super::{Context, critical, not_logged_in, parse_url, timeout_for};
+use crate::error::Error;
+use crate::oauth::http::{Http, HttpSettings};
+use crate::oauth::refresh::{self, RefreshFailure};
+use crate::store::lock::ProfileLock;
+use crate::store::state::{ProfileState, SessionMeta};
+use crate::store::{Secrets, Store};
+
+/// How long past the request timeout the HTTP layer may still deliver an answer. The timeout
+/// itself is applied around the request (see [`send`]); the client's own limit only catches
+/// a connection that never ends.
+const TRANSPORT_SLACK: Duration = Duration::from_secs(24 * 3600);
+
+/// Refreshes with the lock held: pre-flight, then server, then store (durable), then state.
+/// `store` should be [`Store::holding`] `lock`, so that a store write that outlives its time
+/// limit still ends under the lock. `now` is the command's clock.
+#[allow(clippy::too_many_arguments)] // one call site per command; a struct would only rename them
+pub(super) async fn refresh_locked(
+    ctx: &Context,
+    profile: &str,
+    lock: &Arc<ProfileLock>,
+    st: ProfileState,
+    meta: SessionMeta,
+    secrets: Secrets,
+    store: &Store,
+    now: u64,
+) -> Result<(SessionMeta, Secrets), Error> {
+    let Some(rt) = secrets.refresh_token.clone() else {
+        return Err(not_logged_in(
+            profile,
+            format!(
+                "the access token of profile {profile:?} has expired and the server issued no \
+                 refresh token, so the session cannot be renewed"
+            ),
+        ));
+    };
+    let client = super::client_for(ctx, profile, &meta)?;
+    let timeout = timeout_for(ctx, profile);
+    let http = Http::new(HttpSettings {
+        timeout: TRANSPORT_SLACK,
+        allow_http: meta.allow_http,
+        ..HttpSettings::default()
+    })
+    .map_err(Error::Other)?;
+    let token_endpoint = parse_url("token endpoint", &meta.endpoints.token)?;
+    http.check_url(&token_endpoint)?;
+    preflight(&ctx.paths, profile, store, &secrets).await?;
+
+    let (paths, profile_owned, lock, store) = (
+        ctx.paths.clone(),
+        profile.to_owned(),
+        Arc::clone(lock),
+        store.clone(),
+    );
+    let work = async move {
+        let profile = profile_owned.as_str();
+        let answer = send(&http, &client, &token_endpoint, &rt, timeout).await;
+        let mut st = st;
+        match answer {
+            Ok(tokens) => {
+                let new_secrets = Secrets {
+                    // Never worse: no (or an empty) refresh token in the answer keeps ours.
+                    refresh_token: tokens.refresh_token.clone().or(Some(rt)),
+                    access_token: Some(tokens.access_token.clone()),
+                    id_token: tokens.id_token.clone().or(secrets.id_token),
+                };
+                // Durable before used: if this fails, the new access token is not handed out.
+                keep_secrets(&store, profile, &new_secrets)
+                    .await
+                    .map_err(|e| lost(profile, &e.to_string()))?;
+                let meta = refreshed_meta(now, meta, &tokens, &new_secrets);
+                st.session = Some(meta.clone());
+                keep_state(&paths, st, &lock).await?;
+                Ok((meta, new_secrets))
+            }
+            Err(RefreshFailure::Ended { detail }) => {
+                // The refresh token is dead, and so is its access token; how the profile
+                // logged in is kept for the next login.
+                let _ = store.delete(profile).await;
+                if st.login.is_none() {
+                    st.login = Some(remembered_from_meta(&meta));
+                }
+                st.session = None;
+                let _ = keep_state(&paths, st, &lock).await;
+                Err(not_logged_in(
+                    profile,
+                    format!("the session of profile {profile:?} has ended: {detail}"),
+                ))
+            }
+            Err(RefreshFailure::Unusable {
+                refresh_token: Some(new_rt),
+                detail,
+            }) => {
+                // The server may have retired our refresh token: keep its successor before
+                // reporting that the rest of the answer was unusable.
+                keep_new_refresh_token(&paths, profile, &lock, &store, st, meta, secrets, new_rt, now)
+                    .await?;
+                Err(Error::Protocol(format!(
+                    "{detail}; the new refresh token it carried was stored, so the session goes \
+                     on (try again)"
+                )))
+            }
+            Err(RefreshFailure::Unusable {
+                refresh_token: None,
+                detail,
+            }) => Err(Error::Protocol(detail)),
+            Err(RefreshFailure::Failed(e)) => Err(e),
+        }
+    };
+    critical::protect(critical::REFRESH, work).await?
+}
+
+/// Sends the refresh within `timeout`. The limit is applied around the request, which is
+/// polled first: a process stopped (`kill -STOP`) past the limit still takes an answer that
+/// arrived meanwhile, instead of dropping a refresh token the server has already rotated.
+async fn send(
+    http: &Http,
+    client: &crate::oauth::client::OAuthClient,
+    endpoint: &url::Url,
+    rt: &RefreshToken,
+    timeout: Duration,
+) -> Result<crate::oauth::token::TokenResponse, RefreshFailure> {
+    match tokio::time::timeout(timeout, refresh::refresh(http, client, endpoint, rt, None)).await
+    {
+        Ok(answer) => answer,
+        Err(_) => Err(RefreshFailure::Failed(Error::Http(
+            crate::oauth::http::HttpError::Timeout {
+                url: endpoint.to_string(),
+                after: timeout,
+            },
+        ))),
+    }
+}
+
+/// Stores a refresh token from an otherwise unusable answer, with the access and id tokens
+/// we had, and records it in the state.
+#[allow(clippy::too_many_arguments)]
+async fn keep_new_refresh_token(
+    paths: &crate::config::Paths,
+    profile: &str,
+    lock: &Arc<ProfileLock>,
+    store: &Store,
+    mut st: ProfileState,
+    mut meta: SessionMeta,
+    secrets: Secrets,
+    new_rt: RefreshToken,
+    now: u64,
+) -> Result<(), Error> {
+    let kept = Secrets {
+        refresh_token: Some(new_rt),
+        ..secrets
+    };
+    keep_secrets(store, profile, &kept)
+        .await
+        .map_err(|e| lost(profile, &e.to_string()))?;
+    meta.generation += 1;
+    meta.has_refresh_token = true;
+    meta.refresh_expires_at = refresh_expiry(
+        now,
+        None,
+        kept.refresh_token.as_ref().map(|t| t.secret().as_str()),
+        false,
+        None,
+    );
+    st.session = Some(meta);
+    keep_state(paths, st, lock).await?;
+    Ok(())
+}
+
+fn lost(profile: &str, why: &str) -> Error {
+    Error::Other(format!(
+        "the server issued new tokens but they could not be stored ({why}); if it rotated the \
+         refresh token, run `{}` for a new session",
+        super::login_command(profile)
+    ))
+}
