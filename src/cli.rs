@@ -11,7 +11,15 @@ use crate::store::Backend;
 /// Log a terminal into an OAuth 2.0 / OpenID Connect provider the way a smart TV does
 /// (RFC 8628 device authorization grant).
 #[derive(Debug, Parser)]
-#[command(name = "tvlogin", version, propagate_version = true)]
+#[command(
+    name = "tvlogin",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 ok · 1 other failure · 2 usage or configuration · 3 access denied · \
+4 device code expired · 5 network or server error · 6 token invalid (inspect) · 7 not logged in, \
+or the session has ended: log in again (`tvlogin token || tvlogin login`) · 128+N a signal \
+(130 Ctrl-C)"
+)]
 pub struct Cli {
     /// What to do; without a command, the dashboard of stored profiles (a plain table like
     /// `tvlogin status` when stdout is not a terminal).
@@ -28,24 +36,32 @@ pub enum Command {
     ///
     /// Plain text goes to stderr; with --json, one JSON object per line goes to stdout.
     /// Exit codes: 0 ok, 1 failure, 2 usage or configuration, 3 access denied,
-    /// 4 code expired, 5 network or server error, 130 cancelled.
+    /// 4 code expired, 5 network or server error, 130 cancelled. `tvlogin login --profile P`
+    /// alone logs in again the way P last did (flags still win).
     Login(LoginArgs),
     /// Print a valid access token on stdout, refreshing it first when needed
     ///
     /// Never starts a login. stdout holds the token and a newline, nothing else (with
-    /// --json: one JSON document). Exit codes: 0 ok, 1 no session or the session ended,
-    /// 2 configuration, 5 network or server error.
+    /// --json: one JSON document). Exit codes: 0 ok, 2 configuration, 5 network or server
+    /// error, 7 not logged in or the session has ended (log in again:
+    /// `tvlogin token || tvlogin login`), 128+N a signal arrived (the refresh in progress was
+    /// finished and stored first).
     Token(TokenArgs),
     /// Show the stored profiles: issuer, subject, scopes, store, time left on the tokens
     ///
     /// Reads only the state files (never a keyring), and never starts a login.
     Status(StatusArgs),
     /// Refresh a profile's tokens now
+    ///
+    /// Exit codes as for `token`: 7 when the server has ended the session.
     Refresh(ProfileArgs),
     /// Revoke a profile's refresh and access tokens (RFC 7009), then delete them locally
     ///
-    /// The local copies are deleted even when revocation fails; each step is reported.
-    Logout(ProfileArgs),
+    /// The local copies are deleted even when revocation fails; each step is reported. The
+    /// profile remembers how it logged in (`tvlogin login --profile P` alone logs in again)
+    /// unless --forget is given. Exit 0 also when the server cannot revoke a token type or
+    /// refuses public clients (reported); 5 when the refresh token may still be live.
+    Logout(LogoutArgs),
     /// Check the token stores, config and data paths, and the issuers' reachability and clocks
     Doctor(DoctorArgs),
     /// Log in against the embedded authorization server: the whole flow with no account
@@ -193,6 +209,20 @@ pub struct ProfileArgs {
     pub profile: Option<String>,
 }
 
+/// Flags of `tvlogin logout`.
+#[derive(Debug, Clone, Args)]
+pub struct LogoutArgs {
+    /// The profile
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Also forget how the profile logged in (server, client, scopes) and its store choice
+    #[arg(long)]
+    pub forget: bool,
+    /// Limit for each revocation request, in seconds
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub timeout: u64,
+}
+
 /// Flags of `tvlogin doctor`.
 #[derive(Debug, Clone, Args)]
 pub struct DoctorArgs {
@@ -247,6 +277,11 @@ pub struct ServeArgs {
     /// Lifetime of access tokens, in seconds
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     pub access_token_ttl: u64,
+    /// A real server's behaviour to replay (repeatable): refresh-delay-ms=N,
+    /// refresh-errors-empty, lowercase-token-type, revoke-jwt-unsupported,
+    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N
+    #[arg(long = "knob", value_name = "NAME[=VALUE]")]
+    pub knobs: Vec<String>,
 }
 
 /// Flags of `tvlogin inspect`.

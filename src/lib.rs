@@ -27,9 +27,25 @@ use exit::Exit;
 /// Runs one command line.
 pub async fn run(cli: Cli) -> Result<Exit, Error> {
     install_crypto_provider();
-    let Some(command) = cli.command else {
-        return commands::dashboard().await;
+    let result = match cli.command {
+        None => commands::dashboard().await,
+        Some(command) => run_command(command).await,
     };
+    // A refresh (or a login's save) still running, e.g. behind a dashboard that quit, is
+    // finished before the process exits: the server may already have rotated the token.
+    session::critical::settle(std::time::Duration::from_secs(120)).await;
+    match (session::critical::interrupted(), result) {
+        (None, result) => result,
+        // A signal arrived during a critical section: the work is done, now obey it.
+        (Some(signal), Err(e)) => {
+            report_error(&e);
+            Ok(Exit::Signal(signal))
+        }
+        (Some(signal), Ok(_)) => Ok(Exit::Signal(signal)),
+    }
+}
+
+async fn run_command(command: Command) -> Result<Exit, Error> {
     match command {
         Command::Login(args) => commands::login(args).await,
         Command::Token(args) => commands::token(args).await,

@@ -17,7 +17,7 @@ use crate::oauth::normalize::OAuthResponse;
 use crate::sanitize::escape;
 use crate::store::file::{profiles_dir, remove, write_atomic};
 use crate::store::keyring::{KeyringKind, probe_kind, timeout_reason};
-use crate::store::{STORE_TIMEOUT, off_runtime, state};
+use crate::store::{Backend, STORE_TIMEOUT, off_runtime, state};
 
 /// Clock differences up to this are normal (HTTP dates have one-second resolution, and
 /// requests take time); beyond it token expiry checks start to be off.
@@ -163,6 +163,8 @@ pub async fn doctor(args: DoctorArgs) -> Result<Exit, Error> {
         ),
     });
 
+    checks.extend(profile_checks(&paths, keyring_works.is_some(), data_ok.is_ok()));
+
     for (issuer, allow_http) in issuers(&paths, &file, args.issuer.as_deref()) {
         checks.push(issuer_check(&issuer, allow_http).await);
     }
@@ -193,6 +195,75 @@ pub async fn doctor(args: DoctorArgs) -> Result<Exit, Error> {
         }
     }
     Ok(if failed { Exit::Failure } else { Exit::Ok })
+}
+
+/// For every logged-in profile: whether its next refresh can work, and if not why (the
+/// client secret's variable unset, unsafe folder permissions, its store unreachable).
+fn profile_checks(paths: &Paths, keyring_works: bool, data_writable: bool) -> Vec<Check> {
+    let ctx = crate::session::Context {
+        paths: paths.clone(),
+        file: ConfigFile::load(&paths.config_file()).unwrap_or_default(),
+        env: Box::new(|var| std::env::var(var).ok()),
+    };
+    let mut out = Vec::new();
+    for entry in state::list(paths) {
+        let st = match entry {
+            Ok(st) => st,
+            Err(e) => {
+                out.push(check("profile", Level::Error, e.to_string()));
+                continue;
+            }
+        };
+        let name = format!("profile {}", st.profile);
+        let Some(meta) = &st.session else {
+            if st.login.is_some() {
+                out.push(check(
+                    name,
+                    Level::Ok,
+                    format!(
+                        "logged out; `{}` logs in again the same way",
+                        crate::session::login_command(&st.profile)
+                    ),
+                ));
+            }
+            continue;
+        };
+        let mut problems = Vec::new();
+        if let Err(e) = crate::session::client_for(&ctx, &st.profile, meta) {
+            problems.push(e.to_string());
+        }
+        if let Err(e) = crate::store::state::read(paths, &st.profile) {
+            problems.push(e.to_string());
+        }
+        match st.store {
+            Some(Backend::Keyring) | None if !keyring_works => {
+                problems.push("its tokens are in the keyring, which does not answer here".into());
+            }
+            Some(Backend::File) if !data_writable => problems.push(
+                "its tokens are in the data directory, which is not writable (no room would \
+                 be kept for the new tokens, so no refresh is sent)"
+                    .into(),
+            ),
+            _ => {}
+        }
+        if !meta.has_refresh_token {
+            out.push(check(
+                name.clone(),
+                Level::Warning,
+                "no refresh token: when the access token expires, log in again",
+            ));
+        }
+        out.push(if problems.is_empty() {
+            check(name, Level::Ok, "the next refresh can work")
+        } else {
+            check(
+                name,
+                Level::Error,
+                format!("the next refresh will fail: {}", problems.join("; ")),
+            )
+        });
+    }
+    out
 }
 
 /// Creates the data directory if needed and writes, checks and deletes a private file there.

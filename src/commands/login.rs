@@ -19,7 +19,19 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     let paths = Paths::from_env()?;
     let path = paths.config_file();
     let file = ConfigFile::load(&path)?;
-    let config = LoginConfig::resolve(&args, &file, &path, &|var| std::env::var(var).ok())?;
+    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
+    let profile = args
+        .profile
+        .clone()
+        .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.into());
+    let remembered = crate::session::remembered_login(&paths, &profile).await?;
+    let config = LoginConfig::resolve_remembering(
+        &args,
+        &file,
+        &path,
+        &|var| std::env::var(var).ok(),
+        remembered.as_ref(),
+    )?;
     if !args.json && !args.no_tui && runtime::tui_possible() {
         return run_tui(config, None).await;
     }

@@ -1,16 +1,25 @@
 //! `tvlogin logout`: revoke, then delete locally, reporting each step.
 
-use crate::cli::ProfileArgs;
+use std::time::Duration;
+
+use crate::cli::LogoutArgs;
 use crate::config::DEFAULT_PROFILE;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::sanitize::escape;
-use crate::session::{self, Context, Step, StepOutcome};
+use crate::session::{self, Context, LogoutOptions, Step, StepOutcome};
 
 /// `tvlogin logout`.
-pub async fn logout(args: ProfileArgs) -> Result<Exit, Error> {
+pub async fn logout(args: LogoutArgs) -> Result<Exit, Error> {
     let ctx = Context::from_env()?;
     let profile = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.into());
+    if args.timeout == 0 {
+        return Err(Error::Usage("--timeout must be at least 1 second".into()));
+    }
+    let options = LogoutOptions {
+        timeout: Duration::from_secs(args.timeout),
+        forget: args.forget,
+    };
     let mut announced = false;
     let mut report = |step: &Step| {
         if !announced {
@@ -24,7 +33,14 @@ pub async fn logout(args: ProfileArgs) -> Result<Exit, Error> {
         };
         eprintln!("  {}: {}", escape(&step.what), escape(&outcome));
     };
-    match session::logout(&ctx, &profile, &mut report).await {
+    match session::logout_with(&ctx, &profile, options, &mut report).await {
+        Ok(false) if args.forget => {
+            eprintln!(
+                "Profile {:?} was not logged in; its settings are forgotten.",
+                escape(&profile)
+            );
+            Ok(Exit::Ok)
+        }
         Ok(false) => {
             eprintln!(
                 "Profile {:?} is not logged in; nothing to do.",
@@ -32,8 +48,19 @@ pub async fn logout(args: ProfileArgs) -> Result<Exit, Error> {
             );
             Ok(Exit::Ok)
         }
+        Ok(true) if args.forget => {
+            eprintln!(
+                "Logged out of profile {:?} and forgot its settings.",
+                escape(&profile)
+            );
+            Ok(Exit::Ok)
+        }
         Ok(true) => {
-            eprintln!("Logged out of profile {:?}.", escape(&profile));
+            eprintln!(
+                "Logged out of profile {:?}; `{}` logs in again the same way.",
+                escape(&profile),
+                escape(&session::login_command(&profile))
+            );
             Ok(Exit::Ok)
         }
         Err(e) => {

@@ -3,14 +3,18 @@
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::server::{ServerConfig, ServerHandle};
+use std::time::Duration;
+
+use crate::server::{Knobs, ServerConfig, ServerHandle};
 
 use super::shutdown_signal;
 
 /// `tvlogin serve`.
 pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     let quirks = args.quirks;
+    let knobs = knobs(&args.knobs)?;
     let server = ServerHandle::start(ServerConfig {
+        knobs,
         port: args.port,
         quirks,
         interval: args.interval.max(1),
@@ -43,4 +47,54 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
         () = shutdown_signal() => {}
     }
     Ok(Exit::Ok)
+}
+
+/// Parses `--knob NAME[=VALUE]` flags.
+fn knobs(flags: &[String]) -> Result<Knobs, Error> {
+    let mut k = Knobs::default();
+    for flag in flags {
+        let (name, value) = match flag.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (flag.trim(), None),
+        };
+        let number = || {
+            value.and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| {
+                Error::Usage(format!("--knob {name} needs a number: --knob {name}=N"))
+            })
+        };
+        match name {
+            "refresh-delay-ms" => k.refresh_delay = Some(Duration::from_millis(number()?)),
+            "revoke-delay-ms" => k.revoke_delay = Some(Duration::from_millis(number()?)),
+            "revoke-status" => {
+                k.revoke_status = Some(u16::try_from(number()?).unwrap_or(503));
+            }
+            "refresh-errors-empty" => k.refresh_errors_empty = true,
+            "lowercase-token-type" => k.lowercase_token_type = true,
+            "revoke-jwt-unsupported" => k.revoke_jwt_unsupported = true,
+            "revoke-refuses-public" => k.revoke_refuses_public_clients = true,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unknown --knob {name:?}; known: refresh-delay-ms=N, refresh-errors-empty, \
+                     lowercase-token-type, revoke-jwt-unsupported, revoke-refuses-public, \
+                     revoke-status=N, revoke-delay-ms=N"
+                )));
+            }
+        }
+    }
+    Ok(k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knob_flags() {
+        let k = knobs(&["refresh-delay-ms=250".into(), "revoke-refuses-public".into()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(k.refresh_delay, Some(Duration::from_millis(250)));
+        assert!(k.revoke_refuses_public_clients && !k.revoke_jwt_unsupported);
+        assert!(knobs(&["refresh-delay-ms".into()]).is_err());
+        assert!(knobs(&["nope".into()]).is_err());
+    }
 }

@@ -71,6 +71,19 @@ pub fn row_json(row: &ProfileStatus, now: u64) -> Value {
         "store": st.and_then(|s| s.store).map(|b| b.name()),
         "keyring": st.and_then(|s| s.keyring),
     });
+    if let Some(l) = st.and_then(|s| s.login.as_ref()) {
+        // How it logs in again; never a secret, only the variable's name.
+        v["remembered_login"] = json!({
+            "issuer": l.issuer,
+            "token_endpoint": l.token_endpoint,
+            "client_id": l.client_id,
+            "auth": l.auth.rfc_name(),
+            "client_secret_env": l.client_secret_env,
+            "scope": l.scope,
+            "audience": l.audience,
+            "resources": l.resources,
+        });
+    }
     if let Some(m) = st.and_then(|s| s.session.as_ref()) {
         let mut access = expiry(now, m.access_expires_at);
         access["issued_at"] = json!(m.access_issued_at);
@@ -118,6 +131,15 @@ fn server(m: &SessionMeta) -> String {
     })
 }
 
+fn remembered_server(l: &crate::config::RememberedLogin) -> String {
+    l.issuer.clone().unwrap_or_else(|| {
+        let token = l.token_endpoint.clone().unwrap_or_default();
+        url::Url::parse(&token)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or(token)
+    })
+}
+
 /// The plain-text table.
 pub fn table(rows: &[ProfileStatus], now: u64) -> String {
     let mut lines = vec![
@@ -150,8 +172,15 @@ pub fn table(rows: &[ProfileStatus], now: u64) -> String {
             None => [
                 escape(&row.profile),
                 store,
-                "(not logged in)".into(),
-                "-".into(),
+                // A remembered login: `tvlogin login --profile P` alone logs in again.
+                if st.is_some_and(|s| s.login.is_some()) {
+                    "(logged out)".into()
+                } else {
+                    "(not logged in)".into()
+                },
+                st.and_then(|s| s.login.as_ref())
+                    .map(|l| escape(&remembered_server(l)))
+                    .unwrap_or_else(|| "-".into()),
                 "-".into(),
                 "-".into(),
                 "-".into(),
@@ -249,6 +278,7 @@ mod tests {
                 profile: "default".into(),
                 configured: false,
                 state: Some(ProfileState {
+                    login: None,
                     version: 1,
                     profile: "default".into(),
                     store: Some(Backend::File),

@@ -19,7 +19,12 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
     } else {
         TokenKind::Access
     };
-    let issued = session::current_token(&ctx, &profile, kind, args.min_ttl).await?;
+    let now = session::now();
+    let issued = session::current_token_at(&ctx, &profile, kind, args.min_ttl, now).await?;
+    // A signal arrived while a refresh was finishing: it is stored; exit as asked.
+    if let Some(signal) = session::critical::interrupted() {
+        return Ok(Exit::Signal(signal));
+    }
     // A token is a header value: anything that is not printable ASCII would break the header
     // it is pasted into, or (on a terminal) be interpreted by it.
     if issued.token.is_empty() || !issued.token.bytes().all(|b| b.is_ascii_graphic()) {
@@ -33,7 +38,7 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
             "token": issued.token,
             "token_type": issued.token_type,
             "expires_at": issued.expires_at,
-            "expires_in": session::seconds_left(session::now(), issued.expires_at),
+            "expires_in": session::seconds_left(now, issued.expires_at),
             "scope": issued.scope,
         })
         .to_string()

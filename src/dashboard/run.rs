@@ -15,7 +15,7 @@ use super::tabs::profile_tabs;
 use super::{Dashboard, Effect, Msg, Row, update};
 use crate::cli::{Cli, Command, LoginArgs};
 use crate::commands::{ProfileStatus, collect, screen_parts};
-use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig, Profile};
+use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::runtime::terminal::TerminalGuard;
@@ -375,47 +375,11 @@ pub fn login_config(
     // Read again: the person may have added the profile since the dashboard started.
     let path = ctx.paths.config_file();
     let file = ConfigFile::load(&path)?;
-    let configured = file.profiles.get(profile).cloned().unwrap_or_default();
-    let names_server = args.issuer.is_some()
-        || args.provider.is_some()
-        || configured.issuer.is_some()
-        || configured.provider.is_some()
-        || configured.token_endpoint.is_some();
-    if let Some(m) = meta
-        && !names_server
-    {
-        fill_from_session(&mut args, &configured, m);
-    }
+    // How the profile last logged in (kept after logout and after the session ended).
+    let remembered = session::remembered_login_blocking(&ctx.paths, profile, meta);
     if profile == DEFAULT_PROFILE && args.profile.is_none() {
         args.profile = Some(DEFAULT_PROFILE.to_owned());
     }
-    LoginConfig::resolve(&args, &file, &path, ctx.env.as_ref())
+    LoginConfig::resolve_remembering(&args, &file, &path, ctx.env.as_ref(), remembered.as_ref())
 }
 
-/// Fills what neither the flags' variables nor the profile's table say.
-fn fill_from_session(args: &mut LoginArgs, configured: &Profile, m: &SessionMeta) {
-    if let Some(issuer) = &m.issuer {
-        args.issuer = Some(issuer.clone());
-    } else {
-        args.device_authorization_endpoint = Some(m.endpoints.device_authorization.clone());
-        args.token_endpoint = Some(m.endpoints.token.clone());
-        args.jwks_uri.clone_from(&m.endpoints.jwks_uri);
-        args.revocation_endpoint.clone_from(&m.endpoints.revocation);
-        args.introspection_endpoint
-            .clone_from(&m.endpoints.introspection);
-        args.userinfo_endpoint.clone_from(&m.endpoints.userinfo);
-    }
-    if args.client_id.is_none() && configured.client_id.is_none() {
-        args.client_id = Some(m.client_id.clone());
-    }
-    if args.scope.is_none() && configured.scope.is_none() {
-        args.scope.clone_from(&m.scope);
-    }
-    if args.auth.is_none() && configured.auth.is_none() {
-        args.auth = Some(m.auth);
-    }
-    if args.client_secret_env.is_none() && configured.client_secret_env.is_none() {
-        args.client_secret_env.clone_from(&m.client_secret_env);
-    }
-    args.allow_http |= m.allow_http;
-}

@@ -57,7 +57,7 @@ pub use expiry::{
 pub use logout::{LogoutOptions, Step, StepOutcome, logout, logout_with};
 pub use persist::{
     login_and_store, login_and_store_until, persist_login, persist_login_detached,
-    remembered_login,
+    remembered_login, remembered_login_blocking,
 };
 use persist::open_session;
 use refresh::refresh_locked;

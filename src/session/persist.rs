@@ -405,6 +405,21 @@ pub async fn remembered_login(
     Ok(st.login.or_else(|| st.session.as_ref().map(remembered_from_meta)))
 }
 
+/// [`remembered_login`] for synchronous callers (the dashboard's `l`): the state file is read
+/// on the calling thread; `meta` is the session the caller already holds, used when the state
+/// remembers nothing else.
+pub fn remembered_login_blocking(
+    paths: &Paths,
+    profile: &str,
+    meta: Option<&SessionMeta>,
+) -> Option<RememberedLogin> {
+    let st = state::read(paths, profile).ok().flatten();
+    st.as_ref()
+        .and_then(|s| s.login.clone())
+        .or_else(|| st.as_ref().and_then(|s| s.session.as_ref()).map(remembered_from_meta))
+        .or_else(|| meta.map(remembered_from_meta))
+}
+
 /// What an older state's session says about how it logged in.
 pub(super) fn remembered_from_meta(m: &SessionMeta) -> RememberedLogin {
     let fixed = m.issuer.is_none();
