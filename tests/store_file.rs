@@ -249,14 +249,15 @@ async fn a_memory_login_ends_the_saved_session() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.events().pop().unwrap_or_default()["store"], "memory");
     let token = home.run(&["token"]).await;
+    // Exit 7: no session to use (the profile remembers how it logged in).
     assert_eq!(
-        token.code, 1,
+        token.code, 7,
         "the earlier session's token: {}",
         token.stdout
     );
     assert!(token.stdout.is_empty());
     assert!(
-        token.stderr.contains("is not logged in"),
+        token.stderr.contains("is logged out"),
         "{}",
         token.stderr
     );

@@ -156,13 +156,18 @@ async fn killed_while_writing_the_store_keeps_the_old_refresh_token() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
-    // The temp file appears once the new tokens are written and fsynced; the rename is next.
+    // The temp file is reserved at full size before the refresh is sent; once the server has
+    // answered, the new tokens are written over it and it is cut to their size and fsynced;
+    // the rename is next.
     let tmp = home
         .paths()
         .data_dir
         .join("profiles/.default.tokens.json.tmp");
+    let written = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.len() > 0 && m.len() < 64 * 1024)
+    };
     let started = Instant::now();
-    while !tmp.exists() {
+    while server.refreshes().is_empty() || !written(&tmp) {
         assert!(started.elapsed() < Duration::from_secs(5), "no temp file");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -184,10 +189,14 @@ async fn killed_while_writing_the_store_keeps_the_old_refresh_token() {
     // That token was retired by the rotation, so the next command says plainly that a new
     // login is needed, and keeps nothing stale.
     let run = home.run(&["token"]).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(run.stderr.contains("has ended"), "{}", run.stderr);
     assert!(run.stderr.contains("invalid_grant"), "{}", run.stderr);
-    assert!(run.stderr.contains("`tvlogin login`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("tvlogin login --profile default"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.is_empty());
     assert!(!tokens_file(&home).exists());
     let status = home.run(&["status", "--json"]).await;
@@ -281,8 +290,12 @@ async fn logout_revokes_both_tokens_then_deletes_them() {
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(again.stderr.contains("not logged in"), "{}", again.stderr);
     let token = home.run(&["token"]).await;
-    assert_eq!(token.code, 1);
-    assert!(token.stderr.contains("`tvlogin login`"), "{}", token.stderr);
+    assert_eq!(token.code, 7);
+    assert!(
+        token.stderr.contains("tvlogin login --profile default"),
+        "{}",
+        token.stderr
+    );
 }
 
 #[tokio::test]
@@ -346,7 +359,7 @@ async fn token_never_starts_a_login() {
         &["refresh"],
     ] {
         let run = home.run(args).await;
-        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert_eq!(run.code, 7, "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty());
         assert!(run.stderr.contains("is not logged in"), "{}", run.stderr);
         assert!(run.stderr.contains("tvlogin login"), "{}", run.stderr);

@@ -69,7 +69,9 @@ pub(super) async fn refresh_locked(
     );
     let work = async move {
         let profile = profile_owned.as_str();
+        trace("sending");
         let answer = send(&http, &client, &token_endpoint, &rt, timeout).await;
+        trace("answered");
         let mut st = st;
         match answer {
             Ok(tokens) => {
@@ -83,9 +85,11 @@ pub(super) async fn refresh_locked(
                 keep_secrets(&store, profile, &new_secrets)
                     .await
                     .map_err(|e| lost(profile, &e.to_string()))?;
+                trace("stored");
                 let meta = refreshed_meta(now, meta, &tokens, &new_secrets);
                 st.session = Some(meta.clone());
                 keep_state(&paths, st, &lock).await?;
+                trace("recorded");
                 Ok((meta, new_secrets))
             }
             Err(RefreshFailure::Ended { detail }) => {
@@ -182,10 +186,157 @@ async fn keep_new_refresh_token(
     Ok(())
 }
 
+/// Set to print when each stage of a refresh ends (`scripts/kill-loop.sh` measures the window
+/// between the server's rotation and the local write with it). Never prints a token.
+pub const TRACE_ENV: &str = "TVLOGIN_TRACE_REFRESH";
+
+fn trace(stage: &str) {
+    if std::env::var_os(TRACE_ENV).is_some() {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        eprintln!("tvlogin: trace: refresh {stage} {ms}");
+    }
+}
+
 fn lost(profile: &str, why: &str) -> Error {
     Error::Other(format!(
         "the server issued new tokens but they could not be stored ({why}); if it rotated the \
          refresh token, run `{}` for a new session",
         super::login_command(profile)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use oauth2::AccessToken;
+
+    use super::*;
+    use crate::config::{ConfigFile, Paths};
+    use crate::oauth::client::AuthMethod;
+    use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+    use crate::store::state::StoredEndpoints;
+    use crate::store::{Backend, StoreError, TokenStore};
+
+    /// A store that records what happens to it; `full` makes its pre-flight fail the way a
+    /// full disk does.
+    #[derive(Default)]
+    struct Recording {
+        full: bool,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl TokenStore for Recording {
+        fn backend(&self) -> Backend {
+            Backend::File
+        }
+        fn location(&self, _: &str) -> String {
+            "recording".into()
+        }
+        fn load(&self, _: &str) -> Result<Option<Secrets>, StoreError> {
+            Ok(None)
+        }
+        fn save(&self, _: &str, _: &Secrets) -> Result<(), StoreError> {
+            self.calls.lock().unwrap_or_else(|e| e.into_inner()).push("save".into());
+            Ok(())
+        }
+        fn delete(&self, _: &str) -> Result<(), StoreError> {
+            self.calls.lock().unwrap_or_else(|e| e.into_inner()).push("delete".into());
+            Ok(())
+        }
+        fn prepare(&self, _: &str, _: &Secrets) -> Result<(), StoreError> {
+            if self.full {
+                return Err(StoreError::Io {
+                    action: "cannot reserve space in",
+                    path: "/full/.p.tokens.json.tmp".into(),
+                    detail: "No space left on device (os error 28)".into(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    async fn attempt(full: bool) -> (Result<(SessionMeta, Secrets), Error>, ServerHandle, Vec<String>) {
+        let server = ServerHandle::start(ServerConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let ctx = Context {
+            paths: Paths {
+                config_dir: tmp.path().join("c"),
+                data_dir: tmp.path().join("d"),
+            },
+            file: ConfigFile::default(),
+            env: Box::new(|_| None),
+        };
+        let meta = SessionMeta {
+            generation: 1,
+            issuer: None,
+            client_id: DEMO_CLIENT_ID.into(),
+            auth: AuthMethod::None,
+            client_secret_env: None,
+            allow_http: false,
+            endpoints: StoredEndpoints {
+                token: server.token_endpoint().to_string(),
+                device_authorization: server.device_authorization_endpoint().to_string(),
+                ..StoredEndpoints::default()
+            },
+            subject: None,
+            subject_label: None,
+            scope: None,
+            token_type: "Bearer".into(),
+            obtained_at: 1000,
+            refreshed_at: None,
+            access_issued_at: 1000,
+            access_expires_at: Some(1060),
+            has_refresh_token: true,
+            refresh_expires_at: None,
+            has_id_token: false,
+            id_expires_at: None,
+        };
+        let secrets = Secrets {
+            refresh_token: Some(RefreshToken::new("rt-unknown-to-the-server".into())),
+            access_token: Some(AccessToken::new("at".into())),
+            id_token: None,
+        };
+        let recording = Arc::new(Recording {
+            full,
+            ..Recording::default()
+        });
+        let lock = Arc::new(
+            ProfileLock::acquire(&ctx.paths, "p", Duration::ZERO)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let store = Store::new(recording.clone()).holding(&lock);
+        let mut st = ProfileState::new("p");
+        st.store = Some(Backend::File);
+        st.session = Some(meta.clone());
+        let result = refresh_locked(&ctx, "p", &lock, st, meta, secrets, &store, 2000).await;
+        let calls = recording.calls.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (result, server, calls)
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_keep_the_successor_stops_the_refresh_before_sending() {
+        let (result, server, calls) = attempt(true).await;
+        let e = result.err().unwrap_or_else(|| panic!("refreshed"));
+        let text = e.to_string();
+        assert!(text.contains("nothing was sent") && text.contains("No space left"), "{text}");
+        assert!(server.refreshes().is_empty(), "the refresh token was spent");
+        assert!(calls.is_empty(), "{calls:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_token_ends_the_session_with_exit_7() {
+        let (result, server, calls) = attempt(false).await;
+        let e = result.err().unwrap_or_else(|| panic!("refreshed"));
+        assert_eq!(e.exit().code(), 7, "{e}");
+        assert!(e.to_string().contains("invalid_grant"), "{e}");
+        assert_eq!(server.refreshes().len(), 1);
+        assert_eq!(calls, ["delete"], "the dead tokens are deleted");
+    }
 }

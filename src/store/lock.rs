@@ -50,8 +50,18 @@ impl ProfileLock {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
+        // An existing lock file on a read-only file system can still be locked when opened
+        // for reading: the command then gets as far as the pre-flight, which says clearly
+        // that nothing can be stored (and sends nothing).
         let file = options
             .open(&path)
+            .or_else(|e| {
+                if path.exists() {
+                    OpenOptions::new().read(true).open(&path)
+                } else {
+                    Err(e)
+                }
+            })
             .map_err(|e| StoreError::io("cannot open the lock file", &path, &e))?;
         let started = Instant::now();
         loop {

@@ -1,0 +1,661 @@
+//! Sessions are never lost: signals during a refresh, full and read-only stores, unsafe
+//! folders, every kind of refresh answer, logout against each revocation behaviour, and
+//! logging in again from what a profile remembers. Real binary, embedded server on 127.0.0.1.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Canned, Home, canned, logged_in, quick};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tvlogin::server::{Knobs, ServerConfig, ServerHandle};
+
+const FILE: [(&str, &str); 1] = [("TVLOGIN_STORE", "file")];
+
+fn profiles(home: &Home) -> PathBuf {
+    home.paths().data_dir.join("profiles")
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn stored_refresh_token(home: &Home) -> Option<String> {
+    let path = profiles(home).join("default.tokens.json");
+    path.exists()
+        .then(|| read_json(&path)["refresh_token"].as_str().map(str::to_owned))
+        .flatten()
+}
+
+fn outcomes(server: &ServerHandle) -> Vec<String> {
+    server.refreshes().into_iter().map(|r| r.outcome).collect()
+}
+
+fn with_knobs(knobs: Knobs) -> ServerConfig {
+    ServerConfig {
+        knobs,
+        ..quick(3600)
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn sh(args: &[&str]) -> bool {
+    std::process::Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Points the stored session's token endpoint somewhere else (a canned provider).
+fn redirect_token_endpoint(home: &Home, to: &str) {
+    let path = profiles(home).join("default.state.json");
+    let mut state = read_json(&path);
+    state["session"]["endpoints"]["token"] = Value::from(to);
+    std::fs::write(&path, state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+// ----- signals during a refresh -----
+
+async fn signal_during_refresh(signal: &str, number: i32) {
+    let (server, home) = logged_in(with_knobs(Knobs {
+        refresh_delay: Some(Duration::from_millis(1500)),
+        ..Knobs::default()
+    }))
+    .await;
+    let child = home
+        .command(&["refresh"], &FILE)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = child.id().unwrap_or_else(|| panic!("no pid"));
+    // Wait until the server has rotated the refresh token (its answer is now delayed).
+    for _ in 0..500 {
+        if !server.refreshes().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(outcomes(&server), ["tokens"], "the refresh never arrived");
+    assert!(sh(&["kill", "-s", signal, &pid.to_string()]), "kill -s {signal}");
+    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("hung"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(128 + number),
+        "SIGNAL {signal}: {stderr}"
+    );
+    assert!(stderr.contains("finishing the refresh"), "{stderr}");
+    // The rotated token was stored: the next refresh works and nothing was replayed.
+    let next = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    let token = home.run_with_env(&["token"], &FILE).await;
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    assert_eq!(outcomes(&server), ["tokens", "tokens"], "a token was replayed");
+}
+
+#[tokio::test]
+async fn sigint_during_a_refresh_loses_nothing() {
+    signal_during_refresh("INT", 2).await;
+}
+
+#[tokio::test]
+async fn sigterm_during_a_refresh_loses_nothing() {
+    signal_during_refresh("TERM", 15).await;
+}
+
+#[tokio::test]
+async fn sighup_during_a_refresh_loses_nothing() {
+    signal_during_refresh("HUP", 1).await;
+}
+
+// ----- the store must be able to keep the successor -----
+
+/// A tmpfs of `size` as the data directory (root only); `None` with the reason otherwise.
+fn tmpfs_home(size: &str) -> Result<(Home, PathBuf), String> {
+    if !is_root() {
+        return Err("not running as root, so no tmpfs can be mounted".into());
+    }
+    let home = Home::new();
+    let data = home.paths().data_dir;
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let opts = format!("size={size},mode=0700");
+    if !sh(&["mount", "-t", "tmpfs", "-o", &opts, "tmpfs", &data.to_string_lossy()]) {
+        return Err("mount -t tmpfs failed (no CAP_SYS_ADMIN here?)".into());
+    }
+    Ok((home, data))
+}
+
+struct Unmount(PathBuf);
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = sh(&["umount", "-l", &self.0.to_string_lossy()]);
+    }
+}
+
+async fn login_into(home: &Home, server: &ServerHandle) {
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                tvlogin::server::DEMO_CLIENT_ID,
+                "--scope",
+                "openid offline_access",
+                "--json",
+            ],
+            &FILE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_full_disk_sends_nothing_and_keeps_the_session() {
+    let (home, data) = match tmpfs_home("256k") {
+        Ok(x) => x,
+        Err(why) => {
+            println!("SKIPPED a_full_disk_sends_nothing_and_keeps_the_session: {why}");
+            return;
+        }
+    };
+    let _unmount = Unmount(data.clone());
+    let server = Arc::new(common::server(quick(3600)).await);
+    login_into(&home, &server).await;
+    let before = stored_refresh_token(&home);
+    // Fill the file system to the last byte.
+    let filler = data.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap_or_else(|e| panic!("{e}"));
+        let block = vec![1u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("nothing was sent") && run.stderr.contains("No space left"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.refreshes().is_empty(), "a refresh was sent");
+    assert_eq!(stored_refresh_token(&home), before);
+    std::fs::remove_file(&filler).unwrap_or_else(|e| panic!("{e}"));
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(outcomes(&server), ["tokens"]);
+}
+
+#[tokio::test]
+async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
+    let root = is_root();
+    let (server, home, data) = if root {
+        match tmpfs_home("1m") {
+            Ok((home, data)) => {
+                let server = Arc::new(common::server(quick(3600)).await);
+                login_into(&home, &server).await;
+                (server, home, Some(data))
+            }
+            Err(why) => {
+                println!("SKIPPED a_read_only_folder_sends_nothing_and_keeps_the_session: {why}");
+                return;
+            }
+        }
+    } else {
+        let (server, home) = logged_in(quick(3600)).await;
+        (server, home, None)
+    };
+    let _unmount = data.clone().map(Unmount);
+    let before = stored_refresh_token(&home);
+    let read_only = match &data {
+        // Root writes through any mode: make the file system itself read-only.
+        Some(d) => sh(&["mount", "-o", "remount,ro", &d.to_string_lossy()]),
+        None => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(profiles(&home), std::fs::Permissions::from_mode(0o500))
+                .is_ok()
+        }
+    };
+    assert!(read_only);
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    assert!(server.refreshes().is_empty(), "a refresh was sent");
+    match &data {
+        Some(d) => assert!(sh(&["mount", "-o", "remount,rw", &d.to_string_lossy()])),
+        None => {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(profiles(&home), std::fs::Permissions::from_mode(0o700))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    assert_eq!(stored_refresh_token(&home), before);
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+// ----- StrictModes -----
+
+#[tokio::test]
+async fn a_world_writable_folder_is_refused_before_any_request() {
+    use std::os::unix::fs::PermissionsExt;
+    let (server, home) = logged_in(quick(3600)).await;
+    let dir = profiles(&home);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for args in [&["refresh"][..], &["token"], &["logout"]] {
+        let run = home.run_with_env(args, &FILE).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("chmod go-w {}", dir.display())),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(server.refreshes().is_empty() && server.revocations().is_empty());
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(home.run_with_env(&["refresh"], &FILE).await.code, 0);
+}
+
+#[tokio::test]
+async fn a_foreign_owned_state_file_is_refused_before_any_request() {
+    if !is_root() {
+        println!("SKIPPED a_foreign_owned_state_file_is_refused: not root, cannot chown");
+        return;
+    }
+    let (server, home) = logged_in(quick(3600)).await;
+    let state = profiles(&home).join("default.state.json");
+    assert!(sh(&["chown", "65534", &state.to_string_lossy()]));
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("owned by user id 65534") && run.stderr.contains("chown 0"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.refreshes().is_empty());
+}
+
+#[tokio::test]
+async fn a_symlinked_state_file_is_not_followed() {
+    let (server, home) = logged_in(quick(3600)).await;
+    let state = profiles(&home).join("default.state.json");
+    let planted = home.dir.path().join("planted.json");
+    std::fs::rename(&state, &planted).unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(&planted, &state).unwrap_or_else(|e| panic!("{e}"));
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    assert!(server.refreshes().is_empty());
+}
+
+// ----- refresh answers -----
+
+/// Logs in, points the token endpoint at a canned answer, runs `refresh`.
+async fn refresh_answered(answer: Canned) -> (Home, common::Run, Option<String>) {
+    let (_server, home) = logged_in(quick(3600)).await;
+    let before = stored_refresh_token(&home);
+    let base = canned(vec![("/token", answer)]).await;
+    redirect_token_endpoint(&home, &format!("{base}/token"));
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    (home, run, before)
+}
+
+#[tokio::test]
+async fn an_empty_refresh_token_never_replaces_the_working_one() {
+    let (home, run, before) = refresh_answered(Canned::json(
+        200,
+        r#"{"access_token":"A2","token_type":"Bearer","refresh_token":"","expires_in":600}"#,
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(before.is_some());
+    assert_eq!(stored_refresh_token(&home), before);
+    let token = home.run_with_env(&["token"], &FILE).await;
+    assert_eq!(token.stdout.trim(), "A2");
+}
+
+#[tokio::test]
+async fn a_new_refresh_token_without_an_access_token_is_kept() {
+    let (home, run, before) =
+        refresh_answered(Canned::json(200, r#"{"refresh_token":"R2","expires_in":600}"#)).await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("without an access_token"), "{}", run.stderr);
+    assert!(run.stderr.contains("was stored"), "{}", run.stderr);
+    assert_ne!(before.as_deref(), Some("R2"));
+    assert_eq!(stored_refresh_token(&home).as_deref(), Some("R2"));
+}
+
+#[tokio::test]
+async fn negative_lifetimes_are_unknown_not_fatal() {
+    let (home, run, _) = refresh_answered(Canned::json(
+        200,
+        r#"{"access_token":"A3","token_type":"Bearer","refresh_token":"R3","expires_in":-5,"refresh_expires_in":-1}"#,
+    ))
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(stored_refresh_token(&home).as_deref(), Some("R3"));
+    let state = read_json(&profiles(&home).join("default.state.json"));
+    assert!(state["session"]["access_expires_at"].is_null(), "{state}");
+}
+
+#[tokio::test]
+async fn a_bare_400_ends_the_session_with_exit_7() {
+    let (home, run, _) = refresh_answered(Canned {
+        status: 400,
+        content_type: "text/plain",
+        body: String::new(),
+    })
+    .await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("has ended"), "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
+    assert!(run.stderr.contains("tvlogin login --profile default"), "{}", run.stderr);
+    assert_eq!(stored_refresh_token(&home), None);
+    let status = home.run_with_env(&["status", "--json"], &FILE).await;
+    let doc: Value = serde_json::from_str(&status.stdout).unwrap_or_default();
+    assert_eq!(doc["profiles"][0]["logged_in"], false, "{doc}");
+    assert!(doc["profiles"][0]["remembered_login"]["issuer"].is_string(), "{doc}");
+    let token = home.run_with_env(&["token"], &FILE).await;
+    assert_eq!(token.code, 7, "{}", token.stderr);
+}
+
+#[tokio::test]
+async fn a_502_html_page_is_exit_5_naming_it() {
+    let (home, run, before) = refresh_answered(Canned::html(
+        502,
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+    ))
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("answered HTTP 502 (text/html)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("line 1 column"), "{}", run.stderr);
+    assert_eq!(stored_refresh_token(&home), before, "the session survives");
+}
+
+// ----- logout per RFC 7009 -----
+
+async fn logout_with(knobs: Knobs, extra: &[&str]) -> (Arc<ServerHandle>, Home, common::Run) {
+    let (server, home) = logged_in(with_knobs(knobs)).await;
+    let mut args = vec!["logout"];
+    args.extend_from_slice(extra);
+    let run = home.run_with_env(&args, &FILE).await;
+    (server, home, run)
+}
+
+#[tokio::test]
+async fn logout_revokes_both_tokens() {
+    let (server, home, run) = logout_with(Knobs::default(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let kinds: Vec<String> = server.revocations().into_iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, ["refresh_token", "access_token"]);
+    assert_eq!(stored_refresh_token(&home), None);
+}
+
+#[tokio::test]
+async fn logout_when_jwt_access_tokens_cannot_be_revoked_exits_0() {
+    let (_server, home, run) = logout_with(
+        Knobs {
+            revoke_jwt_unsupported: true,
+            ..Knobs::default()
+        },
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("unsupported_token_type"), "{}", run.stderr);
+    assert!(run.stderr.contains("stays valid at the server until it expires, in"), "{}", run.stderr);
+    assert_eq!(stored_refresh_token(&home), None);
+}
+
+#[tokio::test]
+async fn logout_when_public_clients_are_refused_exits_0() {
+    let (server, home, run) = logout_with(
+        Knobs {
+            revoke_refuses_public_clients: true,
+            ..Knobs::default()
+        },
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refuses revocation requests from public clients (HTTP 401 (empty body))"),
+        "{}",
+        run.stderr
+    );
+    assert!(server.revocations().is_empty());
+    assert_eq!(stored_refresh_token(&home), None);
+}
+
+#[tokio::test]
+async fn logout_when_revocation_fails_deletes_locally_and_exits_5() {
+    let (_server, home, run) = logout_with(
+        Knobs {
+            revoke_status: Some(503),
+            ..Knobs::default()
+        },
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 503 (text/html)"), "{}", run.stderr);
+    assert!(run.stderr.contains("a live refresh token may remain"), "{}", run.stderr);
+    assert_eq!(stored_refresh_token(&home), None, "deleted locally all the same");
+}
+
+#[tokio::test]
+async fn logout_timeout_bounds_a_hanging_endpoint() {
+    let (_server, home, run) = logout_with(
+        Knobs {
+            revoke_delay: Some(Duration::from_secs(20)),
+            ..Knobs::default()
+        },
+        &["--timeout", "1"],
+    )
+    .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("did not answer within 1s"), "{}", run.stderr);
+    assert_eq!(stored_refresh_token(&home), None);
+}
+
+#[tokio::test]
+async fn logout_without_a_revocation_endpoint_exits_0() {
+    let server = Arc::new(common::server(quick(3600)).await);
+    let home = Home::new();
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--device-authorization-endpoint",
+                server.device_authorization_endpoint().as_str(),
+                "--token-endpoint",
+                server.token_endpoint().as_str(),
+                "--client-id",
+                tvlogin::server::DEMO_CLIENT_ID,
+                "--json",
+            ],
+            &FILE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = home.run_with_env(&["logout"], &FILE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("no revocation endpoint"), "{}", run.stderr);
+    // …and it remembers the endpoints: `login` alone logs in again.
+    let again = home.run_with_env(&["login", "--json"], &FILE).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+// ----- profiles remember how they logged in -----
+
+#[tokio::test]
+async fn login_alone_after_logout_and_after_the_session_ended() {
+    let (server, home) = logged_in(quick(3600)).await;
+    let logout = home.run_with_env(&["logout"], &FILE).await;
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    let status = home.run_with_env(&["status"], &FILE).await;
+    assert!(status.stdout.contains("(logged out)"), "{}", status.stdout);
+    assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 7);
+    let again = home.run_with_env(&["login", "--profile", "default", "--json"], &FILE).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 0);
+
+    // The server ends the grant (its refresh token revoked elsewhere): invalid_grant → 7.
+    let rt = stored_refresh_token(&home).unwrap_or_default();
+    let revoked = reqwest::Client::new()
+        .post(server.revocation_endpoint())
+        .form(&[("token", rt.as_str()), ("client_id", tvlogin::server::DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(revoked.ok(), Some(200));
+    let ended = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(ended.code, 7, "{}", ended.stderr);
+    assert!(ended.stderr.contains("invalid_grant"), "{}", ended.stderr);
+    let again = home.run_with_env(&["login", "--json"], &FILE).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 0);
+}
+
+#[tokio::test]
+async fn logout_forget_removes_everything() {
+    let (_server, home) = logged_in(quick(3600)).await;
+    let run = home.run_with_env(&["logout", "--forget"], &FILE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!profiles(&home).join("default.state.json").exists());
+    let again = home.run_with_env(&["login", "--json"], &FILE).await;
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(again.stderr.contains("no authorization server given"), "{}", again.stderr);
+}
+
+#[tokio::test]
+async fn never_logged_in_is_exit_7() {
+    let home = Home::new();
+    for args in [&["token"][..], &["refresh"]] {
+        let run = home.run_with_env(args, &FILE).await;
+        assert_eq!(run.code, 7, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("tvlogin login"), "{}", run.stderr);
+    }
+}
+
+// ----- form posts and failed polls -----
+
+/// A provider that records each request's head and body, answering device authorization
+/// with an error (so the login ends there).
+async fn recording_provider() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!(
+        "http://{}",
+        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut read = 0;
+            while let Ok(n) = stream.read(&mut buf[read..]).await {
+                read += n;
+                if n == 0 || buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            record
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(String::from_utf8_lossy(&buf[..read]).to_lowercase());
+            let body = r#"{"error":"invalid_request","error_description":"recorded"}"#;
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn an_empty_device_authorization_request_is_still_a_form() {
+    let (base, seen) = recording_provider().await;
+    let home = Home::new();
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--device-authorization-endpoint",
+                &format!("{base}/device"),
+                "--token-endpoint",
+                &format!("{base}/token"),
+                "--client-id",
+                "confidential",
+                "--auth",
+                "basic",
+                "--client-secret-env",
+                "MY_SECRET",
+                "--json",
+            ],
+            &[("MY_SECRET", "s3cret")],
+        )
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let head = seen.first().cloned().unwrap_or_default();
+    assert!(head.starts_with("post /device"), "{head}");
+    assert!(
+        head.contains("content-type: application/x-www-form-urlencoded"),
+        "{head}"
+    );
+    assert!(head.contains("content-length: 0"), "{head}");
+    assert!(head.contains("authorization: basic"), "{head}");
+}
+
+#[tokio::test]
+async fn a_login_whose_polls_all_failed_is_exit_5() {
+    let device = r#"{"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"{base}/verify","expires_in":3,"interval":1}"#;
+    let base = canned(vec![("/device", Canned::json(200, device))]).await;
+    // Nothing listens on port 9 of loopback: every poll is refused.
+    let home = Home::new();
+    let run = home
+        .run(&[
+            "login",
+            "--device-authorization-endpoint",
+            &format!("{base}/device"),
+            "--token-endpoint",
+            "http://127.0.0.1:9/token",
+            "--client-id",
+            "c",
+            "--json",
+        ])
+        .await;
+    assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("no poll reached"), "{}", run.stdout);
+}
