@@ -659,3 +659,92 @@ async fn a_login_whose_polls_all_failed_is_exit_5() {
     assert_eq!(run.code, 5, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("no poll reached"), "{}", run.stdout);
 }
+
+// ----- doctor and the server's knobs -----
+
+#[tokio::test]
+async fn doctor_lists_a_profile_whose_refresh_will_fail() {
+    let server = Arc::new(common::server(quick(3600)).await);
+    let home = Home::new();
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &server.issuer_str(),
+                "--client-id",
+                tvlogin::server::POST_CLIENT_ID,
+                "--auth",
+                "post",
+                "--client-secret-env",
+                "WORK_SECRET",
+                "--json",
+            ],
+            &[
+                ("TVLOGIN_STORE", "file"),
+                ("WORK_SECRET", tvlogin::server::POST_CLIENT_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let with = home
+        .run_with_env(
+            &["doctor", "--json"],
+            &[("WORK_SECRET", tvlogin::server::POST_CLIENT_SECRET)],
+        )
+        .await;
+    assert!(
+        with.stdout.contains("the next refresh can work"),
+        "{}",
+        with.stdout
+    );
+    // The variable is unset in this shell: every refresh of the profile would fail.
+    let without = home.run(&["doctor"]).await;
+    assert_eq!(without.code, 1, "{}", without.stdout);
+    let line = without
+        .stdout
+        .lines()
+        .find(|l| l.contains("profile default"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("[error]")
+            && line.contains("the next refresh will fail")
+            && line.contains("WORK_SECRET"),
+        "{}",
+        without.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_lower_case_bearer_is_kept_as_sent() {
+    let (_server, home) = logged_in(with_knobs(Knobs {
+        lowercase_token_type: true,
+        ..Knobs::default()
+    }))
+    .await;
+    let refresh = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    let token = home.run_with_env(&["token", "--json"], &FILE).await;
+    let doc: Value = serde_json::from_str(&token.stdout).unwrap_or_default();
+    assert_eq!(doc["token_type"], "bearer", "{doc}");
+}
+
+#[tokio::test]
+async fn refresh_errors_as_a_bare_400_end_the_session() {
+    let (server, home) = logged_in(with_knobs(Knobs {
+        refresh_errors_empty: true,
+        ..Knobs::default()
+    }))
+    .await;
+    // Retire the stored refresh token behind tvlogin's back: the server answers a bare 400.
+    let rt = stored_refresh_token(&home).unwrap_or_default();
+    let _ = reqwest::Client::new()
+        .post(server.revocation_endpoint())
+        .form(&[("token", rt.as_str()), ("client_id", tvlogin::server::DEMO_CLIENT_ID)])
+        .send()
+        .await;
+    let run = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(run.stderr.contains("HTTP 400 (empty body)"), "{}", run.stderr);
+}

@@ -157,6 +157,19 @@ mod tests {
     }
 
     #[test]
+    fn a_login_answer_is_never_worse_than_nothing() {
+        // An empty refresh token is none; nonsense lifetimes are unknown, not fatal.
+        let response = OAuthResponse::from_raw(&raw(
+            200,
+            Some("application/json"),
+            r#"{"access_token":"a","refresh_token":"","expires_in":-5,"refresh_expires_in":-1}"#,
+        ));
+        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        assert!(tokens.refresh_token.is_none());
+        assert_eq!((tokens.expires_in, tokens.refresh_expires_in), (None, None));
+    }
+
+    #[test]
     fn missing_access_token_is_named() {
         let response = OAuthResponse::from_raw(&raw(200, None, r#"{"token_type":"Bearer"}"#));
         let err = TokenResponse::parse(&response).err().unwrap_or_default();
