@@ -108,10 +108,7 @@ async fn github_errors_with_http_200_reach_us_as_errors() {
         None,
     )
     .await;
-    assert!(
-        matches!(&err, Err(RefreshFailure::Ended { .. })),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Err(RefreshFailure::Ended { .. })), "{err:?}");
 }
 
 #[tokio::test]

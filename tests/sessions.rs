@@ -28,7 +28,11 @@ fn read_json(path: &Path) -> Value {
 fn stored_refresh_token(home: &Home) -> Option<String> {
     let path = profiles(home).join("default.tokens.json");
     path.exists()
-        .then(|| read_json(&path)["refresh_token"].as_str().map(str::to_owned))
+        .then(|| {
+            read_json(&path)["refresh_token"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .flatten()
 }
 
@@ -88,7 +92,10 @@ async fn signal_during_refresh(signal: &str, number: i32) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(outcomes(&server), ["tokens"], "the refresh never arrived");
-    assert!(sh(&["kill", "-s", signal, &pid.to_string()]), "kill -s {signal}");
+    assert!(
+        sh(&["kill", "-s", signal, &pid.to_string()]),
+        "kill -s {signal}"
+    );
     let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("hung"))
@@ -105,7 +112,11 @@ async fn signal_during_refresh(signal: &str, number: i32) {
     assert_eq!(next.code, 0, "{}", next.stderr);
     let token = home.run_with_env(&["token"], &FILE).await;
     assert_eq!(token.code, 0, "{}", token.stderr);
-    assert_eq!(outcomes(&server), ["tokens", "tokens"], "a token was replayed");
+    assert_eq!(
+        outcomes(&server),
+        ["tokens", "tokens"],
+        "a token was replayed"
+    );
 }
 
 #[tokio::test]
@@ -134,7 +145,15 @@ fn tmpfs_home(size: &str) -> Result<(Home, PathBuf), String> {
     let data = home.paths().data_dir;
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
     let opts = format!("size={size},mode=0700");
-    if !sh(&["mount", "-t", "tmpfs", "-o", &opts, "tmpfs", &data.to_string_lossy()]) {
+    if !sh(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        &opts,
+        "tmpfs",
+        &data.to_string_lossy(),
+    ]) {
         return Err("mount -t tmpfs failed (no CAP_SYS_ADMIN here?)".into());
     }
     Ok((home, data))
@@ -336,10 +355,17 @@ async fn an_empty_refresh_token_never_replaces_the_working_one() {
 
 #[tokio::test]
 async fn a_new_refresh_token_without_an_access_token_is_kept() {
-    let (home, run, before) =
-        refresh_answered(Canned::json(200, r#"{"refresh_token":"R2","expires_in":600}"#)).await;
+    let (home, run, before) = refresh_answered(Canned::json(
+        200,
+        r#"{"refresh_token":"R2","expires_in":600}"#,
+    ))
+    .await;
     assert_eq!(run.code, 5, "{}", run.stderr);
-    assert!(run.stderr.contains("without an access_token"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("without an access_token"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("was stored"), "{}", run.stderr);
     assert_ne!(before.as_deref(), Some("R2"));
     assert_eq!(stored_refresh_token(&home).as_deref(), Some("R2"));
@@ -369,12 +395,19 @@ async fn a_bare_400_ends_the_session_with_exit_7() {
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(run.stderr.contains("has ended"), "{}", run.stderr);
     assert!(run.stderr.contains("HTTP 400"), "{}", run.stderr);
-    assert!(run.stderr.contains("tvlogin login --profile default"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("tvlogin login --profile default"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(stored_refresh_token(&home), None);
     let status = home.run_with_env(&["status", "--json"], &FILE).await;
     let doc: Value = serde_json::from_str(&status.stdout).unwrap_or_default();
     assert_eq!(doc["profiles"][0]["logged_in"], false, "{doc}");
-    assert!(doc["profiles"][0]["remembered_login"]["issuer"].is_string(), "{doc}");
+    assert!(
+        doc["profiles"][0]["remembered_login"]["issuer"].is_string(),
+        "{doc}"
+    );
     let token = home.run_with_env(&["token"], &FILE).await;
     assert_eq!(token.code, 7, "{}", token.stderr);
 }
@@ -388,8 +421,7 @@ async fn a_502_html_page_is_exit_5_naming_it() {
     .await;
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("answered HTTP 502 (text/html)"),
+        run.stderr.contains("answered HTTP 502 (text/html)"),
         "{}",
         run.stderr
     );
@@ -427,8 +459,17 @@ async fn logout_when_jwt_access_tokens_cannot_be_revoked_exits_0() {
     )
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("unsupported_token_type"), "{}", run.stderr);
-    assert!(run.stderr.contains("stays valid at the server until it expires, in"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unsupported_token_type"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("stays valid at the server until it expires, in"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(stored_refresh_token(&home), None);
 }
 
@@ -464,9 +505,21 @@ async fn logout_when_revocation_fails_deletes_locally_and_exits_5() {
     )
     .await;
     assert_eq!(run.code, 5, "{}", run.stderr);
-    assert!(run.stderr.contains("HTTP 503 (text/html)"), "{}", run.stderr);
-    assert!(run.stderr.contains("a live refresh token may remain"), "{}", run.stderr);
-    assert_eq!(stored_refresh_token(&home), None, "deleted locally all the same");
+    assert!(
+        run.stderr.contains("HTTP 503 (text/html)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("a live refresh token may remain"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        stored_refresh_token(&home),
+        None,
+        "deleted locally all the same"
+    );
 }
 
 #[tokio::test]
@@ -480,7 +533,11 @@ async fn logout_timeout_bounds_a_hanging_endpoint() {
     )
     .await;
     assert_eq!(run.code, 5, "{}", run.stderr);
-    assert!(run.stderr.contains("did not answer within 1s"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not answer within 1s"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(stored_refresh_token(&home), None);
 }
 
@@ -506,7 +563,11 @@ async fn logout_without_a_revocation_endpoint_exits_0() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let run = home.run_with_env(&["logout"], &FILE).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("no revocation endpoint"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no revocation endpoint"),
+        "{}",
+        run.stderr
+    );
     // …and it remembers the endpoints: `login` alone logs in again.
     let again = home.run_with_env(&["login", "--json"], &FILE).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
@@ -522,7 +583,9 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
     let status = home.run_with_env(&["status"], &FILE).await;
     assert!(status.stdout.contains("(logged out)"), "{}", status.stdout);
     assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 7);
-    let again = home.run_with_env(&["login", "--profile", "default", "--json"], &FILE).await;
+    let again = home
+        .run_with_env(&["login", "--profile", "default", "--json"], &FILE)
+        .await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 0);
 
@@ -530,7 +593,10 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
     let rt = stored_refresh_token(&home).unwrap_or_default();
     let revoked = reqwest::Client::new()
         .post(server.revocation_endpoint())
-        .form(&[("token", rt.as_str()), ("client_id", tvlogin::server::DEMO_CLIENT_ID)])
+        .form(&[
+            ("token", rt.as_str()),
+            ("client_id", tvlogin::server::DEMO_CLIENT_ID),
+        ])
         .send()
         .await
         .map(|r| r.status().as_u16());
@@ -551,7 +617,11 @@ async fn logout_forget_removes_everything() {
     assert!(!profiles(&home).join("default.state.json").exists());
     let again = home.run_with_env(&["login", "--json"], &FILE).await;
     assert_eq!(again.code, 2, "{}", again.stderr);
-    assert!(again.stderr.contains("no authorization server given"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("no authorization server given"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[tokio::test]
@@ -741,10 +811,17 @@ async fn refresh_errors_as_a_bare_400_end_the_session() {
     let rt = stored_refresh_token(&home).unwrap_or_default();
     let _ = reqwest::Client::new()
         .post(server.revocation_endpoint())
-        .form(&[("token", rt.as_str()), ("client_id", tvlogin::server::DEMO_CLIENT_ID)])
+        .form(&[
+            ("token", rt.as_str()),
+            ("client_id", tvlogin::server::DEMO_CLIENT_ID),
+        ])
         .send()
         .await;
     let run = home.run_with_env(&["refresh"], &FILE).await;
     assert_eq!(run.code, 7, "{}", run.stderr);
-    assert!(run.stderr.contains("HTTP 400 (empty body)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("HTTP 400 (empty body)"),
+        "{}",
+        run.stderr
+    );
 }

@@ -163,7 +163,11 @@ pub async fn doctor(args: DoctorArgs) -> Result<Exit, Error> {
         ),
     });
 
-    checks.extend(profile_checks(&paths, keyring_works.is_some(), data_ok.is_ok()));
+    checks.extend(profile_checks(
+        &paths,
+        keyring_works.is_some(),
+        data_ok.is_ok(),
+    ));
 
     for (issuer, allow_http) in issuers(&paths, &file, args.issuer.as_deref()) {
         checks.push(issuer_check(&issuer, allow_http).await);

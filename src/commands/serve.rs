@@ -90,8 +90,11 @@ mod tests {
 
     #[test]
     fn knob_flags() {
-        let k = knobs(&["refresh-delay-ms=250".into(), "revoke-refuses-public".into()])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let k = knobs(&[
+            "refresh-delay-ms=250".into(),
+            "revoke-refuses-public".into(),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(k.refresh_delay, Some(Duration::from_millis(250)));
         assert!(k.revoke_refuses_public_clients && !k.revoke_jwt_unsupported);
         assert!(knobs(&["refresh-delay-ms".into()]).is_err());

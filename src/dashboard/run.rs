@@ -382,4 +382,3 @@ pub fn login_config(
     }
     LoginConfig::resolve_remembering(&args, &file, &path, ctx.env.as_ref(), remembered.as_ref())
 }
-

@@ -70,7 +70,9 @@ pub fn judge(response: &OAuthResponse) -> Result<TokenResponse, RefreshFailure> 
                 detail: format!(
                     "the server answered {}{}",
                     err.error,
-                    err.description.map(|d| format!(": {d}")).unwrap_or_default()
+                    err.description
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
                 ),
             });
         }
@@ -264,7 +266,11 @@ mod tests {
         let html401 = ended(401, Some("text/html"), "<html>no</html>");
         assert!(html401.contains("HTTP 401 (text/html)"), "{html401}");
 
-        let e = failed(502, Some("text/html; charset=utf-8"), "<html>Bad Gateway</html>");
+        let e = failed(
+            502,
+            Some("text/html; charset=utf-8"),
+            "<html>Bad Gateway</html>",
+        );
         assert_eq!(e.exit().code(), 5);
         let text = e.to_string();
         assert!(text.contains("answered HTTP 502 (text/html)"), "{text}");
@@ -279,7 +285,10 @@ mod tests {
         match judge(&OAuthResponse::from_raw(&redirect)) {
             Err(RefreshFailure::Failed(e)) => {
                 let text = e.to_string();
-                assert!(text.contains("HTTP 302") && text.contains("never follows"), "{text}");
+                assert!(
+                    text.contains("HTTP 302") && text.contains("never follows"),
+                    "{text}"
+                );
                 assert_eq!(e.exit().code(), 5);
             }
             other => panic!("{other:?}"),

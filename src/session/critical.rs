@@ -265,11 +265,7 @@ mod tests {
             let _ = tx.send("stored");
         };
         // The caller stops waiting after 20 ms…
-        let gave_up = tokio::time::timeout(
-            Duration::from_millis(20),
-            protect(REFRESH, work),
-        )
-        .await;
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), protect(REFRESH, work)).await;
         assert!(gave_up.is_err());
         // …but the work runs to its end, and settle waits for it.
         assert!(settle(Duration::from_secs(5)).await);

@@ -106,7 +106,6 @@ pub fn seconds_left(now: u64, at: Option<u64>) -> Option<u64> {
     at.map(|at| at.saturating_sub(now))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +238,4 @@ mod tests {
         assert_eq!(seconds_left(1000, Some(900)), Some(0));
         assert_eq!(seconds_left(1000, Some(1900)), Some(900));
     }
-
 }

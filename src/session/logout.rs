@@ -82,7 +82,11 @@ pub async fn logout_with(
     options: LogoutOptions,
     report: &mut (dyn FnMut(&Step) + Send),
 ) -> Result<bool, Error> {
-    critical::shield(critical::LOGOUT, logout_steps(ctx, profile, options, report)).await
+    critical::shield(
+        critical::LOGOUT,
+        logout_steps(ctx, profile, options, report),
+    )
+    .await
 }
 
 async fn logout_steps(
@@ -285,7 +289,6 @@ async fn logout_steps(
         None => Ok(true),
     }
 }
-
 
 /// Deletes the profile's state file: how it logged in and its store choice.
 async fn forget(

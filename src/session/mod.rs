@@ -55,11 +55,11 @@ pub use expiry::{
     seconds_left,
 };
 pub use logout::{LogoutOptions, Step, StepOutcome, logout, logout_with};
+use persist::open_session;
 pub use persist::{
     login_and_store, login_and_store_until, persist_login, persist_login_detached,
     remembered_login, remembered_login_blocking,
 };
-use persist::open_session;
 use refresh::refresh_locked;
 
 /// The default of `token --min-ttl`: a token with less than this left is refreshed first.
@@ -437,4 +437,3 @@ mod tests {
         assert!(!format!("{t:?}").contains("eyJsecret"));
     }
 }
-

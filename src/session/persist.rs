@@ -402,7 +402,9 @@ pub async fn remembered_login(
     let Some(st) = read_state(paths, profile).await? else {
         return Ok(None);
     };
-    Ok(st.login.or_else(|| st.session.as_ref().map(remembered_from_meta)))
+    Ok(st
+        .login
+        .or_else(|| st.session.as_ref().map(remembered_from_meta)))
 }
 
 /// [`remembered_login`] for synchronous callers (the dashboard's `l`): the state file is read
@@ -416,7 +418,11 @@ pub fn remembered_login_blocking(
     let st = state::read(paths, profile).ok().flatten();
     st.as_ref()
         .and_then(|s| s.login.clone())
-        .or_else(|| st.as_ref().and_then(|s| s.session.as_ref()).map(remembered_from_meta))
+        .or_else(|| {
+            st.as_ref()
+                .and_then(|s| s.session.as_ref())
+                .map(remembered_from_meta)
+        })
         .or_else(|| meta.map(remembered_from_meta))
 }
 
@@ -480,4 +486,3 @@ pub(super) async fn open_session(
     let store = store::open(paths, backend, st.keyring).await?;
     Ok((st, meta, store))
 }
-

@@ -10,9 +10,7 @@ use std::time::Duration;
 use oauth2::RefreshToken;
 
 use super::expiry::refresh_expiry;
-use super::persist::{
-    keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta,
-};
+use super::persist::{keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta};
 use super::{Context, critical, not_logged_in, parse_url, timeout_for};
 use crate::error::Error;
 use crate::oauth::http::{Http, HttpSettings};
@@ -112,8 +110,10 @@ pub(super) async fn refresh_locked(
             }) => {
                 // The server may have retired our refresh token: keep its successor before
                 // reporting that the rest of the answer was unusable.
-                keep_new_refresh_token(&paths, profile, &lock, &store, st, meta, secrets, new_rt, now)
-                    .await?;
+                keep_new_refresh_token(
+                    &paths, profile, &lock, &store, st, meta, secrets, new_rt, now,
+                )
+                .await?;
                 Err(Error::Protocol(format!(
                     "{detail}; the new refresh token it carried was stored, so the session goes \
                      on (try again)"
@@ -139,8 +139,7 @@ async fn send(
     rt: &RefreshToken,
     timeout: Duration,
 ) -> Result<crate::oauth::token::TokenResponse, RefreshFailure> {
-    match tokio::time::timeout(timeout, refresh::refresh(http, client, endpoint, rt, None)).await
-    {
+    match tokio::time::timeout(timeout, refresh::refresh(http, client, endpoint, rt, None)).await {
         Ok(answer) => answer,
         Err(_) => Err(RefreshFailure::Failed(Error::Http(
             crate::oauth::http::HttpError::Timeout {
@@ -240,11 +239,17 @@ mod tests {
             Ok(None)
         }
         fn save(&self, _: &str, _: &Secrets) -> Result<(), StoreError> {
-            self.calls.lock().unwrap_or_else(|e| e.into_inner()).push("save".into());
+            self.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push("save".into());
             Ok(())
         }
         fn delete(&self, _: &str) -> Result<(), StoreError> {
-            self.calls.lock().unwrap_or_else(|e| e.into_inner()).push("delete".into());
+            self.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push("delete".into());
             Ok(())
         }
         fn prepare(&self, _: &str, _: &Secrets) -> Result<(), StoreError> {
@@ -259,7 +264,13 @@ mod tests {
         }
     }
 
-    async fn attempt(full: bool) -> (Result<(SessionMeta, Secrets), Error>, ServerHandle, Vec<String>) {
+    async fn attempt(
+        full: bool,
+    ) -> (
+        Result<(SessionMeta, Secrets), Error>,
+        ServerHandle,
+        Vec<String>,
+    ) {
         let server = ServerHandle::start(ServerConfig::default())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
@@ -316,7 +327,11 @@ mod tests {
         st.store = Some(Backend::File);
         st.session = Some(meta.clone());
         let result = refresh_locked(&ctx, "p", &lock, st, meta, secrets, &store, 2000).await;
-        let calls = recording.calls.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let calls = recording
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         (result, server, calls)
     }
 
@@ -325,7 +340,10 @@ mod tests {
         let (result, server, calls) = attempt(true).await;
         let e = result.err().unwrap_or_else(|| panic!("refreshed"));
         let text = e.to_string();
-        assert!(text.contains("nothing was sent") && text.contains("No space left"), "{text}");
+        assert!(
+            text.contains("nothing was sent") && text.contains("No space left"),
+            "{text}"
+        );
         assert!(server.refreshes().is_empty(), "the refresh token was spent");
         assert!(calls.is_empty(), "{calls:?}");
     }

@@ -69,7 +69,8 @@ pub fn reserve(path: &Path) -> Result<(), StoreError> {
     let mut file = open_private(&tmp)?;
     let reserved = file.metadata().map(|m| m.len()).unwrap_or(0);
     if reserved < RESERVE as u64 {
-        fill(&mut file, RESERVE).map_err(|e| StoreError::io("cannot reserve space in", &tmp, &e))?;
+        fill(&mut file, RESERVE)
+            .map_err(|e| StoreError::io("cannot reserve space in", &tmp, &e))?;
     }
     file.sync_all()
         .map_err(|e| StoreError::io("cannot reserve space in", &tmp, &e))
@@ -425,14 +426,22 @@ mod tests {
         let elsewhere = tmp.path().join("elsewhere.json");
         fs::rename(store.path("p"), &elsewhere).unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(&elsewhere, store.path("p")).unwrap_or_else(|e| panic!("{e}"));
-        let e = store.load("p").err().map(|e| e.to_string()).unwrap_or_default();
+        let e = store
+            .load("p")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("symbolic link"), "{e}");
         fs::remove_file(store.path("p")).unwrap_or_else(|e| panic!("{e}"));
         fs::rename(&elsewhere, store.path("p")).unwrap_or_else(|e| panic!("{e}"));
         assert!(store.load("p").is_ok());
         fs::set_permissions(&store.dir, fs::Permissions::from_mode(0o777))
             .unwrap_or_else(|e| panic!("{e}"));
-        let e = store.load("p").err().map(|e| e.to_string()).unwrap_or_default();
+        let e = store
+            .load("p")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("chmod go-w"), "{e}");
     }
 

@@ -135,10 +135,13 @@ mod tests {
 
     #[test]
     fn refusals_exit_2_and_say_why() {
-        let e = judge_mode(Path::new("/x"), 0o777, 0, true, 0)
-            .unwrap_or_else(|| panic!("not refused"));
+        let e =
+            judge_mode(Path::new("/x"), 0o777, 0, true, 0).unwrap_or_else(|| panic!("not refused"));
         let text = e.to_string();
-        assert!(text.contains("writable by every user (mode 0777)"), "{text}");
+        assert!(
+            text.contains("writable by every user (mode 0777)"),
+            "{text}"
+        );
         assert!(text.contains("chmod go-w /x"), "{text}");
         assert_eq!(crate::error::Error::from(e).exit().code(), 2);
     }
