@@ -75,7 +75,7 @@ fn redirect_token_endpoint(home: &Home, to: &str) {
 
 async fn signal_during_refresh(signal: &str, number: i32) {
     let (server, home) = logged_in(with_knobs(Knobs {
-        refresh_delay: Some(Duration::from_millis(1500)),
+        refresh_delay: Some(Duration::from_millis(3000)),
         ..Knobs::default()
     }))
     .await;
@@ -96,6 +96,11 @@ async fn signal_during_refresh(signal: &str, number: i32) {
         sh(&["kill", "-s", signal, &pid.to_string()]),
         "kill -s {signal}"
     );
+    if signal == "INT" {
+        // A second Ctrl-C says what abandoning would cost, and still abandons nothing.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(sh(&["kill", "-s", signal, &pid.to_string()]));
+    }
     let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("hung"))
@@ -107,6 +112,12 @@ async fn signal_during_refresh(signal: &str, number: i32) {
         "SIGNAL {signal}: {stderr}"
     );
     assert!(stderr.contains("finishing the refresh"), "{stderr}");
+    if signal == "INT" {
+        assert!(
+            stderr.contains("can end the session") && stderr.contains("Ctrl-C once more"),
+            "{stderr}"
+        );
+    }
     // The rotated token was stored: the next refresh works and nothing was replayed.
     let next = home.run_with_env(&["refresh"], &FILE).await;
     assert_eq!(next.code, 0, "{}", next.stderr);
@@ -132,6 +143,40 @@ async fn sigterm_during_a_refresh_loses_nothing() {
 #[tokio::test]
 async fn sighup_during_a_refresh_loses_nothing() {
     signal_during_refresh("HUP", 1).await;
+}
+
+#[tokio::test]
+async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
+    let (server, home) = logged_in(with_knobs(Knobs {
+        refresh_delay: Some(Duration::from_millis(300)),
+        ..Knobs::default()
+    }))
+    .await;
+    home.config("[profiles.default]\ntimeout = 1\n");
+    let child = home
+        .command(&["refresh"], &FILE)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = child.id().unwrap_or_else(|| panic!("no pid")).to_string();
+    for _ in 0..500 {
+        if !server.refreshes().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(sh(&["kill", "-s", "STOP", &pid]));
+    // The answer arrives while the process is stopped, and its 1 s limit passes.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(sh(&["kill", "-s", "CONT", &pid]));
+    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("hung"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let next = home.run_with_env(&["refresh"], &FILE).await;
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert_eq!(outcomes(&server), ["tokens", "tokens"], "a token was replayed");
 }
 
 // ----- the store must be able to keep the successor -----

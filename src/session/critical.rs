@@ -158,59 +158,68 @@ pub async fn shield<T>(section: Section, work: impl Future<Output = T>) -> T {
     }
 }
 
-/// The three signals, listened for while a section runs.
+/// The three signals, listened for while a section runs: one task per signal forwards each
+/// arrival into a channel, so that none is missed between two waits.
 struct Signals {
-    #[cfg(unix)]
-    streams: Vec<(i32, tokio::signal::unix::Signal)>,
+    arrivals: tokio::sync::mpsc::UnboundedReceiver<i32>,
+    listeners: Vec<tokio::task::JoinHandle<()>>,
     interrupts: u32,
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for listener in &self.listeners {
+            listener.abort();
+        }
+    }
 }
 
 impl Signals {
     fn listen() -> Self {
+        let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
+        let mut listeners = Vec::new();
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let streams = [
+            for (n, kind) in [
                 (2, SignalKind::interrupt()),
                 (15, SignalKind::terminate()),
                 (1, SignalKind::hangup()),
-            ]
-            .into_iter()
-            .filter_map(|(n, kind)| signal(kind).ok().map(|s| (n, s)))
-            .collect();
-            Self {
-                streams,
-                interrupts: 0,
+            ] {
+                // Registered here, before the section's work starts.
+                let Ok(mut stream) = signal(kind) else {
+                    continue;
+                };
+                let tx = tx.clone();
+                listeners.push(tokio::spawn(async move {
+                    while stream.recv().await.is_some() {
+                        if tx.send(n).is_err() {
+                            return;
+                        }
+                    }
+                }));
             }
         }
         #[cfg(not(unix))]
-        Self { interrupts: 0 }
+        listeners.push(tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if tx.send(2).is_err() {
+                    return;
+                }
+            }
+        }));
+        Self {
+            arrivals,
+            listeners,
+            interrupts: 0,
+        }
     }
 
     /// The next signal's number (never resolves when none can be listened for).
     async fn next(&mut self) -> i32 {
-        #[cfg(unix)]
-        {
-            if self.streams.is_empty() {
-                return std::future::pending().await;
-            }
-            let waits = self.streams.iter_mut().map(|(n, s)| {
-                let n = *n;
-                Box::pin(async move {
-                    match s.recv().await {
-                        Some(()) => n,
-                        None => std::future::pending().await,
-                    }
-                })
-            });
-            futures_util::future::select_all(waits).await.0
-        }
-        #[cfg(not(unix))]
-        {
-            match tokio::signal::ctrl_c().await {
-                Ok(()) => 2,
-                Err(_) => std::future::pending().await,
-            }
+        match self.arrivals.recv().await {
+            Some(n) => n,
+            None => std::future::pending().await,
         }
     }
 

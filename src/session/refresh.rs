@@ -129,9 +129,14 @@ pub(super) async fn refresh_locked(
     critical::protect(critical::REFRESH, work).await?
 }
 
-/// Sends the refresh within `timeout`. The limit is applied around the request, which is
-/// polled first: a process stopped (`kill -STOP`) past the limit still takes an answer that
-/// arrived meanwhile, instead of dropping a refresh token the server has already rotated.
+/// After the limit has passed, how long an answer is still waited for. A process stopped
+/// (`kill -STOP`, a suspended laptop) past its limit wakes up with the answer possibly already
+/// in its socket: the server may have rotated the refresh token, so that answer is worth a
+/// moment before giving up.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Sends the refresh within `timeout` (then [`GRACE`]). The limit is applied around the
+/// request, which is polled first, so an answer that arrived meanwhile is taken, never dropped.
 async fn send(
     http: &Http,
     client: &crate::oauth::client::OAuthClient,
@@ -139,7 +144,12 @@ async fn send(
     rt: &RefreshToken,
     timeout: Duration,
 ) -> Result<crate::oauth::token::TokenResponse, RefreshFailure> {
-    match tokio::time::timeout(timeout, refresh::refresh(http, client, endpoint, rt, None)).await {
+    let request = refresh::refresh(http, client, endpoint, rt, None);
+    tokio::pin!(request);
+    if let Ok(answer) = tokio::time::timeout(timeout, &mut request).await {
+        return answer;
+    }
+    match tokio::time::timeout(GRACE, &mut request).await {
         Ok(answer) => answer,
         Err(_) => Err(RefreshFailure::Failed(Error::Http(
             crate::oauth::http::HttpError::Timeout {
