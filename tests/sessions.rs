@@ -176,7 +176,11 @@ async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let next = home.run_with_env(&["refresh"], &FILE).await;
     assert_eq!(next.code, 0, "{}", next.stderr);
-    assert_eq!(outcomes(&server), ["tokens", "tokens"], "a token was replayed");
+    assert_eq!(
+        outcomes(&server),
+        ["tokens", "tokens"],
+        "a token was replayed"
+    );
 }
 
 // ----- the store must be able to keep the successor -----
@@ -868,5 +872,31 @@ async fn refresh_errors_as_a_bare_400_end_the_session() {
         run.stderr.contains("HTTP 400 (empty body)"),
         "{}",
         run.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_dashboards_login_key_works_for_a_remembered_profile() {
+    let (server, home) = logged_in(quick(3600)).await;
+    let logout = home.run_with_env(&["logout"], &FILE).await;
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    // A new dashboard process: no session in memory, only what the state file remembers.
+    let ctx = tvlogin::session::Context {
+        paths: home.paths(),
+        file: tvlogin::config::ConfigFile::default(),
+        env: Box::new(|_| None),
+    };
+    let config = tvlogin::dashboard::run::login_config(&ctx, "default", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.client.id, tvlogin::server::DEMO_CLIENT_ID);
+    match &config.source {
+        tvlogin::config::EndpointSource::Discover(issuer) => {
+            assert_eq!(issuer.as_str().trim_end_matches('/'), server.issuer_str());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        config.request.scope.as_deref(),
+        Some("openid profile email offline_access")
     );
 }

@@ -5,7 +5,7 @@
 //!   returned, which for the file store means fsynced and renamed) before the new access token
 //!   is returned to anyone. The old refresh token is replaced in one step, never deleted
 //!   first, so a process killed at any instant leaves either the old or the new one.
-//! - **Spent only when its successor can be kept** ([`refresh`](self::refresh)). Before a refresh
+//! - **Spent only when its successor can be kept** (`refresh`). Before a refresh
 //!   token is sent, the store must answer and the room for the new state must be reserved on
 //!   disk; from the moment it is sent until the answer is stored, signals do not abandon it
 //!   ([`critical`]), and a store that is slow to answer is waited for.
