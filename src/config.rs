@@ -145,6 +145,18 @@ pub struct Profile {
 impl ConfigFile {
     /// Reads `path`; a missing file is an empty configuration.
     pub fn load(path: &Path) -> Result<Self, Error> {
+        // Like the state files: a config another user can write could point a profile's
+        // issuer at their own server (symbolic links are fine here: dotfile managers use them).
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            use crate::store::safety;
+            if let Some(problem) = safety::judge(path, &meta, safety::current_user()) {
+                return Err(problem.into());
+            }
+            if let Some(dir) = path.parent() {
+                safety::check_dir(dir)?;
+            }
+        }
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),

@@ -900,3 +900,21 @@ async fn the_dashboards_login_key_works_for_a_remembered_profile() {
         Some("openid profile email offline_access")
     );
 }
+
+#[tokio::test]
+async fn a_world_writable_config_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    home.config("[profiles.work]\nissuer = \"https://attacker.example\"\n");
+    let path = home.dir.path().join("config/config.toml");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = home.run(&["token", "--profile", "work"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("chmod go-w {}", path.display())),
+        "{}",
+        run.stderr
+    );
+}
