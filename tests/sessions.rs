@@ -918,3 +918,17 @@ async fn a_world_writable_config_file_is_refused() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn help_lists_exit_7() {
+    let home = Home::new();
+    let top = home.run(&["--help"]).await;
+    assert!(
+        top.stdout.contains("7 not logged in, or the session")
+            && top.stdout.contains("has ended: log in again"),
+        "{}",
+        top.stdout
+    );
+    let token = home.run(&["token", "--help"]).await;
+    assert!(token.stdout.contains("7 not logged in"), "{}", token.stdout);
+}
