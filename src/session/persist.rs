@@ -486,3 +486,46 @@ pub(super) async fn open_session(
     let store = store::open(paths, backend, st.keyring).await?;
     Ok((st, meta, store))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// A store whose writes take longer than [`STORE_TIMEOUT`].
+    struct Slow(Arc<AtomicBool>);
+
+    impl TokenStore for Slow {
+        fn backend(&self) -> Backend {
+            Backend::File
+        }
+        fn location(&self, _: &str) -> String {
+            "slow".into()
+        }
+        fn load(&self, _: &str) -> Result<Option<Secrets>, StoreError> {
+            Ok(None)
+        }
+        fn save(&self, _: &str, _: &Secrets) -> Result<(), StoreError> {
+            std::thread::sleep(STORE_TIMEOUT + Duration::from_millis(500));
+            self.0.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+        fn delete(&self, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_stored_even_when_the_store_is_slower_than_its_time_limit() {
+        let written = Arc::new(AtomicBool::new(false));
+        let store = Store::new(Arc::new(Slow(Arc::clone(&written))));
+        // An ordinary write gives up after the limit…
+        assert!(store.save("p", &Secrets::default()).await.is_err());
+        // …but after a refresh the server may already have rotated: it is waited for.
+        written.store(false, Ordering::SeqCst);
+        let kept = keep_secrets(&store, "p", &Secrets::default()).await;
+        assert!(kept.is_ok(), "{kept:?}");
+        assert!(written.load(Ordering::SeqCst));
+    }
+}
