@@ -932,3 +932,38 @@ async fn help_lists_exit_7() {
     let token = home.run(&["token", "--help"]).await;
     assert!(token.stdout.contains("7 not logged in"), "{}", token.stdout);
 }
+
+#[tokio::test]
+async fn a_login_answer_with_only_a_refresh_token_is_kept() {
+    let base = canned(vec![
+        (
+            "/device",
+            Canned::json(
+                200,
+                r#"{"device_code":"dc","user_code":"ABCD-EFGH","verification_uri":"{base}/verify","expires_in":30,"interval":1}"#,
+            ),
+        ),
+        ("/token", Canned::json(200, r#"{"refresh_token":"R-only","token_type":"Bearer"}"#)),
+    ])
+    .await;
+    let home = Home::new();
+    let run = home
+        .run_with_env(
+            &[
+                "login",
+                "--device-authorization-endpoint",
+                &format!("{base}/device"),
+                "--token-endpoint",
+                &format!("{base}/token"),
+                "--client-id",
+                "c",
+                "--json",
+            ],
+            &FILE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(stored_refresh_token(&home).as_deref(), Some("R-only"));
+    let stored = read_json(&profiles(&home).join("default.tokens.json"));
+    assert!(stored.get("access_token").is_none(), "{stored}");
+}

@@ -92,11 +92,15 @@ impl TokenResponse {
         let fields = response
             .fields()
             .ok_or_else(|| format!("the token response is not JSON ({})", response.describe()))?;
-        let access_token = response
-            .str_field("access_token")
-            .filter(|t| !t.is_empty())
-            .ok_or("the token response has no access_token")?;
         let non_empty = |name: &str| response.str_field(name).filter(|v| !v.is_empty());
+        // Never worse: an answer with a refresh token but no access token still starts a
+        // session (the access token is then empty, which the stores keep as absent, and the
+        // first `token` refreshes); only an answer with neither is unusable.
+        let access_token = match (non_empty("access_token"), non_empty("refresh_token")) {
+            (Some(at), _) => at,
+            (None, Some(_)) => String::new(),
+            (None, None) => return Err("the token response has no access_token".into()),
+        };
         Ok(Self {
             access_token: AccessToken::new(access_token),
             token_type: non_empty("token_type").unwrap_or_else(|| "Bearer".into()),
@@ -167,6 +171,17 @@ mod tests {
         let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
         assert!(tokens.refresh_token.is_none());
         assert_eq!((tokens.expires_in, tokens.refresh_expires_in), (None, None));
+    }
+
+    #[test]
+    fn a_refresh_token_without_an_access_token_is_kept() {
+        let response = OAuthResponse::from_raw(&raw(200, None, r#"{"refresh_token":"R"}"#));
+        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tokens.access_token.secret(), "");
+        assert_eq!(
+            tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
+            Some("R")
+        );
     }
 
     #[test]

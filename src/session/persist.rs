@@ -118,7 +118,8 @@ pub async fn persist_login(
 ) -> Result<Stored, Error> {
     let secrets = Secrets {
         refresh_token: tokens.refresh_token.clone(),
-        access_token: Some(tokens.access_token.clone()),
+        // An empty access token (an answer with only a refresh token) is none.
+        access_token: Some(tokens.access_token.clone()).filter(|t| !t.secret().is_empty()),
         id_token: tokens.id_token.clone(),
     };
     if choice.backend == Backend::Memory {
