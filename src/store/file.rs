@@ -7,6 +7,10 @@
 //! one, never a mix or nothing. Writers hold the profile's lock ([`super::lock`]), so the temp
 //! file's fixed name cannot be shared by two writers, and a temp file left by a killed
 //! process is simply overwritten next time.
+//!
+//! [`reserve`] writes that temp file at full size ahead of time (before a refresh is sent);
+//! the write then overwrites the reserved blocks and cuts the file to its content, so it
+//! needs no new disk space. Reads and the temp file's open never follow a symbolic link.
 
 use std::fs;
 use std::io::Write;

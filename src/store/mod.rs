@@ -9,7 +9,10 @@
 //!   `id:PROFILE` cache the access and id tokens with the same protection, and are simply not
 //!   cached when a keyring refuses their size (`token` then refreshes instead).
 //! - **file** ([`mod@file`]): `DATA_DIR/profiles/PROFILE.tokens.json`, mode 0600, replaced
-//!   atomically (temp file, fsync, rename, fsync of the directory).
+//!   atomically (temp file, fsync, rename, fsync of the directory). Before a refresh the temp
+//!   file is reserved at full size ([`TokenStore::prepare`]), so a full disk is found out
+//!   before a refresh token is spent. Files and folders other users could have written are
+//!   refused before they are read ([`safety`]).
 //! - **memory** ([`memory`]): this process only (tests, `demo`, one-shot runs). Nothing of a
 //!   memory login reaches the disk, not even the state file; but like any login it replaces
 //!   the profile's earlier session: a saved one is ended (its metadata leaves the state file,
