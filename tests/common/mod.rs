@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod screen;
+pub mod secret_service;
 
 use std::collections::HashMap;
 use std::process::Stdio;
