@@ -37,6 +37,7 @@ input[type=text]{font:600 1.6rem ui-monospace,SFMono-Regular,Menlo,Consolas,'Dej
 monospace;letter-spacing:.12em;text-transform:uppercase;width:100%;min-height:3.4rem;\
 padding:.5rem .75rem;border:2px solid #8b94a7;border-radius:10px;color:#1d2330}\
 input[type=text]:focus{outline:3px solid #2457d6;outline-offset:2px}\
+input::placeholder{color:#a3aab8;opacity:1}\
 .buttons{display:flex;flex-wrap:wrap;gap:.75rem;margin:1.25rem 0 1rem}\
 button{flex:1 1 8rem;min-height:3.25rem;font:600 1.15rem system-ui,-apple-system,'Segoe UI',\
 Roboto,sans-serif;padding:.7rem 1.25rem;border-radius:10px;border:2px solid #8b94a7;\
