@@ -79,9 +79,22 @@ impl fmt::Display for KeyringKind {
     }
 }
 
-/// What a person can do about a locked keyring collection.
+/// What a person can do about a locked Secret Service collection (the usual keyring on Linux,
+/// and the one whose unlock prompt can wait unseen).
 pub const UNLOCK_HINT: &str = "unlock the login keyring (log in to the desktop session, or \
      unlock it in Seahorse \"Passwords and Keys\" or KWallet Manager) and try again";
+
+/// What a person can do about a locked `kind` of keyring.
+fn unlock_hint(kind: KeyringKind) -> &'static str {
+    match kind {
+        KeyringKind::Keychain => {
+            "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and try \
+             again"
+        }
+        KeyringKind::Windows => "sign in to Windows as this user and try again",
+        _ => UNLOCK_HINT,
+    }
+}
 
 /// The reason given when a keyring call did not finish in time.
 pub fn timeout_reason(after: Duration) -> String {
@@ -184,8 +197,9 @@ pub fn reason(kind: KeyringKind, e: &KError) -> String {
         ),
         KError::NoStorageAccess(_) => format!(
             "the {} refused access: the collection is locked or access was denied ({text}); \
-             {UNLOCK_HINT}",
-            kind.label()
+             {}",
+            kind.label(),
+            unlock_hint(kind)
         ),
         KError::PlatformFailure(_) if kind == KeyringKind::SecretService => {
             let missing = ["notfound", "no such file", "connection refused", "not set"]
