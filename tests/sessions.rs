@@ -251,7 +251,7 @@ async fn a_full_disk_sends_nothing_and_keeps_the_session() {
     let (home, data) = match tmpfs_home("256k") {
         Ok(x) => x,
         Err(why) => {
-            println!("SKIPPED a_full_disk_sends_nothing_and_keeps_the_session: {why}");
+            common::skip::skip_or_fail("a_full_disk_sends_nothing_and_keeps_the_session", &why);
             return;
         }
     };
@@ -294,7 +294,10 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
                 (server, home, Some(data))
             }
             Err(why) => {
-                println!("SKIPPED a_read_only_folder_sends_nothing_and_keeps_the_session: {why}");
+                common::skip::skip_or_fail(
+                    "a_read_only_folder_sends_nothing_and_keeps_the_session",
+                    &why,
+                );
                 return;
             }
         }
@@ -359,7 +362,10 @@ async fn a_world_writable_folder_is_refused_before_any_request() {
 #[tokio::test]
 async fn a_foreign_owned_state_file_is_refused_before_any_request() {
     if !is_root() {
-        println!("SKIPPED a_foreign_owned_state_file_is_refused: not root, cannot chown");
+        common::skip::skip_or_fail(
+            "a_foreign_owned_state_file_is_refused_before_any_request",
+            "not running as root, so no file can be given to another user",
+        );
         return;
     }
     let (server, home) = logged_in(quick(3600)).await;

@@ -132,7 +132,10 @@ fn server(m: &SessionMeta) -> String {
 }
 
 fn remembered_server(l: &crate::config::RememberedLogin) -> String {
-    let issuer = l.issuer.as_deref().map(|i| i.trim_end_matches('/').to_owned());
+    let issuer = l
+        .issuer
+        .as_deref()
+        .map(|i| i.trim_end_matches('/').to_owned());
     issuer.unwrap_or_else(|| {
         let token = l.token_endpoint.clone().unwrap_or_default();
         url::Url::parse(&token)
