@@ -256,7 +256,11 @@ async fn a_memory_login_ends_the_saved_session() {
         token.stdout
     );
     assert!(token.stdout.is_empty());
-    assert!(token.stderr.contains("is logged out"), "{}", token.stderr);
+    assert!(
+        token.stderr.contains("is not logged in (logged out"),
+        "{}",
+        token.stderr
+    );
     assert!(
         !dir.join("default.tokens.json").exists(),
         "the earlier session's secrets are still on disk"

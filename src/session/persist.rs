@@ -468,7 +468,10 @@ pub(super) async fn open_session(
         return Err(not_logged_in(
             profile,
             if remembered {
-                format!("profile {profile:?} is logged out")
+                format!(
+                    "profile {profile:?} is not logged in (logged out; how it logged in is \
+                     remembered)"
+                )
             } else {
                 format!("profile {profile:?} is not logged in")
             },
