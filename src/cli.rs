@@ -292,6 +292,10 @@ pub struct InspectArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Clock skew to forgive in the time checks, in seconds: an exp this long ago still
+    /// passes [default: 0 for exp; nbf and iat forgive 60]
+    #[arg(long, value_name = "SECS")]
+    pub leeway: Option<u32>,
 }
 
 #[cfg(test)]

@@ -153,6 +153,7 @@ fn check(token: &str, set: Option<&JwkSet>, secret: Option<&HmacSecret>) -> Outc
     let keys = Keys {
         jwks: set.map(|s| (s, "test")),
         secret,
+        pem: None,
     };
     match verify::signature(&jws(token), &keys, true) {
         SignatureStep::Done(o) => o,

@@ -46,6 +46,7 @@ fn report(raw: &str, signature: Outcome) -> Report {
     let expect = Expect {
         issuer: Some(ISSUER.into()),
         audience: None,
+        ..Expect::default()
     };
     let mut checks = Vec::new();
     match &decoded {
@@ -71,6 +72,7 @@ fn report(raw: &str, signature: Outcome) -> Report {
         notes: Vec::new(),
         now: NOW,
         expect,
+        asked: true,
     }
 }
 
