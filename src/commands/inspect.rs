@@ -14,7 +14,7 @@ use crate::exit::Exit;
 use crate::inspector::Inspector;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{HttpSettings, MAX_BODY, check_url};
-use crate::sanitize::json_output;
+use crate::sanitize::json_pretty;
 use crate::token::jwt::Decoded;
 use crate::token::remote::{self, JwksSource, Remote};
 use crate::token::report::{self, Options};
@@ -40,9 +40,7 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
             .await;
     }
     if args.json {
-        let doc = serde_json::to_string_pretty(&report.to_json(&offset))
-            .map_err(|e| Error::Other(e.to_string()))?;
-        println!("{}", json_output(&doc));
+        println!("{}", json_pretty(&report.to_json(&offset)));
     } else {
         print!("{}", report.to_plain(&offset));
     }
