@@ -136,15 +136,37 @@ mod tests {
 
     #[test]
     fn every_control_and_format_character_is_escaped_in_json() {
-        let hostile: String = ['\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{9d}', '\u{200b}',
-            '\u{200e}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{feff}', '\u{00ad}', '\u{0600}',
-            '\u{2028}', '\u{e0041}', '\u{1d173}', '\u{fff9}']
+        let hostile: String = [
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9b}',
+            '\u{9d}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{00ad}',
+            '\u{0600}',
+            '\u{2028}',
+            '\u{e0041}',
+            '\u{1d173}',
+            '\u{fff9}',
+        ]
         .iter()
         .collect();
         let value = serde_json::json!({"k": hostile, hostile.clone(): [hostile.clone()]});
         for text in [json(&value), json_pretty(&value)] {
-            assert!(!text.chars().any(|c| is_dangerous(c) && c != '\n'), "{text:?}");
-            assert!(text.contains("\\u200b") && text.contains("\\udb40\\udc41"), "{text}");
+            assert!(
+                !text.chars().any(|c| is_dangerous(c) && c != '\n'),
+                "{text:?}"
+            );
+            assert!(
+                text.contains("\\u200b") && text.contains("\\udb40\\udc41"),
+                "{text}"
+            );
             let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             assert_eq!(back, value);
         }

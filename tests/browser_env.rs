@@ -14,7 +14,11 @@ fn the_browser_gets_no_secret() {
     let script = dir.path().join("stand-in-browser");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\nenv > '{}'\necho \"$1\" >> '{}'\n", out.display(), out.display()),
+        format!(
+            "#!/bin/sh\nenv > '{}'\necho \"$1\" >> '{}'\n",
+            out.display(),
+            out.display()
+        ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
@@ -40,9 +44,23 @@ fn the_browser_gets_no_secret() {
     tvlogin::browser::open_from(&url, &env, vars).unwrap_or_else(|e| panic!("{e}"));
     // The launcher is waited for (it exits at once), so the file is complete.
     let seen = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
-    assert!(seen.contains(url.as_str()), "the URL is the argument: {seen}");
-    assert!(seen.contains("HOME=/home/someone"), "the rest is kept: {seen}");
-    for secret in [client_secret, "global-secret-value-43", "MY_CLIENT_SECRET", "TVLOGIN_CLIENT_SECRET"] {
-        assert!(!seen.contains(secret), "{secret} reached the browser: {seen}");
+    assert!(
+        seen.contains(url.as_str()),
+        "the URL is the argument: {seen}"
+    );
+    assert!(
+        seen.contains("HOME=/home/someone"),
+        "the rest is kept: {seen}"
+    );
+    for secret in [
+        client_secret,
+        "global-secret-value-43",
+        "MY_CLIENT_SECRET",
+        "TVLOGIN_CLIENT_SECRET",
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the browser: {seen}"
+        );
     }
 }

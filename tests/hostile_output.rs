@@ -16,10 +16,7 @@ fn assert_clean(what: &str, run: &Run) {
             .filter(|c| *c != '\n' && tvlogin::sanitize::is_dangerous(*c))
             .map(|c| format!("U+{:04X}", c as u32))
             .collect();
-        assert!(
-            bad.is_empty(),
-            "{what}: raw {bad:?} on {stream}:\n{text:?}"
-        );
+        assert!(bad.is_empty(), "{what}: raw {bad:?} on {stream}:\n{text:?}");
     }
 }
 
@@ -61,22 +58,37 @@ async fn no_command_prints_the_servers_control_characters() {
         args.into_iter().map(str::to_owned).collect::<Vec<_>>()
     };
 
-    let run = home.run_with_env(&as_refs(&login(true, "default")), &file_store).await;
+    let run = home
+        .run_with_env(&as_refs(&login(true, "default")), &file_store)
+        .await;
     assert_eq!(run.code, 0, "{run:?}");
     // The hostile text did arrive (escaped), so the check below is not vacuous.
-    assert!(run.stdout.contains("\\u{202e}") || run.stdout.contains("\\\\u{202e}"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\\u{202e}") || run.stdout.contains("\\\\u{202e}"),
+        "{}",
+        run.stdout
+    );
     assert_clean("login --json", &run);
-    let run = home.run_with_env(&as_refs(&login(false, "plain")), &file_store).await;
+    let run = home
+        .run_with_env(&as_refs(&login(false, "plain")), &file_store)
+        .await;
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("\\u{9b}"), "{}", run.stderr);
     assert_clean("login (plain)", &run);
 
     let run = home.run(&["status", "--json"]).await;
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("\\u009b"), "the scope is there, escaped: {}", run.stdout);
+    assert!(
+        run.stdout.contains("\\u009b"),
+        "the scope is there, escaped: {}",
+        run.stdout
+    );
     let doc: serde_json::Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
-    assert!(doc.to_string().contains('\u{202e}'), "JSON still carries the text itself");
+    assert!(
+        doc.to_string().contains('\u{202e}'),
+        "JSON still carries the text itself"
+    );
     assert_clean("status --json", &run);
     let run = home.run(&["status"]).await;
     assert_clean("status", &run);
@@ -92,7 +104,11 @@ async fn no_command_prints_the_servers_control_characters() {
     let run = home
         .run(&["inspect", "--json", "--issuer", &issuer, &id_token])
         .await;
-    assert!(run.stdout.contains("\\u202e"), "the name claim, escaped: {}", run.stdout);
+    assert!(
+        run.stdout.contains("\\u202e"),
+        "the name claim, escaped: {}",
+        run.stdout
+    );
     assert_clean("inspect --json", &run);
     let run = home.run(&["inspect", "--issuer", &issuer, &id_token]).await;
     assert_clean("inspect", &run);

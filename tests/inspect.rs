@@ -516,7 +516,10 @@ async fn the_command_line_contract() {
         assert_eq!(doc["verdict"], "unverified", "{what}: {doc:#}");
         assert_eq!(doc["valid"], false, "{what}: {doc:#}");
         let run = home.run(&["inspect", path]).await;
-        assert!(run.stdout.contains("UNVERIFIED — a plain decode"), "{what}: {run:?}");
+        assert!(
+            run.stdout.contains("UNVERIFIED — a plain decode"),
+            "{what}: {run:?}"
+        );
     }
     let run = home.run(&["inspect", "--json", &expired]).await;
     let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
@@ -802,7 +805,10 @@ fn verdict_of(run: &common::Run) -> (String, String) {
     let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
     (
         doc["verdict"].as_str().unwrap_or_default().to_owned(),
-        doc["verdict_reason"].as_str().unwrap_or_default().to_owned(),
+        doc["verdict_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
@@ -833,38 +839,115 @@ async fn unreachable_key_sources_never_fail_open() {
     // A port nothing listens on.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        format!("http://{}", l.local_addr().unwrap_or_else(|e| panic!("{e}")))
+        format!(
+            "http://{}",
+            l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        )
     };
     let big = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(1_100_000));
     let discovery = |jwks: &str| {
         format!(r#"{{"issuer":"{{base}}","jwks_uri":"{jwks}","token_endpoint":"{{base}}/t"}}"#)
     };
     let providers = [
-        ("jwks too large", canned(vec![("/.well-known/openid-configuration", Canned::json(200, discovery("{base}/jwks"))), ("/jwks", Canned::json(200, big))]).await, "larger than"),
-        ("jwks redirect", canned(vec![("/.well-known/openid-configuration", Canned::json(200, discovery("{base}/jwks"))), ("/jwks", Canned::json(302, ""))]).await, "302"),
-        ("malformed jwks", canned(vec![("/.well-known/openid-configuration", Canned::json(200, discovery("{base}/jwks"))), ("/jwks", Canned::json(200, r#"{"keys":"no"}"#))]).await, "not a JWKS"),
-        ("other issuer", canned(vec![("/.well-known/openid-configuration", Canned::json(200, r#"{"issuer":"https://evil.example","jwks_uri":"{base}/jwks"}"#))]).await, "names issuer https://evil.example"),
-        ("no jwks_uri", canned(vec![("/.well-known/openid-configuration", Canned::json(200, r#"{"issuer":"{base}","token_endpoint":"{base}/t"}"#))]).await, "no usable jwks_uri"),
-        ("javascript jwks_uri", canned(vec![("/.well-known/openid-configuration", Canned::json(200, discovery("javascript:alert(1)")))]).await, "javascript"),
+        (
+            "jwks too large",
+            canned(vec![
+                (
+                    "/.well-known/openid-configuration",
+                    Canned::json(200, discovery("{base}/jwks")),
+                ),
+                ("/jwks", Canned::json(200, big)),
+            ])
+            .await,
+            "larger than",
+        ),
+        (
+            "jwks redirect",
+            canned(vec![
+                (
+                    "/.well-known/openid-configuration",
+                    Canned::json(200, discovery("{base}/jwks")),
+                ),
+                ("/jwks", Canned::json(302, "")),
+            ])
+            .await,
+            "302",
+        ),
+        (
+            "malformed jwks",
+            canned(vec![
+                (
+                    "/.well-known/openid-configuration",
+                    Canned::json(200, discovery("{base}/jwks")),
+                ),
+                ("/jwks", Canned::json(200, r#"{"keys":"no"}"#)),
+            ])
+            .await,
+            "not a JWKS",
+        ),
+        (
+            "other issuer",
+            canned(vec![(
+                "/.well-known/openid-configuration",
+                Canned::json(
+                    200,
+                    r#"{"issuer":"https://evil.example","jwks_uri":"{base}/jwks"}"#,
+                ),
+            )])
+            .await,
+            "names issuer https://evil.example",
+        ),
+        (
+            "no jwks_uri",
+            canned(vec![(
+                "/.well-known/openid-configuration",
+                Canned::json(200, r#"{"issuer":"{base}","token_endpoint":"{base}/t"}"#),
+            )])
+            .await,
+            "no usable jwks_uri",
+        ),
+        (
+            "javascript jwks_uri",
+            canned(vec![(
+                "/.well-known/openid-configuration",
+                Canned::json(200, discovery("javascript:alert(1)")),
+            )])
+            .await,
+            "javascript",
+        ),
         ("issuer unreachable", closed.clone(), "could not be asked"),
     ];
     for (what, issuer, words) in providers {
         let forged = forge(&issuer);
-        let run = home.run(&["inspect", "--json", "--issuer", &issuer, &forged]).await;
+        let run = home
+            .run(&["inspect", "--json", "--issuer", &issuer, &forged])
+            .await;
         assert_eq!(run.code, 6, "{what}: {run:?}");
         let (verdict, reason) = verdict_of(&run);
         assert_eq!(verdict, "unverified", "{what}: {run:?}");
         assert!(reason.contains(words), "{what}: {reason}");
-        assert!(!reason.contains("pass --jwks"), "{what}: the issuer was given: {reason}");
+        assert!(
+            !reason.contains("pass --jwks"),
+            "{what}: the issuer was given: {reason}"
+        );
     }
     let forged = forge(&closed);
     let run = home
-        .run(&["inspect", "--json", "--jwks", &format!("{closed}/jwks"), &forged])
+        .run(&[
+            "inspect",
+            "--json",
+            "--jwks",
+            &format!("{closed}/jwks"),
+            &forged,
+        ])
         .await;
     assert_eq!(run.code, 6, "{run:?}");
     let (verdict, reason) = verdict_of(&run);
     assert_eq!(verdict, "unverified");
-    assert!(reason.contains(&format!("could not fetch the keys from {closed}/jwks")), "{reason}");
+    assert!(
+        reason.contains(&format!("could not fetch the keys from {closed}/jwks")),
+        "{reason}"
+    );
 }
 
 /// RFC 7515 §4.1.11: a `crit` naming anything tvlogin does not understand is invalid, even
@@ -874,9 +957,18 @@ async fn an_unknown_crit_header_is_invalid() {
     tvlogin::install_crypto_provider();
     let home = Home::new();
     let signer = Signer::new("ES256");
-    let jwks = put(&home, "jwks", &json!({"keys": [signer.jwk(true)]}).to_string());
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
     let claims = json!({"sub": "u", "exp": now() + 600});
-    for crit in [json!(["exp"]), json!(["urn:example:x"]), json!([]), json!("b64")] {
+    for crit in [
+        json!(["exp"]),
+        json!(["urn:example:x"]),
+        json!([]),
+        json!("b64"),
+    ] {
         let token = sign_with(
             &json!({"alg": "ES256", "kid": "k1", "crit": crit, "exp": 1}),
             &claims,
@@ -896,8 +988,14 @@ async fn an_unknown_crit_header_is_invalid() {
     }
     // Without crit the same token verifies: the rule, not the key, decided.
     let good = put(&home, "good", &signer.token(Some("k1"), &claims));
-    let run = home.run(&["inspect", "--json", "--jwks", &jwks, &good]).await;
-    assert_eq!((run.code, verdict_of(&run).0.as_str()), (0, "verified"), "{run:?}");
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &good])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
 }
 
 /// `alg` must be an allowlisted name exactly: near misses are invalid even when the
@@ -907,18 +1005,40 @@ async fn alg_names_must_be_exact() {
     tvlogin::install_crypto_provider();
     let home = Home::new();
     let signer = Signer::new("RS256");
-    let jwks = put(&home, "jwks", &json!({"keys": [signer.jwk(false)]}).to_string());
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(false)]}).to_string(),
+    );
     let claims = json!({"sub": "u", "exp": now() + 600});
-    for alg in [json!("rs256"), json!(""), json!("RS256 "), json!("RS256\u{0}"), json!(" RS256"), json!(["RS256"]), json!(null)] {
-        let token = sign_with(&json!({"alg": alg, "kid": "k1"}), &claims, |i| signer.sign(i));
+    for alg in [
+        json!("rs256"),
+        json!(""),
+        json!("RS256 "),
+        json!("RS256\u{0}"),
+        json!(" RS256"),
+        json!(["RS256"]),
+        json!(null),
+    ] {
+        let token = sign_with(&json!({"alg": alg, "kid": "k1"}), &claims, |i| {
+            signer.sign(i)
+        });
         let file = put(&home, "t", &token);
-        let run = home.run(&["inspect", "--json", "--jwks", &jwks, &file]).await;
+        let run = home
+            .run(&["inspect", "--json", "--jwks", &jwks, &file])
+            .await;
         assert_eq!(run.code, 6, "{alg}: {run:?}");
         assert_eq!(verdict_of(&run).0, "invalid", "{alg}: {run:?}");
     }
     let exact = put(&home, "exact", &signer.token(Some("k1"), &claims));
-    let run = home.run(&["inspect", "--json", "--jwks", &jwks, &exact]).await;
-    assert_eq!((run.code, verdict_of(&run).0.as_str()), (0, "verified"), "{run:?}");
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &exact])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
 }
 
 /// A three-segment token whose header is not a JSON object is malformed, never "opaque".
@@ -956,28 +1076,65 @@ async fn hmac_against_public_keys_is_algorithm_confusion() {
     );
     let jwk_text = rsa.jwk(false).to_string();
     let pem_file = put(&home, "key.pem", &pem);
-    let jwks_file = put(&home, "jwks.json", &json!({"keys": [rsa.jwk(false)]}).to_string());
+    let jwks_file = put(
+        &home,
+        "jwks.json",
+        &json!({"keys": [rsa.jwk(false)]}).to_string(),
+    );
     let jwk_file = put(&home, "one.jwk", &jwk_text);
     let issuer = server.issuer_str();
     let claims = json!({"sub": "admin", "exp": now() + 600, "iss": issuer});
     let modulus = rsa.jwk(false)["n"].as_str().unwrap_or_default().to_owned();
-    for secret in [pem.as_bytes(), &der, jwk_text.as_bytes(), modulus.as_bytes()] {
-        let token = sign_with(&json!({"alg": "HS256", "kid": "k1"}), &claims, |i| hmac(secret, i));
+    for secret in [
+        pem.as_bytes(),
+        &der,
+        jwk_text.as_bytes(),
+        modulus.as_bytes(),
+    ] {
+        let token = sign_with(&json!({"alg": "HS256", "kid": "k1"}), &claims, |i| {
+            hmac(secret, i)
+        });
         let file = put(&home, "t", &token);
-        for source in [["--jwks", &pem_file], ["--jwks", &jwks_file], ["--jwks", &jwk_file], ["--issuer", &issuer]] {
-            let run = home.run(&["inspect", "--json", source[0], source[1], &file]).await;
+        for source in [
+            ["--jwks", &pem_file],
+            ["--jwks", &jwks_file],
+            ["--jwks", &jwk_file],
+            ["--issuer", &issuer],
+        ] {
+            let run = home
+                .run(&["inspect", "--json", source[0], source[1], &file])
+                .await;
             assert_eq!(run.code, 6, "{source:?}: {run:?}");
             let (verdict, reason) = verdict_of(&run);
             assert_eq!(verdict, "invalid", "{source:?}: {reason}");
-            assert!(reason.contains("algorithm confusion"), "{source:?}: {reason}");
+            assert!(
+                reason.contains("algorithm confusion"),
+                "{source:?}: {reason}"
+            );
         }
     }
     // The PEM file does verify what the key really signed (so PEM is a real key source).
-    let real = put(&home, "real", &rsa.token(None, &json!({"sub": "u", "exp": now() + 600})));
-    let run = home.run(&["inspect", "--json", "--jwks", &pem_file, &real]).await;
-    assert_eq!((run.code, verdict_of(&run).0.as_str()), (0, "verified"), "{run:?}");
-    let run = home.run(&["inspect", "--json", "--jwks", &jwk_file, &real]).await;
-    assert_eq!((run.code, verdict_of(&run).0.as_str()), (0, "verified"), "{run:?}");
+    let real = put(
+        &home,
+        "real",
+        &rsa.token(None, &json!({"sub": "u", "exp": now() + 600})),
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &pem_file, &real])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwk_file, &real])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
 }
 
 /// An expired token is invalid even seconds after expiry; only `--leeway` forgives.
@@ -986,19 +1143,40 @@ async fn expired_within_the_usual_leeway_is_still_invalid() {
     tvlogin::install_crypto_provider();
     let home = Home::new();
     let signer = Signer::new("ES256");
-    let jwks = put(&home, "jwks", &json!({"keys": [signer.jwk(true)]}).to_string());
-    let token = put(&home, "t", &signer.token(Some("k1"), &json!({"sub": "u", "exp": now() - 17})));
-    let run = home.run(&["inspect", "--json", "--jwks", &jwks, &token]).await;
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
+    let token = put(
+        &home,
+        "t",
+        &signer.token(Some("k1"), &json!({"sub": "u", "exp": now() - 17})),
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &token])
+        .await;
     assert_eq!(run.code, 6, "{run:?}");
     let (verdict, reason) = verdict_of(&run);
     assert_eq!(verdict, "invalid");
-    assert!(reason.contains("exp: expired") && reason.contains("--leeway"), "{reason}");
-    let run = home.run(&["inspect", "--no-tui", "--jwks", &jwks, &token]).await;
+    assert!(
+        reason.contains("exp: expired") && reason.contains("--leeway"),
+        "{reason}"
+    );
+    let run = home
+        .run(&["inspect", "--no-tui", "--jwks", &jwks, &token])
+        .await;
     assert!(run.stdout.contains("INVALID — exp: expired"), "{run:?}");
     let run = home
-        .run(&["inspect", "--json", "--leeway", "60", "--jwks", &jwks, &token])
+        .run(&[
+            "inspect", "--json", "--leeway", "60", "--jwks", &jwks, &token,
+        ])
         .await;
-    assert_eq!((run.code, verdict_of(&run).0.as_str()), (0, "verified"), "{run:?}");
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("forgiven by the 60s leeway"), "{run:?}");
 }
 
@@ -1008,20 +1186,39 @@ async fn a_future_nbf_is_invalid() {
     tvlogin::install_crypto_provider();
     let home = Home::new();
     let signer = Signer::new("ES256");
-    let jwks = put(&home, "jwks", &json!({"keys": [signer.jwk(true)]}).to_string());
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
     for claims in [
         json!({"sub": "u", "nbf": now() + 3600, "exp": now() + 7200}),
         json!({"sub": "u", "iat": now() + 3600, "exp": now() + 7200}),
     ] {
         let token = put(&home, "t", &signer.token(Some("k1"), &claims));
-        let run = home.run(&["inspect", "--json", "--jwks", &jwks, &token]).await;
+        let run = home
+            .run(&["inspect", "--json", "--jwks", &jwks, &token])
+            .await;
         assert_eq!(run.code, 6, "{claims}: {run:?}");
         assert_eq!(verdict_of(&run).0, "invalid", "{claims}: {run:?}");
     }
     // A few seconds ahead (the issuer's clock) is within the default skew allowance.
-    let soon = put(&home, "s", &signer.token(Some("k1"), &json!({"sub": "u", "nbf": now() + 5, "exp": now() + 600})));
-    let run = home.run(&["inspect", "--json", "--jwks", &jwks, &soon]).await;
-    assert_eq!((run.code, verdict_of(&run).0.as_str()), (0, "verified"), "{run:?}");
+    let soon = put(
+        &home,
+        "s",
+        &signer.token(
+            Some("k1"),
+            &json!({"sub": "u", "nbf": now() + 5, "exp": now() + 600}),
+        ),
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &soon])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
 }
 
 /// `printf 'hello world' | tvlogin inspect` is not a token, and neither are bytes that are
@@ -1031,7 +1228,10 @@ async fn what_is_not_a_token_exits_6() {
     let home = Home::new();
     let mut inputs: Vec<(&str, Vec<u8>)> = vec![
         ("hello world", b"hello world".to_vec()),
-        ("non-UTF-8", b"eyJhbGciOiJIUzI1NiJ9\xff\xfe.e30.c2ln".to_vec()),
+        (
+            "non-UTF-8",
+            b"eyJhbGciOiJIUzI1NiJ9\xff\xfe.e30.c2ln".to_vec(),
+        ),
         ("control", b"abc\x1b[31mdef".to_vec()),
     ];
     inputs.push(("non-ASCII", "tök€n".as_bytes().to_vec()));
@@ -1055,9 +1255,15 @@ async fn what_is_not_a_token_exits_6() {
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(b"hello world").await.unwrap_or_else(|e| panic!("{e}"));
+        stdin
+            .write_all(b"hello world")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
-    let out = child.wait_with_output().await.unwrap_or_else(|e| panic!("{e}"));
+    let out = child
+        .wait_with_output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(6), "{out:?}");
 }
 
@@ -1070,16 +1276,39 @@ async fn opaque_tokens_need_introspection_to_be_verified() {
     let issuer = server.issuer_str();
     let rt = put(&home, "rt", &refresh);
     let secret = [("CS", tvlogin::server::BASIC_CLIENT_SECRET)];
-    let with_client = ["inspect", "--json", "--issuer", &issuer, "--client-id", "tvlogin-basic", "--client-secret-env", "CS", &rt];
+    let with_client = [
+        "inspect",
+        "--json",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "tvlogin-basic",
+        "--client-secret-env",
+        "CS",
+        &rt,
+    ];
     let run = home.run_with_env(&with_client, &secret).await;
     assert_eq!(run.code, 0, "{run:?}");
     let (verdict, reason) = verdict_of(&run);
     assert_eq!(verdict, "verified", "{reason}");
     assert!(reason.contains("introspection"), "{reason}");
-    let run = home.run(&["inspect", "--issuer", &issuer, "--client-id", "tvlogin-basic", "--client-secret-env", "CS", &rt]).await;
+    let run = home
+        .run(&[
+            "inspect",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            "tvlogin-basic",
+            "--client-secret-env",
+            "CS",
+            &rt,
+        ])
+        .await;
     assert_eq!(run.code, 2, "the secret variable is unset: {run:?}");
     // Without a client the issuer is asked but cannot vouch: unverified, exit 6.
-    let run = home.run(&["inspect", "--json", "--issuer", &issuer, &rt]).await;
+    let run = home
+        .run(&["inspect", "--json", "--issuer", &issuer, &rt])
+        .await;
     assert_eq!(run.code, 6, "{run:?}");
     assert_eq!(verdict_of(&run).0, "unverified");
     // A plain decode: unverified, exit 0.

@@ -47,7 +47,12 @@ async fn request(server: &ServerHandle, head: &str, body: &[u8]) -> (u16, String
 }
 
 async fn discovery_answers(server: &ServerHandle) {
-    let (status, body) = request(server, "GET /.well-known/openid-configuration HTTP/1.1", b"").await;
+    let (status, body) = request(
+        server,
+        "GET /.well-known/openid-configuration HTTP/1.1",
+        b"",
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let doc: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
     assert_eq!(doc["issuer"], server.issuer_str());
@@ -57,11 +62,15 @@ fn oauth_error(body: &str) -> (String, String) {
     let doc: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
     (
         doc["error"].as_str().unwrap_or_default().to_owned(),
-        doc["error_description"].as_str().unwrap_or_default().to_owned(),
+        doc["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
-const FORM: &str = "POST /device_authorization HTTP/1.1\r\ncontent-type: application/x-www-form-urlencoded";
+const FORM: &str =
+    "POST /device_authorization HTTP/1.1\r\ncontent-type: application/x-www-form-urlencoded";
 
 #[tokio::test]
 async fn huge_forms_are_refused_and_discovery_keeps_answering() {
@@ -80,7 +89,10 @@ async fn huge_forms_are_refused_and_discovery_keeps_answering() {
         .join("&");
     let (status, body) = request(&server, FORM, many.as_bytes()).await;
     assert_eq!(status, 400, "{body}");
-    assert!(oauth_error(&body).1.contains("more than 64 parameters"), "{body}");
+    assert!(
+        oauth_error(&body).1.contains("more than 64 parameters"),
+        "{body}"
+    );
     // A scope over 4 KiB.
     let long = format!("client_id={DEMO_CLIENT_ID}&scope={}", "s".repeat(5000));
     let (status, body) = request(&server, FORM, long.as_bytes()).await;
@@ -92,7 +104,9 @@ async fn huge_forms_are_refused_and_discovery_keeps_answering() {
         let addr = server.local_addr();
         let huge = huge.clone();
         abusers.push(tokio::spawn(async move {
-            let mut s = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("{e}"));
+            let mut s = TcpStream::connect(addr)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
             let head = format!(
                 "{FORM}\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
                 huge.len()

@@ -62,7 +62,9 @@ impl Family {
     /// The independent oracle: does `sig` verify `input` with this family's key?
     fn truly_verifies(&self, input: &[u8], sig: &[u8]) -> bool {
         match self.verifier {
-            Some(alg) => UnparsedPublicKey::new(alg, &self.public).verify(input, sig).is_ok(),
+            Some(alg) => UnparsedPublicKey::new(alg, &self.public)
+                .verify(input, sig)
+                .is_ok(),
             None => {
                 let key = hmac::Key::new(hmac::HMAC_SHA256, HMAC_KEY);
                 hmac::verify(&key, input, sig).is_ok()
@@ -146,8 +148,24 @@ fn signed(family: &Family, header: &Value, claims: &Value) -> String {
 }
 
 const ALGS: &[&str] = &[
-    "RS256", "rs256", "RS256 ", " RS256", "RS256\u{0}", "", "none", "None", "HS256", "ES256",
-    "EdDSA", "eddsa", "PS256", "ES512", "RS512", "HS512", "XS999", "RS256\u{202e}",
+    "RS256",
+    "rs256",
+    "RS256 ",
+    " RS256",
+    "RS256\u{0}",
+    "",
+    "none",
+    "None",
+    "HS256",
+    "ES256",
+    "EdDSA",
+    "eddsa",
+    "PS256",
+    "ES512",
+    "RS512",
+    "HS512",
+    "XS999",
+    "RS256\u{202e}",
 ];
 
 /// One random mutation of `token` (built from `family`'s correctly signed original).
@@ -197,7 +215,8 @@ fn mutate(rng: &mut Rng, token: &str, family: &Family, now: u64) -> String {
         // crit, correctly signed.
         6 => {
             let mut header = decode(h);
-            header["crit"] = json!(rng.pick(&[json!(["exp"]), json!([]), json!("x"), json!(["b64"])]));
+            header["crit"] =
+                json!(rng.pick(&[json!(["exp"]), json!([]), json!("x"), json!(["b64"])]));
             signed(family, &header, &decode(p))
         }
         // Keys embedded in the header: never used.
@@ -243,7 +262,10 @@ fn mutate(rng: &mut Rng, token: &str, family: &Family, now: u64) -> String {
             let header = json!({"alg": "HS256", "kid": family.jwk["kid"]});
             let input = format!("{}.{p}", enc(&header));
             let key = hmac::Key::new(hmac::HMAC_SHA256, family.jwk.to_string().as_bytes());
-            format!("{input}.{}", b64(hmac::sign(&key, input.as_bytes()).as_ref()))
+            format!(
+                "{input}.{}",
+                b64(hmac::sign(&key, input.as_bytes()).as_ref())
+            )
         }
         // Foreign characters inserted.
         14 => {
@@ -252,7 +274,10 @@ fn mutate(rng: &mut Rng, token: &str, family: &Family, now: u64) -> String {
             while !t.is_char_boundary(i) {
                 i -= 1;
             }
-            t.insert(i, *rng.pick(&['\u{9b}', '\u{202e}', 'é', ' ', '\t', '=', '.']));
+            t.insert(
+                i,
+                *rng.pick(&['\u{9b}', '\u{202e}', 'é', ' ', '\t', '=', '.']),
+            );
             t
         }
         // Padding added to a segment.
@@ -321,18 +346,34 @@ async fn mutated_tokens_are_verified_only_when_truly_signed() {
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or(Value::Null);
             let at = |k: &str| claims[k].as_u64();
-            assert!(at("exp").is_none_or(|e| e > now), "case {case}: expired: {token:?}");
+            assert!(
+                at("exp").is_none_or(|e| e > now),
+                "case {case}: expired: {token:?}"
+            );
             for k in ["nbf", "iat"] {
-                assert!(at(k).is_none_or(|t| t <= now + 60), "case {case}: {k}: {token:?}");
+                assert!(
+                    at(k).is_none_or(|t| t <= now + 60),
+                    "case {case}: {k}: {token:?}"
+                );
             }
             let exit = judgement.exit().code();
             assert_eq!(exit, 0, "case {case}");
         } else {
-            assert_eq!(judgement.exit().code(), 6, "case {case}: keys were given: {judgement:?}");
+            assert_eq!(
+                judgement.exit().code(),
+                6,
+                "case {case}: keys were given: {judgement:?}"
+            );
         }
     }
     eprintln!("{CASES} cases: {verified} verified, {invalid} invalid, {unverified} unverified");
-    assert!(verified > CASES / 20, "too few verified cases ({verified}): the property is vacuous");
+    assert!(
+        verified > CASES / 20,
+        "too few verified cases ({verified}): the property is vacuous"
+    );
     assert!(invalid > CASES / 2, "{invalid}");
-    assert_eq!(remote.jwks_fetches, 0, "no key source but the file was used");
+    assert_eq!(
+        remote.jwks_fetches, 0,
+        "no key source but the file was used"
+    );
 }

@@ -99,7 +99,10 @@ fn title_bar<'a>(m: &Inspector, theme: &Theme) -> Line<'a> {
                 Ok(_) => ("answered by the issuer", theme.dim),
                 Err(_) => ("✗ the request failed", theme.error),
             };
-            spans.push(Span::styled(format!("· {}: ", escape(&tab.title)), theme.dim));
+            spans.push(Span::styled(
+                format!("· {}: ", escape(&tab.title)),
+                theme.dim,
+            ));
             spans.push(Span::styled(what, style));
         }
         TabBody::Empty(_) => spans.push(Span::styled(

@@ -66,15 +66,25 @@ fn refusal(status: StatusCode, error: &str, description: &str) -> Response {
 
 /// Middleware: reads the whole body first, within [`MAX_BODY`] bytes and `body_read` time, so
 /// no handler waits on a slow client or buffers a huge one.
-pub(crate) async fn body_guard(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+pub(crate) async fn body_guard(
+    State(limits): State<Limits>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     let read = axum::body::to_bytes(body, MAX_BODY);
     match tokio::time::timeout(limits.body_read, read).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Ok(Err(_)) => refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
-            &format!("the request body is larger than {} KiB, or broken", MAX_BODY / 1024),
+            &format!(
+                "the request body is larger than {} KiB, or broken",
+                MAX_BODY / 1024
+            ),
         ),
         Err(_) => refusal(
             StatusCode::REQUEST_TIMEOUT,

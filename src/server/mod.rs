@@ -124,7 +124,10 @@ impl ServerHandle {
     }
 
     /// [`ServerHandle::start`] with other timeouts and caps (tests use short ones).
-    pub async fn start_with_limits(config: ServerConfig, limits: Limits) -> io::Result<ServerHandle> {
+    pub async fn start_with_limits(
+        config: ServerConfig,
+        limits: Limits,
+    ) -> io::Result<ServerHandle> {
         // RSA key generation takes tens of milliseconds of CPU; keep it off the async workers.
         let keys = tokio::task::spawn_blocking(Keys::generate)
             .await

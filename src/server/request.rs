@@ -255,14 +255,41 @@ mod tests {
         let h = form_headers();
         let huge = "a=b&".repeat(200_000);
         let e = Form::parse(&h, huge.as_bytes()).unwrap_err();
-        assert!(e.description.clone().unwrap_or_default().contains("larger than 64 KiB"), "{e:?}");
-        let many = (0..7_000).map(|i| format!("f{i}=1")).collect::<Vec<_>>().join("&");
+        assert!(
+            e.description
+                .clone()
+                .unwrap_or_default()
+                .contains("larger than 64 KiB"),
+            "{e:?}"
+        );
+        let many = (0..7_000)
+            .map(|i| format!("f{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
         assert!(many.len() < super::super::limits::MAX_BODY);
         let e = Form::parse(&h, many.as_bytes()).unwrap_err();
-        assert!(e.description.clone().unwrap_or_default().contains("more than 64 parameters"), "{e:?}");
-        let resources = (0..MAX_FIELDS).map(|i| format!("resource=https://r/{i}")).collect::<Vec<_>>().join("&");
-        assert_eq!(Form::parse(&h, resources.as_bytes()).unwrap().all("resource").len(), MAX_FIELDS);
-        assert_eq!(Form::parse_lenient(huge.as_bytes()).all("a").len(), MAX_FIELDS);
+        assert!(
+            e.description
+                .clone()
+                .unwrap_or_default()
+                .contains("more than 64 parameters"),
+            "{e:?}"
+        );
+        let resources = (0..MAX_FIELDS)
+            .map(|i| format!("resource=https://r/{i}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(
+            Form::parse(&h, resources.as_bytes())
+                .unwrap()
+                .all("resource")
+                .len(),
+            MAX_FIELDS
+        );
+        assert_eq!(
+            Form::parse_lenient(huge.as_bytes()).all("a").len(),
+            MAX_FIELDS
+        );
     }
 
     #[test]
@@ -272,8 +299,19 @@ mod tests {
         assert!(Form::parse(&h, ok.as_bytes()).is_ok());
         let long = format!("scope={}", "s".repeat(MAX_VALUE + 1));
         let e = Form::parse(&h, long.as_bytes()).unwrap_err();
-        assert!(e.description.clone().unwrap_or_default().contains("longer than 4 KiB"), "{e:?}");
-        assert_eq!(Form::parse_lenient(long.as_bytes()).get("scope").map(str::len), Some(MAX_VALUE));
+        assert!(
+            e.description
+                .clone()
+                .unwrap_or_default()
+                .contains("longer than 4 KiB"),
+            "{e:?}"
+        );
+        assert_eq!(
+            Form::parse_lenient(long.as_bytes())
+                .get("scope")
+                .map(str::len),
+            Some(MAX_VALUE)
+        );
     }
     use axum::http::HeaderValue;
 

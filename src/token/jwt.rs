@@ -127,9 +127,9 @@ pub fn not_a_token(token: &str) -> Option<String> {
     if body.is_empty() {
         return Some("not a token: it is only '=' characters".into());
     }
-    let bad = body
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')));
+    let bad = body.char_indices().find(|(_, c)| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/'))
+    });
     bad.map(|(at, c)| {
         let what = match c {
             '\u{fffd}' => "bytes that are not UTF-8 text (or U+FFFD)".to_owned(),
@@ -322,7 +322,11 @@ mod tests {
             (format!("{h}.{p}"), 0, "2 segments"),
             (format!("eyJhbGciOi.{p}.sig"), 1, "segment 1 (header)"),
             (format!("{}.{p}.sig", enc("{\"alg\":")), 1, "not JSON"),
-            (format!("{h}.{p}x!.sig"), 0, "not a token: the character '!'"),
+            (
+                format!("{h}.{p}x!.sig"),
+                0,
+                "not a token: the character '!'",
+            ),
             (format!("{h}.{p}x.sig"), 2, "segment 2 (payload)"),
             (format!("{h}.{}.sig", enc("[1]")), 2, "not an object"),
             (format!("{h}.{p}.ab+/"), 3, "standard base64"),
@@ -367,7 +371,13 @@ mod tests {
     #[test]
     fn a_header_must_be_a_json_object() {
         let p = enc(r#"{"sub":"a"}"#);
-        for header in ["[1,2]", "null", "42", "\"RS256\"", "\u{feff}{\"alg\":\"RS256\"}"] {
+        for header in [
+            "[1,2]",
+            "null",
+            "42",
+            "\"RS256\"",
+            "\u{feff}{\"alg\":\"RS256\"}",
+        ] {
             let token = format!("{}.{p}.c2ln", enc(header));
             let Decoded::Malformed(m) = decode(&token) else {
                 panic!("{header:?} header was not refused: {:?}", decode(&token))

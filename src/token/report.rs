@@ -85,11 +85,19 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
     let mut no_keys: Option<String> = None;
     if matches!(decoded, Decoded::Malformed(_)) {
         // Nothing about a token that is not one is worth a request.
-        return finish(decoded, Vec::new(), remote, (None, None), notes, Expect {
-            issuer: expecting_issuer,
-            audience: options.audience.clone(),
-            leeway: options.leeway,
-        }, asked);
+        return finish(
+            decoded,
+            Vec::new(),
+            remote,
+            (None, None),
+            notes,
+            Expect {
+                issuer: expecting_issuer,
+                audience: options.audience.clone(),
+                leeway: options.leeway,
+            },
+            asked,
+        );
     }
     if let Some(issuer) = &options.issuer {
         match remote.discover(issuer).await {

@@ -86,7 +86,11 @@ pub fn judge(decoded: &Decoded, checks: &[Check], asked: bool) -> Judgement {
     if let Some(first) = failed.first() {
         let more = match failed.len() {
             1 => String::new(),
-            n => format!(" (and {} more failed check{})", n - 1, if n == 2 { "" } else { "s" }),
+            n => format!(
+                " (and {} more failed check{})",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
         };
         return done(
             Verdict::Invalid,
@@ -126,7 +130,8 @@ pub fn judge(decoded: &Decoded, checks: &[Check], asked: bool) -> Judgement {
             "a plain decode: no key source was given, so nothing was verified (pass --jwks \
              FILE|URL, --issuer URL or --secret-env VAR){}",
             match decoded {
-                Decoded::Opaque => "; an opaque token is verified only by its issuer's introspection",
+                Decoded::Opaque =>
+                    "; an opaque token is verified only by its issuer's introspection",
                 _ => "",
             }
         ),
@@ -152,16 +157,58 @@ mod tests {
         let fail = |n| check(n, Outcome::Failed("bad".into()));
         let skip = |n| check(n, Outcome::NotChecked("could not fetch the keys".into()));
         let table: Vec<(&jwt::Decoded, Vec<Check>, bool, Verdict, u8)> = vec![
-            (&jws, vec![pass("signature"), pass("exp")], true, Verdict::Verified, 0),
-            (&jws, vec![pass("signature"), fail("exp")], true, Verdict::Invalid, 6),
-            (&jws, vec![skip("signature"), pass("exp")], true, Verdict::Unverified, 6),
-            (&jws, vec![skip("signature"), pass("exp")], false, Verdict::Unverified, 0),
-            (&jws, vec![skip("signature"), fail("nbf")], false, Verdict::Invalid, 6),
+            (
+                &jws,
+                vec![pass("signature"), pass("exp")],
+                true,
+                Verdict::Verified,
+                0,
+            ),
+            (
+                &jws,
+                vec![pass("signature"), fail("exp")],
+                true,
+                Verdict::Invalid,
+                6,
+            ),
+            (
+                &jws,
+                vec![skip("signature"), pass("exp")],
+                true,
+                Verdict::Unverified,
+                6,
+            ),
+            (
+                &jws,
+                vec![skip("signature"), pass("exp")],
+                false,
+                Verdict::Unverified,
+                0,
+            ),
+            (
+                &jws,
+                vec![skip("signature"), fail("nbf")],
+                false,
+                Verdict::Invalid,
+                6,
+            ),
             // Passing time checks never vouch for a token.
-            (&jws, vec![skip("signature"), pass("iss"), pass("exp")], true, Verdict::Unverified, 6),
+            (
+                &jws,
+                vec![skip("signature"), pass("iss"), pass("exp")],
+                true,
+                Verdict::Unverified,
+                6,
+            ),
             (&opaque, vec![], false, Verdict::Unverified, 0),
             (&opaque, vec![], true, Verdict::Unverified, 6),
-            (&opaque, vec![pass("active"), pass("exp")], true, Verdict::Verified, 0),
+            (
+                &opaque,
+                vec![pass("active"), pass("exp")],
+                true,
+                Verdict::Verified,
+                0,
+            ),
             (&opaque, vec![fail("active")], true, Verdict::Invalid, 6),
         ];
         for (decoded, checks, asked, want, code) in table {

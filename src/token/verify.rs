@@ -333,8 +333,14 @@ pub fn algorithm(jws: &Jws) -> Result<AlgName, String> {
     if let Some(&name) = REGISTERED.iter().find(|n| **n == alg) {
         return Ok(AlgName::Unsupported(name));
     }
-    let squeezed: String = alg.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
-    if let Some(name) = REGISTERED.iter().find(|n| n.eq_ignore_ascii_case(&squeezed)) {
+    let squeezed: String = alg
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    if let Some(name) = REGISTERED
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&squeezed))
+    {
         return Err(format!(
             "alg {alg:?} is not {name}: algorithm names are case-sensitive and exact (RFC 7515 \
              §4.1.1)"
