@@ -49,10 +49,13 @@ impl Rng {
     }
 }
 
+/// Signs a JWS signing input.
+type SignFn = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 /// One family of keys: how to sign, the public JWK, and the independent verifier.
 struct Family {
     alg: &'static str,
-    sign: Box<dyn Fn(&[u8]) -> Vec<u8>>,
+    sign: SignFn,
     jwk: Value,
     public: Vec<u8>,
     verifier: Option<&'static dyn VerificationAlgorithm>,
