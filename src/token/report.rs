@@ -440,9 +440,10 @@ impl Report {
                 line(&mut out, "\nPayload\n  (encrypted)".into());
             }
             Decoded::Opaque => line(&mut out, "Opaque token (not a JWT)".into()),
-            Decoded::Malformed(m) if m.segment == 0 && m.reason.starts_with("not a token") => {
-                line(&mut out, format!("Not a token{}", escape(&m.reason["not a token".len()..])))
-            }
+            Decoded::Malformed(m) if m.segment == 0 && m.reason.starts_with("not a token") => line(
+                &mut out,
+                format!("Not a token{}", escape(&m.reason["not a token".len()..])),
+            ),
             Decoded::Malformed(m) => line(
                 &mut out,
                 format!("Malformed token: {}", escape(&m.to_string())),
