@@ -1323,3 +1323,33 @@ async fn opaque_tokens_need_introspection_to_be_verified() {
     assert_eq!(run.code, 6, "{run:?}");
     assert_eq!(verdict_of(&run).0, "invalid", "{run:?}");
 }
+
+/// A userinfo 401 says why it may have happened: the token's audience.
+#[tokio::test]
+async fn a_userinfo_401_names_the_tokens_audience() {
+    let base = canned(vec![(
+        "/userinfo",
+        Canned::json(401, r#"{"error":"invalid_token"}"#),
+    )])
+    .await;
+    let token = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+        URL_SAFE_NO_PAD.encode(r#"{"sub":"u","aud":"https://api.example.com"}"#)
+    );
+    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut remote = Remote::new(http);
+    let url = format!("{base}/userinfo")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got = remote.userinfo(&url, &token).await;
+    let why = got.err().unwrap_or_default();
+    assert!(why.contains("401"), "{why}");
+    assert!(
+        why.contains(
+            "this access token may not be meant for the userinfo endpoint: its aud is \
+             https://api.example.com"
+        ),
+        "{why}"
+    );
+}
