@@ -7,7 +7,7 @@ use tvlogin::cli::Cli;
 use tvlogin::exit::Exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(tvlogin::cli::args_os());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
