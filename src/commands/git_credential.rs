@@ -7,7 +7,7 @@
 //! `authtype=Bearer` and `credential=<token>`. stdout carries protocol lines only; everything
 //! meant for a person goes to stderr (or, for a login, to /dev/tty).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 
 use crate::cli::{GitCredentialArgs, GitOperation};
 use crate::config::{ConfigFile, DEFAULT_PROFILE};
@@ -120,12 +120,25 @@ pub fn answer(request: &Request, token: &IssuedToken, username: &str, bearer: bo
     out
 }
 
+/// Reads git's request up to its blank line (or the end): git closes stdin after writing,
+/// but a person typing a request ends it with an empty line. The cap keeps a runaway writer
+/// out.
+fn read_request(input: impl BufRead) -> String {
+    let mut text = String::new();
+    for line in input.lines() {
+        let Ok(line) = line else { break };
+        if line.is_empty() {
+            break;
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
 /// `tvlogin git-credential`.
 pub async fn git_credential(args: GitCredentialArgs) -> Result<Exit, Error> {
-    let mut input = String::new();
-    // git always closes stdin after the request; a cap keeps a runaway writer out.
-    let _ = std::io::stdin().take(MAX_INPUT).read_to_string(&mut input);
-    let request = Request::parse(&input);
+    let request = Request::parse(&read_request(std::io::stdin().lock().take(MAX_INPUT)));
     let ctx = Context::from_env()?;
     let profile = pick_profile(args.profile, &ctx.file, &request);
     match args.operation {
