@@ -160,7 +160,10 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
     let out = ok(&tools.tvlogin(&["setup", "git", &rs.base], ""), "setup git");
     assert!(out.contains("added"), "{out}");
     let again = ok(&tools.tvlogin(&["setup", "git", &rs.base], ""), "setup git");
-    assert!(!again.contains("added") && again.contains("unchanged"), "{again}");
+    assert!(
+        !again.contains("added") && again.contains("unchanged"),
+        "{again}"
+    );
     let helpers = ok(
         &tools.run(
             "git",
@@ -181,10 +184,13 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
             env!("CARGO_BIN_EXE_tvlogin")
         )
     );
-    let config = std::fs::read_to_string(home.dir.path().join("config/config.toml"))
-        .unwrap_or_default();
+    let config =
+        std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
     let host = rs.base.trim_start_matches("https://");
-    assert!(config.contains(&format!("git_hosts = [\"{host}\"]")), "{config}");
+    assert!(
+        config.contains(&format!("git_hosts = [\"{host}\"]")),
+        "{config}"
+    );
 
     // git credential fill: the password and its expiry, straight from the helper.
     let exp = expires_at(&tools);
@@ -213,7 +219,11 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
     let readme = std::fs::read_to_string(tools.path().join("clone/README")).unwrap_or_default();
     assert_eq!(readme, "hello from the test repository\n");
     assert!(rs.accepted.load(Ordering::SeqCst) > 0);
-    assert_eq!(server.refreshes().len(), 0, "no refresh while the token is fresh");
+    assert_eq!(
+        server.refreshes().len(),
+        0,
+        "no refresh while the token is fresh"
+    );
 
     // After the access token expired, a fetch goes through one refresh.
     let now = tvlogin::session::now();
@@ -221,7 +231,11 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
     let accepted_before = rs.accepted.load(Ordering::SeqCst);
     let fetch = tools.run_in(&tools.path().join("clone"), "git", &["fetch", "-q"], "");
     ok(&fetch, "git fetch");
-    assert_eq!(server.refreshes().len(), 1, "exactly one refresh for the fetch");
+    assert_eq!(
+        server.refreshes().len(),
+        1,
+        "exactly one refresh for the fetch"
+    );
     assert!(rs.accepted.load(Ordering::SeqCst) > accepted_before);
 }
 
@@ -265,7 +279,15 @@ users:
 
     let dry = ok(
         &tools.tvlogin(
-            &["setup", "kubectl", "--kubeconfig", &path, "--context", "test", "--dry-run"],
+            &[
+                "setup",
+                "kubectl",
+                "--kubeconfig",
+                &path,
+                "--context",
+                "test",
+                "--dry-run",
+            ],
             "",
         ),
         "setup kubectl --dry-run",
@@ -278,30 +300,61 @@ users:
     );
     let out = ok(
         &tools.tvlogin(
-            &["setup", "kubectl", "--kubeconfig", &path, "--context", "test"],
+            &[
+                "setup",
+                "kubectl",
+                "--kubeconfig",
+                &path,
+                "--context",
+                "test",
+            ],
             "",
         ),
         "setup kubectl",
     );
-    assert!(out.contains("added") && out.contains("tvlogin-default"), "{out}");
+    assert!(
+        out.contains("added") && out.contains("tvlogin-default"),
+        "{out}"
+    );
     let written = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
     for kept in ["token: keep-me", "current-context: other", "name: other"] {
         assert!(written.contains(kept), "{kept} lost:\n{written}");
     }
     let again = ok(
         &tools.tvlogin(
-            &["setup", "kubectl", "--kubeconfig", &path, "--context", "test"],
+            &[
+                "setup",
+                "kubectl",
+                "--kubeconfig",
+                &path,
+                "--context",
+                "test",
+            ],
             "",
         ),
         "setup kubectl again",
     );
-    assert!(!again.contains("added") && !again.contains("updated"), "{again}");
-    assert_eq!(std::fs::read_to_string(&kubeconfig).unwrap_or_default(), written);
+    assert!(
+        !again.contains("added") && !again.contains("updated"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&kubeconfig).unwrap_or_default(),
+        written
+    );
 
     let kubectl = |tools: &Tools| {
         tools.run(
             "kubectl",
-            &["--kubeconfig", &path, "--context", "test", "get", "--raw", "/api"],
+            &[
+                "--kubeconfig",
+                &path,
+                "--context",
+                "test",
+                "get",
+                "--raw",
+                "/api",
+            ],
             "",
         )
     };
@@ -388,7 +441,8 @@ print(json.dumps({"found": found, "unknown": unknown}))
     assert_eq!(result["found"]["Username"], "oauth2", "{result}");
     let secret = result["found"]["Password"].as_str().unwrap_or_default();
     assert_eq!(
-        rs.get_api("authorization", &format!("Bearer {secret}")).await,
+        rs.get_api("authorization", &format!("Bearer {secret}"))
+            .await,
         200,
         "the registry token is one the server accepts"
     );
@@ -396,11 +450,17 @@ print(json.dumps({"found": found, "unknown": unknown}))
     assert!(unknown.starts_with("not found"), "{unknown}");
 
     // The protocol by hand: list, and the exact not-found text with exit 1.
-    let list = ok(&tools.run("docker-credential-tvlogin", &["list"], ""), "list");
+    let list = ok(
+        &tools.run("docker-credential-tvlogin", &["list"], ""),
+        "list",
+    );
     assert_eq!(list, r#"{"registry.example.test":"oauth2"}"#);
     let missing = tools.run("docker-credential-tvlogin", &["get"], "nowhere.example\n");
     assert_eq!(missing.status.code(), Some(1));
-    assert_eq!(text(&missing.stdout), "credentials not found in native keychain");
+    assert_eq!(
+        text(&missing.stdout),
+        "credentials not found in native keychain"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -425,17 +485,29 @@ async fn exec_passes_the_token_and_the_exit_status_and_header_output_is_accepted
     assert!(run.stdout.is_empty());
     let token = std::fs::read_to_string(tools.path().join("token")).unwrap_or_default();
     assert_eq!(
-        rs.get_api("Authorization", &format!("Bearer {token}")).await,
+        rs.get_api("Authorization", &format!("Bearer {token}"))
+            .await,
         200
     );
     let environment = std::fs::read_to_string(tools.path().join("environment")).unwrap_or_default();
     assert!(!environment.contains("s3cret-value"), "{environment}");
-    assert!(!environment.contains("TVLOGIN_CLIENT_SECRET"), "{environment}");
+    assert!(
+        !environment.contains("TVLOGIN_CLIENT_SECRET"),
+        "{environment}"
+    );
     assert!(environment.contains("KEEP_ME=kept"), "{environment}");
 
     // Another variable name, and a signal passed through as the command's own.
     let named = tools.tvlogin(
-        &["exec", "--env", "MY_TOKEN", "--", "sh", "-c", "test -n \"$MY_TOKEN\" && test -z \"$BEARER_TOKEN\""],
+        &[
+            "exec",
+            "--env",
+            "MY_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            "test -n \"$MY_TOKEN\" && test -z \"$BEARER_TOKEN\"",
+        ],
         "",
     );
     assert_eq!(named.status.code(), Some(0), "{}", text(&named.stderr));
@@ -446,7 +518,10 @@ async fn exec_passes_the_token_and_the_exit_status_and_header_output_is_accepted
     assert_eq!(bad.status.code(), Some(2));
 
     // token --format header is a header line the server accepts as is.
-    let header = ok(&tools.tvlogin(&["token", "--format", "header"], ""), "token");
+    let header = ok(
+        &tools.tvlogin(&["token", "--format", "header"], ""),
+        "token",
+    );
     let (name, value) = header
         .trim_end()
         .split_once(": ")
@@ -457,10 +532,18 @@ async fn exec_passes_the_token_and_the_exit_status_and_header_output_is_accepted
     assert_eq!(rs.get_api(name, "Bearer forged").await, 401);
 
     // --format env: eval-able lines.
-    let env = ok(&tools.tvlogin(&["token", "--format", "env"], ""), "token env");
+    let env = ok(
+        &tools.tvlogin(&["token", "--format", "env"], ""),
+        "token env",
+    );
     let check = tools.run(
         "sh",
-        &["-c", &format!("{env}\ntest \"$BEARER_TOKEN\" = '{token}' && test -n \"$BEARER_TOKEN_EXPIRES_AT\"")],
+        &[
+            "-c",
+            &format!(
+                "{env}\ntest \"$BEARER_TOKEN\" = '{token}' && test -n \"$BEARER_TOKEN_EXPIRES_AT\""
+            ),
+        ],
         "",
     );
     assert!(check.status.success(), "{env}");

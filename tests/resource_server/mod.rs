@@ -115,7 +115,8 @@ impl axum::serve::Listener for TlsListener {
 /// endpoint); git repositories are served from `git_root`.
 pub async fn start(userinfo: String, git_root: PathBuf) -> ResourceServer {
     let ca_key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| panic!("{e}"));
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| panic!("{e}"));
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
@@ -182,7 +183,9 @@ fn presented_token(headers: &HeaderMap) -> Option<String> {
             .decode(rest.trim())
             .ok()?;
         let text = String::from_utf8(decoded).ok()?;
-        return text.split_once(':').map(|(_, password)| password.to_owned());
+        return text
+            .split_once(':')
+            .map(|(_, password)| password.to_owned());
     }
     None
 }
@@ -268,10 +271,16 @@ async fn git_cgi(
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit());
-    if let Some(protocol) = parts.headers.get("git-protocol").and_then(|v| v.to_str().ok()) {
+    if let Some(protocol) = parts
+        .headers
+        .get("git-protocol")
+        .and_then(|v| v.to_str().ok())
+    {
         command.env("GIT_PROTOCOL", protocol);
     }
-    let mut child = command.spawn().unwrap_or_else(|e| panic!("git http-backend: {e}"));
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("git http-backend: {e}"));
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&body).await;
     }
