@@ -228,6 +228,23 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
         "{text}"
     );
     assert_eq!(server.pending_user_codes(), vec![code.clone()]);
+    // The QR code on the terminal opens the verification page with the code filled in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows: Vec<String> = screen.screen().rows(0, 120).collect();
+        let qr = common::screen::decode_qr(&rows);
+        if qr == vec![format!("{}/device?user_code={code}", server.issuer_str())] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no QR code on the terminal:\n{}",
+            rows.join("\n")
+        );
+        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
+            screen.process(&bytes);
+        }
+    }
 
     // The phone approves at the verification page.
     let page = reqwest::Client::builder()

@@ -154,7 +154,7 @@ async fn login_on(
         "tvlogin: profile {:?} is not logged in; signing in.",
         crate::sanitize::escape(profile)
     );
-    let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal);
+    let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal).with_qr();
     session::login_and_store_until(&config, &mut reporter, shutdown_signal()).await?;
     Ok(())
 }
@@ -220,6 +220,44 @@ pub fn printable(token: &IssuedToken) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_login_qr_code_decodes_to_the_link() {
+        let url = "https://id.example.com/device?user_code=BCDF-GHJK";
+        let text = crate::login::qr_text(url).unwrap_or_default();
+        let rows: Vec<Vec<char>> = text
+            .lines()
+            .map(|l| l.replace("\x1b[30;107m", "").replace("\x1b[0m", ""))
+            .map(|l| l.chars().collect())
+            .collect();
+        const SCALE: usize = 4;
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let mut image = rqrr::PreparedImage::prepare_from_greyscale(
+            width * SCALE,
+            rows.len() * 2 * SCALE,
+            |x, y| {
+                let (col, module_row) = (x / SCALE, y / SCALE);
+                let c = rows
+                    .get(module_row / 2)
+                    .and_then(|r| r.get(col))
+                    .copied()
+                    .unwrap_or(' ');
+                let dark = match c {
+                    '█' => true,
+                    '▀' => module_row % 2 == 0,
+                    '▄' => module_row % 2 == 1,
+                    _ => false,
+                };
+                if dark { 0 } else { 255 }
+            },
+        );
+        let decoded: Vec<String> = image
+            .detect_grids()
+            .into_iter()
+            .filter_map(|g| g.decode().ok().map(|(_, t)| t))
+            .collect();
+        assert_eq!(decoded, vec![url.to_owned()]);
+    }
 
     #[test]
     fn fingerprints_are_sha256_hex() {
