@@ -254,6 +254,68 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
         "exactly one refresh for the fetch"
     );
     assert!(rs.accepted.load(Ordering::SeqCst) > accepted_before);
+    // The server refused a token (git's `reject` → the helper's `erase`): the next `get`
+    // refreshes instead of answering with it again.
+    let request = format!("protocol=https\nhost={host}\n\n");
+    let password = |fill: &str| {
+        fill.lines()
+            .find_map(|l| l.strip_prefix("password="))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let before = password(&ok(
+        &tools.run("git", &["credential", "fill"], &request),
+        "fill",
+    ));
+    ok(
+        &tools.run(
+            "git",
+            &["credential", "reject"],
+            &format!("protocol=https\nhost={host}\nusername=oauth2\npassword={before}\n\n"),
+        ),
+        "git credential reject",
+    );
+    let after = password(&ok(
+        &tools.run("git", &["credential", "fill"], &request),
+        "fill",
+    ));
+    assert_ne!(after, before, "a refused token is not handed out again");
+    assert_eq!(server.refreshes().len(), 2);
+    let again = password(&ok(
+        &tools.run("git", &["credential", "fill"], &request),
+        "fill",
+    ));
+    assert_eq!(again, after, "one refresh per refusal");
+
+    // With git_bearer, a git that knows `authtype` sends the token as a Bearer credential.
+    if git_version(&tools) >= (2, 46) {
+        let config_file = home.dir.path().join("config/config.toml");
+        let mut config = std::fs::read_to_string(&config_file).unwrap_or_default();
+        config.push_str("git_bearer = true\n");
+        std::fs::write(&config_file, config).unwrap_or_else(|e| panic!("{e}"));
+        let fill = ok(
+            &tools.run(
+                "git",
+                &["credential", "fill"],
+                &format!("capability[]=authtype\nprotocol=https\nhost={host}\n\n"),
+            ),
+            "fill with authtype",
+        );
+        assert!(fill.contains("authtype=Bearer\n"), "{fill}");
+        assert!(fill.contains(&format!("credential={after}\n")), "{fill}");
+        let accepted = rs.accepted.load(Ordering::SeqCst);
+        ok(
+            &tools.run_in(&tools.path().join("clone"), "git", &["fetch", "-q"], ""),
+            "git fetch with a Bearer credential",
+        );
+        assert!(rs.accepted.load(Ordering::SeqCst) > accepted);
+        assert!(
+            rs.bearer_seen.load(Ordering::SeqCst) > 0,
+            "git sent Authorization: Bearer"
+        );
+    } else {
+        eprintln!("NOTE: git older than 2.46 has no authtype capability; Bearer not checked");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

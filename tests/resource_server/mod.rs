@@ -37,6 +37,8 @@ pub struct ResourceServer {
     pub accepted: Arc<AtomicUsize>,
     /// Requests refused with 401.
     pub refused: Arc<AtomicUsize>,
+    /// Requests let through that presented `Authorization: Bearer`.
+    pub bearer_seen: Arc<AtomicUsize>,
 }
 
 impl ResourceServer {
@@ -83,6 +85,7 @@ struct Shared {
     http: reqwest::Client,
     accepted: Arc<AtomicUsize>,
     refused: Arc<AtomicUsize>,
+    bearer_seen: Arc<AtomicUsize>,
 }
 
 /// A TLS listener for `axum::serve`: a failed handshake drops that connection only.
@@ -153,12 +156,14 @@ pub async fn start(userinfo: String, git_root: PathBuf) -> ResourceServer {
             .unwrap_or_else(|e| panic!("{e}")),
         accepted: Arc::new(AtomicUsize::new(0)),
         refused: Arc::new(AtomicUsize::new(0)),
+        bearer_seen: Arc::new(AtomicUsize::new(0)),
     };
     let server = ResourceServer {
         base: format!("https://{addr}"),
         ca_pem: ca.pem(),
         accepted: Arc::clone(&shared.accepted),
         refused: Arc::clone(&shared.refused),
+        bearer_seen: Arc::clone(&shared.bearer_seen),
     };
     let app = Router::new().fallback(handle).with_state(shared);
     let listener = TlsListener {
@@ -215,6 +220,17 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
         return response;
     }
     shared.accepted.fetch_add(1, Ordering::SeqCst);
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.get(..7)
+                .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+        });
+    if bearer {
+        shared.bearer_seen.fetch_add(1, Ordering::SeqCst);
+    }
     let path = parts.uri.path().to_owned();
     let body = axum::body::to_bytes(body, 64 * 1024 * 1024)
         .await
