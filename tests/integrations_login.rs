@@ -66,6 +66,9 @@ async fn run_detached(
     }
 }
 
+/// A helper's arguments, extra environment, and stdin.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helpers_without_a_session_or_a_terminal_fail_fast_with_the_hint() {
     if std::process::Command::new("setsid")
@@ -84,7 +87,7 @@ async fn helpers_without_a_session_or_a_terminal_fail_fast_with_the_hint() {
     let home = common::Home::new();
     configure(&home, &server);
     let not_interactive = r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","spec":{"interactive":false}}"#;
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    let cases: [Case; 4] = [
         (
             &["git-credential", "get"],
             &[],
