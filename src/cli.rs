@@ -446,7 +446,7 @@ pub enum SetupTool {
     /// git: `credential.<URL>.helper` in the global git config (through `git config`), and
     /// the host in the profile's `git_hosts`
     Git {
-        /// The URL to use tvlogin for, e.g. https://git.example.com
+        /// The URL to use tvlogin for, e.g. `https://git.example.com`
         #[arg(value_name = "URL")]
         url: String,
         /// Common flags
