@@ -610,6 +610,23 @@ async fn exec_passes_the_token_and_the_exit_status_and_header_output_is_accepted
     assert_eq!(rs.get_api(name, value).await, 200);
     assert_eq!(rs.get_api(name, "Bearer forged").await, 401);
 
+    // --json is --format json; both at once is a usage error.
+    let json = ok(&tools.tvlogin(&["token", "--json"], ""), "token --json");
+    let same = ok(
+        &tools.tvlogin(&["token", "--format", "json"], ""),
+        "token --format json",
+    );
+    let keys = |text: &str| {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        v.as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&json), keys(&same));
+    assert!(keys(&json).contains(&"expires_at".to_owned()), "{json}");
+    let both = tools.tvlogin(&["token", "--json", "--format", "env"], "");
+    assert_eq!(both.status.code(), Some(2));
+
     // --format env: eval-able lines.
     let env = ok(
         &tools.tvlogin(&["token", "--format", "env"], ""),

@@ -131,8 +131,14 @@ async fn login_on(
 ) -> Result<(), Error> {
     // Parsed through clap so that the environment variables `login` honours
     // (TVLOGIN_ISSUER, TVLOGIN_STORE, …) apply here exactly as there.
-    let cli = Cli::try_parse_from(["tvlogin", "login", "--no-tui", "--profile", profile])
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    // `--profile=P` in one word: a profile name starting with `-` stays a value.
+    let cli = Cli::try_parse_from([
+        "tvlogin",
+        "login",
+        "--no-tui",
+        &format!("--profile={profile}"),
+    ])
+    .map_err(|e| Error::Usage(e.to_string()))?;
     let Some(Command::Login(args)) = cli.command else {
         return Err(Error::Other(
             "internal: login arguments did not parse".into(),
