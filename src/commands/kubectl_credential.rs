@@ -5,7 +5,7 @@
 //! `status.expirationTimestamp` (RFC 3339); human text goes to stderr only. client-go runs
 //! exec plugins only for https servers.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -57,6 +57,18 @@ impl ExecInfo {
     }
 }
 
+/// Where a login may run: client-go's word when it gives one (`interactive` means the
+/// person's terminal is there; the login's text goes to stderr, which kubectl shows), else —
+/// run by hand — stderr when it is a terminal.
+pub fn prompt_for(info: &ExecInfo, stderr_is_terminal: bool) -> Prompt {
+    match info.interactive {
+        Some(true) => Prompt::Stderr,
+        Some(false) => Prompt::Never,
+        None if stderr_is_terminal => Prompt::Stderr,
+        None => Prompt::Never,
+    }
+}
+
 /// The `ExecCredential` document for `token`.
 pub fn exec_credential(api_version: &str, token: &IssuedToken) -> Value {
     let mut status = json!({ "token": token.token });
@@ -78,12 +90,7 @@ pub fn exec_credential(api_version: &str, token: &IssuedToken) -> Value {
 /// `tvlogin kubectl-credential`.
 pub async fn kubectl_credential(args: KubectlCredentialArgs) -> Result<Exit, Error> {
     let info = ExecInfo::parse(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref());
-    let prompt = match info.interactive {
-        Some(true) => Prompt::Stderr,
-        Some(false) => Prompt::Never,
-        // Run by hand: a person is there when stderr is a terminal.
-        None => Prompt::stderr_if_terminal(),
-    };
+    let prompt = prompt_for(&info, std::io::stderr().is_terminal());
     let ctx = Context::from_env()?;
     let profile = helper::profile_or_default(args.profile);
     let token = helper::access_token(&ctx, &profile, args.min_ttl, prompt).await?;
@@ -131,6 +138,29 @@ mod tests {
                     interactive
                 },
                 "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn logins_run_only_where_client_go_says_a_person_is() {
+        let info = |interactive| ExecInfo {
+            api_version: V1,
+            interactive,
+        };
+        let table = [
+            (Some(true), false, Prompt::Stderr),
+            (Some(true), true, Prompt::Stderr),
+            (Some(false), true, Prompt::Never),
+            (Some(false), false, Prompt::Never),
+            (None, true, Prompt::Stderr),
+            (None, false, Prompt::Never),
+        ];
+        for (interactive, tty, want) in table {
+            assert_eq!(
+                prompt_for(&info(interactive), tty),
+                want,
+                "{interactive:?} {tty}"
             );
         }
     }
