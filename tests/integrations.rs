@@ -154,9 +154,9 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
         );
         return;
     }
-    // Tokens live 20 s: long enough for setup and clone without a refresh, short enough to
-    // wait out before the fetch.
-    let (server, home) = common::logged_in(common::quick(20)).await;
+    // Tokens live 30 s (refreshed when under 15 s are left): long enough for setup and clone
+    // without a refresh on a busy machine, short enough to wait out before the fetch.
+    let (server, home) = common::logged_in(common::quick(30)).await;
     let tools = Tools::new(&home);
     let repos = tools.path().join("repos");
     std::fs::create_dir_all(&repos).unwrap_or_else(|e| panic!("{e}"));
