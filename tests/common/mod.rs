@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod screen;
+pub mod secret_service;
+pub mod skip;
 
 use std::collections::HashMap;
 use std::process::Stdio;
