@@ -4,12 +4,14 @@
 //!
 //! On Unix the command replaces tvlogin (`execvp`), so its exit status and the signals sent
 //! to it are its own with nothing in between; elsewhere tvlogin waits and passes the status
-//! on. The command's environment holds no client secret: the variables a profile names for
-//! its secret and `TVLOGIN_CLIENT_SECRET` are removed.
+//! on. The command's environment is [`ChildEnv`]'s: no client secret (`TVLOGIN_CLIENT_SECRET`,
+//! the variables the profile names for its secret, any variable holding the secret's value),
+//! no tvlogin token variables — and then the one token it is meant to have.
 
 use std::ffi::{OsStr, OsString};
 use std::process::Command;
 
+use crate::child_env::ChildEnv;
 use crate::cli::ExecArgs;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -17,9 +19,6 @@ use crate::session::Context;
 use crate::store::state;
 
 use super::helper::{self, Prompt};
-
-/// The variable a confidential client's secret is read from when nothing else names one.
-const DEFAULT_SECRET_VAR: &str = "TVLOGIN_CLIENT_SECRET";
 
 /// Whether `name` can be an environment variable name a shell can read: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn valid_var_name(name: &str) -> bool {
@@ -30,10 +29,10 @@ pub fn valid_var_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// The variables removed from a child's environment: every name that may hold a client
-/// secret of this profile, and the default secret variable.
+/// Every variable name that may hold a client secret of this profile: the one its config
+/// names and the one its login named (`TVLOGIN_CLIENT_SECRET` is [`ChildEnv`]'s already).
 pub fn secret_vars(ctx: &Context, profile: &str) -> Vec<String> {
-    let mut names = vec![DEFAULT_SECRET_VAR.to_owned()];
+    let mut names = Vec::new();
     if let Some(name) = ctx
         .file
         .profiles
@@ -52,12 +51,40 @@ pub fn secret_vars(ctx: &Context, profile: &str) -> Vec<String> {
     names
 }
 
-/// Applies the child's environment to `command`: the secrets removed, the token set.
-/// (The parent's environment is inherited otherwise: the command is the user's own.)
-pub fn child_environment(command: &mut Command, remove: &[String], name: &str, token: &str) {
-    for var in remove {
-        command.env_remove(var);
+/// What the child must not see for `profile`: its secret variables by name, and the
+/// secret's value wherever it appears (from those variables, or the config file).
+pub fn child_env(ctx: &Context, profile: &str) -> ChildEnv {
+    let mut env = ChildEnv::new();
+    for name in secret_vars(ctx, profile) {
+        if let Some(value) = (ctx.env)(&name) {
+            env = env.without_value(&value);
+        }
+        env = env.without_var(&name);
     }
+    if let Some(value) = (ctx.env)(crate::child_env::GLOBAL_SECRET_VAR) {
+        env = env.without_value(&value);
+    }
+    if let Some(secret) = ctx
+        .file
+        .profiles
+        .get(profile)
+        .and_then(|p| p.client_secret.as_ref())
+    {
+        env = env.without_value(secret.secret());
+    }
+    env
+}
+
+/// Gives `command` the parent's environment `vars` without what `env` removes, plus the
+/// token in `name`.
+pub fn child_environment(
+    command: &mut Command,
+    env: &ChildEnv,
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+    name: &str,
+    token: &str,
+) {
+    env.apply_from(command, vars);
     command.env(name, token);
 }
 
@@ -81,7 +108,8 @@ pub async fn exec(args: ExecArgs) -> Result<Exit, Error> {
     command.args(rest);
     child_environment(
         &mut command,
-        &secret_vars(&ctx, &profile),
+        &child_env(&ctx, &profile),
+        std::env::vars_os(),
         &args.env_name,
         &token.token,
     );
@@ -126,25 +154,35 @@ mod tests {
     #[test]
     fn the_child_environment_loses_the_secrets_and_gains_the_token() {
         let mut command = Command::new("true");
-        command.env("KEEP", "1").env("MY_SECRET", "s");
-        child_environment(
-            &mut command,
-            &["MY_SECRET".into(), "TVLOGIN_CLIENT_SECRET".into()],
-            "BEARER_TOKEN",
-            "tok",
-        );
-        let envs: Vec<(String, Option<String>)> = command
+        let env = ChildEnv::new()
+            .without_var("MY_SECRET")
+            .without_value("the-secret-value");
+        let parent = [
+            ("KEEP", "1"),
+            ("MY_SECRET", "the-secret-value"),
+            ("COPY", "x-the-secret-value-x"),
+            ("TVLOGIN_CLIENT_SECRET", "other"),
+            ("TVLOGIN_REFRESH_TOKEN", "rt"),
+            ("BEARER_TOKEN", "stale"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        child_environment(&mut command, &env, parent, "BEARER_TOKEN", "tok");
+        let mut envs: Vec<(String, String)> = command
             .get_envs()
-            .map(|(k, v)| {
-                (
+            .filter_map(|(k, v)| {
+                Some((
                     k.to_string_lossy().into_owned(),
-                    v.map(|v| v.to_string_lossy().into_owned()),
-                )
+                    v?.to_string_lossy().into_owned(),
+                ))
             })
             .collect();
-        assert!(envs.contains(&("MY_SECRET".into(), None)));
-        assert!(envs.contains(&("TVLOGIN_CLIENT_SECRET".into(), None)));
-        assert!(envs.contains(&("BEARER_TOKEN".into(), Some("tok".into()))));
-        assert!(envs.contains(&("KEEP".into(), Some("1".into()))));
+        envs.sort();
+        assert_eq!(
+            envs,
+            vec![
+                ("BEARER_TOKEN".to_owned(), "tok".to_owned()),
+                ("KEEP".to_owned(), "1".to_owned()),
+            ]
+        );
     }
 }

@@ -74,14 +74,17 @@ pub fn render(format: TokenFormat, issued: &IssuedToken, now: u64) -> String {
             auth_scheme(&issued.token_type),
             issued.token
         ),
-        TokenFormat::Json => json!({
-            "token": issued.token,
-            "token_type": issued.token_type,
-            "expires_at": issued.expires_at,
-            "expires_in": session::seconds_left(now, issued.expires_at),
-            "scope": issued.scope,
-        })
-        .to_string(),
+        // Server-given text (scope, token type) may hold characters a terminal acts on.
+        TokenFormat::Json => crate::sanitize::json_output(
+            &json!({
+                "token": issued.token,
+                "token_type": issued.token_type,
+                "expires_at": issued.expires_at,
+                "expires_in": session::seconds_left(now, issued.expires_at),
+                "scope": issued.scope,
+            })
+            .to_string(),
+        ),
         TokenFormat::Env => {
             let mut text = format!("export BEARER_TOKEN={}", shell_quote(&issued.token));
             match issued.expires_at {
