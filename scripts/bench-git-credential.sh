@@ -3,7 +3,8 @@
 # a cached, valid access token (file store) vs `tvlogin token` vs `gh auth git-credential get`
 # (gh with a token from GH_TOKEN and an empty config dir, so it too answers from memory).
 # Each command reads the same request on stdin, as git sends it. Prints medians and the ratio.
-# Uses hyperfine when installed (apt-get install hyperfine), else 50 timed runs in Python.
+# hyperfine (apt-get install hyperfine) when installed, then 50 interleaved runs of each in
+# Python (alternating the commands keeps load drift on a shared machine out of the ratio).
 # Usage: scripts/bench-git-credential.sh [BINARY]   (default target/release/tvlogin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,8 +47,10 @@ print(f"median ms (hyperfine, 100 runs, each through sh -c): tvlogin git-credent
       f"gh auth git-credential get {gh:.2f}, tvlogin token {tok:.2f}")
 print(f"ratio tvlogin/gh = {tv / gh:.2f}; git-credential/token = {tv / tok:.2f}")
 PY
-else
-  python3 - "$bin" "$work" <<'PY'
+  echo "hyperfine runs one command after the other, so load drifting on a shared machine skews"
+  echo "the comparison; the interleaved runs below alternate the commands:"
+fi
+python3 - "$bin" "$work" <<'PY'
 import statistics, subprocess, sys, time
 tv, work = sys.argv[1], sys.argv[2]
 cmds = {
@@ -55,20 +58,19 @@ cmds = {
     "gh auth git-credential get": (["gh", "auth", "git-credential", "get"], f"{work}/gh.in"),
     "tvlogin token": ([tv, "token"], "/dev/null"),
 }
-med = {}
-for name, (argv, stdin) in cmds.items():
-    times = []
-    for i in range(55):
+times = {name: [] for name in cmds}
+for i in range(55):
+    for name, (argv, stdin) in cmds.items():
         with open(stdin, "rb") as f:
             t = time.perf_counter()
             r = subprocess.run(argv, stdin=f, capture_output=True)
             dt = (time.perf_counter() - t) * 1000
         assert r.returncode == 0, r.stderr
         if i >= 5:
-            times.append(dt)
-    med[name] = statistics.median(times)
-    print(f"{name}: median {med[name]:.2f} ms  min {min(times):.2f}  max {max(times):.2f}  (n=50)")
+            times[name].append(dt)
+med = {name: statistics.median(v) for name, v in times.items()}
+for name, v in times.items():
+    print(f"{name}: median {med[name]:.2f} ms  min {min(v):.2f}  max {max(v):.2f}  (n=50, interleaved)")
 print(f"ratio tvlogin/gh = {med['tvlogin git-credential get'] / med['gh auth git-credential get']:.2f}; "
       f"git-credential/token = {med['tvlogin git-credential get'] / med['tvlogin token']:.2f}")
 PY
-fi
