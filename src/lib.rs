@@ -60,6 +60,11 @@ async fn run_command(command: Command) -> Result<Exit, Error> {
         Command::Inspect(args) => commands::inspect(args).await,
         Command::Completions { shell } => commands::completions(shell, &mut std::io::stdout()),
         Command::Man => commands::man(&mut std::io::stdout()),
+        Command::Exec(args) => commands::exec(args).await,
+        Command::GitCredential(args) => commands::git_credential(args).await,
+        Command::KubectlCredential(args) => commands::kubectl_credential(args).await,
+        Command::DockerCredential(args) => commands::docker_credential(args).await,
+        Command::Setup(args) => commands::setup(args).await,
     }
 }
 

@@ -43,12 +43,47 @@ pub enum OutputMode {
     Json,
 }
 
+/// A QR code of `data` as terminal text: half-block characters whose shapes carry the
+/// modules (`█`, `▀`, `▄`), drawn black on white whatever the terminal's theme, with a quiet
+/// zone of two modules. `None` when the data does not fit a QR code.
+pub fn qr_text(data: &str) -> Option<String> {
+    use qrcode::{Color, EcLevel, QrCode};
+    const QUIET: usize = 2;
+    let code = QrCode::with_error_correction_level(data, EcLevel::L).ok()?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let size = width + 2 * QUIET;
+    let dark = |x: usize, y: usize| {
+        x >= QUIET
+            && y >= QUIET
+            && x - QUIET < width
+            && y - QUIET < width
+            && colors[(y - QUIET) * width + (x - QUIET)] == Color::Dark
+    };
+    let mut out = String::new();
+    for y in (0..size).step_by(2) {
+        // Black foreground on a white background, then the shapes.
+        out.push_str("  \x1b[30;107m");
+        for x in 0..size {
+            out.push(match (dark(x, y), dark(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push_str("\x1b[0m\n");
+    }
+    Some(out)
+}
+
 /// Writes the flow's progress. Generic over the writers so tests capture both streams.
 pub struct Reporter<O: Write, E: Write> {
     mode: OutputMode,
     out: O,
     err: E,
     last_interval: Option<Duration>,
+    qr: bool,
 }
 
 impl<O: Write, E: Write> Reporter<O, E> {
@@ -59,7 +94,15 @@ impl<O: Write, E: Write> Reporter<O, E> {
             out,
             err,
             last_interval: None,
+            qr: false,
         }
+    }
+
+    /// Also draws a QR code of the verification link in plain mode (for a terminal; the
+    /// credential helpers' logins use it).
+    pub fn with_qr(mut self) -> Self {
+        self.qr = true;
+        self
     }
 
     /// Gives the writers back (tests read them).
@@ -114,6 +157,12 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 }
                 if let Some(message) = &auth.message {
                     text.push_str(&format!("\n  The server says: {}\n", escape(message)));
+                }
+                if self.qr
+                    && let Some(qr) = qr_text(auth.qr_url().as_str())
+                {
+                    text.push('\n');
+                    text.push_str(&qr);
                 }
                 text.push_str(&format!(
                     "\n  The code expires in {}.\n\nWaiting for approval (polling every {}; Ctrl-C to cancel)",
