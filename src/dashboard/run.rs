@@ -234,12 +234,17 @@ pub async fn perform(effect: Effect, ctx: &session::Context) -> Option<Msg> {
             let (rows, problems) = read_rows(ctx).await;
             Msg::Loaded(rows, problems)
         }
-        Effect::Refresh(profile) => {
-            let result = session::force_refresh(ctx, &profile)
-                .await
-                .map_err(|e| escape(&e.to_string()));
-            Msg::Refreshed { profile, result }
-        }
+        Effect::Refresh(profile) => match session::force_refresh(ctx, &profile).await {
+            // A configuration problem (the secret's variable unset here): retrying cannot help.
+            Err(Error::Usage(why)) => Msg::RefreshBlocked {
+                profile,
+                message: escape(&why),
+            },
+            result => Msg::Refreshed {
+                profile,
+                result: result.map_err(|e| escape(&e.to_string())),
+            },
+        },
         Effect::Logout(profile) => {
             let mut steps = Vec::new();
             let mut report = |s: &session::Step| {

@@ -25,12 +25,10 @@ impl Widget for &Dashboard {
         }
         let theme = Theme::new(self.ctx.colors);
         let status_text = status_line(self, &theme);
-        // A long message gets a second line rather than losing its end.
-        let status_height = if status_text.width() + 1 > usize::from(area.width) {
-            2
-        } else {
-            1
-        };
+        // A long message gets a second line rather than losing its end, indented like the
+        // first (never back at column 0).
+        let status_lines = indented(&status_text, area.width);
+        let status_height = status_lines.len().clamp(1, 2) as u16;
         let [title, body, status, hints] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
@@ -46,9 +44,7 @@ impl Widget for &Dashboard {
         } else {
             cards(self, body, buf, &theme);
         }
-        Paragraph::new(status_text)
-            .wrap(Wrap { trim: false })
-            .render(status, buf);
+        Paragraph::new(status_lines).render(status, buf);
         hint_bar(hints.width, &theme).render(hints, buf);
         match &self.mode {
             Mode::Help => help(area, buf, &theme),
@@ -362,7 +358,9 @@ fn failure_lines(d: &Dashboard, row: &Row, width: u16, theme: &Theme) -> Vec<Lin
     else {
         return Vec::new();
     };
-    let retry = if row.auto_refresh && row.session.as_ref().is_some_and(|m| m.has_refresh_token) {
+    let retry = if *retry_at == super::NEVER {
+        " (not retried by itself: press r once it is fixed)".to_owned()
+    } else if row.auto_refresh && row.session.as_ref().is_some_and(|m| m.has_refresh_token) {
         format!(
             " (retry in {})",
             humanize::duration(Duration::from_secs(retry_at.saturating_sub(d.now)))
@@ -381,6 +379,24 @@ fn failure_lines(d: &Dashboard, row: &Row, width: u16, theme: &Theme) -> Vec<Lin
             let indent = if i == 0 { "    " } else { "      " };
             Line::styled(format!("{indent}{l}"), theme.error)
         })
+        .collect()
+}
+
+/// A one-styled status line (text after a one-space margin) word-wrapped into at most two
+/// lines that both start after the margin.
+fn indented(line: &Line<'static>, width: u16) -> Vec<Line<'static>> {
+    let style = line
+        .spans
+        .first()
+        .map_or(line.style, |s| line.style.patch(s.style));
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let text = text.strip_prefix(' ').unwrap_or(&text);
+    if text.is_empty() {
+        return vec![line.clone()];
+    }
+    wrap(text, usize::from(width).saturating_sub(2).max(10), 2)
+        .into_iter()
+        .map(|l| Line::styled(format!(" {l}"), style))
         .collect()
 }
 
