@@ -527,7 +527,9 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Key(key) => {
-            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            if key.modifiers.contains(KeyModifiers::CONTROL)
+                && matches!(key.code, KeyCode::Char('c' | 'd'))
+            {
                 d.exit = Some(Exit::Cancelled);
                 return Vec::new();
             }

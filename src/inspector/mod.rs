@@ -194,15 +194,15 @@ pub fn update(m: &mut Inspector, msg: Msg) {
         Msg::Terminate => m.exit = Some(Exit::Cancelled),
         Msg::Key(key) => {
             m.dirty = true;
-            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            if key.modifiers.contains(KeyModifiers::CONTROL)
+                && matches!(key.code, KeyCode::Char('c' | 'd'))
+            {
                 m.exit = Some(Exit::Cancelled);
                 return;
             }
+            // Any key closes help, q too (as on every screen).
             if m.help {
                 m.help = false;
-                if matches!(key.code, KeyCode::Char('q')) {
-                    m.exit = Some(m.exit_code());
-                }
                 return;
             }
             let count = m.tabs.len().max(1);
