@@ -380,3 +380,49 @@ fn countdowns_and_checks_are_live() {
     update(&mut m, key(KeyCode::Char('q')));
     assert_eq!(m.exit, Some(Exit::InvalidToken));
 }
+
+#[test]
+fn scrolling_is_clamped_end_works_and_the_raw_view_after_scrolling_shows_text() {
+    for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+        let mut m = model(profile_tabs());
+        update(&mut m, Msg::Size(w, h));
+        for _ in 0..200 {
+            update(&mut m, key(KeyCode::Down));
+        }
+        let after_downs = m.scroll;
+        let body = |m: &Inspector| {
+            let rows = lines(m, w, h).0;
+            rows[3..usize::from(h) - 1]
+                .iter()
+                .filter(|r| !r.trim().is_empty())
+                .count()
+        };
+        assert!(body(&m) > 0, "{w}x{h}: 200 x Down leaves a blank pane");
+        // One Up moves at once (the scroll did not run past the end).
+        update(&mut m, key(KeyCode::Up));
+        assert_eq!(m.scroll, after_downs.saturating_sub(1), "{w}x{h}");
+        update(&mut m, key(KeyCode::Home));
+        assert_eq!(m.scroll, 0);
+        update(&mut m, key(KeyCode::End));
+        assert_eq!(m.scroll, after_downs, "{w}x{h}: End goes to the last line");
+        let last = lines(&m, w, h).0;
+        assert!(
+            !last[usize::from(h) - 2].trim().is_empty(),
+            "{w}x{h}: End shows the last line at the bottom:\n{}",
+            last.join("\n")
+        );
+        // w after scrolling: the raw view shows text, not an empty pane.
+        update(&mut m, key(KeyCode::Char('w')));
+        assert!(body(&m) > 0, "{w}x{h}: w after scrolling");
+        update(&mut m, key(KeyCode::PageUp));
+        update(&mut m, key(KeyCode::PageDown));
+        assert!(body(&m) > 0);
+    }
+}
+
+#[test]
+fn the_header_names_the_profile() {
+    let m = model(profile_tabs()).for_profile("work");
+    let rows = lines(&m, 80, 24).0;
+    assert!(rows[0].contains("profile work"), "{}", rows[0]);
+}

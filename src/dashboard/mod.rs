@@ -575,12 +575,10 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
                 }
                 Ok(tabs) => {
                     d.toast = None;
-                    d.mode = Mode::Inspect(Box::new(Inspector::new(
-                        tabs,
-                        d.now as i64,
-                        d.ctx.offset,
-                        d.ctx.colors,
-                    )));
+                    d.mode = Mode::Inspect(Box::new(
+                        Inspector::new(tabs, d.now as i64, d.ctx.offset, d.ctx.colors)
+                            .for_profile(&profile),
+                    ));
                 }
                 Err(why) => d.say(Tone::Error, format!("cannot inspect {profile}: {why}")),
             }

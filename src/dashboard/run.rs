@@ -19,6 +19,7 @@ use crate::commands::{ProfileStatus, collect};
 use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig, Profile};
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::inspector::run::InspectorScreen;
 use crate::runtime::executor::Storage;
 use crate::runtime::login::LoginScreen;
 use crate::runtime::run_screen;
@@ -44,6 +45,13 @@ pub async fn run(model: Dashboard, ctx: session::Context) -> Result<Exit, Error>
     Ok(run_screen(Box::new(screen)).await?.exit)
 }
 
+/// Which screen the dashboard pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pushed {
+    Login,
+    Inspector,
+}
+
 /// How long quitting waits for a refresh or logout to store its tokens: a little longer
 /// than one HTTP timeout.
 const FINISH_WITHIN: u64 = 35;
@@ -61,6 +69,8 @@ pub struct DashboardScreen {
     pushed: Option<Box<dyn Screen>>,
     /// A login screen is being set up or shown.
     login_open: bool,
+    /// The screen this one pushed and that is still open.
+    showing: Option<Pushed>,
     /// Quitting, waiting for token writes until this Unix second.
     finishing: Option<u64>,
     done: bool,
@@ -80,6 +90,7 @@ impl DashboardScreen {
             clipboard,
             pushed: None,
             login_open: false,
+            showing: None,
             finishing: None,
             done: false,
         };
@@ -96,6 +107,16 @@ impl DashboardScreen {
     fn apply(&mut self, msg: Msg, now: u64) {
         let effects = update(&mut self.model, msg);
         self.run_effects(effects);
+        // An inspection that opened becomes a screen of its own on top of the list.
+        // (Not over a login screen: the inspection is dropped, Enter reads it again.)
+        if matches!(self.model.mode, super::Mode::Inspect(_))
+            && let super::Mode::Inspect(inspector) =
+                std::mem::replace(&mut self.model.mode, super::Mode::List)
+            && self.showing.is_none()
+        {
+            self.pushed = Some(Box::new(InspectorScreen::new(*inspector)));
+            self.showing = Some(Pushed::Inspector);
+        }
         self.check_exit(now);
     }
 
@@ -161,8 +182,11 @@ impl DashboardScreen {
                 };
                 self.apply(msg, now);
             }
-            Reply::LoginReady(Ok(screen)) if self.finishing.is_none() && !self.done => {
+            Reply::LoginReady(Ok(screen))
+                if self.finishing.is_none() && !self.done && self.showing.is_none() =>
+            {
                 self.pushed = Some(screen);
+                self.showing = Some(Pushed::Login);
             }
             Reply::LoginReady(Ok(_)) => self.login_open = false,
             Reply::LoginReady(Err(why)) => {
@@ -181,13 +205,13 @@ impl Screen for DashboardScreen {
                 Input::Tick if self.finishing.is_some_and(|end| now.unix >= end) => {
                     self.done = true;
                 }
-                Input::Tick | Input::Resize => {}
+                Input::Tick | Input::Resize(..) => {}
             }
             return;
         }
         let msg = match input {
             Input::Key(key) => Msg::Key(key),
-            Input::Resize => Msg::Resized,
+            Input::Resize(..) => Msg::Resized,
             Input::Tick => Msg::Tick(now.unix),
             Input::Terminate => Msg::Terminate,
         };
@@ -234,6 +258,13 @@ impl Screen for DashboardScreen {
     }
 
     fn child_ended(&mut self, outcome: Outcome, now: Now) {
+        if self.showing.take() == Some(Pushed::Inspector) {
+            if outcome.signalled {
+                self.apply(Msg::Terminate, now.unix);
+            }
+            self.apply(Msg::Resized, now.unix);
+            return;
+        }
         self.login_open = false;
         let line = escape(
             outcome

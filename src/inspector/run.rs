@@ -14,12 +14,16 @@ use crate::runtime::screen::{Input, Now, Outcome, Screen};
 /// The inspector on its own (`tvlogin inspect` on a terminal).
 pub struct InspectorScreen {
     model: Inspector,
+    signalled: bool,
 }
 
 impl InspectorScreen {
     /// A screen showing `model`.
     pub fn new(model: Inspector) -> Self {
-        Self { model }
+        Self {
+            model,
+            signalled: false,
+        }
     }
 
     /// The model.
@@ -32,9 +36,12 @@ impl Screen for InspectorScreen {
     fn input(&mut self, input: Input, now: Now) {
         let msg = match input {
             Input::Key(key) => Msg::Key(key),
-            Input::Resize => Msg::Resized,
+            Input::Resize(width, height) => Msg::Size(width, height),
             Input::Tick => Msg::Tick(i64::try_from(now.unix).unwrap_or(i64::MAX)),
-            Input::Terminate => Msg::Terminate,
+            Input::Terminate => {
+                self.signalled = true;
+                Msg::Terminate
+            }
         };
         update(&mut self.model, msg);
     }
@@ -55,7 +62,7 @@ impl Screen for InspectorScreen {
         self.model.exit.map(|exit| Outcome {
             exit,
             summary: None,
-            signalled: false,
+            signalled: self.signalled,
         })
     }
 }

@@ -38,20 +38,12 @@ impl Widget for &Inspector {
             .highlight_style(theme.key)
             .divider("│")
             .render(tabs, buf);
-        let lines = match self.tabs.get(self.selected).map(|t| &t.body) {
-            Some(TabBody::Token { report, raw }) if self.raw => {
-                raw_view(&raw.0, report, self, &theme)
-            }
-            Some(TabBody::Token { report, raw }) => token_view(report, &raw.0, self, &theme),
-            Some(TabBody::Fields(lookup)) => fields_view(lookup, self, &theme),
-            Some(TabBody::Empty(why)) => vec![Line::styled(escape(why), theme.dim)],
-            None => vec![Line::styled("nothing to inspect", theme.dim)],
-        };
-        Paragraph::new(lines)
-            .block(Block::new().borders(Borders::TOP).border_style(theme.dim))
-            .wrap(Wrap { trim: false })
-            .scroll((self.scroll, 0))
-            .render(body, buf);
+        let text = body_text(self, &theme);
+        let most = text
+            .line_count(body.width)
+            .saturating_sub(usize::from(body.height));
+        let scroll = self.scroll.min(u16::try_from(most).unwrap_or(u16::MAX));
+        text.scroll((scroll, 0)).render(body, buf);
         let mut spans = Vec::new();
         for (i, (key, what)) in KEYS.iter().enumerate() {
             if i > 0 {
@@ -72,8 +64,41 @@ impl Widget for &Inspector {
     }
 }
 
+/// The selected tab's body as a wrapped paragraph under a rule.
+fn body_text<'a>(m: &Inspector, theme: &Theme) -> Paragraph<'a> {
+    let lines = match m.tabs.get(m.selected).map(|t| &t.body) {
+        Some(TabBody::Token { report, raw }) if m.raw => raw_view(&raw.0, report, m, theme),
+        Some(TabBody::Token { report, raw }) => token_view(report, &raw.0, m, theme),
+        Some(TabBody::Fields(lookup)) => fields_view(lookup, m, theme),
+        Some(TabBody::Empty(why)) => vec![Line::styled(escape(why), theme.dim)],
+        None => vec![Line::styled("nothing to inspect", theme.dim)],
+    };
+    Paragraph::new(lines)
+        .block(Block::new().borders(Borders::TOP).border_style(theme.dim))
+        .wrap(Wrap { trim: false })
+}
+
+/// Rows of the body (with its rule) on a terminal `height` rows high: less the title, the
+/// tabs and the hint bar.
+pub(super) fn body_rows(height: u16) -> u16 {
+    height.saturating_sub(3)
+}
+
+/// The furthest the body of `m` can scroll at its size: the last line at the bottom.
+pub(super) fn max_scroll(m: &Inspector) -> u16 {
+    let theme = Theme::new(m.colors);
+    let need = body_text(m, &theme).line_count(m.size.0);
+    u16::try_from(need.saturating_sub(usize::from(body_rows(m.size.1)))).unwrap_or(u16::MAX)
+}
+
 fn title_bar<'a>(m: &Inspector, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::styled(" tvlogin inspect ", theme.title)];
+    if let Some(p) = &m.profile {
+        spans.push(Span::styled(
+            format!("· profile {} ", escape(p)),
+            theme.title,
+        ));
+    }
     if let Some(TabBody::Token { report, .. }) = m.tabs.first().map(|t| &t.body) {
         let checks = live_checks(report, m.now);
         let (badge, style) = if matches!(report.decoded, Decoded::Malformed(_)) {

@@ -82,7 +82,7 @@ impl Screen for LoginScreen {
     fn input(&mut self, input: Input, now: Now) {
         let msg = match input {
             Input::Key(key) => Msg::Key(key),
-            Input::Resize => Msg::Resized,
+            Input::Resize(..) => Msg::Resized,
             Input::Tick => Msg::Tick,
             Input::Terminate => {
                 self.signalled = true;

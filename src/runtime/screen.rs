@@ -79,8 +79,9 @@ impl Clock {
 pub enum Input {
     /// A key press (only the screen on top gets keys).
     Key(KeyEvent),
-    /// The terminal changed size.
-    Resize,
+    /// The terminal's size in columns and rows: once before a screen is first drawn, then
+    /// on every change (every screen on the stack gets it).
+    Resize(u16, u16),
     /// The 1 s tick (every screen on the stack gets it).
     Tick,
     /// A signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT) or the terminal going away: stop.
@@ -143,6 +144,8 @@ pub trait Term {
     /// Sets the terminal up again after the process was continued (raw mode, alternate
     /// screen, hidden cursor).
     fn resume(&mut self) -> io::Result<()>;
+    /// Its size in columns and rows.
+    fn size(&self) -> io::Result<(u16, u16)>;
 }
 
 /// Which wake-up the loop got.
@@ -171,6 +174,9 @@ where
     S: Stream<Item = Sig> + Unpin + ?Sized,
 {
     let draw_error = |e: io::Error| Error::Other(format!("cannot draw: {e}"));
+    let mut size = term.size().map_err(draw_error)?;
+    let mut root = root;
+    root.input(Input::Resize(size.0, size.1), clock.now());
     let mut stack: Vec<Box<dyn Screen>> = vec![root];
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -184,7 +190,8 @@ where
             let Some(top) = stack.last_mut() else {
                 return Err(Error::Other("no screen".into()));
             };
-            if let Some(child) = top.take_pushed() {
+            if let Some(mut child) = top.take_pushed() {
+                child.input(Input::Resize(size.0, size.1), clock.now());
                 stack.push(child);
                 repaint = true;
                 continue;
@@ -230,7 +237,7 @@ where
             }) => Woke::Result,
         };
         let now = clock.now();
-        let Some(top) = stack.last_mut() else {
+        let Some(top_index) = stack.len().checked_sub(1) else {
             continue;
         };
         match woke {
@@ -240,11 +247,14 @@ where
                         .map_err(|e| Error::Other(format!("cannot suspend: {e}")))?;
                     repaint = true;
                 } else {
-                    top.input(Input::Key(key), now);
+                    stack[top_index].input(Input::Key(key), now);
                 }
             }
-            Woke::Event(Some(Ok(Event::Resize(..)))) => {
-                top.input(Input::Resize, now);
+            Woke::Event(Some(Ok(Event::Resize(width, height)))) => {
+                size = (width, height);
+                for screen in &mut stack {
+                    screen.input(Input::Resize(width, height), now);
+                }
                 repaint = true;
             }
             Woke::Event(Some(Ok(_))) => {}
@@ -254,9 +264,9 @@ where
             // The terminal went away (hangup): stop as if signalled.
             Woke::Event(None) => {
                 events_open = false;
-                top.input(Input::Terminate, now);
+                stack[top_index].input(Input::Terminate, now);
             }
-            Woke::Signal(Some(Sig::Stop)) => top.input(Input::Terminate, now),
+            Woke::Signal(Some(Sig::Stop)) => stack[top_index].input(Input::Terminate, now),
             Woke::Signal(Some(Sig::Suspend)) => {
                 term.suspend()
                     .map_err(|e| Error::Other(format!("cannot suspend: {e}")))?;

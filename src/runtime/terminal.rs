@@ -57,6 +57,10 @@ impl Term for TerminalGuard {
         self.resume()
     }
 
+    fn size(&self) -> io::Result<(u16, u16)> {
+        crossterm::terminal::size()
+    }
+
     fn resume(&mut self) -> io::Result<()> {
         crossterm::terminal::enable_raw_mode()?;
         crossterm::execute!(io::stdout(), EnterAlternateScreen)?;

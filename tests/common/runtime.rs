@@ -56,6 +56,12 @@ impl Term for TestTerm {
         Ok(())
     }
 
+    fn size(&self) -> io::Result<(u16, u16)> {
+        let seen = self.seen();
+        let area = seen.terminal.backend().buffer().area;
+        Ok((area.width, area.height))
+    }
+
     fn resume(&mut self) -> io::Result<()> {
         self.seen().resumes += 1;
         Ok(())
