@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::screen::{lines, snapshot};
+use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tvlogin::app::ColorMode;
 use tvlogin::dashboard::{
@@ -843,4 +843,33 @@ fn a_long_status_message_wraps_under_itself_not_to_column_0() {
         .unwrap_or_else(|| panic!("{screen:#?}"));
     assert!(screen[at + 1].starts_with(' '), "{screen:#?}");
     assert!(!screen[at + 1].trim().is_empty(), "{screen:#?}");
+}
+
+#[test]
+fn layout_at_three_sizes_keeps_header_footer_and_words() {
+    let mut states: Vec<(&str, Dashboard)> = vec![
+        ("three profiles", three()),
+        ("welcome", loaded(Vec::new(), ColorMode::Ansi256)),
+    ];
+    let mut failed = three();
+    update(&mut failed, key('j'));
+    update(&mut failed, key('j'));
+    update(&mut failed, key('r'));
+    update(
+        &mut failed,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Err("token request: could not connect to login.example.com: Connection refused (os error 111)".into()),
+        },
+    );
+    states.push(("a failure with a notice", failed));
+    for (name, d) in states {
+        for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+            let rows = lines(&d, w, h).0;
+            let mut quiet = d.clone();
+            quiet.toast = None;
+            let header = lines(&quiet, w, h).0[0].clone();
+            check_layout(&rows, w, &header, &format!("dashboard {name} {w}x{h}"));
+        }
+    }
 }

@@ -6,7 +6,7 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::screen::{lines, snapshot};
+use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value, json};
 use tvlogin::app::ColorMode;
@@ -425,4 +425,20 @@ fn the_header_names_the_profile() {
     let m = model(profile_tabs()).for_profile("work");
     let rows = lines(&m, 80, 24).0;
     assert!(rows[0].contains("profile work"), "{}", rows[0]);
+}
+
+#[test]
+fn layout_at_three_sizes_keeps_header_footer_and_words() {
+    for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+        for tab in 0..5 {
+            let mut m = model(profile_tabs()).for_profile("work");
+            update(&mut m, Msg::Size(w, h));
+            for _ in 0..tab {
+                update(&mut m, key(KeyCode::Right));
+            }
+            let rows = lines(&m, w, h).0;
+            let header = rows[0].clone();
+            check_layout(&rows, w, &header, &format!("inspector tab {tab} {w}x{h}"));
+        }
+    }
 }

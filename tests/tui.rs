@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::screen::{decode_qr, lines, snapshot};
+use common::screen::{check_layout, decode_qr, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use oauth2::DeviceCode;
 use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, update};
@@ -566,4 +566,66 @@ fn leaving_waits_for_the_tokens_to_be_saved_and_a_failed_save_is_a_failure() {
     );
     failed.at(7, key('q'));
     assert_eq!(failed.app.exit, Some(Exit::Failure));
+}
+
+// ----- layout at 80x24, 60x20 and 40x12 -----
+
+#[test]
+fn layout_every_login_state_at_three_sizes_keeps_header_footer_and_words() {
+    let demo = |scene: &mut Scene| {
+        scene.app.ctx.demo = true;
+        scene.app.ctx.no_browser = Some("there is no display here".into());
+    };
+    let mut states: Vec<(&str, Scene)> = Vec::new();
+    states.push(("requesting", Scene::new(ColorMode::Ansi256)));
+    states.push(("waiting", Scene::waiting(ColorMode::Ansi256, true, None)));
+    let mut s = Scene::waiting(ColorMode::Ansi256, true, None);
+    demo(&mut s);
+    states.push(("demo waiting", s));
+    states.push(("approved", approved()));
+    let mut s = Scene::waiting(ColorMode::Ansi256, true, None);
+    s.poll(5, 400, r#"{"error":"access_denied","error_description":"The user said no to this request on their phone"}"#);
+    states.push(("denied", s));
+    for (name, mut scene) in states {
+        for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+            let header = lines(&scene.app, w, h).0[0].clone();
+            check_layout(
+                &lines(&scene.app, w, h).0,
+                w,
+                &header,
+                &format!("{name} {w}x{h}"),
+            );
+            // A notice (o with no browser here) gets its own line; the header stays.
+            scene.at(6, key('o'));
+            let rows = lines(&scene.app, w, h).0;
+            check_layout(&rows, w, &header, &format!("{name} {w}x{h} with a notice"));
+        }
+    }
+}
+
+#[test]
+fn the_demo_says_this_machine_and_a_real_provider_says_phone() {
+    let mut real = Scene::waiting(ColorMode::Ansi256, true, None);
+    let text = lines(&real.app, 100, 30).0.join("\n");
+    assert!(text.contains("On a phone or any browser, open"), "{text}");
+    real.at(6, key('o'));
+    let text = lines(&real.app, 100, 30).0.join("\n");
+    assert!(text.contains("Use your phone."), "{text}");
+
+    let mut demo = Scene::waiting(ColorMode::Ansi256, true, None);
+    demo.app.ctx.demo = true;
+    demo.app.ctx.no_browser = Some("there is no display here".into());
+    let text = lines(&demo.app, 100, 30).0.join("\n");
+    assert!(
+        text.contains("Open it in a browser on this machine, or press a"),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
+    demo.at(6, key('o'));
+    let text = lines(&demo.app, 100, 30).0.join("\n");
+    assert!(
+        text.contains("Open it in a browser on this machine, or press a."),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
 }

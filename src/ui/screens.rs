@@ -308,9 +308,15 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     if band.is_none() || qr.is_none() {
         col.blank();
     }
+    // The demo's address is 127.0.0.1, which a phone cannot reach.
+    let open = if app.ctx.demo {
+        "Open it in a browser on this machine, or press a"
+    } else {
+        "On a phone or any browser, open"
+    };
     col.line(Line::from(vec![
         Span::styled("1 ", theme.key),
-        Span::raw("On a phone or any browser, open"),
+        Span::raw(open),
     ]));
     let url = w.auth.verification_uri.as_str();
     if let Some(row) = col.line(Line::from(vec![

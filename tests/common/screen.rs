@@ -92,3 +92,25 @@ pub fn decode_qr(rows: &[String]) -> Vec<String> {
         .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
         .collect()
 }
+
+/// Layout rules every screen keeps at every size: the footer (last row) offers `q` and `?`;
+/// no row runs into the right edge with a letter or digit (text cut mid-word);
+/// `header` is the first row as it reads without any notice.
+pub fn check_layout(rows: &[String], width: u16, header: &str, what: &str) {
+    let screen = rows.join("\n");
+    let footer = rows.last().map(String::as_str).unwrap_or_default();
+    let words: Vec<&str> = footer.split_whitespace().collect();
+    assert!(
+        words.contains(&"?") && (words.contains(&"q") || words.contains(&"q/Enter")),
+        "{what}: the footer lacks q or ?:\n{screen}"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let cols = unicode_width::UnicodeWidthStr::width(row.as_str());
+        let last = row.chars().last().unwrap_or(' ');
+        assert!(
+            !(cols >= usize::from(width) && last.is_alphanumeric()),
+            "{what}: row {i} is cut at the edge: {row:?}\n{screen}"
+        );
+    }
+    assert_eq!(rows[0], header, "{what}: the header changed:\n{screen}");
+}
