@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::screen::{check_layout, decode_qr, lines, snapshot};
+use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use oauth2::DeviceCode;
 use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, update};
@@ -628,4 +628,30 @@ fn the_demo_says_this_machine_and_a_real_provider_says_phone() {
         "{text}"
     );
     assert!(!text.contains("phone"), "{text}");
+}
+
+#[test]
+fn the_qr_is_dark_on_light_as_seen_on_dark_and_light_terminals_in_every_mode() {
+    let want = vec![format!("https://login.example.com/device?user_code={CODE}")];
+    let seen = |colors, dark| {
+        let scene = Scene::waiting(colors, true, None);
+        decode_qr_as_seen(&scene.app, 80, 24, dark)
+    };
+    for dark in [true, false] {
+        assert_eq!(
+            seen(ColorMode::Ansi256, dark),
+            want,
+            "256 colours, dark {dark}"
+        );
+        assert_eq!(
+            seen(ColorMode::TrueColor, dark),
+            want,
+            "true colour, dark {dark}"
+        );
+    }
+    // NO_COLOR: drawn for the background found (reverse video on dark).
+    assert_eq!(seen(ColorMode::NoneOnDark, true), want);
+    assert_eq!(seen(ColorMode::None, false), want);
+    // What reverse video fixes: shapes alone come out light-on-dark on a dark terminal.
+    assert_ne!(seen(ColorMode::None, true), want);
 }

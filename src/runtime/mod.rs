@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use crossterm::event::EventStream;
 
-use crate::app::Context;
+use crate::app::{ColorMode, Context};
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -47,12 +47,30 @@ pub fn context(profile: &str, server: &str, demo: bool) -> Context {
         server: server.to_owned(),
         demo,
         no_browser: no_browser_reason(&var),
-        colors: color_mode(
+        colors: match color_mode(
             std::env::var("NO_COLOR").ok().as_deref(),
             var("COLORTERM").as_deref(),
-        ),
+        ) {
+            ColorMode::None if dark_background() => ColorMode::NoneOnDark,
+            mode => mode,
+        },
         hyperlinks: !matches!(var("TERM").as_deref(), Some("linux" | "dumb")),
     }
+}
+
+/// Whether the terminal's background is dark, asked once (OSC 11, answered within 200 ms
+/// or taken as dark, the default of most terminals). Only asked under NO_COLOR, before the
+/// TUI reads keys; the dashboard asks at start so its login screens use the answer.
+pub fn dark_background() -> bool {
+    static DARK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DARK.get_or_init(|| {
+        let mut options = terminal_colorsaurus::QueryOptions::default();
+        options.timeout = std::time::Duration::from_millis(200);
+        !matches!(
+            terminal_colorsaurus::theme_mode(options),
+            Ok(terminal_colorsaurus::ThemeMode::Light)
+        )
+    })
 }
 
 /// Why opening a browser here would be wrong: over SSH it opens on the remote machine, without

@@ -108,6 +108,9 @@ impl Qr {
         if let Some(c) = theme.qr_light {
             style = style.bg(c);
         }
+        if theme.qr_reverse {
+            style = style.add_modifier(ratatui::style::Modifier::REVERSED);
+        }
         QrWidget { qr: self, style }
     }
 }
