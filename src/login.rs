@@ -49,6 +49,7 @@ pub struct Reporter<O: Write, E: Write> {
     out: O,
     err: E,
     last_interval: Option<Duration>,
+    qr: Option<crate::ui::qr::TextPolarity>,
 }
 
 impl<O: Write, E: Write> Reporter<O, E> {
@@ -59,7 +60,14 @@ impl<O: Write, E: Write> Reporter<O, E> {
             out,
             err,
             last_interval: None,
+            qr: None,
         }
+    }
+
+    /// Also prints the QR code in plain mode (the caller checked that stderr is a terminal).
+    pub fn with_qr(mut self, polarity: Option<crate::ui::qr::TextPolarity>) -> Self {
+        self.qr = polarity;
+        self
     }
 
     /// Gives the writers back (tests read them).
@@ -114,6 +122,19 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 }
                 if let Some(message) = &auth.message {
                     text.push_str(&format!("\n  The server says: {}\n", escape(message)));
+                }
+                let qr_url = auth
+                    .verification_uri_complete
+                    .as_ref()
+                    .unwrap_or(&auth.verification_uri);
+                if let Some(lines) = self
+                    .qr
+                    .and_then(|p| crate::ui::qr::text_lines(qr_url.as_str(), p))
+                {
+                    text.push_str("\n  Or scan this with a phone:\n\n");
+                    for line in lines {
+                        text.push_str(&format!("  {line}\n"));
+                    }
                 }
                 text.push_str(&format!(
                     "\n  The code expires in {}.\n\nWaiting for approval (polling every {}; Ctrl-C to cancel)",

@@ -464,3 +464,57 @@ async fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     assert_eq!(exit, 0);
     assert!(!screen.parser.screen().alternate_screen());
 }
+
+/// The screen's rows with SGR escapes already interpreted by the terminal emulator: the
+/// QR's glyphs are plain characters in the rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_login_prints_a_qr_code_on_a_terminal_stderr_unless_no_qr() {
+    for (no_qr, want_qr) in [(false, true), (true, false)] {
+        let server = common::server(ServerConfig {
+            interval: 1,
+            ..ServerConfig::default()
+        })
+        .await;
+        let home = common::Home::new();
+        let issuer = server.issuer_str();
+        let mut args = vec![
+            "login",
+            "--issuer",
+            issuer.as_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--no-tui",
+        ];
+        if no_qr {
+            args.push("--no-qr");
+        }
+        let mut session = Session::start(&home, &args, &[("TVLOGIN_STORE", "memory")]);
+        let code = session
+            .screen
+            .wait_for(Duration::from_secs(20), "user code", find_code);
+        session
+            .screen
+            .wait_for(Duration::from_secs(10), "waiting line", |rows| {
+                has(rows, "Waiting for approval")
+            });
+        let rows = session.screen.rows();
+        let qr = decode_qr(&rows);
+        if want_qr {
+            assert_eq!(
+                qr,
+                [format!("{issuer}/device?user_code={code}")],
+                "{}",
+                rows.join("\n")
+            );
+        } else {
+            assert!(
+                qr.is_empty() && has(&rows, "scan this").is_none(),
+                "{}",
+                rows.join("\n")
+            );
+        }
+        approve_at_the_page(&server, &code).await;
+        let (exit, _) = session.finish().await;
+        assert_eq!(exit, 0);
+    }
+}
