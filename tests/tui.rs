@@ -655,3 +655,96 @@ fn the_qr_is_dark_on_light_as_seen_on_dark_and_light_terminals_in_every_mode() {
     // What reverse video fixes: shapes alone come out light-on-dark on a dark terminal.
     assert_ne!(seen(ColorMode::None, true), want);
 }
+
+// ----- states without a snapshot before -----
+
+fn approved_until_poll() -> Scene {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let body = format!(
+        r#"{{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","id_token":"{}","scope":"openid"}}"#,
+        id_token()
+    );
+    scene.poll(10, 200, &body);
+    scene
+}
+
+#[test]
+fn snapshot_login_saving() {
+    let mut scene = approved_until_poll();
+    scene.at(10, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_login_not_saved() {
+    let mut scene = approved_until_poll();
+    scene.at(
+        11,
+        Msg::Saved {
+            attempt: 1,
+            result: Err("the keyring is locked (timed out after 10 s)".into()),
+        },
+    );
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_demo_title_keys_and_words() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.app.ctx.demo = true;
+    scene.app.ctx.server = "http://127.0.0.1:43127".into();
+    scene.app.ctx.no_browser = Some("there is no display here".into());
+    scene.at(2, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_toast_on_its_own_line() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.at(2, key('o'));
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_expiry_deadline_line() {
+    // Late in the code's life the countdown line is what matters.
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(840, 400, r#"{"error":"authorization_pending"}"#);
+    scene.at(845, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_expired_with_the_servers_words() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(
+        20,
+        400,
+        r#"{"error":"expired_token","error_description":"The device code expired; start over"}"#,
+    );
+    assert!(matches!(
+        scene.app.flow,
+        Flow::Expired {
+            description: Some(_)
+        }
+    ));
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_plain_text_login_output() {
+    use tvlogin::login::{OutputMode, Reporter};
+    use tvlogin::ui::qr::TextPolarity;
+    let mut reporter =
+        Reporter::new(OutputMode::Plain, Vec::new(), Vec::new()).with_qr(Some(TextPolarity::Plain));
+    reporter.starting("work", "https://login.example.com");
+    reporter.device_authorization(&auth(true, None));
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    let rows: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert_eq!(
+        decode_qr(&rows),
+        [format!("https://login.example.com/device?user_code={CODE}")]
+    );
+    insta::assert_snapshot!(text);
+}

@@ -15,7 +15,7 @@ use super::{Badge, Confirm, Dashboard, KEYS, Mode, Refresh, Row, Tone, badge, re
 use crate::humanize;
 use crate::sanitize::{escape, escape_truncated};
 use crate::ui::screens::{centered, gauge};
-use crate::ui::text::{wrap, wrap_spans};
+use crate::ui::text::{fit_line, wrap, wrap_spans};
 use crate::ui::theme::Theme;
 
 impl Widget for &Dashboard {
@@ -195,36 +195,13 @@ fn badge_style(b: Badge, theme: &Theme) -> Style {
     }
 }
 
-/// Lines wider than `width` broken between their parts onto indented lines (never cut
-/// mid-word; a part wider than a line ends in `…`), one column left free at the edge.
+/// Lines wider than `width` broken between words onto indented lines (never cut
+/// mid-word; a word wider than a line ends in `…`), one column left free at the edge.
 fn fitted(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
     let cols = usize::from(width).saturating_sub(1);
     lines
         .into_iter()
-        .flat_map(|line| {
-            if line.width() <= cols {
-                return vec![line];
-            }
-            let style = line.style;
-            // Break between words too: a long part becomes one part per word.
-            let mut parts: Vec<Span<'static>> = Vec::new();
-            for span in line.spans {
-                let mut first = true;
-                for word in span.content.split(' ') {
-                    let text = if first {
-                        word.to_owned()
-                    } else {
-                        format!(" {word}")
-                    };
-                    first = false;
-                    parts.push(Span::styled(text, span.style));
-                }
-            }
-            wrap_spans(parts, cols, 13)
-                .into_iter()
-                .map(|l| l.style(style))
-                .collect()
-        })
+        .flat_map(|line| fit_line(line, cols, 13))
         .collect()
 }
 

@@ -74,19 +74,35 @@ impl<'b> Column<'b> {
         self.y < self.area.bottom()
     }
 
-    /// One row, cut at the edge. Returns the row's area for later decoration.
+    /// One row; text too wide goes on to the next rows, between words, indented two more
+    /// than it starts (never cut mid-word). Returns the first row's area for decoration.
     fn line(&mut self, line: Line<'_>) -> Option<Rect> {
-        if !self.room() {
-            return None;
+        let owned = Line::from(
+            line.spans
+                .iter()
+                .map(|s| Span::styled(s.content.to_string(), s.style))
+                .collect::<Vec<_>>(),
+        )
+        .style(line.style);
+        let lead = owned
+            .spans
+            .first()
+            .map_or(0, |s| s.content.len() - s.content.trim_start().len());
+        let mut first = None;
+        for part in crate::ui::text::fit_line(owned, usize::from(self.area.width), lead + 2) {
+            if !self.room() {
+                break;
+            }
+            let row = Rect {
+                y: self.y,
+                height: 1,
+                ..self.area
+            };
+            part.render(row, self.buf);
+            self.y += 1;
+            first.get_or_insert(row);
         }
-        let row = Rect {
-            y: self.y,
-            height: 1,
-            ..self.area
-        };
-        line.render(row, self.buf);
-        self.y += 1;
-        Some(row)
+        first
     }
 
     fn blank(&mut self) {

@@ -137,12 +137,17 @@ pub fn wrap_spans(spans: Vec<Span<'static>>, cols: usize, indent: usize) -> Vec<
     let mut line: Vec<Span<'static>> = Vec::new();
     let mut used = 0;
     for span in spans {
-        let w = width(&span.content);
-        if used + w > cols && !line.is_empty() {
+        let mut span = span;
+        if used + width(&span.content) > cols && !line.is_empty() {
             lines.push(Line::from(std::mem::take(&mut line)));
             line.push(Span::raw(" ".repeat(indent)));
             used = indent;
+            // A continuation starts at its word, not at the space before it.
+            if span.content.starts_with(' ') {
+                span = Span::styled(span.content.trim_start().to_owned(), span.style);
+            }
         }
+        let w = width(&span.content);
         let room = cols.saturating_sub(used);
         let span = if w > room {
             Span::styled(fit(&span.content, room), span.style)
@@ -156,6 +161,32 @@ pub fn wrap_spans(spans: Vec<Span<'static>>, cols: usize, indent: usize) -> Vec<
         lines.push(Line::from(line));
     }
     lines
+}
+
+/// `line` as is when it fits in `cols` columns, else broken between words onto lines
+/// indented by `indent` columns (a word wider than a line is fitted with `…`).
+pub fn fit_line(line: Line<'static>, cols: usize, indent: usize) -> Vec<Line<'static>> {
+    if line.width() <= cols {
+        return vec![line];
+    }
+    let style = line.style;
+    let mut parts: Vec<Span<'static>> = Vec::new();
+    for span in line.spans {
+        for (i, word) in span.content.split(' ').enumerate() {
+            let text = if i == 0 {
+                word.to_owned()
+            } else {
+                format!(" {word}")
+            };
+            if !text.is_empty() {
+                parts.push(Span::styled(text, span.style));
+            }
+        }
+    }
+    wrap_spans(parts, cols, indent)
+        .into_iter()
+        .map(|l| l.style(style))
+        .collect()
 }
 
 #[cfg(test)]
