@@ -873,3 +873,60 @@ fn layout_at_three_sizes_keeps_header_footer_and_words() {
         }
     }
 }
+
+#[test]
+fn snapshot_badges_expiring_refreshing_not_logged_in_and_an_unreadable_state_file() {
+    // Expiring: two minutes left, no refresh token.
+    let mut expiring = ci();
+    if let Some(m) = &mut expiring.session {
+        m.access_expires_at = Some(NOW + 120);
+    }
+    expiring.profile = "build".into();
+    let mut refreshing = work();
+    refreshing.profile = "refreshing".into();
+    let not_logged_in = row("staging", None);
+    let mut d = Dashboard::new(ctx(ColorMode::Ansi256), NOW);
+    d.start();
+    update(
+        &mut d,
+        Msg::Loaded(
+            vec![expiring, refreshing, not_logged_in],
+            vec!["profiles/broken.state.json: expected value at line 1 column 1".into()],
+        ),
+    );
+    update(&mut d, key('j'));
+    update(&mut d, key('r'));
+    assert_eq!(badge(&d.rows[0], NOW), Badge::Expiring);
+    assert_eq!(badge(&d.rows[1], NOW), Badge::Refreshing);
+    assert_eq!(badge(&d.rows[2], NOW), Badge::NotLoggedIn);
+    let shot = snapshot(&d, 80, 30);
+    assert!(shot.contains("cannot read a state file"), "{shot}");
+    insta::assert_snapshot!(shot);
+}
+
+#[test]
+fn snapshot_plain_status_output() {
+    use tvlogin::commands::ProfileStatus;
+    use tvlogin::store::state::ProfileState;
+    let status = |r: Row| {
+        let mut state = ProfileState::new(&r.profile);
+        state.store = r.store;
+        state.session = r.session;
+        ProfileStatus {
+            profile: r.profile,
+            configured: r.configured,
+            state: Some(state),
+        }
+    };
+    let rows = vec![
+        status(ci()),
+        status(github()),
+        ProfileStatus {
+            profile: "staging".into(),
+            configured: true,
+            state: None,
+        },
+        status(work()),
+    ];
+    insta::assert_snapshot!(tvlogin::commands::status_table(&rows, NOW));
+}

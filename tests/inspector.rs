@@ -442,3 +442,30 @@ fn layout_at_three_sizes_keeps_header_footer_and_words() {
         }
     }
 }
+
+#[test]
+fn snapshot_failed_lookup_and_empty_tab() {
+    let tabs = vec![
+        Tab {
+            title: "userinfo".into(),
+            body: TabBody::Fields(Lookup {
+                endpoint: format!("{ISSUER}/userinfo"),
+                result: Err(
+                    "the server answered 401: invalid_token (the access token expired)".into(),
+                ),
+            }),
+        },
+        Tab {
+            title: "refresh token".into(),
+            body: TabBody::Empty(
+                "The refresh token is opaque (not a JWT): only the issuer knows what it means."
+                    .into(),
+            ),
+        },
+    ];
+    let mut m = model(tabs).for_profile("work");
+    update(&mut m, Msg::Size(80, 24));
+    insta::assert_snapshot!("failed_lookup", snapshot(&m, 80, 24));
+    update(&mut m, key(KeyCode::Right));
+    insta::assert_snapshot!("empty_tab", snapshot(&m, 80, 24));
+}
