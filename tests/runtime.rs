@@ -229,3 +229,37 @@ async fn a_signal_during_a_pushed_login_stops_both_screens() {
     run.signal(Sig::Stop);
     assert_eq!(run.finish().await.exit, Exit::Cancelled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_during_a_refresh_finishes_it_first_and_says_so() {
+    let (server, home) = logged_in(quick(3600)).await;
+    // The next token request (the refresh) takes three seconds.
+    server.push_faults([tvlogin::server::Fault::Delay(Duration::from_secs(3))]);
+    let run = drive(
+        Box::new(dashboard(&home, Vec::new())),
+        80,
+        24,
+        Clock::system(),
+    );
+    run.wait_for("● valid").await;
+    run.char('r');
+    run.wait_for("renewing…").await;
+    run.char('q');
+    run.wait_for("finishing a token refresh").await;
+    let rows = run.rows();
+    assert!(
+        !run.finished(),
+        "it waits for the refresh to store its tokens"
+    );
+    // The refresh finishes and stores its tokens; then the program ends by itself.
+    assert_eq!(run.finish().await.exit, Exit::Ok);
+    let outcomes: Vec<String> = server.refreshes().into_iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, ["tokens"]);
+    // The screen while it waited (the clock-dependent rows left out).
+    let shot: Vec<&str> = rows
+        .iter()
+        .map(String::as_str)
+        .filter(|r| r.contains("finishing") || r.contains("tvlogin ·") || r.contains("quit"))
+        .collect();
+    insta::assert_snapshot!("finishing_on_quit", shot.join("\n"));
+}
