@@ -110,8 +110,20 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "message": auth.message.as_deref().map(escape),
             })),
             OutputMode::Plain => {
+                // A loopback address (the demo, a local test server) is out of a phone's reach.
+                let local = match auth.verification_uri.host() {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(d)) => d == "localhost",
+                    None => false,
+                };
+                let open = if local {
+                    "1. In a browser on this machine, open:"
+                } else {
+                    "1. On a phone or any browser, open:   "
+                };
                 let mut text = format!(
-                    "\n  1. On a phone or any browser, open:  {}\n  2. Enter the code:                   {}\n",
+                    "\n  {open} {}\n  2. Enter the code:                     {}\n",
                     auth.verification_uri,
                     escape(&auth.user_code)
                 );

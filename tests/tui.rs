@@ -748,3 +748,19 @@ fn snapshot_plain_text_login_output() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn plain_text_for_a_loopback_address_says_this_machine() {
+    use tvlogin::login::{OutputMode, Reporter};
+    let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
+    let mut local = auth(true, None);
+    local.verification_uri = url("http://127.0.0.1:43127/device");
+    reporter.device_authorization(&local);
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    assert!(
+        text.contains("In a browser on this machine, open:"),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
+}
