@@ -31,7 +31,8 @@ impl Widget for &App {
             return;
         }
         // A notice gets a line of its own under the title, never over it.
-        let notice = u16::from(self.toast.is_some());
+        let notice_lines = notice_lines(self, area.width);
+        let notice = u16::try_from(notice_lines.len()).unwrap_or(0);
         let [title, notice, body, hints] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(notice),
@@ -40,7 +41,13 @@ impl Widget for &App {
         ])
         .areas(area);
         render_title(self, title, buf, &theme);
-        render_notice(self, notice, buf, &theme);
+        Paragraph::new(
+            notice_lines
+                .into_iter()
+                .map(|l| Line::styled(l, theme.ok))
+                .collect::<Vec<_>>(),
+        )
+        .render(notice, buf);
         match &self.flow {
             Flow::ChooseStore { reason, file } => {
                 screens::choose_store(self, reason, file, body, buf, &theme)
@@ -98,13 +105,20 @@ fn render_title(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
     }
 }
 
-/// The latest notice, on its own line (cut at a word with `…` when it does not fit).
-fn render_notice(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    if let Some(toast) = &app.toast {
-        let width = usize::from(area.width).saturating_sub(2);
-        let text = text::fit(&escape(&toast.text), width);
-        Line::styled(format!(" {text}"), theme.ok).render(area, buf);
-    }
+/// The latest notice, on its own lines (at most two, the second under the first's text;
+/// cut at a word with `…` beyond that).
+fn notice_lines(app: &App, width: u16) -> Vec<String> {
+    let Some(toast) = &app.toast else {
+        return Vec::new();
+    };
+    text::wrap(
+        &escape(&toast.text),
+        usize::from(width).saturating_sub(2),
+        2,
+    )
+    .into_iter()
+    .map(|l| format!(" {l}"))
+    .collect()
 }
 
 /// The key hints, from the same table the keys use; when narrow, whole hints are dropped
