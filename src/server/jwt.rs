@@ -7,7 +7,8 @@ use aws_lc_rs::digest;
 use aws_lc_rs::error::Unspecified;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Value, json};
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::Value;
 
 use super::keys::Keys;
 
@@ -27,23 +28,14 @@ pub(crate) fn sign(
     typ: &str,
     claims: &Value,
 ) -> Result<String, Unspecified> {
-    let (name, kid) = match alg {
-        Alg::Rs256 => ("RS256", keys.rsa_kid()),
-        Alg::Es256 => ("ES256", keys.ec_kid()),
+    let (algorithm, kid, key) = match alg {
+        Alg::Rs256 => (Algorithm::RS256, keys.rsa_kid(), keys.rsa_signing()),
+        Alg::Es256 => (Algorithm::ES256, keys.ec_kid(), keys.ec_signing()),
     };
-    let header = json!({ "alg": name, "typ": typ, "kid": kid });
-    let header = serde_json::to_vec(&header).map_err(|_| Unspecified)?;
-    let claims = serde_json::to_vec(claims).map_err(|_| Unspecified)?;
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(claims)
-    );
-    let sig = match alg {
-        Alg::Rs256 => keys.sign_rs256(signing_input.as_bytes())?,
-        Alg::Es256 => keys.sign_es256(signing_input.as_bytes())?,
-    };
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+    let mut header = Header::new(algorithm);
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, key).map_err(|_| Unspecified)
 }
 
 /// OpenID Connect `at_hash`: base64url of the left half of SHA-256 of the access token

@@ -1,14 +1,15 @@
 //! The server's signing keys: one RSA-2048 key (RS256, access tokens) and one P-256 key
 //! (ES256, ID tokens), generated fresh at every start, and their JWK Set.
 
+use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::error::Unspecified;
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _, RsaKeyPair,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::EncodingKey;
 use serde_json::{Value, json};
 
 use super::random;
@@ -17,20 +18,29 @@ use super::random;
 pub(crate) struct Keys {
     rsa: RsaKeyPair,
     rsa_kid: String,
+    /// The RSA key as jsonwebtoken signs with it (PKCS#1 DER).
+    rsa_signing: EncodingKey,
     ec: EcdsaKeyPair,
     ec_kid: String,
-    rng: SystemRandom,
+    /// The P-256 key as jsonwebtoken signs with it (PKCS#8 DER).
+    ec_signing: EncodingKey,
 }
 
 impl Keys {
     /// Generate both key pairs with random key ids.
     pub(crate) fn generate() -> Result<Keys, Unspecified> {
+        let rsa = RsaKeyPair::generate(KeySize::Rsa2048)?;
+        let rsa_pkcs8 = rsa.as_der()?;
+        let rsa_signing = EncodingKey::from_rsa_der(pkcs1_from_pkcs8(rsa_pkcs8.as_ref())?);
+        let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)?;
+        let ec_signing = EncodingKey::from_ec_der(ec.to_pkcs8v1()?.as_ref());
         Ok(Keys {
-            rsa: RsaKeyPair::generate(KeySize::Rsa2048)?,
+            rsa,
             rsa_kid: random::b64url(12)?,
-            ec: EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)?,
+            rsa_signing,
+            ec,
             ec_kid: random::b64url(12)?,
-            rng: SystemRandom::new(),
+            ec_signing,
         })
     }
 
@@ -44,17 +54,14 @@ impl Keys {
         &self.ec_kid
     }
 
-    /// RSASSA-PKCS1-v1_5 with SHA-256 over `msg`.
-    pub(crate) fn sign_rs256(&self, msg: &[u8]) -> Result<Vec<u8>, Unspecified> {
-        let mut sig = vec![0u8; self.rsa.public_modulus_len()];
-        self.rsa.sign(&RSA_PKCS1_SHA256, &self.rng, msg, &mut sig)?;
-        Ok(sig)
+    /// The RS256 signing key.
+    pub(crate) fn rsa_signing(&self) -> &EncodingKey {
+        &self.rsa_signing
     }
 
-    /// ECDSA P-256 with SHA-256 over `msg`, in the fixed 64-byte `r || s` form JWS requires
-    /// (RFC 7518 §3.4), not DER.
-    pub(crate) fn sign_es256(&self, msg: &[u8]) -> Result<Vec<u8>, Unspecified> {
-        Ok(self.ec.sign(&self.rng, msg)?.as_ref().to_vec())
+    /// The ES256 signing key.
+    pub(crate) fn ec_signing(&self) -> &EncodingKey {
+        &self.ec_signing
     }
 
     /// The public keys as a JWK Set (RFC 7517), served at `/jwks`.
@@ -88,5 +95,76 @@ impl Keys {
                 },
             ]
         })
+    }
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 v1 `PrivateKeyInfo` (RFC 5208 §5): aws-lc-rs
+/// exports generated RSA keys only as PKCS#8, and jsonwebtoken's RSA signer takes PKCS#1.
+/// `PrivateKeyInfo ::= SEQUENCE { version INTEGER, algorithm SEQUENCE, privateKey OCTET STRING }`.
+fn pkcs1_from_pkcs8(der: &[u8]) -> Result<&[u8], Unspecified> {
+    let (tag, info, _) = der_element(der)?;
+    if tag != 0x30 {
+        return Err(Unspecified);
+    }
+    let (version, _, rest) = der_element(info)?;
+    let (algorithm, _, rest) = der_element(rest)?;
+    let (key_tag, key, _) = der_element(rest)?;
+    if version != 0x02 || algorithm != 0x30 || key_tag != 0x04 {
+        return Err(Unspecified);
+    }
+    Ok(key)
+}
+
+/// One DER element: its tag, its contents and what follows it. Definite lengths only (DER).
+fn der_element(der: &[u8]) -> Result<(u8, &[u8], &[u8]), Unspecified> {
+    let (&tag, rest) = der.split_first().ok_or(Unspecified)?;
+    let (&first, mut rest) = rest.split_first().ok_or(Unspecified)?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return Err(Unspecified);
+        }
+        let (bytes, after) = rest.split_at(count);
+        rest = after;
+        bytes.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b))
+    };
+    if rest.len() < len {
+        return Err(Unspecified);
+    }
+    let (contents, after) = rest.split_at(len);
+    Ok((tag, contents, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pkcs1_key_inside_pkcs8_is_the_same_key() {
+        let rsa = RsaKeyPair::generate(KeySize::Rsa2048).expect("generate");
+        let pkcs8 = rsa.as_der().expect("pkcs8");
+        let pkcs1 = pkcs1_from_pkcs8(pkcs8.as_ref()).expect("pkcs1 inside");
+        let again = RsaKeyPair::from_der(pkcs1).expect("a PKCS#1 RSA key");
+        assert_eq!(
+            again.public_key().as_ref(),
+            rsa.public_key().as_ref(),
+            "the extracted key must be the generated one"
+        );
+    }
+
+    #[test]
+    fn malformed_der_is_refused_not_read_past_its_end() {
+        for der in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x05, 0x02],
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff],
+            &[0x04, 0x00],
+            &[0x30, 0x06, 0x02, 0x01, 0x00, 0x04, 0x01, 0x00],
+        ] {
+            assert!(pkcs1_from_pkcs8(der).is_err(), "{der:?}");
+        }
     }
 }

@@ -407,9 +407,13 @@ fn html(status: StatusCode, body: String) -> Response {
             (header::CACHE_CONTROL, "no-store"),
             (
                 header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                page::content_security_policy(),
             ),
+            // For browsers that predate CSP frame-ancestors.
             (header::X_FRAME_OPTIONS, "DENY"),
+            // The page's URL carries the user code: never hand it to another site.
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         body,
     )

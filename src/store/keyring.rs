@@ -6,12 +6,18 @@
 //! refuses a cache entry's size (`TooLong`) simply does not cache it: `token` then refreshes
 //! instead of reading it. A refresh token that does not fit is an error ("size limit").
 //!
+//! In the Secret Service (what `secret-tool search` and Seahorse show) each entry carries a label
+//! naming it for people, `tvlogin refresh token (profile "work")`, and besides the `service` and
+//! `username` attributes that find it, `application` (`tvlogin`), `profile` and `token`
+//! (`refresh`, `access`, `id`), so `secret-tool search profile work` lists one profile's entries.
+//!
 //! Which keyring: the Keychain on macOS, the Credential Manager on Windows; on Linux the Secret
 //! Service when a D-Bus session offers one, else the kernel keyutils keyring when `keyctl` is
 //! allowed (it keeps keys until reboot or a few days of disuse). A store installed with
 //! `keyring_core::set_default_store` (tests use keyring-core's mock store) wins over all of
 //! them. Every call here blocks; [`super::Store`] runs them off the runtime with a time limit.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,13 +79,79 @@ impl fmt::Display for KeyringKind {
     }
 }
 
+/// What a person can do about a locked Secret Service collection (the usual keyring on Linux,
+/// and the one whose unlock prompt can wait unseen).
+pub const UNLOCK_HINT: &str = "unlock the login keyring (log in to the desktop session, or \
+     unlock it in Seahorse \"Passwords and Keys\" or KWallet Manager) and try again";
+
+/// What a person can do about a locked `kind` of keyring.
+fn unlock_hint(kind: KeyringKind) -> &'static str {
+    match kind {
+        KeyringKind::Keychain => {
+            "unlock the login keychain (Keychain Access, or `security unlock-keychain`) and try \
+             again"
+        }
+        KeyringKind::Windows => "sign in to Windows as this user and try again",
+        _ => UNLOCK_HINT,
+    }
+}
+
 /// The reason given when a keyring call did not finish in time.
 pub fn timeout_reason(after: Duration) -> String {
     format!(
-        "the keyring did not answer within {}s (a locked collection waiting for an unlock \
-         prompt that nobody sees?)",
+        "the keyring did not answer within {}s: a locked collection is most likely waiting for \
+         an unlock prompt that nobody sees; {UNLOCK_HINT}",
         after.as_secs()
     )
+}
+
+/// The label people see for a tvlogin entry in a keyring's own tools.
+pub fn entry_label(slot: &str, profile: &str) -> String {
+    let what = match slot {
+        "refresh" => "refresh token",
+        "access" => "access token",
+        "id" => "ID token",
+        "probe" => "keyring check (deleted right away)",
+        other => other,
+    };
+    format!("tvlogin {what} (profile {profile:?})")
+}
+
+/// Builds the entry `SLOT:PROFILE` in `store`; in the Secret Service it gets its label.
+fn build_entry(
+    store: &CredentialStore,
+    kind: KeyringKind,
+    slot: &str,
+    profile: &str,
+) -> Result<Entry, KError> {
+    let label = entry_label(slot, profile);
+    // Only the Secret Service store knows the `label` modifier; the others refuse unknown ones.
+    let modifiers =
+        (kind == KeyringKind::SecretService).then(|| HashMap::from([("label", label.as_str())]));
+    store.build(SERVICE, &format!("{slot}:{profile}"), modifiers.as_ref())
+}
+
+/// Writes `value` into `entry`, then, in the Secret Service, the attributes that let people
+/// find it (see the module header).
+fn write_entry(
+    entry: &Entry,
+    kind: KeyringKind,
+    slot: &str,
+    profile: &str,
+    value: &str,
+) -> Result<(), KError> {
+    entry.set_password(value)?;
+    if kind == KeyringKind::SecretService {
+        let attributes = HashMap::from([
+            ("application", SERVICE),
+            ("profile", profile),
+            ("token", slot),
+        ]);
+        // The secret is already kept; attributes only help people browse their keyring, so a
+        // keyring that refuses them does not fail the write.
+        let _ = entry.update_attributes(&attributes);
+    }
+    Ok(())
 }
 
 /// Opens the store of `kind` (connecting, for the Secret Service). Blocks.
@@ -124,8 +196,10 @@ pub fn reason(kind: KeyringKind, e: &KError) -> String {
              kernel keyring"
         ),
         KError::NoStorageAccess(_) => format!(
-            "the {} refused access: the collection is locked or access was denied ({text})",
-            kind.label()
+            "the {} refused access: the collection is locked or access was denied ({text}); \
+             {}",
+            kind.label(),
+            unlock_hint(kind)
         ),
         KError::PlatformFailure(_) if kind == KeyringKind::SecretService => {
             let missing = ["notfound", "no such file", "connection refused", "not set"]
@@ -181,9 +255,8 @@ pub fn probe(profile: &str) -> Result<KeyringKind, StoreError> {
 /// Checks one keyring; `Err` is the human reason.
 pub fn probe_kind(kind: KeyringKind, profile: &str) -> Result<(), String> {
     let store = open_kind(kind).map_err(|e| reason(kind, &e))?;
-    let entry = store
-        .build(SERVICE, &format!("probe:{profile}"), None)
-        .map_err(|e| reason(kind, &e))?;
+    let entry =
+        build_entry(store.as_ref(), kind, "probe", profile).map_err(|e| reason(kind, &e))?;
     entry
         .set_password("tvlogin keyring probe")
         .map_err(|e| reason(kind, &e))?;
@@ -257,9 +330,7 @@ impl KeyringStore {
     }
 
     fn entry(&self, slot: &str, profile: &str) -> Result<Entry, StoreError> {
-        self.store
-            .build(SERVICE, &format!("{slot}:{profile}"), None)
-            .map_err(|e| self.unavailable(&e))
+        build_entry(self.store.as_ref(), self.kind, slot, profile).map_err(|e| self.unavailable(&e))
     }
 
     fn unavailable(&self, e: &KError) -> StoreError {
@@ -288,11 +359,13 @@ impl KeyringStore {
     fn cache(&self, slot: &str, profile: &str, value: Option<&str>) -> Result<(), StoreError> {
         match value {
             None => self.remove(slot, profile),
-            Some(v) => match self.entry(slot, profile)?.set_password(v) {
-                Ok(()) => Ok(()),
-                Err(KError::TooLong(..)) => self.remove(slot, profile),
-                Err(e) => Err(self.unavailable(&e)),
-            },
+            Some(v) => {
+                match write_entry(&self.entry(slot, profile)?, self.kind, slot, profile, v) {
+                    Ok(()) => Ok(()),
+                    Err(KError::TooLong(..)) => self.remove(slot, profile),
+                    Err(e) => Err(self.unavailable(&e)),
+                }
+            }
         }
     }
 }
@@ -324,10 +397,14 @@ impl TokenStore for KeyringStore {
         // The refresh token first: once it is written the session survives whatever
         // happens to the caches.
         match &secrets.refresh_token {
-            Some(rt) => self
-                .entry("refresh", profile)?
-                .set_password(rt.secret())
-                .map_err(|e| self.unavailable(&e))?,
+            Some(rt) => write_entry(
+                &self.entry("refresh", profile)?,
+                self.kind,
+                "refresh",
+                profile,
+                rt.secret(),
+            )
+            .map_err(|e| self.unavailable(&e))?,
             None => self.remove("refresh", profile)?,
         }
         self.cache(
@@ -403,6 +480,41 @@ mod tests {
         for (kind, e, want) in table {
             let got = reason(kind, &e);
             assert!(got.contains(want), "{kind:?} {e}: {got}");
+        }
+    }
+
+    #[test]
+    fn a_locked_keyring_says_how_to_unlock_it() {
+        let locked = reason(
+            KeyringKind::SecretService,
+            &KError::NoStorageAccess("SS error: prompt dismissed".to_owned().into()),
+        );
+        let late = timeout_reason(Duration::from_secs(5));
+        for reason in [locked, late] {
+            let text = StoreError::KeyringUnavailable { reason }.to_string();
+            assert!(text.contains("unlock the login keyring"), "{text}");
+            assert!(text.contains("--store file"), "{text}");
+        }
+        assert!(timeout_reason(Duration::from_secs(5)).contains("within 5s"));
+    }
+
+    #[test]
+    fn labels_name_the_token_and_the_profile() {
+        let table = [
+            (
+                "refresh",
+                "work",
+                "tvlogin refresh token (profile \"work\")",
+            ),
+            (
+                "access",
+                "default",
+                "tvlogin access token (profile \"default\")",
+            ),
+            ("id", "a\"b", "tvlogin ID token (profile \"a\\\"b\")"),
+        ];
+        for (slot, profile, want) in table {
+            assert_eq!(entry_label(slot, profile), want);
         }
     }
 }

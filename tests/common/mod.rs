@@ -4,6 +4,8 @@
 
 pub mod runtime;
 pub mod screen;
+pub mod secret_service;
+pub mod skip;
 
 use std::collections::HashMap;
 use std::process::Stdio;
