@@ -74,7 +74,9 @@ curl -fsS -o /dev/null --data-urlencode "user_code=$code" -d action=approve "$pa
 wait "$login_pid" || { echo "the dashboard's login failed" >&2; exit 1; }
 measure "dashboard, 1 profile" "$bin" 'token dashboard' "$dash_env"
 for i in $(seq -w 1 99); do
-  cp "$dash/profiles/p000.state.json" "$dash/profiles/p0$i.state.json"
+  # The state file names its profile inside too.
+  sed -E "s/\"profile\": ?\"p000\"/\"profile\": \"p0$i\"/" \
+    "$dash/profiles/p000.state.json" >"$dash/profiles/p0$i.state.json"
   cp "$dash/profiles/p000.tokens.json" "$dash/profiles/p0$i.tokens.json"
 done
 measure "dashboard, 100 profiles" "$bin" '100 profiles' "$dash_env"
