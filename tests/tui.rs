@@ -764,3 +764,16 @@ fn plain_text_for_a_loopback_address_says_this_machine() {
     );
     assert!(!text.contains("phone"), "{text}");
 }
+
+#[test]
+fn the_demo_footer_keeps_a_approve_q_and_help_at_60_and_40_columns() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.app.ctx.demo = true;
+    for (w, h) in [(80, 24), (60, 20), (40, 12)] {
+        let rows = lines(&scene.app, w, h).0;
+        let footer = rows.last().cloned().unwrap_or_default();
+        for want in ["a approve", "q cancel", "? help"] {
+            assert!(footer.contains(want), "{w}x{h}: {footer}");
+        }
+    }
+}
