@@ -59,9 +59,11 @@ pub enum Command {
     /// Decode a JWT or opaque token and check it against the issuer's keys
     ///
     /// The token is read from FILE or stdin, never from the command line. A TUI on a terminal,
-    /// plain text otherwise. Exit codes: 0 every check that ran passed (an issuer that cannot
-    /// be reached leaves checks "not checked"), 6 the token is malformed or a check failed,
-    /// 2 usage.
+    /// plain text otherwise. One verdict: verified (the signature, or the issuer's
+    /// introspection, vouches for it and every check passed), invalid, or unverified. Exit
+    /// codes: 0 verified, or unverified by a plain decode (no --jwks, --issuer or --secret-env);
+    /// 6 invalid, not a token, or not verifiable with the key source given (the reason is
+    /// shown); 2 usage.
     Inspect(InspectArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     ///
@@ -299,6 +301,10 @@ pub struct InspectArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Clock skew to forgive in the time checks, in seconds: an exp this long ago still
+    /// passes [default: 0 for exp; nbf and iat forgive 60]
+    #[arg(long, value_name = "SECS")]
+    pub leeway: Option<u32>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! `main` parses the command line and calls [`run`]; everything else lives here so tests
 //! drive the same code the binary runs.
 
+pub mod browser;
+pub mod child_env;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -61,7 +63,7 @@ pub fn report_error(error: &Error) {
     }
     eprintln!("tvlogin: error: {}", sanitize::escape(&error.to_string()));
     if let Some(hint) = error.hint() {
-        eprintln!("tvlogin: hint: {hint}");
+        eprintln!("tvlogin: hint: {}", sanitize::escape(&hint));
     }
 }
 pub mod app;

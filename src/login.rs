@@ -77,7 +77,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
 
     fn event(&mut self, value: Value) {
         // A closed stdout (`| head`) must not abort the login: the tokens still matter.
-        let _ = writeln!(self.out, "{value}");
+        let _ = writeln!(self.out, "{}", crate::sanitize::json(&value));
         let _ = self.out.flush();
     }
 

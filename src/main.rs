@@ -3,16 +3,35 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tvlogin::cli::Cli;
+use tvlogin::cli::{Cli, Command};
 use tvlogin::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // One-shot commands do a request or two and exit: starting worker threads costs more
+    // than they gain (`inspect` is benchmarked against jwt-cli). The long-running ones (TUIs,
+    // the server) get two workers. Signals and timers work on both (`enable_all`).
+    let one_shot = matches!(
+        cli.command,
+        Some(
+            Command::Inspect(_)
+                | Command::Token(_)
+                | Command::Status(_)
+                | Command::Refresh(_)
+                | Command::Logout(_)
+                | Command::Doctor(_)
+                | Command::Completions { .. }
+                | Command::Man
+        )
+    );
+    let mut builder = if one_shot {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tvlogin: error: cannot start the async runtime: {e}");

@@ -4,7 +4,9 @@
 //! someone else. Printed raw, an escape sequence in them could move the cursor, rewrite the
 //! screen, set the window title or (with OSC 52) the clipboard, and bidi overrides could make
 //! text read differently from what it is. Everything such a party controls goes through
-//! [`escape`] before any terminal sees it.
+//! this module before any output: [`escape`] for plain text and the TUI, [`json`] /
+//! [`json_pretty`] for every `--json` document and event (serde_json escapes only C0, so DEL,
+//! C1 and Unicode format characters are escaped here as `\uXXXX`).
 
 use std::fmt::Write;
 
@@ -64,16 +66,34 @@ pub fn json_output(json: &str) -> String {
     out
 }
 
-/// Characters that change how a terminal behaves or how text reads, rather than showing a glyph.
-fn is_dangerous(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            // bidi embeddings, overrides and isolates
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
-            // zero-width and invisible formatting characters
-            | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}'
-            // line and paragraph separators
-            | '\u{2028}' | '\u{2029}')
+/// One JSON line (compact), safe to print: see [`json_output`].
+pub fn json(value: &serde_json::Value) -> String {
+    json_output(&value.to_string())
+}
+
+/// One pretty-printed JSON document, safe to print: see [`json_output`].
+pub fn json_pretty(value: &serde_json::Value) -> String {
+    // Serializing a Value cannot fail (its keys are strings); the fallback keeps it total.
+    json_output(&serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()))
+}
+
+/// Characters that change how a terminal behaves or how text reads, rather than showing a
+/// glyph: C0, DEL and C1 controls, every Unicode format character (general category Cf:
+/// bidi controls, zero-width characters, the BOM, tags, interlinear annotation, …) and the
+/// line and paragraph separators.
+pub fn is_dangerous(c: char) -> bool {
+    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode general category Cf (Unicode 16).
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{0600}'..='\u{0605}' | '\u{061c}' | '\u{06dd}' | '\u{070f}'
+        | '\u{0890}'..='\u{0891}' | '\u{08e2}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}'
+        | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
 #[cfg(test)]
@@ -112,6 +132,46 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn every_control_and_format_character_is_escaped_in_json() {
+        let hostile: String = [
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{9b}',
+            '\u{9d}',
+            '\u{200b}',
+            '\u{200e}',
+            '\u{202e}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{00ad}',
+            '\u{0600}',
+            '\u{2028}',
+            '\u{e0041}',
+            '\u{1d173}',
+            '\u{fff9}',
+        ]
+        .iter()
+        .collect();
+        let value = serde_json::json!({"k": hostile, hostile.clone(): [hostile.clone()]});
+        for text in [json(&value), json_pretty(&value)] {
+            assert!(
+                !text.chars().any(|c| is_dangerous(c) && c != '\n'),
+                "{text:?}"
+            );
+            assert!(
+                text.contains("\\u200b") && text.contains("\\udb40\\udc41"),
+                "{text}"
+            );
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            assert_eq!(back, value);
+        }
+        let plain = escape(&hostile);
+        assert!(!plain.chars().any(is_dangerous), "{plain:?}");
     }
 
     #[test]

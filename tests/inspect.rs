@@ -15,7 +15,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::{Home, server};
+use common::{Canned, Home, canned, server};
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -153,6 +153,7 @@ fn check(token: &str, set: Option<&JwkSet>, secret: Option<&HmacSecret>) -> Outc
     let keys = Keys {
         jwks: set.map(|s| (s, "test")),
         secret,
+        pem: None,
     };
     match verify::signature(&jws(token), &keys, true) {
         SignatureStep::Done(o) => o,
@@ -248,11 +249,11 @@ fn keys_of_another_type_never_verify() {
     });
     let got = check(&ps_token, Some(&jwks(vec![ps])), None);
     assert_eq!(got.label(), "failed", "{got:?}");
-    // ES512 and unknown algorithms decode but are not checked.
-    for alg in ["ES512", "XS999"] {
+    // ES512 is registered but not verified here: not checked. An unknown name is refused.
+    for (alg, want) in [("ES512", "not_checked"), ("XS999", "failed")] {
         let token = sign_with(&json!({"alg": alg}), &claims, |_| vec![1, 2, 3]);
         let got = check(&token, Some(&jwks(vec![ec.jwk(false)])), None);
-        assert_eq!(got.label(), "not_checked", "{alg}: {got:?}");
+        assert_eq!(got.label(), want, "{alg}: {got:?}");
     }
 }
 
@@ -478,19 +479,20 @@ async fn the_command_line_contract() {
             URL_SAFE_NO_PAD.encode(r#"{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"enc1"}"#)
         ),
     );
-    let broken = write("broken", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0!.c2ln");
+    let broken = write("broken", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0x.c2ln");
     let opaque = write("opaque", "gho_16C7e42F292c6912E7710c838347Ae178B4a\n");
 
-    let table: [(&str, &str, i32, &str); 7] = [
-        ("good", &good, 0, "passed"),
-        ("expired", &expired, 6, "passed"),
-        ("tampered", &tampered, 6, "failed"),
-        ("none", &none, 6, "failed"),
-        ("jwe", &jwe, 0, "not_checked"),
-        ("broken", &broken, 6, ""),
-        ("opaque", &opaque, 0, ""),
+    let table: [(&str, &str, i32, &str, &str); 7] = [
+        ("good", &good, 0, "passed", "verified"),
+        ("expired", &expired, 6, "passed", "invalid"),
+        ("tampered", &tampered, 6, "failed", "invalid"),
+        ("none", &none, 6, "failed", "invalid"),
+        // Keys were given but cannot apply: not verifiable as asked.
+        ("jwe", &jwe, 6, "not_checked", "unverified"),
+        ("broken", &broken, 6, "", "invalid"),
+        ("opaque", &opaque, 6, "", "unverified"),
     ];
-    for (what, path, code, signature) in table {
+    for (what, path, code, signature, verdict) in table {
         let run = home
             .run(&["inspect", "--json", "--jwks", &jwks_file, path])
             .await;
@@ -503,6 +505,21 @@ async fn the_command_line_contract() {
             .map(|c| c["result"].as_str().unwrap_or_default())
             .unwrap_or_default();
         assert_eq!(sig, signature, "{what}: {doc:#}");
+        assert_eq!(doc["verdict"], verdict, "{what}: {doc:#}");
+        assert_eq!(doc["valid"], verdict == "verified", "{what}: {doc:#}");
+    }
+    // A plain decode (no key source): unverified, exit 0, and it says so.
+    for (what, path) in [("good", &good), ("opaque", &opaque), ("jwe", &jwe)] {
+        let run = home.run(&["inspect", "--json", path]).await;
+        assert_eq!(run.code, 0, "{what}: {run:?}");
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc["verdict"], "unverified", "{what}: {doc:#}");
+        assert_eq!(doc["valid"], false, "{what}: {doc:#}");
+        let run = home.run(&["inspect", path]).await;
+        assert!(
+            run.stdout.contains("UNVERIFIED — a plain decode"),
+            "{what}: {run:?}"
+        );
     }
     let run = home.run(&["inspect", "--json", &expired]).await;
     let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
@@ -773,4 +790,566 @@ async fn the_inspector_in_a_real_terminal() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(status.exit_code(), code, "{badge}");
     }
+}
+
+// ----- One test per verdict rule (issue 11, items 1–3). Each fails if its rule is removed. -----
+
+/// Writes `text` into the home and returns the path.
+fn put(home: &Home, name: &str, text: &str) -> String {
+    let p = home.dir.path().join(name);
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    p.to_string_lossy().into_owned()
+}
+
+fn verdict_of(run: &common::Run) -> (String, String) {
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    (
+        doc["verdict"].as_str().unwrap_or_default().to_owned(),
+        doc["verdict_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A forged token with keys that cannot be had is never valid: exit 6, unverified, and the
+/// reason names the source that failed.
+#[tokio::test]
+async fn unreachable_key_sources_never_fail_open() {
+    tvlogin::install_crypto_provider();
+    let home = Home::new();
+    let signer = Signer::new("RS256");
+    let forge = |issuer: &str| {
+        put(
+            &home,
+            "forged",
+            &signer.token(
+                Some("k1"),
+                &json!({"sub": "admin", "exp": now() + 600, "iss": issuer}),
+            ),
+        )
+    };
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        format!(
+            "http://{}",
+            l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        )
+    };
+    let big = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(1_100_000));
+    let discovery = |jwks: &str| {
+        format!(r#"{{"issuer":"{{base}}","jwks_uri":"{jwks}","token_endpoint":"{{base}}/t"}}"#)
+    };
+    let providers = [
+        (
+            "jwks too large",
+            canned(vec![
+                (
+                    "/.well-known/openid-configuration",
+                    Canned::json(200, discovery("{base}/jwks")),
+                ),
+                ("/jwks", Canned::json(200, big)),
+            ])
+            .await,
+            "larger than",
+        ),
+        (
+            "jwks redirect",
+            canned(vec![
+                (
+                    "/.well-known/openid-configuration",
+                    Canned::json(200, discovery("{base}/jwks")),
+                ),
+                ("/jwks", Canned::json(302, "")),
+            ])
+            .await,
+            "302",
+        ),
+        (
+            "malformed jwks",
+            canned(vec![
+                (
+                    "/.well-known/openid-configuration",
+                    Canned::json(200, discovery("{base}/jwks")),
+                ),
+                ("/jwks", Canned::json(200, r#"{"keys":"no"}"#)),
+            ])
+            .await,
+            "not a JWKS",
+        ),
+        (
+            "other issuer",
+            canned(vec![(
+                "/.well-known/openid-configuration",
+                Canned::json(
+                    200,
+                    r#"{"issuer":"https://evil.example","jwks_uri":"{base}/jwks"}"#,
+                ),
+            )])
+            .await,
+            "names issuer https://evil.example",
+        ),
+        (
+            "no jwks_uri",
+            canned(vec![(
+                "/.well-known/openid-configuration",
+                Canned::json(200, r#"{"issuer":"{base}","token_endpoint":"{base}/t"}"#),
+            )])
+            .await,
+            "no usable jwks_uri",
+        ),
+        (
+            "javascript jwks_uri",
+            canned(vec![(
+                "/.well-known/openid-configuration",
+                Canned::json(200, discovery("javascript:alert(1)")),
+            )])
+            .await,
+            "javascript",
+        ),
+        ("issuer unreachable", closed.clone(), "could not be asked"),
+    ];
+    for (what, issuer, words) in providers {
+        let forged = forge(&issuer);
+        let run = home
+            .run(&["inspect", "--json", "--issuer", &issuer, &forged])
+            .await;
+        assert_eq!(run.code, 6, "{what}: {run:?}");
+        let (verdict, reason) = verdict_of(&run);
+        assert_eq!(verdict, "unverified", "{what}: {run:?}");
+        assert!(reason.contains(words), "{what}: {reason}");
+        assert!(
+            !reason.contains("pass --jwks"),
+            "{what}: the issuer was given: {reason}"
+        );
+    }
+    let forged = forge(&closed);
+    let run = home
+        .run(&[
+            "inspect",
+            "--json",
+            "--jwks",
+            &format!("{closed}/jwks"),
+            &forged,
+        ])
+        .await;
+    assert_eq!(run.code, 6, "{run:?}");
+    let (verdict, reason) = verdict_of(&run);
+    assert_eq!(verdict, "unverified");
+    assert!(
+        reason.contains(&format!("could not fetch the keys from {closed}/jwks")),
+        "{reason}"
+    );
+}
+
+/// RFC 7515 §4.1.11: a `crit` naming anything tvlogin does not understand is invalid, even
+/// with a correct signature.
+#[tokio::test]
+async fn an_unknown_crit_header_is_invalid() {
+    tvlogin::install_crypto_provider();
+    let home = Home::new();
+    let signer = Signer::new("ES256");
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
+    let claims = json!({"sub": "u", "exp": now() + 600});
+    for crit in [
+        json!(["exp"]),
+        json!(["urn:example:x"]),
+        json!([]),
+        json!("b64"),
+    ] {
+        let token = sign_with(
+            &json!({"alg": "ES256", "kid": "k1", "crit": crit, "exp": 1}),
+            &claims,
+            |i| signer.sign(i),
+        );
+        for args in [vec!["--jwks", jwks.as_str()], vec![]] {
+            let file = put(&home, "t", &token);
+            let mut all = vec!["inspect", "--json"];
+            all.extend(args.iter().copied());
+            all.push(&file);
+            let run = home.run(&all).await;
+            assert_eq!(run.code, 6, "{crit}: {run:?}");
+            let (verdict, reason) = verdict_of(&run);
+            assert_eq!(verdict, "invalid", "{crit}: {reason}");
+            assert!(reason.contains("crit"), "{crit}: {reason}");
+        }
+    }
+    // Without crit the same token verifies: the rule, not the key, decided.
+    let good = put(&home, "good", &signer.token(Some("k1"), &claims));
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &good])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+}
+
+/// `alg` must be an allowlisted name exactly: near misses are invalid even when the
+/// signature itself is a correct RS256 signature.
+#[tokio::test]
+async fn alg_names_must_be_exact() {
+    tvlogin::install_crypto_provider();
+    let home = Home::new();
+    let signer = Signer::new("RS256");
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(false)]}).to_string(),
+    );
+    let claims = json!({"sub": "u", "exp": now() + 600});
+    for alg in [
+        json!("rs256"),
+        json!(""),
+        json!("RS256 "),
+        json!("RS256\u{0}"),
+        json!(" RS256"),
+        json!(["RS256"]),
+        json!(null),
+    ] {
+        let token = sign_with(&json!({"alg": alg, "kid": "k1"}), &claims, |i| {
+            signer.sign(i)
+        });
+        let file = put(&home, "t", &token);
+        let run = home
+            .run(&["inspect", "--json", "--jwks", &jwks, &file])
+            .await;
+        assert_eq!(run.code, 6, "{alg}: {run:?}");
+        assert_eq!(verdict_of(&run).0, "invalid", "{alg}: {run:?}");
+    }
+    let exact = put(&home, "exact", &signer.token(Some("k1"), &claims));
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &exact])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+}
+
+/// A three-segment token whose header is not a JSON object is malformed, never "opaque".
+#[tokio::test]
+async fn a_header_that_is_not_an_object_is_invalid() {
+    let home = Home::new();
+    let p = URL_SAFE_NO_PAD.encode(r#"{"sub":"admin"}"#);
+    for header in ["[1,2]", "null", "7", "\u{feff}{\"alg\":\"RS256\"}"] {
+        let token = format!("{}.{p}.c2ln", URL_SAFE_NO_PAD.encode(header));
+        let file = put(&home, "t", &token);
+        let run = home.run(&["inspect", "--json", &file]).await;
+        assert_eq!(run.code, 6, "{header:?}: {run:?}");
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(doc["kind"], "malformed", "{header:?}: {doc:#}");
+        assert_eq!(doc["verdict"], "invalid", "{header:?}: {doc:#}");
+    }
+}
+
+/// An HS256 token checked against public keys is "algorithm confusion": invalid, whether
+/// the keys come from an issuer's JWKS, a JWKS file or a PEM file, and whatever public-key
+/// text the forger used as the HMAC secret.
+#[tokio::test]
+async fn hmac_against_public_keys_is_algorithm_confusion() {
+    tvlogin::install_crypto_provider();
+    let (server, _, _, _) = embedded_tokens().await;
+    let home = Home::new();
+    let rsa = Signer::new("RS256");
+    let Signer::Rsa(key, _, _) = &rsa else {
+        unreachable!()
+    };
+    let der = key.public_key().as_ref().to_vec();
+    let pem = format!(
+        "-----BEGIN RSA PUBLIC KEY-----\n{}\n-----END RSA PUBLIC KEY-----\n",
+        STANDARD.encode(&der)
+    );
+    let jwk_text = rsa.jwk(false).to_string();
+    let pem_file = put(&home, "key.pem", &pem);
+    let jwks_file = put(
+        &home,
+        "jwks.json",
+        &json!({"keys": [rsa.jwk(false)]}).to_string(),
+    );
+    let jwk_file = put(&home, "one.jwk", &jwk_text);
+    let issuer = server.issuer_str();
+    let claims = json!({"sub": "admin", "exp": now() + 600, "iss": issuer});
+    let modulus = rsa.jwk(false)["n"].as_str().unwrap_or_default().to_owned();
+    for secret in [
+        pem.as_bytes(),
+        &der,
+        jwk_text.as_bytes(),
+        modulus.as_bytes(),
+    ] {
+        let token = sign_with(&json!({"alg": "HS256", "kid": "k1"}), &claims, |i| {
+            hmac(secret, i)
+        });
+        let file = put(&home, "t", &token);
+        for source in [
+            ["--jwks", &pem_file],
+            ["--jwks", &jwks_file],
+            ["--jwks", &jwk_file],
+            ["--issuer", &issuer],
+        ] {
+            let run = home
+                .run(&["inspect", "--json", source[0], source[1], &file])
+                .await;
+            assert_eq!(run.code, 6, "{source:?}: {run:?}");
+            let (verdict, reason) = verdict_of(&run);
+            assert_eq!(verdict, "invalid", "{source:?}: {reason}");
+            assert!(
+                reason.contains("algorithm confusion"),
+                "{source:?}: {reason}"
+            );
+        }
+    }
+    // The PEM file does verify what the key really signed (so PEM is a real key source).
+    let real = put(
+        &home,
+        "real",
+        &rsa.token(None, &json!({"sub": "u", "exp": now() + 600})),
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &pem_file, &real])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwk_file, &real])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+}
+
+/// An expired token is invalid even seconds after expiry; only `--leeway` forgives.
+#[tokio::test]
+async fn expired_within_the_usual_leeway_is_still_invalid() {
+    tvlogin::install_crypto_provider();
+    let home = Home::new();
+    let signer = Signer::new("ES256");
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
+    let token = put(
+        &home,
+        "t",
+        &signer.token(Some("k1"), &json!({"sub": "u", "exp": now() - 17})),
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &token])
+        .await;
+    assert_eq!(run.code, 6, "{run:?}");
+    let (verdict, reason) = verdict_of(&run);
+    assert_eq!(verdict, "invalid");
+    assert!(
+        reason.contains("exp: expired") && reason.contains("--leeway"),
+        "{reason}"
+    );
+    let run = home
+        .run(&["inspect", "--no-tui", "--jwks", &jwks, &token])
+        .await;
+    assert!(run.stdout.contains("INVALID — exp: expired"), "{run:?}");
+    let run = home
+        .run(&[
+            "inspect", "--json", "--leeway", "60", "--jwks", &jwks, &token,
+        ])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("forgiven by the 60s leeway"), "{run:?}");
+}
+
+/// `nbf` (and `iat`) in the future beyond the leeway: invalid.
+#[tokio::test]
+async fn a_future_nbf_is_invalid() {
+    tvlogin::install_crypto_provider();
+    let home = Home::new();
+    let signer = Signer::new("ES256");
+    let jwks = put(
+        &home,
+        "jwks",
+        &json!({"keys": [signer.jwk(true)]}).to_string(),
+    );
+    for claims in [
+        json!({"sub": "u", "nbf": now() + 3600, "exp": now() + 7200}),
+        json!({"sub": "u", "iat": now() + 3600, "exp": now() + 7200}),
+    ] {
+        let token = put(&home, "t", &signer.token(Some("k1"), &claims));
+        let run = home
+            .run(&["inspect", "--json", "--jwks", &jwks, &token])
+            .await;
+        assert_eq!(run.code, 6, "{claims}: {run:?}");
+        assert_eq!(verdict_of(&run).0, "invalid", "{claims}: {run:?}");
+    }
+    // A few seconds ahead (the issuer's clock) is within the default skew allowance.
+    let soon = put(
+        &home,
+        "s",
+        &signer.token(
+            Some("k1"),
+            &json!({"sub": "u", "nbf": now() + 5, "exp": now() + 600}),
+        ),
+    );
+    let run = home
+        .run(&["inspect", "--json", "--jwks", &jwks, &soon])
+        .await;
+    assert_eq!(
+        (run.code, verdict_of(&run).0.as_str()),
+        (0, "verified"),
+        "{run:?}"
+    );
+}
+
+/// `printf 'hello world' | tvlogin inspect` is not a token, and neither are bytes that are
+/// not UTF-8: exit 6 "not a token".
+#[tokio::test]
+async fn what_is_not_a_token_exits_6() {
+    let home = Home::new();
+    let mut inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("hello world", b"hello world".to_vec()),
+        (
+            "non-UTF-8",
+            b"eyJhbGciOiJIUzI1NiJ9\xff\xfe.e30.c2ln".to_vec(),
+        ),
+        ("control", b"abc\x1b[31mdef".to_vec()),
+    ];
+    inputs.push(("non-ASCII", "tök€n".as_bytes().to_vec()));
+    for (what, bytes) in inputs {
+        let file = home.dir.path().join("t");
+        std::fs::write(&file, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        let file = file.to_string_lossy().into_owned();
+        let run = home.run(&["inspect", "--json", &file]).await;
+        assert_eq!(run.code, 6, "{what}: {run:?}");
+        let (verdict, reason) = verdict_of(&run);
+        assert_eq!(verdict, "invalid", "{what}");
+        assert!(reason.starts_with("not a token"), "{what}: {reason}");
+        let run = home.run(&["inspect", &file]).await;
+        assert_eq!(run.code, 6, "{what}: {run:?}");
+        assert!(run.stdout.contains("not a token"), "{what}: {run:?}");
+    }
+    // stdin, as in the issue.
+    let mut child = home
+        .command(&["inspect"], &[])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(b"hello world")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = child
+        .wait_with_output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+}
+
+/// An opaque token is unverified unless the issuer's introspection says `active: true`.
+#[tokio::test]
+async fn opaque_tokens_need_introspection_to_be_verified() {
+    tvlogin::install_crypto_provider();
+    let (server, _, _, refresh) = embedded_tokens().await;
+    let home = Home::new();
+    let issuer = server.issuer_str();
+    let rt = put(&home, "rt", &refresh);
+    let secret = [("CS", tvlogin::server::BASIC_CLIENT_SECRET)];
+    let with_client = [
+        "inspect",
+        "--json",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        "tvlogin-basic",
+        "--client-secret-env",
+        "CS",
+        &rt,
+    ];
+    let run = home.run_with_env(&with_client, &secret).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let (verdict, reason) = verdict_of(&run);
+    assert_eq!(verdict, "verified", "{reason}");
+    assert!(reason.contains("introspection"), "{reason}");
+    let run = home
+        .run(&[
+            "inspect",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            "tvlogin-basic",
+            "--client-secret-env",
+            "CS",
+            &rt,
+        ])
+        .await;
+    assert_eq!(run.code, 2, "the secret variable is unset: {run:?}");
+    // Without a client the issuer is asked but cannot vouch: unverified, exit 6.
+    let run = home
+        .run(&["inspect", "--json", "--issuer", &issuer, &rt])
+        .await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert_eq!(verdict_of(&run).0, "unverified");
+    // A plain decode: unverified, exit 0.
+    let run = home.run(&["inspect", "--json", &rt]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(verdict_of(&run).0, "unverified");
+    // Introspection saying inactive (a made-up token of the same shape): invalid.
+    let fake = put(&home, "fake", "bm90LWEtcmVhbC10b2tlbi1hdC1hbGw");
+    let mut args = with_client;
+    args[8] = &fake;
+    let run = home.run_with_env(&args, &secret).await;
+    assert_eq!(run.code, 6, "{run:?}");
+    assert_eq!(verdict_of(&run).0, "invalid", "{run:?}");
+}
+
+/// A userinfo 401 says why it may have happened: the token's audience.
+#[tokio::test]
+async fn a_userinfo_401_names_the_tokens_audience() {
+    let base = canned(vec![(
+        "/userinfo",
+        Canned::json(401, r#"{"error":"invalid_token"}"#),
+    )])
+    .await;
+    let token = format!(
+        "{}.{}.c2ln",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
+        URL_SAFE_NO_PAD.encode(r#"{"sub":"u","aud":"https://api.example.com"}"#)
+    );
+    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut remote = Remote::new(http);
+    let url = format!("{base}/userinfo")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got = remote.userinfo(&url, &token).await;
+    let why = got.err().unwrap_or_default();
+    assert!(why.contains("401"), "{why}");
+    assert!(
+        why.contains(
+            "this access token may not be meant for the userinfo endpoint: its aud is \
+             https://api.example.com"
+        ),
+        "{why}"
+    );
 }

@@ -46,6 +46,7 @@ fn report(raw: &str, signature: Outcome) -> Report {
     let expect = Expect {
         issuer: Some(ISSUER.into()),
         audience: None,
+        ..Expect::default()
     };
     let mut checks = Vec::new();
     match &decoded {
@@ -71,6 +72,7 @@ fn report(raw: &str, signature: Outcome) -> Report {
         notes: Vec::new(),
         now: NOW,
         expect,
+        asked: true,
     }
 }
 
@@ -468,4 +470,115 @@ fn snapshot_failed_lookup_and_empty_tab() {
     insta::assert_snapshot!("failed_lookup", snapshot(&m, 80, 24));
     update(&mut m, key(KeyCode::Right));
     insta::assert_snapshot!("empty_tab", snapshot(&m, 80, 24));
+}
+
+/// The title bar shows the verdict of the tab being shown: a verified access token, an
+/// expired (invalid) id token, and the tabs that hold no token.
+#[test]
+fn snapshot_per_tab_verdict() {
+    let mut tabs = profile_tabs();
+    let id = token(
+        json!({"alg": "ES256", "kid": "ec-1"}),
+        json!({"iss": ISSUER, "sub": "248289761001", "aud": "tvlogin-demo",
+            "iat": NOW - 7200, "exp": NOW - 17, "nonce": "n"}),
+    );
+    tabs[1] = token_tab(
+        "id token",
+        id.clone(),
+        report(
+            &id,
+            Outcome::Passed("ES256 with key ec-1 from https://login.example.com/jwks".into()),
+        ),
+    );
+    let mut m = model(tabs);
+    let title = |m: &Inspector| lines(m, 100, 44).0[0].clone();
+    let want = [
+        "access token: signed JWT, alg RS256 ✓ VERIFIED",
+        "id token: signed JWT, alg ES256 ✗ INVALID",
+        "refresh token: nothing to check",
+        "userinfo: answered by the issuer",
+        "introspection: answered by the issuer",
+    ];
+    for (i, want) in want.iter().enumerate() {
+        m.selected = i;
+        assert!(title(&m).contains(want), "tab {i}: {}", title(&m));
+    }
+    m.selected = 1;
+    let shown = snapshot(&m, 100, 44);
+    assert!(shown.contains("expired 17s ago"), "{shown}");
+    insta::assert_snapshot!("per_tab_verdict_expired_id_token", shown);
+}
+
+/// No key source was given: a plain decode, unverified, and the screen says so.
+#[test]
+fn snapshot_decode_only_is_unverified() {
+    let at = access_token();
+    let mut r = report(
+        &at,
+        Outcome::NotChecked(
+            "no public keys: pass --jwks FILE|URL or --issuer URL to check RS256".into(),
+        ),
+    );
+    r.asked = false;
+    r.expect.issuer = None;
+    r.checks = tvlogin::token::verify::claims(
+        match &r.decoded {
+            jwt::Decoded::Jws(j) => &j.claims,
+            _ => unreachable!(),
+        },
+        &r.expect,
+        NOW,
+    );
+    r.checks.insert(
+        0,
+        Check {
+            name: "signature",
+            outcome: Outcome::NotChecked(
+                "no public keys: pass --jwks FILE|URL or --issuer URL to check RS256".into(),
+            ),
+        },
+    );
+    let mut m = model(vec![token_tab("access token", at, r)]);
+    let shown = snapshot(&m, 100, 64);
+    assert!(shown.contains("? UNVERIFIED"), "{shown}");
+    assert!(shown.contains("a plain decode"), "{shown}");
+    insta::assert_snapshot!("decode_only_unverified", shown);
+    update(&mut m, key(KeyCode::Char('q')));
+    assert_eq!(m.exit, Some(Exit::Ok), "a plain decode exits 0");
+}
+
+/// `--issuer` given but unreachable: the signature line names the issuer and why, and the
+/// token is unverified (exit 6), never verified.
+#[test]
+fn snapshot_unreachable_issuer_reason() {
+    tvlogin::install_crypto_provider();
+    // Port 9 (discard) has no listener here: connection refused, deterministically.
+    let issuer = "http://127.0.0.1:9";
+    let raw = token(
+        json!({"alg": "RS256", "kid": "rsa-1"}),
+        json!({"iss": issuer, "sub": "u1", "iat": NOW - 60, "exp": NOW + 600}),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let options = tvlogin::token::report::Options {
+        issuer: Some(url::Url::parse(issuer).unwrap_or_else(|e| panic!("{e}"))),
+        ..Default::default()
+    };
+    let mut remote =
+        tvlogin::token::remote::Remote::lazy(tvlogin::oauth::http::HttpSettings::default());
+    let mut r = runtime.block_on(tvlogin::token::report::inspect(&raw, options, &mut remote));
+    r.now = NOW;
+    let mut m = model(vec![token_tab("token", raw, r)]);
+    let shown = snapshot(&m, 100, 40);
+    assert!(
+        shown.contains("could not get the keys: the issuer http://127.0.0.1:9/ could not be asked"),
+        "{shown}"
+    );
+    assert!(!shown.contains("pass --jwks"), "{shown}");
+    assert!(shown.contains("? UNVERIFIED"), "{shown}");
+    insta::assert_snapshot!("unreachable_issuer", shown);
+    update(&mut m, key(KeyCode::Char('q')));
+    assert_eq!(m.exit, Some(Exit::InvalidToken), "not verifiable as asked");
 }

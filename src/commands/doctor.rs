@@ -179,7 +179,7 @@ pub async fn doctor(args: DoctorArgs) -> Result<Exit, Error> {
                 "detail": escape(&c.detail),
             })).collect::<Vec<_>>(),
         });
-        println!("{doc}");
+        println!("{}", crate::sanitize::json(&doc));
     } else {
         println!("config dir: {}", paths.config_dir.display());
         println!("data dir:   {}", paths.data_dir.display());

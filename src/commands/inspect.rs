@@ -14,12 +14,12 @@ use crate::exit::Exit;
 use crate::inspector::Inspector;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{HttpSettings, MAX_BODY, check_url};
-use crate::sanitize::json_output;
+use crate::sanitize::json_pretty;
 use crate::token::jwt::Decoded;
 use crate::token::remote::{self, JwksSource, Remote};
 use crate::token::report::{self, Options};
 use crate::token::time::local_offset;
-use crate::token::verify::HmacSecret;
+use crate::token::verify::{HmacSecret, Leeway};
 
 /// Runs `tvlogin inspect`.
 pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
@@ -40,9 +40,7 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
             .await;
     }
     if args.json {
-        let doc = serde_json::to_string_pretty(&report.to_json(&offset))
-            .map_err(|e| Error::Other(e.to_string()))?;
-        println!("{}", json_output(&doc));
+        println!("{}", json_pretty(&report.to_json(&offset)));
     } else {
         print!("{}", report.to_plain(&offset));
     }
@@ -105,12 +103,10 @@ pub fn prepare(
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Usage(format!("--jwks {path}: {e}")))?;
-            let set = remote::parse_jwks(&text)
-                .map_err(|e| Error::Usage(format!("--jwks {path} {e}")))?;
-            Some(JwksSource::File {
-                set,
-                origin: path.to_owned(),
-            })
+            Some(
+                remote::parse_key_file(&text, path)
+                    .map_err(|e| Error::Usage(format!("--jwks {path} {e}")))?,
+            )
         }
     };
     let issuer = args
@@ -159,6 +155,10 @@ pub fn prepare(
             audience: args.audience.clone(),
             secret,
             client,
+            leeway: args
+                .leeway
+                .map(|s| Leeway::uniform(i64::from(s)))
+                .unwrap_or_default(),
         },
         settings,
     ))
@@ -206,8 +206,9 @@ fn read_token(file: Option<&Path>) -> Result<String, Error> {
             MAX_BODY / 1024
         )));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::Usage("the input is not UTF-8 text, so not a token".into()))?;
+    // Bytes that are not UTF-8 become U+FFFD, which the decoder refuses as "not a token"
+    // (exit 6, like any other input that cannot be a token).
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     if text.trim().is_empty() {
         return Err(Error::Usage("no token: the input is empty".into()));
     }

@@ -196,7 +196,7 @@ pub async fn status(args: StatusArgs) -> Result<Exit, Error> {
             "profiles": rows.iter().map(|r| row_json(r, now)).collect::<Vec<_>>(),
             "errors": errors,
         });
-        println!("{doc}");
+        println!("{}", crate::sanitize::json(&doc));
     } else if rows.is_empty() && errors.is_empty() {
         println!("No profiles yet: run `tvlogin login` (or `tvlogin demo` to see the flow).");
     } else {

@@ -29,14 +29,16 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
         ));
     }
     let text = if args.json {
-        json!({
-            "token": issued.token,
-            "token_type": issued.token_type,
-            "expires_at": issued.expires_at,
-            "expires_in": session::seconds_left(session::now(), issued.expires_at),
-            "scope": issued.scope,
-        })
-        .to_string()
+        crate::sanitize::json_output(
+            &json!({
+                "token": issued.token,
+                "token_type": issued.token_type,
+                "expires_at": issued.expires_at,
+                "expires_in": session::seconds_left(session::now(), issued.expires_at),
+                "scope": issued.scope,
+            })
+            .to_string(),
+        )
     } else {
         issued.token
     };

@@ -69,6 +69,7 @@ pub async fn tabs_for(stored: StoredSession) -> Vec<Tab> {
         audience,
         secret: None,
         client: client.clone().filter(|_| with_client),
+        leeway: crate::token::verify::Leeway::default(),
     };
 
     let mut tabs = Vec::new();

@@ -174,20 +174,11 @@ impl Inspector {
         std::mem::take(&mut self.dirty)
     }
 
-    /// The exit code when the user leaves: 6 when the first tab's token is invalid as shown
-    /// now (a token that expired while on screen counts as expired).
+    /// The exit code when the user leaves: the first tab's verdict as shown now (a token
+    /// that expired while on screen counts as expired).
     fn exit_code(&self) -> Exit {
         match self.tabs.first().map(|t| &t.body) {
-            Some(TabBody::Token { report, .. }) => {
-                let malformed = matches!(report.decoded, crate::token::jwt::Decoded::Malformed(_));
-                if malformed
-                    || crate::token::verify::any_failed(&view::live_checks(report, self.now))
-                {
-                    Exit::InvalidToken
-                } else {
-                    Exit::Ok
-                }
-            }
+            Some(TabBody::Token { report, .. }) => report.judge_at(self.now).exit(),
             _ => Exit::Ok,
         }
     }

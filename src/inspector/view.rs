@@ -13,6 +13,7 @@ use crate::token::claims::{self, Kind};
 use crate::token::jwt::Decoded;
 use crate::token::report::{Lookup, Report, show_value};
 use crate::token::time::{TimeView, numeric_date, relative};
+use crate::token::verdict::Verdict;
 use crate::token::verify::{self, Check, Outcome};
 use crate::ui::text::wrap;
 use crate::ui::theme::Theme;
@@ -126,6 +127,8 @@ pub(super) fn max_scroll(m: &Inspector) -> u16 {
     u16::try_from(need.saturating_sub(usize::from(body_rows(m.size.1)))).unwrap_or(u16::MAX)
 }
 
+/// The title bar: the verdict of the tab being shown (each token tab has its own; an
+/// endpoint's answer or an empty tab has none).
 fn title_bar<'a>(m: &Inspector, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::styled(" tvlogin inspect ", theme.title)];
     if let Some(p) = &m.profile {
@@ -134,28 +137,38 @@ fn title_bar<'a>(m: &Inspector, theme: &Theme) -> Line<'a> {
             theme.title,
         ));
     }
-    if let Some(TabBody::Token { report, .. }) = m.tabs.first().map(|t| &t.body) {
-        let checks = live_checks(report, m.now);
-        let (badge, style) = if matches!(report.decoded, Decoded::Malformed(_)) {
-            ("✗ MALFORMED", theme.error)
-        } else if verify::any_failed(&checks) {
-            ("✗ INVALID", theme.error)
-        } else if checks
-            .iter()
-            .any(|c| matches!(c.outcome, Outcome::Passed(_)))
-            && checks
-                .iter()
-                .any(|c| c.name == "signature" && matches!(c.outcome, Outcome::Passed(_)))
-        {
-            ("✓ VERIFIED", theme.ok)
-        } else {
-            ("? NOT VERIFIED", theme.warn)
-        };
-        spans.push(Span::styled(
-            format!("· {} ", kind_label(report)),
+    let Some(tab) = m.tabs.get(m.selected) else {
+        return Line::from(spans);
+    };
+    match &tab.body {
+        TabBody::Token { report, .. } => {
+            let judgement = report.judge_at(m.now);
+            let style = match judgement.verdict {
+                Verdict::Verified => theme.ok,
+                Verdict::Invalid => theme.error,
+                Verdict::Unverified => theme.warn,
+            };
+            spans.push(Span::styled(
+                format!("· {}: {} ", escape(&tab.title), kind_label(report)),
+                theme.dim,
+            ));
+            spans.push(Span::styled(judgement.verdict.badge(), style));
+        }
+        TabBody::Fields(lookup) => {
+            let (what, style) = match &lookup.result {
+                Ok(_) => ("answered by the issuer", theme.dim),
+                Err(_) => ("✗ the request failed", theme.error),
+            };
+            spans.push(Span::styled(
+                format!("· {}: ", escape(&tab.title)),
+                theme.dim,
+            ));
+            spans.push(Span::styled(what, style));
+        }
+        TabBody::Empty(_) => spans.push(Span::styled(
+            format!("· {}: nothing to check", escape(&tab.title)),
             theme.dim,
-        ));
-        spans.push(Span::styled(badge, style));
+        )),
     }
     Line::from(spans)
 }
@@ -175,23 +188,7 @@ fn kind_label(report: &Report) -> String {
 /// The report's checks with the time and claim checks run again at `now`, so a token
 /// expiring while on screen turns red.
 pub fn live_checks(report: &Report, now: i64) -> Vec<Check> {
-    match &report.decoded {
-        Decoded::Jws(j) => {
-            let fresh = verify::claims(&j.claims, &report.expect, now);
-            report
-                .checks
-                .iter()
-                .map(|c| {
-                    fresh
-                        .iter()
-                        .find(|f| f.name == c.name)
-                        .cloned()
-                        .unwrap_or_else(|| c.clone())
-                })
-                .collect()
-        }
-        _ => report.checks.clone(),
-    }
+    report.checks_at(now)
 }
 
 fn heading<'a>(text: &str, theme: &Theme) -> Line<'a> {
@@ -270,8 +267,20 @@ fn token_view<'a>(report: &Report, raw: &str, m: &Inspector, theme: &Theme) -> V
             ]));
         }
     }
+    let judgement = report.judge_at(m.now);
+    let style = match judgement.verdict {
+        Verdict::Verified => theme.ok,
+        Verdict::Invalid => theme.error,
+        Verdict::Unverified => theme.warn,
+    };
+    out.push(Line::raw(""));
+    out.push(Line::from(vec![
+        Span::styled("Verdict  ", theme.title),
+        Span::styled(judgement.verdict.badge(), style),
+        Span::raw(format!("  {}", escape(&judgement.reason))),
+    ]));
     if let Some(skew) = report.skew {
-        let style = if skew.seconds.abs() > verify::LEEWAY {
+        let style = if skew.seconds.abs() > verify::CLOCK_SKEW {
             theme.error
         } else if skew.seconds.abs() > 1 {
             theme.warn

@@ -165,9 +165,17 @@ impl Executor {
             }
             Effect::OpenBrowser(url) => {
                 let tx = self.tx.clone();
-                // webbrowser blocks until the launcher returns; keep it off the runtime.
+                // The browser gets no secret: not the client secret's variable, not its value.
+                let mut env = crate::child_env::ChildEnv::new();
+                if let Some(var) = &self.config.client_secret_env {
+                    env = env.without_var(var);
+                }
+                if let Some(secret) = &self.config.client.secret {
+                    env = env.without_value(secret.secret());
+                }
+                // Launching blocks for a moment; keep it off the runtime.
                 tokio::task::spawn_blocking(move || {
-                    let text = match webbrowser::open(url.as_str()) {
+                    let text = match crate::browser::open(&url, &env) {
                         Ok(()) => "Opened the browser".to_owned(),
                         Err(e) => format!("Could not open a browser: {e}"),
                     };

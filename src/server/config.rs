@@ -133,17 +133,23 @@ pub enum Quirks {
     /// - the device response includes `verification_uri_complete`;
     /// - the refresh-token lifetime is sent as Keycloak's `refresh_expires_in`.
     Keycloak,
+    /// A hostile server, otherwise RFC: every piece of free text it sends carries terminal
+    /// control characters (C1 CSI and OSC, BEL), bidi overrides and isolates and zero-width
+    /// characters: error descriptions, the granted `scope`, the `name` claim and userinfo, the
+    /// user code and a `message`. For testing that clients escape what they show.
+    Hostile,
 }
 
 impl Quirks {
     /// Every variant, in a stable order (for `--help` texts and exhaustive tests).
-    pub const ALL: [Quirks; 6] = [
+    pub const ALL: [Quirks; 7] = [
         Quirks::Rfc,
         Quirks::Github,
         Quirks::Google,
         Quirks::Microsoft,
         Quirks::Auth0,
         Quirks::Keycloak,
+        Quirks::Hostile,
     ];
 
     /// The lowercase name used on the command line.
@@ -155,6 +161,7 @@ impl Quirks {
             Quirks::Microsoft => "microsoft",
             Quirks::Auth0 => "auth0",
             Quirks::Keycloak => "keycloak",
+            Quirks::Hostile => "hostile",
         }
     }
 }

@@ -28,6 +28,7 @@
 mod config;
 mod jwt;
 mod keys;
+mod limits;
 mod page;
 mod quirks;
 mod random;
@@ -55,6 +56,7 @@ pub use config::{
     DEMO_CLIENT_ID, Fault, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
     ServerConfig,
 };
+pub use limits::{Limits, MAX_BODY};
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
 
 use keys::Keys;
@@ -118,6 +120,14 @@ impl fmt::Debug for ServerHandle {
 impl ServerHandle {
     /// Generate keys, bind `127.0.0.1:config.port` and start serving in a background task.
     pub async fn start(config: ServerConfig) -> io::Result<ServerHandle> {
+        Self::start_with_limits(config, Limits::default()).await
+    }
+
+    /// [`ServerHandle::start`] with other timeouts and caps (tests use short ones).
+    pub async fn start_with_limits(
+        config: ServerConfig,
+        limits: Limits,
+    ) -> io::Result<ServerHandle> {
         // RSA key generation takes tens of milliseconds of CPU; keep it off the async workers.
         let keys = tokio::task::spawn_blocking(Keys::generate)
             .await
@@ -132,16 +142,10 @@ impl ServerHandle {
             keys,
             issuer,
         }));
-        let app = routes::router(Arc::clone(&shared));
+        let app = routes::router(Arc::clone(&shared), limits);
+        // An explicit stop or the handle being dropped both end the loop.
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // Either an explicit stop or the handle being dropped.
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(limits::serve(listener, app, limits, stopped));
         Ok(ServerHandle {
             shared,
             addr,

@@ -76,6 +76,21 @@ pub(crate) fn refresh_token(q: Quirks) -> Result<String, Unspecified> {
     })
 }
 
+/// What the [`Quirks::Hostile`] server puts into free text: a C1 CSI sequence, an OSC that
+/// would set the window title, a right-to-left override, a directional isolate, zero-width
+/// characters and a byte-order mark.
+pub(crate) const HOSTILE_TEXT: &str =
+    "\u{9b}31m\u{9d}0;pwned\u{7}\u{202e}evil\u{2066}\u{200b}\u{feff}\u{85}";
+
+/// Free text as the provider sends it.
+pub(crate) fn free_text(q: Quirks, text: &str) -> String {
+    if q == Quirks::Hostile {
+        format!("{text} {HOSTILE_TEXT}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Whether an `id_token` is issued when `openid` was granted.
 pub(crate) fn issues_id_token(q: Quirks) -> bool {
     q != Quirks::Github
@@ -96,7 +111,7 @@ pub(crate) struct DeviceIssued {
 pub(crate) fn device_response(q: Quirks, d: &DeviceIssued) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("device_code".into(), json!(d.device_code));
-    m.insert("user_code".into(), json!(d.user_code));
+    m.insert("user_code".into(), json!(free_text(q, &d.user_code)));
     let uri_name = if q == Quirks::Google {
         "verification_url"
     } else {
@@ -111,6 +126,9 @@ pub(crate) fn device_response(q: Quirks, d: &DeviceIssued) -> Map<String, Value>
     }
     m.insert("expires_in".into(), json!(d.expires_in));
     m.insert("interval".into(), json!(d.interval));
+    if q == Quirks::Hostile {
+        m.insert("message".into(), json!(free_text(q, "Enter the code")));
+    }
     if q == Quirks::Microsoft {
         m.insert(
             "message".into(),
@@ -145,6 +163,7 @@ pub(crate) fn token_response(q: Quirks, t: Minted) -> Map<String, Value> {
             "bearer",
             t.scope.split_whitespace().collect::<Vec<_>>().join(","),
         ),
+        Quirks::Hostile => ("Bearer", free_text(q, &t.scope)),
         _ => ("Bearer", t.scope),
     };
     m.insert("token_type".into(), json!(token_type));

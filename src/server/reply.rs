@@ -261,10 +261,11 @@ pub(crate) fn error(wire: Wire, err: &OAuthError) -> Response {
     let status = status_for(wire.quirks, wire.endpoint, err.kind);
     let mut body = Map::new();
     body.insert("error".into(), json!(wire_code(wire, err.kind)));
-    let mut description = err
+    let description = err
         .description
         .clone()
         .unwrap_or_else(|| default_description(wire, err.kind, err.intervals));
+    let mut description = super::quirks::free_text(wire.quirks, &description);
     match wire.quirks {
         Quirks::Github if wire.endpoint != Endpoint::Other => {
             body.insert("error_description".into(), json!(description));

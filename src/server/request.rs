@@ -12,6 +12,14 @@ use super::reply::{ErrorKind, OAuthError};
 /// Parameters that may legitimately appear more than once (RFC 8707 `resource`).
 const REPEATABLE: &[&str] = &["resource"];
 
+/// The most fields a form may have: OAuth requests send fewer than ten, plus a few
+/// `resource` values.
+pub(crate) const MAX_FIELDS: usize = 64;
+
+/// The longest parameter name or value, in bytes: a scope of 4 KiB is plenty, and tokens,
+/// codes and client credentials are far shorter.
+pub(crate) const MAX_VALUE: usize = 4 * 1024;
+
 /// A parsed form body.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Form {
@@ -35,24 +43,56 @@ impl Form {
                 "the request body must be application/x-www-form-urlencoded",
             ));
         }
-        let form = Form::parse_lenient(body);
-        for (i, (name, _)) in form.pairs.iter().enumerate() {
-            let repeated = form.pairs[..i].iter().any(|(n, _)| n == name);
-            if repeated && !REPEATABLE.contains(&name.as_str()) {
+        if body.len() > super::limits::MAX_BODY {
+            return Err(OAuthError::with(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "the request body is larger than {} KiB",
+                    super::limits::MAX_BODY / 1024
+                ),
+            ));
+        }
+        let mut pairs = Vec::new();
+        // One pass, a set for repetition: linear in the body, whatever it holds.
+        let mut seen = std::collections::HashSet::new();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            if pairs.len() == MAX_FIELDS {
+                return Err(OAuthError::with(
+                    ErrorKind::InvalidRequest,
+                    format!("the request has more than {MAX_FIELDS} parameters"),
+                ));
+            }
+            if name.len() > MAX_VALUE || value.len() > MAX_VALUE {
+                let shown: String = name.chars().take(40).collect();
+                return Err(OAuthError::with(
+                    ErrorKind::InvalidRequest,
+                    format!(
+                        "parameter {shown:?} is longer than {} KiB",
+                        MAX_VALUE / 1024
+                    ),
+                ));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            if !seen.insert(name.clone()) && !REPEATABLE.contains(&name.as_ref()) {
                 return Err(OAuthError::with(
                     ErrorKind::InvalidRequest,
                     format!("parameter {name} must not be repeated"),
                 ));
             }
+            pairs.push((name.into_owned(), value.into_owned()));
         }
-        Ok(form)
+        Ok(Form { pairs })
     }
 
-    /// Parse without checking content type or repetition (the HTML verification page).
+    /// Parse without checking content type or repetition (the HTML verification page):
+    /// the first [`MAX_FIELDS`] fields, values cut to [`MAX_VALUE`] bytes.
     pub(crate) fn parse_lenient(body: &[u8]) -> Form {
         let pairs = url::form_urlencoded::parse(body)
+            .take(MAX_FIELDS)
             .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .map(|(k, v)| (cut(&k), cut(&v)))
             .collect();
         Form { pairs }
     }
@@ -73,6 +113,14 @@ impl Form {
             .map(|(_, v)| v.as_str())
             .collect()
     }
+}
+
+fn cut(text: &str) -> String {
+    let mut end = text.len().min(MAX_VALUE);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// Who the client claims to be and how it proved it.
@@ -190,6 +238,81 @@ fn form_decode(s: &str) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    fn form_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        h
+    }
+
+    /// 200k fields: refused by the size cap at once, and under the size cap by the field cap;
+    /// the parse never looks at more than MAX_FIELDS + 1 fields.
+    #[test]
+    fn huge_forms_are_refused_in_linear_time() {
+        let h = form_headers();
+        let huge = "a=b&".repeat(200_000);
+        let e = Form::parse(&h, huge.as_bytes()).unwrap_err();
+        assert!(
+            e.description
+                .clone()
+                .unwrap_or_default()
+                .contains("larger than 64 KiB"),
+            "{e:?}"
+        );
+        let many = (0..7_000)
+            .map(|i| format!("f{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert!(many.len() < super::super::limits::MAX_BODY);
+        let e = Form::parse(&h, many.as_bytes()).unwrap_err();
+        assert!(
+            e.description
+                .clone()
+                .unwrap_or_default()
+                .contains("more than 64 parameters"),
+            "{e:?}"
+        );
+        let resources = (0..MAX_FIELDS)
+            .map(|i| format!("resource=https://r/{i}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        assert_eq!(
+            Form::parse(&h, resources.as_bytes())
+                .unwrap()
+                .all("resource")
+                .len(),
+            MAX_FIELDS
+        );
+        assert_eq!(
+            Form::parse_lenient(huge.as_bytes()).all("a").len(),
+            MAX_FIELDS
+        );
+    }
+
+    #[test]
+    fn long_parameters_are_refused() {
+        let h = form_headers();
+        let ok = format!("scope={}", "s".repeat(MAX_VALUE));
+        assert!(Form::parse(&h, ok.as_bytes()).is_ok());
+        let long = format!("scope={}", "s".repeat(MAX_VALUE + 1));
+        let e = Form::parse(&h, long.as_bytes()).unwrap_err();
+        assert!(
+            e.description
+                .clone()
+                .unwrap_or_default()
+                .contains("longer than 4 KiB"),
+            "{e:?}"
+        );
+        assert_eq!(
+            Form::parse_lenient(long.as_bytes())
+                .get("scope")
+                .map(str::len),
+            Some(MAX_VALUE)
+        );
+    }
     use axum::http::HeaderValue;
 
     fn form(body: &str) -> Form {

@@ -15,6 +15,7 @@ use futures_util::stream;
 use serde_json::json;
 
 use super::config::{ClientRegistration, Fault};
+use super::limits::{Limits, body_guard, refuse_when_full};
 use super::page;
 use super::reply::{self, Endpoint, ErrorKind, OAuthError, Wire};
 use super::request::{Form, authenticate};
@@ -51,7 +52,7 @@ impl Shared {
 
 type AppState = State<Arc<Shared>>;
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
+pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/.well-known/openid-configuration", get(discovery))
@@ -64,6 +65,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/device", get(device_page).post(device_submit))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(limits, body_guard))
+        .layer(axum::Extension(limits))
         .with_state(shared)
 }
 
@@ -108,7 +111,15 @@ async fn jwks(State(sh): AppState) -> Response {
 }
 
 /// RFC 8628 §3.1–3.2.
-async fn device_authorization(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
+async fn device_authorization(
+    State(sh): AppState,
+    axum::Extension(limits): axum::Extension<Limits>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(full) = refuse_when_full(&sh, &limits) {
+        return full;
+    }
     let wire = Wire::new(sh.env.cfg.quirks, Endpoint::DeviceAuthorization, &headers);
     let result = Form::parse(&headers, &body).and_then(|form| {
         let client = authenticate(sh.clients(), &headers, &form)?;

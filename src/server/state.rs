@@ -706,7 +706,7 @@ impl State {
                         "exp": exp,
                         "auth_time": grant.auth_time,
                         "at_hash": jwt::at_hash(&access_token),
-                        "name": NAME,
+                        "name": super::quirks::free_text(cfg.quirks, NAME),
                         "email": EMAIL,
                         "email_verified": true,
                         "preferred_username": USERNAME,

@@ -116,12 +116,59 @@ pub fn clean(input: &str) -> &str {
     t.trim()
 }
 
+/// Why `token` cannot be a bearer token at all: RFC 6750 §2.1's `b64token` is ASCII letters,
+/// digits and `-._~+/`, then optional trailing `=`. Spaces, control characters and anything
+/// beyond ASCII (including U+FFFD, which is what bytes that are not UTF-8 become) are refused.
+pub fn not_a_token(token: &str) -> Option<String> {
+    if token.is_empty() {
+        return Some("not a token: the input is empty".into());
+    }
+    let body = token.trim_end_matches('=');
+    if body.is_empty() {
+        return Some("not a token: it is only '=' characters".into());
+    }
+    let bad = body.char_indices().find(|(_, c)| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/'))
+    });
+    bad.map(|(at, c)| {
+        let what = match c {
+            '\u{fffd}' => "bytes that are not UTF-8 text (or U+FFFD)".to_owned(),
+            '=' => "'=' before the end".to_owned(),
+            c if c.is_whitespace() => "white space".to_owned(),
+            c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+            c if !c.is_ascii() => format!("the non-ASCII character U+{:04X}", c as u32),
+            c => format!("the character {c:?}"),
+        };
+        format!(
+            "not a token: {what} at offset {at}; a bearer token is ASCII letters, digits and \
+             -._~+/ with optional trailing = (RFC 6750 §2.1)"
+        )
+    })
+}
+
 /// Classifies and decodes `token` (already [`clean`]ed).
 pub fn decode(token: &str) -> Decoded {
+    if let Some(reason) = not_a_token(token) {
+        return Decoded::Malformed(Malformed {
+            segment: 0,
+            name: "token",
+            reason,
+        });
+    }
     let parts: Vec<&str> = token.split('.').collect();
     let first = parts.first().copied().unwrap_or_default();
     let header = match b64_json_object(first) {
         Ok(h) => h,
+        // Three or five base64url segments whose first decodes to JSON (or text starting
+        // with a byte-order mark) is a JOSE object with a broken header, not an opaque token:
+        // RFC 7515 §4 requires the header to be a JSON object.
+        Err(reason) if matches!(parts.len(), 3 | 5) && json_like(first) => {
+            return Decoded::Malformed(Malformed {
+                segment: 1,
+                name: "header",
+                reason,
+            });
+        }
         // A token whose first segment is not base64 JSON is opaque — unless it starts like
         // one ("eyJ" is base64 of `{"`), then it is a damaged JWT and worth saying so.
         Err(reason) if first.starts_with("eyJ") && parts.len() > 1 => {
@@ -218,11 +265,22 @@ fn b64(segment: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("not valid base64url: {e}"))
 }
 
+/// Whether a segment decodes to JSON of any kind, or to text led by a byte-order mark.
+fn json_like(segment: &str) -> bool {
+    let Ok(bytes) = b64(segment) else {
+        return false;
+    };
+    bytes.starts_with(&[0xef, 0xbb, 0xbf]) || serde_json::from_slice::<Value>(&bytes).is_ok()
+}
+
 fn b64_json_object(segment: &str) -> Result<Map<String, Value>, String> {
     if segment.is_empty() {
         return Err("empty".into());
     }
     let bytes = b64(segment)?;
+    if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
+        return Err("begins with a byte-order mark; JOSE JSON never does".into());
+    }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("decodes to JSON that is not an object".into()),
@@ -264,10 +322,16 @@ mod tests {
             (format!("{h}.{p}"), 0, "2 segments"),
             (format!("eyJhbGciOi.{p}.sig"), 1, "segment 1 (header)"),
             (format!("{}.{p}.sig", enc("{\"alg\":")), 1, "not JSON"),
-            (format!("{h}.{p}x!.sig"), 2, "'!'"),
+            (
+                format!("{h}.{p}x!.sig"),
+                0,
+                "not a token: the character '!'",
+            ),
+            (format!("{h}.{p}x.sig"), 2, "segment 2 (payload)"),
             (format!("{h}.{}.sig", enc("[1]")), 2, "not an object"),
             (format!("{h}.{p}.ab+/"), 3, "standard base64"),
-            (format!("{jwe_h}.a2V5.a$.Y2lwaGVy.dGFn"), 3, "'$'"),
+            (format!("{jwe_h}.a2V5.a$.Y2lwaGVy.dGFn"), 0, "'$'"),
+            (format!("{jwe_h}.a2V5.a.Y2lwaGVy.dGFn"), 3, "segment 3"),
         ];
         for (token, segment, words) in table {
             let Decoded::Malformed(m) = decode(&token) else {
@@ -275,6 +339,50 @@ mod tests {
             };
             assert_eq!(m.segment, segment, "{token}: {m}");
             assert!(m.to_string().contains(words), "{token}: {m}");
+        }
+    }
+
+    /// RFC 6750 b64token only: spaces, controls, non-ASCII and non-UTF-8 input are not
+    /// tokens (and never "opaque tokens").
+    #[test]
+    fn what_is_not_a_token() {
+        for (input, words) in [
+            ("hello world", "white space"),
+            ("abc\u{0}def", "control character U+0000"),
+            ("tok\u{202e}en", "non-ASCII character U+202E"),
+            ("gho_é", "non-ASCII"),
+            (&String::from_utf8_lossy(b"abc\xff\xfe"), "not UTF-8"),
+            ("a=b", "'=' before the end"),
+            ("====", "only '='"),
+        ] {
+            let Decoded::Malformed(m) = decode(input) else {
+                panic!("{input:?} was taken for a token")
+            };
+            assert!(m.to_string().contains(words), "{input:?}: {m}");
+            assert!(m.to_string().starts_with("not a token"), "{input:?}: {m}");
+        }
+        for fine in ["gho_abc", "ya29.a0-x_y~+/", "abc==", "a.b.c"] {
+            assert!(not_a_token(fine).is_none(), "{fine}");
+        }
+    }
+
+    /// A three-segment token whose header is JSON but not an object (or begins with a BOM)
+    /// is a broken JWT, not an opaque token.
+    #[test]
+    fn a_header_must_be_a_json_object() {
+        let p = enc(r#"{"sub":"a"}"#);
+        for header in [
+            "[1,2]",
+            "null",
+            "42",
+            "\"RS256\"",
+            "\u{feff}{\"alg\":\"RS256\"}",
+        ] {
+            let token = format!("{}.{p}.c2ln", enc(header));
+            let Decoded::Malformed(m) = decode(&token) else {
+                panic!("{header:?} header was not refused: {:?}", decode(&token))
+            };
+            assert_eq!(m.segment, 1, "{header:?}: {m}");
         }
     }
 

@@ -3,13 +3,15 @@
 //!
 //! [`jwt`] splits any token into segments for display, [`claims`] explains registered names,
 //! [`time`] formats instants, [`verify`] checks signatures and claims without IO, [`remote`]
-//! fetches keys and asks the issuer, and [`report`] ties one inspection together.
+//! fetches keys and asks the issuer, [`report`] ties one inspection together, and
+//! [`verdict`] is the one verified/invalid/unverified verdict every output shows.
 
 pub mod claims;
 pub mod jwt;
 pub mod remote;
 pub mod report;
 pub mod time;
+pub mod verdict;
 pub mod verify;
 
 use base64::Engine as _;

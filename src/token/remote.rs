@@ -204,7 +204,32 @@ impl Remote {
         let raw = client.execute(request).await.map_err(|e| e.to_string())?;
         let response = OAuthResponse::from_raw(&raw);
         self.note(&response);
-        answer_fields(&response)
+        answer_fields(&response).map_err(|e| {
+            if response.status == 401 {
+                format!("{e}; {}", userinfo_hint(token))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// Why a userinfo endpoint may refuse a token that is otherwise fine: it was issued for
+/// another resource (its `aud`).
+fn userinfo_hint(token: &str) -> String {
+    let aud = super::unverified_claims(super::jwt::clean(token))
+        .and_then(|c| c.get("aud").cloned())
+        .map(|aud| match aud {
+            Value::String(s) => s,
+            other => other.to_string(),
+        });
+    match aud {
+        Some(aud) => format!(
+            "this access token may not be meant for the userinfo endpoint: its aud is {aud}"
+        ),
+        None => "this access token may not be meant for the userinfo endpoint (it names no \
+                 audience that could be checked here)"
+            .into(),
     }
 }
 
@@ -234,6 +259,13 @@ pub enum JwksSource {
         /// The path, for messages.
         origin: String,
     },
+    /// One public key from a PEM file (`-----BEGIN PUBLIC KEY-----`), as DER.
+    Pem {
+        /// The key (SubjectPublicKeyInfo or PKCS#1 DER).
+        der: Vec<u8>,
+        /// The path, for messages.
+        origin: String,
+    },
     /// A URL, fetched when first needed and once more on an unknown `kid`.
     Url {
         /// The JWKS URL.
@@ -245,6 +277,52 @@ pub enum JwksSource {
     },
 }
 
+/// Reads a `--jwks` file: a JWKS (`{"keys": [...]}`), a single JWK, or a PEM public key.
+pub fn parse_key_file(text: &str, origin: &str) -> Result<JwksSource, String> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    if trimmed.starts_with("-----BEGIN") {
+        return pem_der(trimmed).map(|der| JwksSource::Pem {
+            der,
+            origin: origin.to_owned(),
+        });
+    }
+    let single = serde_json::from_str::<Value>(trimmed)
+        .ok()
+        .filter(|v| v.get("kty").is_some() && v.get("keys").is_none());
+    let set = match single {
+        Some(jwk) => parse_jwks(&serde_json::json!({ "keys": [jwk] }).to_string())?,
+        None => parse_jwks(trimmed)?,
+    };
+    Ok(JwksSource::File {
+        set,
+        origin: origin.to_owned(),
+    })
+}
+
+/// The DER inside a PEM public key. Private keys are refused: a verifier never needs one.
+fn pem_der(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let mut lines = text.lines().map(str::trim);
+    let begin = lines.next().unwrap_or_default();
+    let label = begin
+        .strip_prefix("-----BEGIN ")
+        .and_then(|l| l.strip_suffix("-----"))
+        .unwrap_or_default();
+    if !matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY") {
+        return Err(format!(
+            "is PEM but not a public key ({}); give the issuer's public key",
+            escape_truncated(label, 40)
+        ));
+    }
+    let body: String = lines
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect::<Vec<_>>()
+        .concat();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| format!("is PEM whose body is not base64 ({e})"))
+}
+
 /// Checks the signature of `jws`, fetching (and on an unknown `kid`, refetching once) the JWKS.
 pub async fn check_signature(
     jws: &Jws,
@@ -253,17 +331,47 @@ pub async fn check_signature(
     remote: &mut Remote,
 ) -> Outcome {
     let Some(source) = source else {
-        let keys = Keys { jwks: None, secret };
+        let keys = Keys {
+            secret,
+            ..Keys::default()
+        };
         return match verify::signature(jws, &keys, true) {
             SignatureStep::Done(o) => o,
             SignatureStep::UnknownKid(kid) => Outcome::NotChecked(format!("no key for kid {kid}")),
         };
     };
-    // HS* and unverifiable algorithms need no keys: do not fetch for them.
-    let needs_jwks = !matches!(jws.alg(), None | Some("none" | "HS256" | "HS384" | "HS512"))
-        && verify::ALLOWED.iter().any(|(n, _)| Some(*n) == jws.alg());
+    // Header rules and the algorithm's spelling fail whatever the keys: no fetch for them.
+    let alg = match verify::header_rules(jws).and_then(|()| verify::algorithm(jws)) {
+        Err(why) => return Outcome::Failed(why),
+        Ok(verify::AlgName::Unsupported(_)) => {
+            let keys = Keys::default();
+            return match verify::signature(jws, &keys, true) {
+                SignatureStep::Done(o) => o,
+                SignatureStep::UnknownKid(_) => Outcome::NotChecked("no keys".into()),
+            };
+        }
+        Ok(verify::AlgName::Allowed(name)) => name,
+    };
+    if let JwksSource::Pem { der, origin } = source {
+        let keys = Keys {
+            secret,
+            pem: Some((der.as_slice(), origin.as_str())),
+            ..Keys::default()
+        };
+        return match verify::signature(jws, &keys, true) {
+            SignatureStep::Done(o) => o,
+            SignatureStep::UnknownKid(kid) => Outcome::NotChecked(format!("no key for kid {kid}")),
+        };
+    }
+    // An HMAC token against an issuer's public keys is a forgery attempt, whatever the keys
+    // are: a JWKS is public by definition. Nothing needs fetching to say so.
+    if matches!(alg, "HS256" | "HS384" | "HS512") && secret.is_none() {
+        return Outcome::Failed(verify::confusion(alg));
+    }
+    let needs_jwks = !matches!(alg, "HS256" | "HS384" | "HS512");
     loop {
         let (set, origin, refetched) = match source {
+            JwksSource::Pem { .. } => return Outcome::NotChecked("no keys".into()),
             JwksSource::File { set, origin } => (set as &JwkSet, origin.clone(), true),
             JwksSource::Url {
                 url,
@@ -274,7 +382,9 @@ pub async fn check_signature(
                     match remote.fetch_jwks(url).await {
                         Ok(s) => *set = Some(s),
                         Err(e) => {
-                            return Outcome::NotChecked(format!("could not fetch the keys: {e}"));
+                            return Outcome::NotChecked(format!(
+                                "could not fetch the keys from {url}: {e}"
+                            ));
                         }
                     }
                 }
@@ -286,7 +396,10 @@ pub async fn check_signature(
                     ),
                     Some(s) => (s as &JwkSet, url.to_string(), false),
                     None => {
-                        let keys = Keys { jwks: None, secret };
+                        let keys = Keys {
+                            secret,
+                            ..Keys::default()
+                        };
                         return match verify::signature(jws, &keys, true) {
                             SignatureStep::Done(o) => o,
                             SignatureStep::UnknownKid(_) => Outcome::NotChecked("no keys".into()),
@@ -298,6 +411,7 @@ pub async fn check_signature(
         let keys = Keys {
             jwks: Some((set, &origin)),
             secret,
+            pem: None,
         };
         match verify::signature(jws, &keys, refetched) {
             SignatureStep::Done(outcome) => return outcome,
@@ -314,7 +428,7 @@ pub async fn check_signature(
                         Ok(s) => *set = Some(s),
                         Err(e) => {
                             return Outcome::NotChecked(format!(
-                                "unknown kid, and fetching the keys again failed: {e}"
+                                "unknown kid, and fetching the keys again from {url} failed: {e}"
                             ));
                         }
                     }

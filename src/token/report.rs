@@ -9,7 +9,8 @@ use super::claims::{self, Kind};
 use super::jwt::{self, Decoded};
 use super::remote::{self, IssuerInfo, JwksSource, Remote, Skew};
 use super::time::{TimeView, numeric_date};
-use super::verify::{self, Check, Expect, HmacSecret, Outcome};
+use super::verdict::{self, Judgement, Verdict};
+use super::verify::{self, Check, Expect, HmacSecret, Leeway, Outcome};
 use crate::exit::Exit;
 use crate::oauth::client::OAuthClient;
 use crate::sanitize::escape;
@@ -27,6 +28,16 @@ pub struct Options {
     pub secret: Option<HmacSecret>,
     /// A client for introspection (`--client-id`, `--client-secret-env`, `--auth`).
     pub client: Option<OAuthClient>,
+    /// The clock skew the time checks forgive (`--leeway SECS`).
+    pub leeway: Leeway,
+}
+
+impl Options {
+    /// Whether a key source was named (`--jwks`, `--issuer`, `--secret-env`): then a token
+    /// that cannot be verified exits 6.
+    pub fn asks_to_verify(&self) -> bool {
+        self.jwks.is_some() || self.issuer.is_some() || self.secret.is_some()
+    }
 }
 
 /// An answer from introspection or userinfo.
@@ -57,19 +68,54 @@ pub struct Report {
     pub now: i64,
     /// What the claims were checked against (the TUI re-runs the time checks every second).
     pub expect: Expect,
+    /// Whether a key source was named: an unverified token then exits 6.
+    pub asked: bool,
 }
 
 /// Decodes `token` and runs every check `options` allows.
 pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> Report {
     let token = jwt::clean(token);
     let decoded = jwt::decode(token);
+    let asked = options.asks_to_verify();
     let mut notes = Vec::new();
     let mut info: Option<IssuerInfo> = None;
     let expecting_issuer = options.issuer.as_ref().map(|u| u.to_string());
+    // Why the issuer could not give keys, when it could not: the signature line says so
+    // instead of asking for flags that were given.
+    let mut no_keys: Option<String> = None;
+    if matches!(decoded, Decoded::Malformed(_)) {
+        // Nothing about a token that is not one is worth a request.
+        return finish(
+            decoded,
+            Vec::new(),
+            remote,
+            (None, None),
+            notes,
+            Expect {
+                issuer: expecting_issuer,
+                audience: options.audience.clone(),
+                leeway: options.leeway,
+            },
+            asked,
+        );
+    }
     if let Some(issuer) = &options.issuer {
         match remote.discover(issuer).await {
-            Ok(i) => info = Some(i),
-            Err(e) => notes.push(format!("discovery failed: {e}")),
+            Ok(i) => {
+                if i.jwks_uri.is_none() && options.jwks.is_none() {
+                    no_keys = Some(format!(
+                        "the issuer {issuer} names no usable jwks_uri in its discovery document, \
+                         so there are no keys to check the signature with"
+                    ));
+                }
+                info = Some(i);
+            }
+            Err(e) => {
+                no_keys = Some(format!(
+                    "could not get the keys: the issuer {issuer} could not be asked ({e})"
+                ));
+                notes.push(format!("discovery failed: {e}"));
+            }
         }
     }
     if options.jwks.is_none()
@@ -84,18 +130,24 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
     let expect = Expect {
         issuer: info.as_ref().map(|i| i.issuer.clone()).or(expecting_issuer),
         audience: options.audience.clone(),
+        leeway: options.leeway,
     };
     let mut checks = Vec::new();
     let (mut introspection, mut userinfo) = (None, None);
     match &decoded {
         Decoded::Jws(jws) => {
-            let outcome = remote::check_signature(
+            let mut outcome = remote::check_signature(
                 jws,
                 options.jwks.as_mut(),
                 options.secret.as_ref(),
                 remote,
             )
             .await;
+            if let (Outcome::NotChecked(_), Some(why)) = (&outcome, &no_keys)
+                && options.jwks.is_none()
+            {
+                outcome = Outcome::NotChecked(why.clone());
+            }
             checks.push(Check {
                 name: "signature",
                 outcome,
@@ -123,7 +175,10 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                      --issuer URL to ask it (introspection needs --client-id too)"
                         .into(),
                 );
-                return finish(decoded, checks, remote, (None, None), notes, expect);
+                if let Some(why) = no_keys {
+                    notes.push(why);
+                }
+                return finish(decoded, checks, remote, (None, None), notes, expect, asked);
             };
             if let (Some(endpoint), Some(client)) = (&info.introspection, &options.client) {
                 let result = remote.introspect(endpoint, client, token).await;
@@ -172,6 +227,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
         (introspection, userinfo),
         notes,
         expect,
+        asked,
     )
 }
 
@@ -182,8 +238,10 @@ fn finish(
     (introspection, userinfo): (Option<Lookup>, Option<Lookup>),
     notes: Vec<String>,
     expect: Expect,
+    asked: bool,
 ) -> Report {
     Report {
+        asked,
         decoded,
         checks,
         skew: remote.skew,
@@ -243,13 +301,41 @@ impl Report {
         }
     }
 
-    /// Exit 6 for a malformed token or any failed check, else 0.
-    pub fn exit(&self) -> Exit {
-        if matches!(self.decoded, Decoded::Malformed(_)) || verify::any_failed(&self.checks) {
-            Exit::InvalidToken
-        } else {
-            Exit::Ok
+    /// The checks with the time and claim checks run again at `now`, so a token expiring
+    /// while on screen turns invalid.
+    pub fn checks_at(&self, now: i64) -> Vec<Check> {
+        match &self.decoded {
+            Decoded::Jws(j) => {
+                let fresh = verify::claims(&j.claims, &self.expect, now);
+                self.checks
+                    .iter()
+                    .map(|c| {
+                        fresh
+                            .iter()
+                            .find(|f| f.name == c.name)
+                            .cloned()
+                            .unwrap_or_else(|| c.clone())
+                    })
+                    .collect()
+            }
+            _ => self.checks.clone(),
         }
+    }
+
+    /// The verdict at `now`.
+    pub fn judge_at(&self, now: i64) -> Judgement {
+        verdict::judge(&self.decoded, &self.checks_at(now), self.asked)
+    }
+
+    /// The verdict when the checks ran.
+    pub fn judgement(&self) -> Judgement {
+        verdict::judge(&self.decoded, &self.checks, self.asked)
+    }
+
+    /// 0 verified; 6 invalid; unverified: 0 for a plain decode, 6 when a key source was
+    /// named but could not be used.
+    pub fn exit(&self) -> Exit {
+        self.judgement().exit()
     }
 
     /// The `--json` document.
@@ -279,9 +365,13 @@ impl Report {
                 Err(e) => json!({"endpoint": l.endpoint, "ok": false, "error": e}),
             })
         };
+        let judgement = self.judgement();
         json!({
             "kind": self.kind(),
-            "valid": self.exit() == Exit::Ok,
+            "verdict": judgement.verdict.label(),
+            "verdict_reason": judgement.reason,
+            "valid": judgement.verdict == Verdict::Verified,
+            "leeway": {"exp": self.expect.leeway.exp, "nbf_iat": self.expect.leeway.future},
             "header": header,
             "claims": claims,
             "encrypted": matches!(self.decoded, Decoded::Jwe(_)),
@@ -350,6 +440,10 @@ impl Report {
                 line(&mut out, "\nPayload\n  (encrypted)".into());
             }
             Decoded::Opaque => line(&mut out, "Opaque token (not a JWT)".into()),
+            Decoded::Malformed(m) if m.segment == 0 && m.reason.starts_with("not a token") => line(
+                &mut out,
+                format!("Not a token{}", escape(&m.reason["not a token".len()..])),
+            ),
             Decoded::Malformed(m) => line(
                 &mut out,
                 format!("Malformed token: {}", escape(&m.to_string())),
@@ -398,26 +492,12 @@ impl Report {
         for note in &self.notes {
             line(&mut out, format!("\nNote: {}", escape(note)));
         }
-        let verdict = match (self.exit(), &self.decoded) {
-            (Exit::Ok, _)
-                if self
-                    .checks
-                    .iter()
-                    .all(|c| !matches!(c.outcome, Outcome::Passed(_))) =>
-            {
-                "nothing was verified".to_owned()
-            }
-            (Exit::Ok, _) => "every check that ran passed".to_owned(),
-            (_, Decoded::Malformed(_)) => "INVALID: malformed".to_owned(),
-            _ => {
-                let n = self
-                    .checks
-                    .iter()
-                    .filter(|c| matches!(c.outcome, Outcome::Failed(_)))
-                    .count();
-                format!("INVALID: {n} check{} failed", if n == 1 { "" } else { "s" })
-            }
-        };
+        let judgement = self.judgement();
+        let verdict = format!(
+            "{} — {}",
+            judgement.verdict.label().to_uppercase(),
+            escape(&judgement.reason)
+        );
         line(&mut out, format!("\nResult: {verdict}"));
         out
     }

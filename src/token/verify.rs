@@ -6,7 +6,10 @@
 //! Rules (research/crates.md §1.9): the algorithm comes from a fixed allowlist and must fit
 //! the key; the token's header alone never picks it. `alg: none` is never verified. A key
 //! from a JWKS is never used as an HMAC secret (the classic RS256→HS256 confusion), and keys
-//! embedded in the token (`jwk`, `jku`, `x5u`) are never used.
+//! embedded in the token (`jwk`, `jku`, `x5u`, `x5c`) are never used. JOSE is read strictly:
+//! `alg` must be a registered name spelled exactly (RFC 7515 §4.1.1: case-sensitive), and a
+//! `crit` header naming extensions tvlogin does not understand makes the token invalid
+//! (RFC 7515 §4.1.11).
 
 use std::fmt;
 
@@ -17,8 +20,52 @@ use serde_json::{Map, Value, json};
 use super::jwt::Jws;
 use super::time::{numeric_date, relative};
 
-/// The leeway for time checks, in seconds: clocks of issuer and this machine may differ a bit.
-pub const LEEWAY: i64 = 60;
+/// Clock skew forgiven by default for `nbf` and `iat` in the future, in seconds: a token the
+/// issuer stamped a little ahead of this machine's clock is not a risk. `exp` gets no default
+/// leeway: an expired token is reported expired unless the user asks (`--leeway SECS`).
+pub const CLOCK_SKEW: i64 = 60;
+
+/// How much clock skew the time checks forgive, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leeway {
+    /// Seconds after `exp` that still pass.
+    pub exp: i64,
+    /// Seconds `nbf` and `iat` may lie in the future.
+    pub future: i64,
+}
+
+impl Default for Leeway {
+    /// No leeway for `exp`, [`CLOCK_SKEW`] for `nbf`/`iat`.
+    fn default() -> Self {
+        Self {
+            exp: 0,
+            future: CLOCK_SKEW,
+        }
+    }
+}
+
+impl Leeway {
+    /// `--leeway SECS`: the same leeway for every time check.
+    pub fn uniform(secs: i64) -> Self {
+        let secs = secs.max(0);
+        Self {
+            exp: secs,
+            future: secs,
+        }
+    }
+}
+
+/// JWS algorithm names registered with IANA (RFC 7518, RFC 8037, RFC 8812, fully-specified
+/// EdDSA): a name that differs from one of these only in case or padding is a forgery attempt
+/// or a broken issuer, never a spelling to be forgiven.
+const REGISTERED: &[&str] = &[
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256",
+    "PS384", "PS512", "none", "EdDSA", "ES256K", "Ed25519", "Ed448",
+];
+
+/// Header parameters whose meaning tvlogin understands (none of them changes how the payload
+/// is processed, so `crit` may never list them either: RFC 7515 §4.1.11).
+const UNDERSTOOD_CRITICAL: &[&str] = &[];
 
 /// The algorithms tvlogin verifies. Anything else (ES512, none, unknown) is shown, not checked.
 pub const ALLOWED: &[(&str, Algorithm)] = &[
@@ -127,6 +174,8 @@ pub struct Keys<'a> {
     pub jwks: Option<(&'a JwkSet, &'a str)>,
     /// A shared secret for HS256/384/512.
     pub secret: Option<&'a HmacSecret>,
+    /// One public key in DER (from a PEM file given as `--jwks`), and where it came from.
+    pub pem: Option<(&'a [u8], &'a str)>,
 }
 
 /// Checks the signature of `jws` with `keys`. `refetched` says the JWKS was already fetched
@@ -134,43 +183,55 @@ pub struct Keys<'a> {
 pub fn signature(jws: &Jws, keys: &Keys<'_>, refetched: bool) -> SignatureStep {
     use Outcome::*;
     use SignatureStep::Done;
-    let Some(alg_name) = jws.alg() else {
-        return Done(Failed("the header has no alg".into()));
-    };
-    if alg_name.eq_ignore_ascii_case("none") {
-        return Done(Failed(
-            "alg none: the token is unsigned, and unsigned tokens are never accepted".into(),
-        ));
+    if let Err(why) = header_rules(jws) {
+        return Done(Failed(why));
     }
+    let alg_name = match algorithm(jws) {
+        Ok(AlgName::Allowed(name)) => name,
+        Ok(AlgName::Unsupported(name)) => {
+            return Done(NotChecked(format!(
+                "{name} is a registered algorithm tvlogin does not verify (it checks {})",
+                ALLOWED
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Err(why) => return Done(Failed(why)),
+    };
     let Some(&(_, alg)) = ALLOWED.iter().find(|(n, _)| *n == alg_name) else {
-        return Done(NotChecked(format!(
-            "{} is not on the allowlist ({})",
-            alg_name,
-            ALLOWED
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Done(Failed(format!("{alg_name} is not on the allowlist")));
     };
     let hmac = matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
     if hmac {
-        return match (keys.secret, keys.jwks) {
+        let public_keys = keys.jwks.is_some() || keys.pem.is_some();
+        return match (keys.secret, public_keys) {
             (Some(secret), _) => Done(
                 match verify_with(jws, &DecodingKey::from_secret(&secret.0), alg) {
                     Ok(()) => Passed(format!("{alg_name} with the shared secret")),
                     Err(e) => Failed(format!("{alg_name} with the shared secret: {e}")),
                 },
             ),
-            (None, Some(_)) => Done(Failed(format!(
-                "{alg_name} is an HMAC algorithm but only public keys (a JWKS) were given; a \
-                 public key is never used as an HMAC secret (algorithm confusion)"
-            ))),
-            (None, None) => Done(NotChecked(format!(
+            (None, true) => Done(Failed(confusion(alg_name))),
+            (None, false) => Done(NotChecked(format!(
                 "{alg_name} uses a shared secret: name the environment variable holding it \
                  with --secret-env VAR"
             ))),
         };
+    }
+    if let Some((der, origin)) = keys.pem {
+        // aws-lc reads SubjectPublicKeyInfo and PKCS#1 DER; a key of the wrong type or
+        // curve simply fails to verify.
+        let key = match alg {
+            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_der(der),
+            Algorithm::EdDSA => DecodingKey::from_ed_der(der),
+            _ => DecodingKey::from_rsa_der(der),
+        };
+        return Done(match verify_with(jws, &key, alg) {
+            Ok(()) => Passed(format!("{alg_name} with the public key in {origin}")),
+            Err(e) => Failed(format!("{alg_name} with the public key in {origin}: {e}")),
+        });
     }
     let Some((set, origin)) = keys.jwks else {
         return Done(NotChecked(format!(
@@ -232,6 +293,108 @@ pub fn signature(jws: &Jws, keys: &Keys<'_>, refetched: bool) -> SignatureStep {
         }
     }
     Done(Failed(last))
+}
+
+/// What an HMAC token checked against public keys is: an algorithm-confusion forgery.
+pub fn confusion(alg_name: &str) -> String {
+    format!(
+        "algorithm confusion: {alg_name} is an HMAC algorithm but the keys given are public \
+         keys; a public key is never used as an HMAC secret, since anyone could then sign tokens"
+    )
+}
+
+/// How a header's `alg` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlgName {
+    /// Exactly a name on [`ALLOWED`].
+    Allowed(&'static str),
+    /// Exactly a registered name tvlogin does not verify (ES512, ES256K, Ed448, …).
+    Unsupported(&'static str),
+}
+
+/// Reads `alg` strictly: a string equal to a registered name. `none` (in any spelling) is
+/// refused, as is any near miss (`rs256`, `RS256 `, `RS256\u0000`, ``): names are
+/// case-sensitive and exact (RFC 7515 §4.1.1). An unknown name cannot be checked either, so
+/// it is refused as well rather than reported as merely unchecked.
+pub fn algorithm(jws: &Jws) -> Result<AlgName, String> {
+    let alg = match jws.header.get("alg") {
+        None => return Err("the header has no alg".into()),
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return Err(format!("alg is not a string but {}", kind_of(other))),
+    };
+    if alg.trim().eq_ignore_ascii_case("none") {
+        return Err(
+            "alg none: the token is unsigned, and unsigned tokens are never accepted".into(),
+        );
+    }
+    if let Some(&(name, _)) = ALLOWED.iter().find(|(n, _)| *n == alg) {
+        return Ok(AlgName::Allowed(name));
+    }
+    if let Some(&name) = REGISTERED.iter().find(|n| **n == alg) {
+        return Ok(AlgName::Unsupported(name));
+    }
+    let squeezed: String = alg
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    if let Some(name) = REGISTERED
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&squeezed))
+    {
+        return Err(format!(
+            "alg {alg:?} is not {name}: algorithm names are case-sensitive and exact (RFC 7515 \
+             §4.1.1)"
+        ));
+    }
+    if alg.is_empty() {
+        return Err("alg is empty".into());
+    }
+    Err(format!(
+        "alg {alg:?} is not a registered JWS algorithm, so no signature can be checked"
+    ))
+}
+
+/// Header rules that hold whatever the keys: a `crit` list naming extensions tvlogin does
+/// not understand makes the token invalid (RFC 7515 §4.1.11), as does a malformed `crit`.
+pub fn header_rules(jws: &Jws) -> Result<(), String> {
+    let Some(crit) = jws.header.get("crit") else {
+        return Ok(());
+    };
+    let names: Vec<&str> = match crit {
+        Value::Array(items) if !items.is_empty() => {
+            let names: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            if names.len() != items.len() {
+                return Err("crit must be a list of header parameter names".into());
+            }
+            names
+        }
+        _ => return Err("crit must be a non-empty list of header parameter names".into()),
+    };
+    let unknown: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !UNDERSTOOD_CRITICAL.contains(n))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the header marks {} as critical (crit) and tvlogin does not understand {}; RFC 7515 \
+         §4.1.11 says such a token must be rejected",
+        unknown.join(", "),
+        if unknown.len() == 1 { "it" } else { "them" }
+    ))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Whether `key` may verify `alg`: `use` is not `enc`, its own `alg` (when given) is the
@@ -304,6 +467,8 @@ pub struct Expect {
     pub issuer: Option<String>,
     /// An audience the token must be for (`--audience`).
     pub audience: Option<String>,
+    /// The clock skew the time checks forgive.
+    pub leeway: Leeway,
 }
 
 /// The time and claim checks, in the order `exp`, `nbf`, `iat`, `iss`, `aud`.
@@ -318,19 +483,21 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Che
         }
     };
     let mut out = Vec::new();
+    let leeway = expect.leeway;
     let exp = match time("exp") {
         Err(o) => o,
         Ok(None) => NotChecked("the token has no exp claim: it never expires".into()),
-        Ok(Some(exp)) if now < exp + LEEWAY => {
-            if now < exp {
-                Passed(format!("expires {}", relative(exp, now)))
-            } else {
-                Passed(format!(
-                    "expired {}, within the {LEEWAY}s leeway",
-                    relative(exp, now)
-                ))
-            }
-        }
+        Ok(Some(exp)) if now < exp => Passed(format!("expires {}", relative(exp, now))),
+        Ok(Some(exp)) if now < exp + leeway.exp => Passed(format!(
+            "expired {}, forgiven by the {}s leeway asked for",
+            relative(exp, now),
+            leeway.exp
+        )),
+        Ok(Some(exp)) if now < exp + CLOCK_SKEW => Failed(format!(
+            "expired {} (if the issuer's clock runs behind this one, --leeway {CLOCK_SKEW} \
+             forgives up to a minute)",
+            relative(exp, now)
+        )),
         Ok(Some(exp)) => Failed(format!("expired {}", relative(exp, now))),
     };
     out.push(Check {
@@ -340,9 +507,12 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Che
     let nbf = match time("nbf") {
         Err(o) => o,
         Ok(None) => NotChecked("no nbf claim".into()),
-        Ok(Some(nbf)) if nbf <= now + LEEWAY => {
-            Passed(format!("valid since {}", relative(nbf, now)))
-        }
+        Ok(Some(nbf)) if nbf <= now => Passed(format!("valid since {}", relative(nbf, now))),
+        Ok(Some(nbf)) if nbf <= now + leeway.future => Passed(format!(
+            "valid from {}, within the {}s clock-skew leeway",
+            relative(nbf, now),
+            leeway.future
+        )),
         Ok(Some(nbf)) => Failed(format!("not valid yet: only from {}", relative(nbf, now))),
     };
     out.push(Check {
@@ -352,7 +522,9 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Che
     let iat = match time("iat") {
         Err(o) => o,
         Ok(None) => NotChecked("no iat claim".into()),
-        Ok(Some(iat)) if iat <= now + LEEWAY => Passed(format!("issued {}", relative(iat, now))),
+        Ok(Some(iat)) if iat <= now + leeway.future => {
+            Passed(format!("issued {}", relative(iat, now)))
+        }
         Ok(Some(iat)) => Failed(format!(
             "issued in the future ({}): the issuer's clock or the token is wrong",
             relative(iat, now)
@@ -427,6 +599,7 @@ mod tests {
         let expect = Expect {
             issuer: Some("https://idp.example/".into()),
             audience: Some("api".into()),
+            ..Expect::default()
         };
         let c = map(json!({"exp": now + 10, "nbf": now - 5, "iat": now - 5,
             "iss": "https://idp.example", "aud": ["web", "api"]}));
@@ -438,7 +611,7 @@ mod tests {
 
         let table: [(Value, &str, &str); 7] = [
             (json!({"exp": now - 61}), "exp", "failed"),
-            (json!({"exp": now - 30}), "exp", "passed"),
+            (json!({"exp": now - 30}), "exp", "failed"),
             (json!({"exp": "soon"}), "exp", "failed"),
             (json!({"nbf": now + 120}), "nbf", "failed"),
             (json!({"iat": now + 3600}), "iat", "failed"),

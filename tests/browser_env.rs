@@ -1,0 +1,191 @@
+//! The browser is started with an environment holding no secret: a stand-in browser named by
+//! `BROWSER` writes the environment it received, and neither the client secret's variable,
+//! `TVLOGIN_CLIENT_SECRET` nor any value carrying a secret is in it.
+
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+
+use tvlogin::child_env::ChildEnv;
+
+#[test]
+fn the_browser_gets_no_secret() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("env.txt");
+    let script = dir.path().join("stand-in-browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv > '{}'\necho \"$1\" >> '{}'\n",
+            out.display(),
+            out.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client_secret = "client-secret-value-42";
+    let vars: Vec<(OsString, OsString)> = [
+        ("PATH", "/usr/bin:/bin"),
+        ("HOME", "/home/someone"),
+        ("BROWSER", script.to_str().unwrap_or_default()),
+        ("MY_CLIENT_SECRET", client_secret),
+        ("TVLOGIN_CLIENT_SECRET", "global-secret-value-43"),
+        ("SOME_COPY", client_secret),
+        ("LANG", "C.UTF-8"),
+    ]
+    .iter()
+    .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+    .collect();
+    let env = ChildEnv::new()
+        .without_var("MY_CLIENT_SECRET")
+        .without_value(client_secret);
+    let url = url::Url::parse("https://idp.example/device?user_code=ABCD-EFGH")
+        .unwrap_or_else(|e| panic!("{e}"));
+    tvlogin::browser::open_from(&url, &env, vars).unwrap_or_else(|e| panic!("{e}"));
+    // The launcher is waited for (it exits at once), so the file is complete.
+    let seen = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        seen.contains(url.as_str()),
+        "the URL is the argument: {seen}"
+    );
+    assert!(
+        seen.contains("HOME=/home/someone"),
+        "the rest is kept: {seen}"
+    );
+    for secret in [
+        client_secret,
+        "global-secret-value-43",
+        "MY_CLIENT_SECRET",
+        "TVLOGIN_CLIENT_SECRET",
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the browser: {seen}"
+        );
+    }
+}
+
+/// The real binary: a login screen in a pseudo-terminal, `o` pressed, and the stand-in
+/// browser named by `BROWSER` records its environment. The client secret (from
+/// `--client-secret-env`) and `TVLOGIN_CLIENT_SECRET` are not in it; the URL is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_screens_browser_key_passes_no_secret() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    use tvlogin::server::{BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig, ServerHandle};
+
+    let server = ServerHandle::start(ServerConfig::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("env.txt");
+    let script = dir.path().join("stand-in-browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nenv > '{0}.tmp'\necho \"URL=$1\" >> '{0}.tmp'\nmv '{0}.tmp' '{0}'\n",
+            out.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
+    command.args([
+        "login",
+        "--issuer",
+        &server.issuer_str(),
+        "--client-id",
+        BASIC_CLIENT_ID,
+        "--client-secret-env",
+        "MY_CS",
+        "--store",
+        "memory",
+    ]);
+    command.env_clear();
+    command.env("TERM", "xterm-256color");
+    command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command.env("DISPLAY", ":99");
+    command.env("BROWSER", &script);
+    command.env("MY_CS", BASIC_CLIENT_SECRET);
+    command.env("TVLOGIN_CLIENT_SECRET", "the-global-secret-value");
+    command.env("TVLOGIN_CONFIG_DIR", dir.path().join("config"));
+    command.env("TVLOGIN_DATA_DIR", dir.path().join("data"));
+    let mut child = pty
+        .slave
+        .spawn_command(command)
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(pty.slave);
+    let mut reader = pty
+        .master
+        .try_clone_reader()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _master = pty.master;
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut parser = vt100::Parser::new(40, 100, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // The waiting screen is up once the server has a pending code.
+    while server.pending_user_codes().is_empty() || !parser.screen().contents().contains("open") {
+        assert!(
+            Instant::now() < deadline,
+            "no login screen:\n{}",
+            parser.screen().contents()
+        );
+        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
+            parser.process(&bytes);
+        }
+    }
+    writer.write_all(b"o").unwrap_or_else(|e| panic!("{e}"));
+    while !out.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the browser was not started:\n{}",
+            parser.screen().contents()
+        );
+        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(100)) {
+            parser.process(&bytes);
+        }
+    }
+    let seen = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        seen.contains(&format!("URL={}/device", server.issuer_str())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("TVLOGIN_CONFIG_DIR="),
+        "the rest is kept: {seen}"
+    );
+    for secret in [
+        BASIC_CLIENT_SECRET,
+        "the-global-secret-value",
+        "MY_CS=",
+        "TVLOGIN_CLIENT_SECRET=",
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the browser:\n{seen}"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    server.shutdown().await;
+}

@@ -1,0 +1,196 @@
+//! `tvlogin serve` under abuse: a 200k-field form is refused with an RFC-shaped error (not
+//! parsed for a minute), a slow-header connection is closed by the header-read timeout, too
+//! many pending device codes are refused, and discovery keeps answering throughout.
+//! Correctness only: how fast is measured by `scripts/bench-serve-abuse.sh`, not here.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tvlogin::server::{DEMO_CLIENT_ID, Limits, ServerConfig, ServerHandle};
+
+async fn start(limits: Limits) -> ServerHandle {
+    ServerHandle::start_with_limits(ServerConfig::default(), limits)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One request on its own connection; the whole answer as (status, body).
+async fn request(server: &ServerHandle, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(server.local_addr())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = format!(
+        "{head}\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The server may answer (and close) before reading it all: a write error is fine.
+    let _ = stream.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+async fn discovery_answers(server: &ServerHandle) {
+    let (status, body) = request(
+        server,
+        "GET /.well-known/openid-configuration HTTP/1.1",
+        b"",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(doc["issuer"], server.issuer_str());
+}
+
+fn oauth_error(body: &str) -> (String, String) {
+    let doc: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (
+        doc["error"].as_str().unwrap_or_default().to_owned(),
+        doc["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+const FORM: &str =
+    "POST /device_authorization HTTP/1.1\r\ncontent-type: application/x-www-form-urlencoded";
+
+#[tokio::test]
+async fn huge_forms_are_refused_and_discovery_keeps_answering() {
+    let server = start(Limits::default()).await;
+    // 200k fields, 1.9 MB: over the size cap.
+    let huge = "scope=a&".repeat(200_000);
+    let (status, body) = request(&server, FORM, huge.as_bytes()).await;
+    assert_eq!(status, 413, "{body}");
+    let (error, why) = oauth_error(&body);
+    assert_eq!(error, "invalid_request");
+    assert!(why.contains("larger than 64 KiB"), "{why}");
+    // Under the size cap, thousands of fields: the field cap refuses it.
+    let many = (0..7000)
+        .map(|i| format!("f{i}=1"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let (status, body) = request(&server, FORM, many.as_bytes()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        oauth_error(&body).1.contains("more than 64 parameters"),
+        "{body}"
+    );
+    // A scope over 4 KiB.
+    let long = format!("client_id={DEMO_CLIENT_ID}&scope={}", "s".repeat(5000));
+    let (status, body) = request(&server, FORM, long.as_bytes()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(oauth_error(&body).1.contains("longer than 4 KiB"), "{body}");
+    // While big forms arrive on other connections, discovery answers.
+    let mut abusers = Vec::new();
+    for _ in 0..4 {
+        let addr = server.local_addr();
+        let huge = huge.clone();
+        abusers.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let head = format!(
+                "{FORM}\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+                huge.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            let _ = s.write_all(huge.as_bytes()).await;
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink).await;
+        }));
+    }
+    discovery_answers(&server).await;
+    for a in abusers {
+        let _ = a.await;
+    }
+    // A normal request still works.
+    let ok = format!("client_id={DEMO_CLIENT_ID}&scope=openid");
+    let (status, body) = request(&server, FORM, ok.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_discovery_keeps_answering() {
+    let server = start(Limits {
+        header_read: Duration::from_millis(500),
+        body_read: Duration::from_millis(500),
+        ..Limits::default()
+    })
+    .await;
+    // Headers that never finish.
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let mut s = TcpStream::connect(server.local_addr())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.write_all(b"GET /jwks HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        slow.push(s);
+    }
+    discovery_answers(&server).await;
+    // A body that never finishes gets an answer saying so.
+    let mut stalled = TcpStream::connect(server.local_addr())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    stalled
+        .write_all(format!("{FORM}\r\nhost: x\r\ncontent-length: 100\r\n\r\nclient_id=").as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for mut s in slow {
+        // The server closes the connection (EOF or reset), well before this generous bound.
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut buf)).await;
+        assert!(closed.is_ok(), "a slow-header connection stayed open");
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), stalled.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+    discovery_answers(&server).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn pending_device_codes_are_capped() {
+    let server = start(Limits {
+        max_pending: 3,
+        ..Limits::default()
+    })
+    .await;
+    let ok = format!("client_id={DEMO_CLIENT_ID}&scope=openid");
+    for _ in 0..3 {
+        let (status, body) = request(&server, FORM, ok.as_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = request(&server, FORM, ok.as_bytes()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(oauth_error(&body).0, "temporarily_unavailable");
+    // Deciding one frees a place.
+    let code = server.pending_user_codes().remove(0);
+    server.approve(&code).unwrap_or_else(|e| panic!("{e}"));
+    let (status, body) = request(&server, FORM, ok.as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    discovery_answers(&server).await;
+    server.shutdown().await;
+}
