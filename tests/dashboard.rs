@@ -930,3 +930,20 @@ fn snapshot_plain_status_output() {
     ];
     insta::assert_snapshot!(tvlogin::commands::status_table(&rows, NOW));
 }
+
+#[test]
+fn ctrl_d_quits_like_ctrl_c_and_q_in_help_only_closes_help() {
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    let mut d = three();
+    update(&mut d, ctrl('d'));
+    assert_eq!(d.exit, Some(Exit::Cancelled));
+    let mut d = three();
+    update(&mut d, key('?'));
+    assert_eq!(d.mode, Mode::Help);
+    update(&mut d, key('q'));
+    assert_eq!(d.mode, Mode::List);
+    assert_eq!(d.exit, None, "q in help closes help");
+    update(&mut d, key('?'));
+    update(&mut d, key('?'));
+    assert_eq!(d.mode, Mode::List, "? toggles help");
+}
