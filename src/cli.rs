@@ -19,6 +19,27 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The program name under which tvlogin speaks docker's credential-helper protocol.
+pub const DOCKER_HELPER_NAME: &str = "docker-credential-tvlogin";
+
+/// The process's arguments as clap should see them: run as `docker-credential-tvlogin OP`
+/// (docker's naming), they become `tvlogin docker-credential OP`.
+pub fn args_os() -> Vec<std::ffi::OsString> {
+    rewrite_args(std::env::args_os().collect())
+}
+
+fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|stem| stem == DOCKER_HELPER_NAME);
+    if invoked_as {
+        args[0] = "tvlogin".into();
+        args.insert(1, "docker-credential".into());
+    }
+    args
+}
+
 /// The subcommands.
 // Parsed once per process; boxing the large variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -75,6 +96,32 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: `tvlogin man | man -l -`
     Man,
+    /// Run a command with a valid access token in an environment variable
+    ///
+    /// The token goes into NAME (default BEARER_TOKEN, the WLCG bearer-token convention);
+    /// client secrets are removed from the command's environment. The command replaces
+    /// tvlogin (Unix), so its exit status and signals are its own. Without a session, a
+    /// device login runs on stderr when it is a terminal.
+    Exec(ExecArgs),
+    /// git's credential helper: `get` answers with the access token as the password
+    ///
+    /// Set it up with `tvlogin setup git URL`. Without a session, a device login runs on
+    /// /dev/tty when it can be opened; otherwise it fails at once with a hint on stderr.
+    GitCredential(GitCredentialArgs),
+    /// kubectl's exec credential plugin: one client.authentication.k8s.io/v1 ExecCredential
+    ///
+    /// Set it up with `tvlogin setup kubectl`. Human text goes to stderr only.
+    KubectlCredential(KubectlCredentialArgs),
+    /// Docker's credential helper protocol (also run as `docker-credential-tvlogin`)
+    ///
+    /// Set it up with `tvlogin setup docker REGISTRY`. Registries map to profiles through
+    /// `docker_registries` in config.toml.
+    DockerCredential(DockerCredentialArgs),
+    /// Configure git, kubectl or docker to get their tokens from tvlogin
+    ///
+    /// Shows what it changes; --dry-run shows without writing. Running it again changes
+    /// nothing.
+    Setup(SetupArgs),
 }
 
 /// Flags of `tvlogin login`. Flags win over environment variables, which win over the
@@ -174,13 +221,30 @@ pub struct TokenArgs {
     #[arg(long)]
     pub id_token: bool,
     /// Print {token, token_type, expires_at, expires_in, scope} as one JSON document
-    /// (expires_at in Unix seconds, expires_in in seconds left)
-    #[arg(long)]
+    /// (expires_at in Unix seconds, expires_in in seconds left); same as --format json
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// bare: the token; header: `Authorization: Bearer <token>`; json: as --json;
+    /// env: `export BEARER_TOKEN=…` and `export BEARER_TOKEN_EXPIRES_AT=…` for `eval`
+    #[arg(long, value_enum, value_name = "bare|header|json|env")]
+    pub format: Option<TokenFormat>,
     /// Refresh first when the token has less than this many seconds left (capped at half
     /// the token's lifetime)
     #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
     pub min_ttl: u64,
+}
+
+/// How `tvlogin token` prints the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenFormat {
+    /// The token and a newline.
+    Bare,
+    /// An HTTP `Authorization` header line.
+    Header,
+    /// One JSON document.
+    Json,
+    /// Shell `export` lines.
+    Env,
 }
 
 /// Flags of `tvlogin status`.
@@ -307,6 +371,143 @@ pub struct InspectArgs {
     pub leeway: Option<u32>,
 }
 
+/// Flags of `tvlogin exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Profile whose access token to pass
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The environment variable that receives the token
+    #[arg(long = "env", default_value = "BEARER_TOKEN", value_name = "NAME")]
+    pub env_name: String,
+    /// Refresh first when the token has less than this many seconds left
+    #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
+    pub min_ttl: u64,
+    /// The command and its arguments (after `--`)
+    #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Flags of `tvlogin git-credential`.
+#[derive(Debug, Clone, Args)]
+pub struct GitCredentialArgs {
+    /// Profile to answer from [default: the profile whose `git_hosts` holds the host, else
+    /// `default`]
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// What git asks: get, store or erase
+    #[arg(value_enum)]
+    pub operation: GitOperation,
+}
+
+/// The operations of git's credential-helper protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GitOperation {
+    /// Answer with a credential.
+    Get,
+    /// A credential worked (ignored: tvlogin keeps its own tokens).
+    Store,
+    /// A credential was refused: the next `get` refreshes.
+    Erase,
+}
+
+/// Flags of `tvlogin kubectl-credential`.
+#[derive(Debug, Clone, Args)]
+pub struct KubectlCredentialArgs {
+    /// Profile whose access token to hand out
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Refresh first when the token has less than this many seconds left
+    #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
+    pub min_ttl: u64,
+}
+
+/// Flags of `tvlogin docker-credential`.
+#[derive(Debug, Clone, Args)]
+pub struct DockerCredentialArgs {
+    /// What docker asks: get, store, erase, list or version
+    #[arg(value_enum)]
+    pub operation: DockerOperation,
+}
+
+/// The operations of the docker-credential-helpers protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DockerOperation {
+    /// The credential for the server URL on stdin.
+    Get,
+    /// Accepted for tvlogin's registries, nothing stored.
+    Store,
+    /// Accepted for tvlogin's registries, nothing deleted.
+    Erase,
+    /// The registries tvlogin serves.
+    List,
+    /// The program's version.
+    Version,
+}
+
+/// Flags of `tvlogin setup`.
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {
+    /// Which tool to configure
+    #[command(subcommand)]
+    pub tool: SetupTool,
+}
+
+/// The tools `tvlogin setup` configures.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SetupTool {
+    /// git: `credential.<URL>.helper` in the global git config (through `git config`), and
+    /// the host in the profile's `git_hosts`
+    Git {
+        /// The URL to use tvlogin for, e.g. `https://git.example.com`
+        #[arg(value_name = "URL")]
+        url: String,
+        /// Common flags
+        #[command(flatten)]
+        common: SetupCommon,
+    },
+    /// kubectl: a user with tvlogin as its exec plugin in the kubeconfig (and optionally a
+    /// context using it)
+    Kubectl {
+        /// The kubeconfig to edit [default: the first file of $KUBECONFIG, else ~/.kube/config]
+        #[arg(long, value_name = "FILE")]
+        kubeconfig: Option<std::path::PathBuf>,
+        /// Name of the user entry [default: tvlogin-PROFILE]
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Also point this context at the user (created when --cluster is given)
+        #[arg(long, value_name = "NAME")]
+        context: Option<String>,
+        /// The cluster of a context created by --context
+        #[arg(long, value_name = "NAME", requires = "context")]
+        cluster: Option<String>,
+        /// Common flags
+        #[command(flatten)]
+        common: SetupCommon,
+    },
+    /// docker: `credHelpers` in ~/.docker/config.json ($DOCKER_CONFIG honoured), and the
+    /// registries in the profile's `docker_registries`
+    Docker {
+        /// Registries to get credentials from tvlogin, e.g. registry.example.com
+        #[arg(required = true, value_name = "REGISTRY")]
+        registries: Vec<String>,
+        /// Common flags
+        #[command(flatten)]
+        common: SetupCommon,
+    },
+}
+
+/// Flags every `tvlogin setup` tool takes.
+#[derive(Debug, Clone, Args)]
+pub struct SetupCommon {
+    /// The profile the tool gets tokens from
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Show what would change without writing anything
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -314,5 +515,28 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn docker_helper_name_selects_the_docker_protocol() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let table = [
+            (
+                args(&["/usr/bin/docker-credential-tvlogin", "get"]),
+                args(&["tvlogin", "docker-credential", "get"]),
+            ),
+            (
+                args(&["docker-credential-tvlogin.exe", "list"]),
+                args(&["tvlogin", "docker-credential", "list"]),
+            ),
+            (args(&["tvlogin", "token"]), args(&["tvlogin", "token"])),
+            (
+                args(&["docker-credential-other", "get"]),
+                args(&["docker-credential-other", "get"]),
+            ),
+        ];
+        for (given, want) in table {
+            assert_eq!(super::rewrite_args(given.clone()), want, "{given:?}");
+        }
     }
 }

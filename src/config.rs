@@ -140,6 +140,17 @@ pub struct Profile {
     /// How many seconds before expiry the dashboard renews it (default 60, capped at half
     /// the token's lifetime).
     pub refresh_before: Option<u64>,
+    // ----- integrations (git, docker); written by `tvlogin setup` -----
+    /// The username `git-credential get` answers (default `oauth2`).
+    pub git_username: Option<String>,
+    /// Answer git with `authtype=Bearer` when git announces `capability[]=authtype`, instead
+    /// of the token as a Basic password (default false).
+    pub git_bearer: Option<bool>,
+    /// Git hosts (`host` or `host:port`) answered from this profile when
+    /// `git-credential` is given no `--profile`.
+    pub git_hosts: Option<Vec<String>>,
+    /// Docker registries (`host` or `host:port`) answered from this profile.
+    pub docker_registries: Option<Vec<String>>,
 }
 
 impl ConfigFile {

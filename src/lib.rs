@@ -44,6 +44,11 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Inspect(args) => commands::inspect(args).await,
         Command::Completions { shell } => commands::completions(shell, &mut std::io::stdout()),
         Command::Man => commands::man(&mut std::io::stdout()),
+        Command::Exec(args) => commands::exec(args).await,
+        Command::GitCredential(args) => commands::git_credential(args).await,
+        Command::KubectlCredential(args) => commands::kubectl_credential(args).await,
+        Command::DockerCredential(args) => commands::docker_credential(args).await,
+        Command::Setup(args) => commands::setup(args).await,
     }
 }
 

@@ -43,6 +43,40 @@ pub enum OutputMode {
     Json,
 }
 
+/// A QR code of `data` as terminal text: half-block characters whose shapes carry the
+/// modules (`█`, `▀`, `▄`), drawn black on white whatever the terminal's theme, with a quiet
+/// zone of two modules. `None` when the data does not fit a QR code.
+pub fn qr_text(data: &str) -> Option<String> {
+    use qrcode::{Color, EcLevel, QrCode};
+    const QUIET: usize = 2;
+    let code = QrCode::with_error_correction_level(data, EcLevel::L).ok()?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let size = width + 2 * QUIET;
+    let dark = |x: usize, y: usize| {
+        x >= QUIET
+            && y >= QUIET
+            && x - QUIET < width
+            && y - QUIET < width
+            && colors[(y - QUIET) * width + (x - QUIET)] == Color::Dark
+    };
+    let mut out = String::new();
+    for y in (0..size).step_by(2) {
+        // Black foreground on a white background, then the shapes.
+        out.push_str("  \x1b[30;107m");
+        for x in 0..size {
+            out.push(match (dark(x, y), dark(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push_str("\x1b[0m\n");
+    }
+    Some(out)
+}
+
 /// Writes the flow's progress. Generic over the writers so tests capture both streams.
 pub struct Reporter<O: Write, E: Write> {
     mode: OutputMode,

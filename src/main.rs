@@ -7,7 +7,7 @@ use tvlogin::cli::{Cli, Command};
 use tvlogin::exit::Exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(tvlogin::cli::args_os());
     // One-shot commands do a request or two and exit: starting worker threads costs more
     // than they gain (`inspect` is benchmarked against jwt-cli). The long-running ones (TUIs,
     // the server) get two workers. Signals and timers work on both (`enable_all`).
@@ -22,6 +22,11 @@ fn main() -> ExitCode {
                 | Command::Doctor(_)
                 | Command::Completions { .. }
                 | Command::Man
+                | Command::Exec(_)
+                | Command::GitCredential(_)
+                | Command::KubectlCredential(_)
+                | Command::DockerCredential(_)
+                | Command::Setup(_)
         )
     );
     let mut builder = if one_shot {

@@ -12,6 +12,14 @@ mod serve;
 mod status;
 mod token;
 
+// Tokens where people use them (git, kubectl, docker, exec) and their setup.
+mod docker_credential;
+mod exec;
+mod git_credential;
+mod helper;
+mod kubectl_credential;
+mod setup;
+
 pub use dashboard::dashboard;
 pub use demo::demo;
 pub use docs::{completions, man};
@@ -25,6 +33,12 @@ pub use serve::serve;
 pub use status::table as status_table;
 pub use status::{ProfileStatus, collect, status};
 pub use token::token;
+
+pub use docker_credential::docker_credential;
+pub use exec::exec;
+pub use git_credential::git_credential;
+pub use kubectl_credential::kubectl_credential;
+pub use setup::setup;
 
 /// Resolves on Ctrl-C, and on SIGTERM or SIGHUP where those exist.
 pub async fn shutdown_signal() {

@@ -4,11 +4,11 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::cli::TokenArgs;
+use crate::cli::{TokenArgs, TokenFormat};
 use crate::config::DEFAULT_PROFILE;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::session::{self, Context, TokenKind};
+use crate::session::{self, Context, IssuedToken, TokenKind};
 
 /// `tvlogin token`.
 pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
@@ -28,22 +28,130 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
                 .into(),
         ));
     }
-    let text = if args.json {
-        crate::sanitize::json_output(
-            &json!({
-                "token": issued.token,
-                "token_type": issued.token_type,
-                "expires_at": issued.expires_at,
-                "expires_in": session::seconds_left(session::now(), issued.expires_at),
-                "scope": issued.scope,
-            })
-            .to_string(),
-        )
-    } else {
-        issued.token
+    let format = match (args.json, args.format) {
+        (true, _) => TokenFormat::Json,
+        (false, Some(format)) => format,
+        (false, None) => TokenFormat::Bare,
     };
+    let text = render(format, &issued, session::now());
     let mut out = std::io::stdout().lock();
     // A closed pipe is the reader's choice, not a failure of this command.
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     Ok(Exit::Ok)
+}
+
+/// The `Authorization` scheme for a token type as servers spell it: RFC 6750 says
+/// `Bearer`, some servers answer `bearer`; DPoP keeps its name. Anything else that is not
+/// one plain word is sent as `Bearer`.
+pub fn auth_scheme(token_type: &str) -> &str {
+    if token_type.eq_ignore_ascii_case("bearer") || token_type.eq_ignore_ascii_case("id_token") {
+        "Bearer"
+    } else if token_type.eq_ignore_ascii_case("dpop") {
+        "DPoP"
+    } else if !token_type.is_empty()
+        && token_type
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        token_type
+    } else {
+        "Bearer"
+    }
+}
+
+/// Quotes `text` for a POSIX shell: single quotes, with `'` written as `'\''`.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The text `token --format` prints (without the final newline). `issued.token` has been
+/// checked to be printable ASCII.
+pub fn render(format: TokenFormat, issued: &IssuedToken, now: u64) -> String {
+    match format {
+        TokenFormat::Bare => issued.token.clone(),
+        TokenFormat::Header => format!(
+            "Authorization: {} {}",
+            auth_scheme(&issued.token_type),
+            issued.token
+        ),
+        // Server-given text (scope, token type) may hold characters a terminal acts on.
+        TokenFormat::Json => crate::sanitize::json_output(
+            &json!({
+                "token": issued.token,
+                "token_type": issued.token_type,
+                "expires_at": issued.expires_at,
+                "expires_in": session::seconds_left(now, issued.expires_at),
+                "scope": issued.scope,
+            })
+            .to_string(),
+        ),
+        TokenFormat::Env => {
+            let mut text = format!("export BEARER_TOKEN={}", shell_quote(&issued.token));
+            match issued.expires_at {
+                Some(at) => text.push_str(&format!("\nexport BEARER_TOKEN_EXPIRES_AT={at}")),
+                None => text.push_str("\nunset BEARER_TOKEN_EXPIRES_AT"),
+            }
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issued(token: &str, token_type: &str, expires_at: Option<u64>) -> IssuedToken {
+        IssuedToken {
+            token: token.into(),
+            token_type: token_type.into(),
+            expires_at,
+            scope: Some("openid".into()),
+            refreshed: false,
+        }
+    }
+
+    #[test]
+    fn formats() {
+        let t = issued("abc.def", "bearer", Some(1300));
+        let table = [
+            (TokenFormat::Bare, "abc.def".to_owned()),
+            (
+                TokenFormat::Header,
+                "Authorization: Bearer abc.def".to_owned(),
+            ),
+            (
+                TokenFormat::Env,
+                "export BEARER_TOKEN='abc.def'\nexport BEARER_TOKEN_EXPIRES_AT=1300".to_owned(),
+            ),
+        ];
+        for (format, want) in table {
+            assert_eq!(render(format, &t, 1000), want, "{format:?}");
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&render(TokenFormat::Json, &t, 1000)).unwrap_or_default();
+        assert_eq!(json["expires_in"], 300);
+        assert_eq!(json["token"], "abc.def");
+        assert_eq!(
+            render(TokenFormat::Env, &issued("a'b", "Bearer", None), 0),
+            "export BEARER_TOKEN='a'\\''b'\nunset BEARER_TOKEN_EXPIRES_AT"
+        );
+    }
+
+    #[test]
+    fn header_schemes() {
+        let table = [
+            ("Bearer", "Bearer"),
+            ("bearer", "Bearer"),
+            ("BEARER", "Bearer"),
+            ("DPoP", "DPoP"),
+            ("dpop", "DPoP"),
+            ("MAC", "MAC"),
+            ("", "Bearer"),
+            ("Bearer\r\nX-Evil: 1", "Bearer"),
+            ("two words", "Bearer"),
+        ];
+        for (token_type, want) in table {
+            assert_eq!(auth_scheme(token_type), want, "{token_type:?}");
+        }
+    }
 }
