@@ -211,6 +211,10 @@ pub struct LoginArgs {
     /// Plain text output even on a terminal
     #[arg(long)]
     pub no_tui: bool,
+    /// In plain text output, no QR code on stderr (it is only printed when stderr is a
+    /// terminal)
+    #[arg(long)]
+    pub no_qr: bool,
     /// One JSON object per line on stdout (events: device_authorization, poll, slow_down,
     /// tokens, error)
     #[arg(long)]
@@ -319,6 +323,9 @@ pub struct DemoArgs {
     /// Plain text output even on a terminal
     #[arg(long)]
     pub no_tui: bool,
+    /// In plain text output, no QR code on stderr
+    #[arg(long)]
+    pub no_qr: bool,
 }
 
 /// Flags of `tvlogin serve`.

@@ -1,7 +1,13 @@
-//! The error every command returns, and the exit code each kind maps to.
+//! The error every command returns, the exit code each kind maps to, and the HTTP failure
+//! kinds (`HttpError`) the oauth layer reports: defined here, below `oauth`, so the two never
+//! import each other.
+
+use std::time::Duration;
 
 use crate::exit::Exit;
-use crate::oauth::http::HttpError;
+
+/// The largest HTTP response body tvlogin reads (1 MiB); `oauth::http::MAX_BODY` is this.
+pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// Why a command failed. Messages are written for the person at the terminal; they may
 /// contain text from servers, so they are escaped before printing (see `sanitize`).
@@ -56,6 +62,65 @@ pub enum Error {
     /// Anything else (local IO, the embedded server failing to start, …).
     #[error("{0}")]
     Other(String),
+}
+
+/// Why an HTTP exchange produced no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// A remote `http://` URL without `--allow-http`.
+    #[error(
+        "refusing plain http:// for {url}: only loopback hosts may use http (pass --allow-http to override)"
+    )]
+    Insecure {
+        /// The refused URL.
+        url: String,
+    },
+    /// A scheme other than http or https.
+    #[error("unsupported URL scheme in {url}: only https (and http on loopback) can be used")]
+    UnsupportedScheme {
+        /// The refused URL.
+        url: String,
+    },
+    /// The TCP or TLS connection could not be made.
+    #[error("could not connect to {url}: {detail}")]
+    Connect {
+        /// The requested URL.
+        url: String,
+        /// The underlying cause, e.g. "Connection refused (os error 111)".
+        detail: String,
+    },
+    /// No complete answer within the request timeout.
+    #[error("{url} did not answer within {}s", .after.as_secs())]
+    Timeout {
+        /// The requested URL.
+        url: String,
+        /// The timeout in force.
+        after: Duration,
+    },
+    /// The connection broke (reset, closed early, malformed HTTP).
+    #[error("connection to {url} failed: {detail}")]
+    Transport {
+        /// The requested URL.
+        url: String,
+        /// The underlying cause.
+        detail: String,
+    },
+    /// The body exceeded [`MAX_BODY`].
+    #[error("{url} sent a response larger than {} KiB; refusing to read it", MAX_RESPONSE_BODY / 1024)]
+    TooLarge {
+        /// The requested URL.
+        url: String,
+    },
+}
+
+impl HttpError {
+    /// Whether trying again later may succeed (network trouble, not a policy refusal).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            HttpError::Connect { .. } | HttpError::Timeout { .. } | HttpError::Transport { .. }
+        )
+    }
 }
 
 fn describe(description: &Option<String>) -> String {

@@ -83,7 +83,7 @@ pub struct Reporter<O: Write, E: Write> {
     out: O,
     err: E,
     last_interval: Option<Duration>,
-    qr: bool,
+    qr: Option<crate::ui::qr::TextPolarity>,
 }
 
 impl<O: Write, E: Write> Reporter<O, E> {
@@ -94,14 +94,13 @@ impl<O: Write, E: Write> Reporter<O, E> {
             out,
             err,
             last_interval: None,
-            qr: false,
+            qr: None,
         }
     }
 
-    /// Also draws a QR code of the verification link in plain mode (for a terminal; the
-    /// credential helpers' logins use it).
-    pub fn with_qr(mut self) -> Self {
-        self.qr = true;
+    /// Also prints the QR code in plain mode (the caller checked that stderr is a terminal).
+    pub fn with_qr(mut self, polarity: Option<crate::ui::qr::TextPolarity>) -> Self {
+        self.qr = polarity;
         self
     }
 
@@ -145,8 +144,20 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "message": auth.message.as_deref().map(escape),
             })),
             OutputMode::Plain => {
+                // A loopback address (the demo, a local test server) is out of a phone's reach.
+                let local = match auth.verification_uri.host() {
+                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                    Some(url::Host::Domain(d)) => d == "localhost",
+                    None => false,
+                };
+                let open = if local {
+                    "1. In a browser on this machine, open:"
+                } else {
+                    "1. On a phone or any browser, open:   "
+                };
                 let mut text = format!(
-                    "\n  1. On a phone or any browser, open:  {}\n  2. Enter the code:                   {}\n",
+                    "\n  {open} {}\n  2. Enter the code:                     {}\n",
                     auth.verification_uri,
                     escape(&auth.user_code)
                 );
@@ -158,11 +169,18 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 if let Some(message) = &auth.message {
                     text.push_str(&format!("\n  The server says: {}\n", escape(message)));
                 }
-                if self.qr
-                    && let Some(qr) = qr_text(auth.qr_url().as_str())
+                let qr_url = auth
+                    .verification_uri_complete
+                    .as_ref()
+                    .unwrap_or(&auth.verification_uri);
+                if let Some(lines) = self
+                    .qr
+                    .and_then(|p| crate::ui::qr::text_lines(qr_url.as_str(), p))
                 {
-                    text.push('\n');
-                    text.push_str(&qr);
+                    text.push_str("\n  Or scan this with a phone:\n\n");
+                    for line in lines {
+                        text.push_str(&format!("  {line}\n"));
+                    }
                 }
                 text.push_str(&format!(
                     "\n  The code expires in {}.\n\nWaiting for approval (polling every {}; Ctrl-C to cancel)",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::screen::{lines, snapshot};
+use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tvlogin::app::ColorMode;
 use tvlogin::dashboard::{
@@ -619,4 +619,331 @@ fn messages_escape_profile_names_once() {
     let shown = text(&d);
     assert!(shown.contains("server said \\x1b[31m"), "{shown}");
     assert!(!shown.contains("\\\\x1b"), "escaped twice: {shown}");
+}
+
+// ----- the schedule over many renewals, and stale states -----
+
+/// Runs the dashboard's schedule for `secs` seconds against a server that issues access tokens
+/// valid for `lifetime` seconds, each refresh taking one second and every file re-read showing
+/// what the refresh stored. Returns the seconds at which a refresh started, and fails if the
+/// stored access token was ever expired.
+fn simulate(lifetime: u64, secs: u64) -> Vec<u64> {
+    let mut m = meta("https://login.example.com", "ada", "openid");
+    m.access_issued_at = NOW;
+    m.access_expires_at = Some(NOW + lifetime);
+    let mut stored = row("p", Some(m));
+    let mut d = loaded(vec![stored.clone()], ColorMode::Ansi256);
+    let mut started = Vec::new();
+    let mut in_flight: Option<u64> = None;
+    for now in NOW + 1..=NOW + secs {
+        let expires = stored
+            .session
+            .as_ref()
+            .and_then(|m| m.access_expires_at)
+            .unwrap_or(0);
+        assert!(
+            expires > now,
+            "{lifetime} s tokens: the stored token expired at +{} (checked at +{})",
+            expires - NOW,
+            now - NOW
+        );
+        let mut effects = Vec::new();
+        if in_flight.is_some_and(|at| now > at) {
+            in_flight = None;
+            if let Some(m) = &mut stored.session {
+                m.generation += 1;
+                m.access_issued_at = now;
+                m.access_expires_at = Some(now + lifetime);
+                m.refreshed_at = Some(now);
+            }
+            effects.extend(update(
+                &mut d,
+                Msg::Refreshed {
+                    profile: "p".into(),
+                    result: Ok(RefreshReport {
+                        access_expires_at: Some(now + lifetime),
+                        rotated: false,
+                        refresh_expires_at: None,
+                        location: "keyring".into(),
+                    }),
+                },
+            ));
+        }
+        effects.extend(update(&mut d, Msg::Tick(now)));
+        for effect in effects {
+            match effect {
+                Effect::Refresh(_) => {
+                    assert!(
+                        in_flight.is_none(),
+                        "two refreshes at once at +{}",
+                        now - NOW
+                    );
+                    in_flight = Some(now);
+                    started.push(now - NOW);
+                }
+                Effect::Reload => {
+                    update(&mut d, Msg::Loaded(vec![stored.clone()], Vec::new()));
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    started
+}
+
+#[test]
+fn schedule_tables_short_medium_and_long_tokens_never_expire_between_renewals() {
+    // (lifetime, seconds watched, renewal starts): renewed `refresh_before` (60 s) before
+    // expiry, at most half the lifetime before, from each new token; each refresh takes 1 s.
+    let table: [(u64, u64, &[u64]); 3] = [
+        (20, 75, &[10, 21, 32, 43, 54, 65]),
+        (120, 400, &[60, 121, 182, 243, 304, 365]),
+        (3600, 3 * 3600, &[3540, 7081, 10622]),
+    ];
+    for (lifetime, secs, want) in table {
+        assert_eq!(simulate(lifetime, secs), want, "{lifetime} s tokens");
+    }
+}
+
+#[test]
+fn the_card_shows_the_renewal_of_the_new_token_not_a_delay() {
+    let mut m = meta("https://login.example.com", "ada", "openid");
+    m.access_issued_at = NOW;
+    m.access_expires_at = Some(NOW + 20);
+    let mut d = loaded(vec![row("p", Some(m))], ColorMode::Ansi256);
+    assert!(update(&mut d, Msg::Tick(NOW + 10)).contains(&Effect::Refresh("p".into())));
+    update(
+        &mut d,
+        Msg::Refreshed {
+            profile: "p".into(),
+            result: Ok(RefreshReport {
+                access_expires_at: Some(NOW + 30),
+                rotated: false,
+                refresh_expires_at: None,
+                location: "keyring".into(),
+            }),
+        },
+    );
+    update(&mut d, Msg::Tick(NOW + 11));
+    let screen = text(&d);
+    assert!(screen.contains("19s left · renews in 9s"), "{screen}");
+}
+
+fn failed_work(d: &mut Dashboard) {
+    update(d, key('r'));
+    update(
+        d,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Err("could not connect".into()),
+        },
+    );
+    // The re-read right after the failure shows the same file.
+    update(d, Msg::Loaded(vec![work()], Vec::new()));
+    assert_eq!(badge(&d.rows[0], NOW), Badge::RefreshFailed);
+}
+
+#[test]
+fn a_refresh_elsewhere_clears_a_failure_at_the_next_read() {
+    let mut d = loaded(vec![work()], ColorMode::Ansi256);
+    failed_work(&mut d);
+    let mut newer = work();
+    if let Some(m) = &mut newer.session {
+        m.generation += 1;
+        m.access_issued_at = NOW;
+        m.access_expires_at = Some(NOW + 3600);
+        m.refreshed_at = Some(NOW);
+    }
+    update(&mut d, Msg::Loaded(vec![newer], Vec::new()));
+    assert_eq!(d.rows[0].refresh, Refresh::Idle);
+    assert_eq!(badge(&d.rows[0], NOW), Badge::Valid);
+    assert!(!text(&d).contains("failed"), "{}", text(&d));
+}
+
+#[test]
+fn a_logout_elsewhere_clears_a_failure() {
+    let mut d = loaded(vec![work()], ColorMode::Ansi256);
+    failed_work(&mut d);
+    update(&mut d, Msg::Loaded(vec![row("work", None)], Vec::new()));
+    assert_eq!(badge(&d.rows[0], NOW), Badge::NotLoggedIn);
+}
+
+#[test]
+fn a_failed_card_retries_at_once_when_its_file_changes() {
+    let mut d = loaded(vec![work()], ColorMode::Ansi256);
+    failed_work(&mut d);
+    // The back-off holds while nothing changes…
+    let refreshes = |e: Vec<Effect>| e.contains(&Effect::Refresh("work".into()));
+    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 1))));
+    // …a change of the file (here: a later expiry written without a new generation) ends it.
+    let mut changed = work();
+    if let Some(m) = &mut changed.session {
+        m.access_expires_at = Some(NOW + 60);
+    }
+    update(&mut d, Msg::Loaded(vec![changed], Vec::new()));
+    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 2))));
+}
+
+#[test]
+fn a_missing_secret_variable_is_said_once_and_not_retried_by_the_schedule() {
+    let mut w = work();
+    if let Some(m) = &mut w.session {
+        m.access_issued_at = NOW;
+        m.access_expires_at = Some(NOW + 100);
+    }
+    let mut d = loaded(vec![w.clone()], ColorMode::Ansi256);
+    let refreshes = |e: &[Effect]| e.contains(&Effect::Refresh("work".into()));
+    assert!(refreshes(&update(&mut d, Msg::Tick(NOW + 50))));
+    let why = "set WORK_SECRET (tvlogin never stores client secrets)";
+    update(
+        &mut d,
+        Msg::RefreshBlocked {
+            profile: "work".into(),
+            message: why.into(),
+        },
+    );
+    update(&mut d, Msg::Loaded(vec![w], Vec::new()));
+    let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
+    assert_eq!(toast, format!("cannot refresh work: {why}"));
+    for t in NOW + 51..NOW + 3600 {
+        assert!(!refreshes(&update(&mut d, Msg::Tick(t))), "retried at {t}");
+    }
+    let screen = lines(&d, 80, 24).0;
+    assert_eq!(
+        screen.iter().filter(|l| l.contains("WORK_SECRET")).count(),
+        1,
+        "{screen:#?}"
+    );
+    assert!(
+        screen
+            .iter()
+            .any(|l| l.contains("press r once it is fixed"))
+    );
+    // r still tries.
+    assert!(refreshes(&update(&mut d, key('r'))));
+}
+
+#[test]
+fn a_long_status_message_wraps_under_itself_not_to_column_0() {
+    let mut d = loaded(vec![work()], ColorMode::Ansi256);
+    update(
+        &mut d,
+        Msg::RefreshBlocked {
+            profile: "work".into(),
+            message: "profile \"work\" uses a confidential client (client_secret_basic), but \
+                      its secret is not available: set WORK_SECRET (tvlogin never stores \
+                      client secrets)"
+                .into(),
+        },
+    );
+    let screen = lines(&d, 80, 24).0;
+    let at = screen
+        .iter()
+        .position(|l| l.starts_with(" cannot refresh work"))
+        .unwrap_or_else(|| panic!("{screen:#?}"));
+    assert!(screen[at + 1].starts_with(' '), "{screen:#?}");
+    assert!(!screen[at + 1].trim().is_empty(), "{screen:#?}");
+}
+
+#[test]
+fn layout_at_three_sizes_keeps_header_footer_and_words() {
+    let mut states: Vec<(&str, Dashboard)> = vec![
+        ("three profiles", three()),
+        ("welcome", loaded(Vec::new(), ColorMode::Ansi256)),
+    ];
+    let mut failed = three();
+    update(&mut failed, key('j'));
+    update(&mut failed, key('j'));
+    update(&mut failed, key('r'));
+    update(
+        &mut failed,
+        Msg::Refreshed {
+            profile: "work".into(),
+            result: Err("token request: could not connect to login.example.com: Connection refused (os error 111)".into()),
+        },
+    );
+    states.push(("a failure with a notice", failed));
+    for (name, d) in states {
+        for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+            let rows = lines(&d, w, h).0;
+            let mut quiet = d.clone();
+            quiet.toast = None;
+            let header = lines(&quiet, w, h).0[0].clone();
+            check_layout(&rows, w, &header, &format!("dashboard {name} {w}x{h}"));
+        }
+    }
+}
+
+#[test]
+fn snapshot_badges_expiring_refreshing_not_logged_in_and_an_unreadable_state_file() {
+    // Expiring: two minutes left, no refresh token.
+    let mut expiring = ci();
+    if let Some(m) = &mut expiring.session {
+        m.access_expires_at = Some(NOW + 120);
+    }
+    expiring.profile = "build".into();
+    let mut refreshing = work();
+    refreshing.profile = "refreshing".into();
+    let not_logged_in = row("staging", None);
+    let mut d = Dashboard::new(ctx(ColorMode::Ansi256), NOW);
+    d.start();
+    update(
+        &mut d,
+        Msg::Loaded(
+            vec![expiring, refreshing, not_logged_in],
+            vec!["profiles/broken.state.json: expected value at line 1 column 1".into()],
+        ),
+    );
+    update(&mut d, key('j'));
+    update(&mut d, key('r'));
+    assert_eq!(badge(&d.rows[0], NOW), Badge::Expiring);
+    assert_eq!(badge(&d.rows[1], NOW), Badge::Refreshing);
+    assert_eq!(badge(&d.rows[2], NOW), Badge::NotLoggedIn);
+    let shot = snapshot(&d, 80, 30);
+    assert!(shot.contains("cannot read a state file"), "{shot}");
+    insta::assert_snapshot!(shot);
+}
+
+#[test]
+fn snapshot_plain_status_output() {
+    use tvlogin::commands::ProfileStatus;
+    use tvlogin::store::state::ProfileState;
+    let status = |r: Row| {
+        let mut state = ProfileState::new(&r.profile);
+        state.store = r.store;
+        state.session = r.session;
+        ProfileStatus {
+            profile: r.profile,
+            configured: r.configured,
+            state: Some(state),
+        }
+    };
+    let rows = vec![
+        status(ci()),
+        status(github()),
+        ProfileStatus {
+            profile: "staging".into(),
+            configured: true,
+            state: None,
+        },
+        status(work()),
+    ];
+    insta::assert_snapshot!(tvlogin::commands::status_table(&rows, NOW));
+}
+
+#[test]
+fn ctrl_d_quits_like_ctrl_c_and_q_in_help_only_closes_help() {
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    let mut d = three();
+    update(&mut d, ctrl('d'));
+    assert_eq!(d.exit, Some(Exit::Cancelled));
+    let mut d = three();
+    update(&mut d, key('?'));
+    assert_eq!(d.mode, Mode::Help);
+    update(&mut d, key('q'));
+    assert_eq!(d.mode, Mode::List);
+    assert_eq!(d.exit, None, "q in help closes help");
+    update(&mut d, key('?'));
+    update(&mut d, key('?'));
+    assert_eq!(d.mode, Mode::List, "? toggles help");
 }

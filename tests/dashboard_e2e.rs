@@ -1,19 +1,23 @@
 //! The dashboard against the embedded server: a profile logged in by the real binary (file
-//! store), then the dashboard's own effects carried out as the runtime carries them out —
-//! the schedule renewing a short-lived access token before it expires, Enter's inspection
+//! store), then the dashboard on the real runtime (test backend, injected keys) — the
+//! schedule renewing a short-lived access token before it expires, Enter's inspection
 //! verifying the stored tokens via discovery, and logout revoking them.
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::runtime::drive;
 use common::{Home, logged_in, quick};
+use crossterm::event::KeyCode;
 use tvlogin::app::ColorMode;
 use tvlogin::config::ConfigFile;
-use tvlogin::dashboard::run::perform;
+use tvlogin::dashboard::run::DashboardScreen;
 use tvlogin::dashboard::tabs::profile_tabs;
-use tvlogin::dashboard::{Badge, Context, Dashboard, Effect, Msg, Refresh, badge, update};
+use tvlogin::dashboard::{Context, Dashboard};
+use tvlogin::exit::Exit;
 use tvlogin::inspector::TabBody;
+use tvlogin::runtime::screen::Clock;
 use tvlogin::server::DEMO_CLIENT_ID;
 use tvlogin::session;
 use tvlogin::token::verify::Outcome;
@@ -26,29 +30,16 @@ fn context(home: &Home) -> session::Context {
     }
 }
 
-fn dashboard() -> Dashboard {
-    Dashboard::new(
+fn dashboard(home: &Home) -> DashboardScreen {
+    let model = Dashboard::new(
         Context {
             colors: ColorMode::None,
             config_path: "config.toml".into(),
             offset: 0,
         },
         session::now(),
-    )
-}
-
-/// Carries out `effects` and feeds their results back, as the runtime does; returns every
-/// message that came back.
-async fn settle(d: &mut Dashboard, ctx: &session::Context, effects: Vec<Effect>) -> Vec<Msg> {
-    let mut seen = Vec::new();
-    let mut queue = effects;
-    while let Some(effect) = queue.pop() {
-        if let Some(msg) = perform(effect, ctx).await {
-            seen.push(msg.clone());
-            queue.extend(update(d, msg));
-        }
-    }
-    seen
+    );
+    DashboardScreen::new(model, context(home), Box::new(std::io::sink()))
 }
 
 fn stored_access_token(home: &Home) -> String {
@@ -58,56 +49,46 @@ fn stored_access_token(home: &Home) -> String {
     v["access_token"].as_str().unwrap_or_default().to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schedule_renews_a_short_lived_token_before_it_expires() {
     // Four-second tokens: the renewal comes at half the lifetime (the 60 s default is
     // capped there), two seconds before expiry.
     let (server, home) = logged_in(quick(4)).await;
-    let ctx = context(&home);
-    let mut d = dashboard();
-    let start = d.start();
-    settle(&mut d, &ctx, start).await;
-    assert_eq!(d.rows.len(), 1);
-    let first_expiry = d.rows[0]
-        .session
-        .as_ref()
-        .and_then(|m| m.access_expires_at)
-        .unwrap_or(0);
     let before = stored_access_token(&home);
-
-    let started = Instant::now();
-    let mut renewed_at = None;
-    while started.elapsed() < Duration::from_secs(20) && renewed_at.is_none() {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = session::now();
-        let effects = update(&mut d, Msg::Tick(now));
-        for msg in settle(&mut d, &ctx, effects).await {
-            if let Msg::Refreshed { result, .. } = msg {
-                assert!(result.is_ok(), "{result:?}");
-                renewed_at = Some(now);
-            }
-        }
-    }
-    let renewed_at = renewed_at.unwrap_or_else(|| panic!("no renewal in 20 s"));
+    let run = drive(Box::new(dashboard(&home)), 100, 30, Clock::system());
+    run.wait_for("● valid").await;
+    let first_expiry = state_expiry(&home);
+    run.wait_until(Duration::from_secs(20), "a renewal", |_| {
+        !server.refreshes().is_empty()
+    })
+    .await;
+    let renewed_at = session::now();
     assert!(
-        renewed_at < first_expiry,
+        renewed_at <= first_expiry,
         "renewed at {renewed_at}, after the expiry {first_expiry}"
     );
+    run.wait_for("auto-refreshed default").await;
     let outcomes: Vec<String> = server.refreshes().into_iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, ["tokens"]);
+    assert_eq!(outcomes.first().map(String::as_str), Some("tokens"));
     assert_ne!(stored_access_token(&home), before, "a new token is stored");
-    // The files were re-read: the row shows the new expiry, and the refresh as done.
-    settle(&mut d, &ctx, vec![Effect::Reload]).await;
-    let m = d.rows[0]
-        .session
-        .clone()
-        .unwrap_or_else(|| panic!("session"));
-    assert!(m.access_expires_at.unwrap_or(0) > first_expiry);
-    assert!(matches!(d.rows[0].refresh, Refresh::Done { .. }));
-    assert_eq!(badge(&d.rows[0], session::now()), Badge::Valid);
+    assert!(state_expiry(&home) > first_expiry);
+    // The files were re-read: the card shows the new token as valid.
+    run.wait_for("default  ● valid").await;
+    run.char('q');
+    assert_eq!(run.finish().await.exit, Exit::Ok);
 }
 
-#[tokio::test]
+/// The access token's expiry as the state file says.
+fn state_expiry(home: &Home) -> u64 {
+    let path = home.paths().data_dir.join("profiles/default.state.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v["session"]["access_expires_at"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let (_server, home) = logged_in(quick(3600)).await;
     let ctx = context(&home);
@@ -183,40 +164,29 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     assert_eq!(fields.get("active"), Some(&serde_json::Value::Bool(true)));
 
     // Through the dashboard: Enter opens the inspector on these tabs.
-    let mut d = dashboard();
-    let start = d.start();
-    settle(&mut d, &ctx, start).await;
-    let effects = update(
-        &mut d,
-        Msg::Key(crossterm::event::KeyEvent::from(
-            crossterm::event::KeyCode::Enter,
-        )),
-    );
-    assert_eq!(effects, vec![Effect::Inspect("default".into())]);
-    settle(&mut d, &ctx, effects).await;
-    assert!(
-        matches!(d.mode, tvlogin::dashboard::Mode::Inspect(_)),
-        "{:?}",
-        d.toast
-    );
+    let run = drive(Box::new(dashboard(&home)), 100, 30, Clock::system());
+    run.wait_for("● valid").await;
+    run.key(KeyCode::Enter);
+    run.wait_for("5 introspection").await;
+    run.wait_for("✓ VERIFIED").await;
+    run.char('q');
+    run.wait_for("● valid").await;
+    run.char('q');
+    assert_eq!(run.finish().await.exit, Exit::Ok);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_from_the_dashboard_revokes_and_forgets() {
     let (server, home) = logged_in(quick(3600)).await;
-    let ctx = context(&home);
     let token = stored_access_token(&home);
-    let mut d = dashboard();
-    let start = d.start();
-    settle(&mut d, &ctx, start).await;
-    let msgs = settle(&mut d, &ctx, vec![Effect::Logout("default".into())]).await;
-    assert!(
-        msgs.iter()
-            .any(|m| matches!(m, Msg::LoggedOut { failure: None, .. })),
-        "{msgs:?}"
-    );
-    assert!(d.rows[0].session.is_none());
-    assert_eq!(badge(&d.rows[0], session::now()), Badge::NotLoggedIn);
+    let run = drive(Box::new(dashboard(&home)), 100, 30, Clock::system());
+    run.wait_for("● valid").await;
+    run.char('d');
+    run.char('y');
+    run.wait_for("logged out of default").await;
+    run.wait_for("○ not logged in").await;
+    run.char('q');
+    assert_eq!(run.finish().await.exit, Exit::Ok);
     let answer: serde_json::Value = reqwest::Client::new()
         .post(server.introspection_endpoint())
         .form(&[("token", token.as_str()), ("client_id", DEMO_CLIENT_ID)])

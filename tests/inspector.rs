@@ -6,7 +6,7 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::screen::{lines, snapshot};
+use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value, json};
 use tvlogin::app::ColorMode;
@@ -381,6 +381,95 @@ fn countdowns_and_checks_are_live() {
     // The exit code follows what the screen says.
     update(&mut m, key(KeyCode::Char('q')));
     assert_eq!(m.exit, Some(Exit::InvalidToken));
+}
+
+#[test]
+fn scrolling_is_clamped_end_works_and_the_raw_view_after_scrolling_shows_text() {
+    for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+        let mut m = model(profile_tabs());
+        update(&mut m, Msg::Size(w, h));
+        for _ in 0..200 {
+            update(&mut m, key(KeyCode::Down));
+        }
+        let after_downs = m.scroll;
+        let body = |m: &Inspector| {
+            let rows = lines(m, w, h).0;
+            rows[3..usize::from(h) - 1]
+                .iter()
+                .filter(|r| !r.trim().is_empty())
+                .count()
+        };
+        assert!(body(&m) > 0, "{w}x{h}: 200 x Down leaves a blank pane");
+        // One Up moves at once (the scroll did not run past the end).
+        update(&mut m, key(KeyCode::Up));
+        assert_eq!(m.scroll, after_downs.saturating_sub(1), "{w}x{h}");
+        update(&mut m, key(KeyCode::Home));
+        assert_eq!(m.scroll, 0);
+        update(&mut m, key(KeyCode::End));
+        assert_eq!(m.scroll, after_downs, "{w}x{h}: End goes to the last line");
+        let last = lines(&m, w, h).0;
+        assert!(
+            !last[usize::from(h) - 2].trim().is_empty(),
+            "{w}x{h}: End shows the last line at the bottom:\n{}",
+            last.join("\n")
+        );
+        // w after scrolling: the raw view shows text, not an empty pane.
+        update(&mut m, key(KeyCode::Char('w')));
+        assert!(body(&m) > 0, "{w}x{h}: w after scrolling");
+        update(&mut m, key(KeyCode::PageUp));
+        update(&mut m, key(KeyCode::PageDown));
+        assert!(body(&m) > 0);
+    }
+}
+
+#[test]
+fn the_header_names_the_profile() {
+    let m = model(profile_tabs()).for_profile("work");
+    let rows = lines(&m, 80, 24).0;
+    assert!(rows[0].contains("profile work"), "{}", rows[0]);
+}
+
+#[test]
+fn layout_at_three_sizes_keeps_header_footer_and_words() {
+    for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+        for tab in 0..5 {
+            let mut m = model(profile_tabs()).for_profile("work");
+            update(&mut m, Msg::Size(w, h));
+            for _ in 0..tab {
+                update(&mut m, key(KeyCode::Right));
+            }
+            let rows = lines(&m, w, h).0;
+            let header = rows[0].clone();
+            check_layout(&rows, w, &header, &format!("inspector tab {tab} {w}x{h}"));
+        }
+    }
+}
+
+#[test]
+fn snapshot_failed_lookup_and_empty_tab() {
+    let tabs = vec![
+        Tab {
+            title: "userinfo".into(),
+            body: TabBody::Fields(Lookup {
+                endpoint: format!("{ISSUER}/userinfo"),
+                result: Err(
+                    "the server answered 401: invalid_token (the access token expired)".into(),
+                ),
+            }),
+        },
+        Tab {
+            title: "refresh token".into(),
+            body: TabBody::Empty(
+                "The refresh token is opaque (not a JWT): only the issuer knows what it means."
+                    .into(),
+            ),
+        },
+    ];
+    let mut m = model(tabs).for_profile("work");
+    update(&mut m, Msg::Size(80, 24));
+    insta::assert_snapshot!("failed_lookup", snapshot(&m, 80, 24));
+    update(&mut m, key(KeyCode::Right));
+    insta::assert_snapshot!("empty_tab", snapshot(&m, 80, 24));
 }
 
 /// The title bar shows the verdict of the tab being shown: a verified access token, an

@@ -181,6 +181,12 @@ async fn microsoft_message_and_google_url_reach_the_output() {
             "{}",
             run.stderr
         );
+        // stderr is a pipe here: no QR code goes into it.
+        assert!(
+            !run.stderr.contains('▀') && !run.stderr.contains("scan this"),
+            "a QR code went into a pipe: {}",
+            run.stderr
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal against the embedded server: the screen shows a code
 //! and a QR code, a "phone" approves through the verification page over HTTP, the success
-//! screen appears, and Enter ends the program with exit code 0.
+//! screen appears, and Enter ends the program with exit code 0. Job control: SIGTSTP gives the
+//! terminal back in cooked mode, SIGCONT takes it again.
 
 mod common;
 
@@ -74,6 +75,8 @@ struct Session {
     screen: Screen,
     writer: Box<dyn Write + Send>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// The terminal's device, for `stty`.
+    tty: Option<std::path::PathBuf>,
 }
 
 impl Session {
@@ -100,6 +103,7 @@ impl Session {
             .spawn_command(command)
             .unwrap_or_else(|e| panic!("spawn: {e}"));
         drop(pty.slave);
+        let tty = pty.master.tty_name();
         let mut reader = pty
             .master
             .try_clone_reader()
@@ -122,6 +126,7 @@ impl Session {
             },
             writer,
             child,
+            tty,
         }
     }
 
@@ -339,4 +344,177 @@ async fn the_dashboard_logs_in_without_leaving_and_quits_cleanly() {
         !screen.parser.screen().alternate_screen(),
         "still in the alternate screen"
     );
+}
+
+/// Sends `signal` to `pid` with kill(1).
+fn kill(signal: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+/// The process's state letter from /proc (`T`: stopped).
+fn process_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}
+
+/// The terminal's local modes as `stty -a` prints them.
+fn stty(tty: &std::path::Path) -> String {
+    let out = std::process::Command::new("stty")
+        .arg("-F")
+        .arg(tty)
+        .arg("-a")
+        .output()
+        .unwrap_or_else(|e| panic!("stty: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn has_flag(stty: &str, flag: &str) -> bool {
+    stty.split_whitespace().any(|w| w == flag)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
+    let home = common::Home::new();
+    let mut session = Session::start(&home, &[], &[("TVLOGIN_STORE", "memory")]);
+    session
+        .screen
+        .wait_for(Duration::from_secs(20), "welcome screen", |rows| {
+            has(rows, "Welcome to tvlogin")
+        });
+    let pid = session
+        .child
+        .process_id()
+        .unwrap_or_else(|| panic!("no pid"));
+    let tty = session.tty.clone().unwrap_or_else(|| panic!("no tty name"));
+    assert!(session.screen.parser.screen().alternate_screen());
+    let raw = stty(&tty);
+    assert!(
+        has_flag(&raw, "-icanon") && has_flag(&raw, "-echo"),
+        "{raw}"
+    );
+
+    kill("TSTP", pid);
+    session
+        .screen
+        .wait_for(Duration::from_secs(10), "the normal screen", |_| Some(()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while process_state(pid) != 'T' {
+        assert!(
+            Instant::now() < deadline,
+            "not stopped: {}",
+            process_state(pid)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Drain what it wrote before stopping.
+    while let Ok(bytes) = session
+        .screen
+        .output
+        .recv_timeout(Duration::from_millis(300))
+    {
+        session.screen.parser.process(&bytes);
+    }
+    let screen = session.screen.parser.screen();
+    assert!(!screen.alternate_screen(), "still on the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor is still hidden");
+    let cooked = stty(&tty);
+    assert!(
+        has_flag(&cooked, "icanon") && has_flag(&cooked, "echo"),
+        "not in cooked mode: {cooked}"
+    );
+
+    kill("CONT", pid);
+    session
+        .screen
+        .wait_for(Duration::from_secs(10), "the dashboard again", |rows| {
+            has(rows, "Welcome to tvlogin")
+        });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !session.screen.parser.screen().alternate_screen() {
+        assert!(
+            Instant::now() < deadline,
+            "not back on the alternate screen"
+        );
+        session
+            .screen
+            .wait_for(Duration::from_secs(1), "output", |_| Some(()));
+        if let Ok(bytes) = session
+            .screen
+            .output
+            .recv_timeout(Duration::from_millis(100))
+        {
+            session.screen.parser.process(&bytes);
+        }
+    }
+    let raw = stty(&tty);
+    assert!(
+        has_flag(&raw, "-icanon") && has_flag(&raw, "-echo"),
+        "{raw}"
+    );
+    assert!(session.screen.parser.screen().hide_cursor());
+    // One q quits: raw mode is back (no Enter needed).
+    session.keys(b"q");
+    let (exit, screen) = session.finish().await;
+    assert_eq!(exit, 0);
+    assert!(!screen.parser.screen().alternate_screen());
+}
+
+/// The screen's rows with SGR escapes already interpreted by the terminal emulator: the
+/// QR's glyphs are plain characters in the rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_login_prints_a_qr_code_on_a_terminal_stderr_unless_no_qr() {
+    for (no_qr, want_qr) in [(false, true), (true, false)] {
+        let server = common::server(ServerConfig {
+            interval: 1,
+            ..ServerConfig::default()
+        })
+        .await;
+        let home = common::Home::new();
+        let issuer = server.issuer_str();
+        let mut args = vec![
+            "login",
+            "--issuer",
+            issuer.as_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--no-tui",
+        ];
+        if no_qr {
+            args.push("--no-qr");
+        }
+        let mut session = Session::start(&home, &args, &[("TVLOGIN_STORE", "memory")]);
+        let code = session
+            .screen
+            .wait_for(Duration::from_secs(20), "user code", find_code);
+        session
+            .screen
+            .wait_for(Duration::from_secs(10), "waiting line", |rows| {
+                has(rows, "Waiting for approval")
+            });
+        let rows = session.screen.rows();
+        let qr = decode_qr(&rows);
+        if want_qr {
+            assert_eq!(
+                qr,
+                [format!("{issuer}/device?user_code={code}")],
+                "{}",
+                rows.join("\n")
+            );
+        } else {
+            assert!(
+                qr.is_empty() && has(&rows, "scan this").is_none(),
+                "{}",
+                rows.join("\n")
+            );
+        }
+        approve_at_the_page(&server, &code).await;
+        let (exit, _) = session.finish().await;
+        assert_eq!(exit, 0);
+    }
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::screen::{decode_qr, lines, snapshot};
+use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use oauth2::DeviceCode;
 use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, update};
@@ -566,4 +566,214 @@ fn leaving_waits_for_the_tokens_to_be_saved_and_a_failed_save_is_a_failure() {
     );
     failed.at(7, key('q'));
     assert_eq!(failed.app.exit, Some(Exit::Failure));
+}
+
+// ----- layout at 80x24, 60x20 and 40x12 -----
+
+#[test]
+fn layout_every_login_state_at_three_sizes_keeps_header_footer_and_words() {
+    let demo = |scene: &mut Scene| {
+        scene.app.ctx.demo = true;
+        scene.app.ctx.no_browser = Some("there is no display here".into());
+    };
+    let mut states: Vec<(&str, Scene)> = Vec::new();
+    states.push(("requesting", Scene::new(ColorMode::Ansi256)));
+    states.push(("waiting", Scene::waiting(ColorMode::Ansi256, true, None)));
+    let mut s = Scene::waiting(ColorMode::Ansi256, true, None);
+    demo(&mut s);
+    states.push(("demo waiting", s));
+    states.push(("approved", approved()));
+    let mut s = Scene::waiting(ColorMode::Ansi256, true, None);
+    s.poll(5, 400, r#"{"error":"access_denied","error_description":"The user said no to this request on their phone"}"#);
+    states.push(("denied", s));
+    for (name, mut scene) in states {
+        for (w, h) in [(80u16, 24u16), (60, 20), (40, 12)] {
+            let header = lines(&scene.app, w, h).0[0].clone();
+            check_layout(
+                &lines(&scene.app, w, h).0,
+                w,
+                &header,
+                &format!("{name} {w}x{h}"),
+            );
+            // A notice (o with no browser here) gets its own line; the header stays.
+            scene.at(6, key('o'));
+            let rows = lines(&scene.app, w, h).0;
+            check_layout(&rows, w, &header, &format!("{name} {w}x{h} with a notice"));
+        }
+    }
+}
+
+#[test]
+fn the_demo_says_this_machine_and_a_real_provider_says_phone() {
+    let mut real = Scene::waiting(ColorMode::Ansi256, true, None);
+    let text = lines(&real.app, 100, 30).0.join("\n");
+    assert!(text.contains("On a phone or any browser, open"), "{text}");
+    real.at(6, key('o'));
+    let text = lines(&real.app, 100, 30).0.join("\n");
+    assert!(text.contains("Use your phone."), "{text}");
+
+    let mut demo = Scene::waiting(ColorMode::Ansi256, true, None);
+    demo.app.ctx.demo = true;
+    demo.app.ctx.no_browser = Some("there is no display here".into());
+    let text = lines(&demo.app, 100, 30).0.join("\n");
+    assert!(
+        text.contains("Open it in a browser on this machine, or press a"),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
+    demo.at(6, key('o'));
+    let text = lines(&demo.app, 100, 30).0.join("\n");
+    assert!(
+        text.contains("Open it in a browser on this machine, or press a."),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
+}
+
+#[test]
+fn the_qr_is_dark_on_light_as_seen_on_dark_and_light_terminals_in_every_mode() {
+    let want = vec![format!("https://login.example.com/device?user_code={CODE}")];
+    let seen = |colors, dark| {
+        let scene = Scene::waiting(colors, true, None);
+        decode_qr_as_seen(&scene.app, 80, 24, dark)
+    };
+    for dark in [true, false] {
+        assert_eq!(
+            seen(ColorMode::Ansi256, dark),
+            want,
+            "256 colours, dark {dark}"
+        );
+        assert_eq!(
+            seen(ColorMode::TrueColor, dark),
+            want,
+            "true colour, dark {dark}"
+        );
+    }
+    // NO_COLOR: drawn for the background found (reverse video on dark).
+    assert_eq!(seen(ColorMode::NoneOnDark, true), want);
+    assert_eq!(seen(ColorMode::None, false), want);
+    // What reverse video fixes: shapes alone come out light-on-dark on a dark terminal.
+    assert_ne!(seen(ColorMode::None, true), want);
+}
+
+// ----- states without a snapshot before -----
+
+fn approved_until_poll() -> Scene {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let body = format!(
+        r#"{{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","id_token":"{}","scope":"openid"}}"#,
+        id_token()
+    );
+    scene.poll(10, 200, &body);
+    scene
+}
+
+#[test]
+fn snapshot_login_saving() {
+    let mut scene = approved_until_poll();
+    scene.at(10, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_login_not_saved() {
+    let mut scene = approved_until_poll();
+    scene.at(
+        11,
+        Msg::Saved {
+            attempt: 1,
+            result: Err("the keyring is locked (timed out after 10 s)".into()),
+        },
+    );
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_demo_title_keys_and_words() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.app.ctx.demo = true;
+    scene.app.ctx.server = "http://127.0.0.1:43127".into();
+    scene.app.ctx.no_browser = Some("there is no display here".into());
+    scene.at(2, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_toast_on_its_own_line() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.at(2, key('o'));
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_expiry_deadline_line() {
+    // Late in the code's life the countdown line is what matters.
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(840, 400, r#"{"error":"authorization_pending"}"#);
+    scene.at(845, Msg::Tick);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_expired_with_the_servers_words() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(
+        20,
+        400,
+        r#"{"error":"expired_token","error_description":"The device code expired; start over"}"#,
+    );
+    assert!(matches!(
+        scene.app.flow,
+        Flow::Expired {
+            description: Some(_)
+        }
+    ));
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_plain_text_login_output() {
+    use tvlogin::login::{OutputMode, Reporter};
+    use tvlogin::ui::qr::TextPolarity;
+    let mut reporter =
+        Reporter::new(OutputMode::Plain, Vec::new(), Vec::new()).with_qr(Some(TextPolarity::Plain));
+    reporter.starting("work", "https://login.example.com");
+    reporter.device_authorization(&auth(true, None));
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    let rows: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert_eq!(
+        decode_qr(&rows),
+        [format!("https://login.example.com/device?user_code={CODE}")]
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn plain_text_for_a_loopback_address_says_this_machine() {
+    use tvlogin::login::{OutputMode, Reporter};
+    let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
+    let mut local = auth(true, None);
+    local.verification_uri = url("http://127.0.0.1:43127/device");
+    reporter.device_authorization(&local);
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    assert!(
+        text.contains("In a browser on this machine, open:"),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
+}
+
+#[test]
+fn the_demo_footer_keeps_a_approve_q_and_help_at_60_and_40_columns() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.app.ctx.demo = true;
+    for (w, h) in [(80, 24), (60, 20), (40, 12)] {
+        let rows = lines(&scene.app, w, h).0;
+        let footer = rows.last().cloned().unwrap_or_default();
+        for want in ["a approve", "q cancel", "? help"] {
+            assert!(footer.contains(want), "{w}x{h}: {footer}");
+        }
+    }
 }

@@ -42,13 +42,14 @@ pub fn bindings(app: &App) -> Vec<(&'static str, &'static str, Action)> {
             keys.push(("q", "cancel", Action::Quit));
         }
         Flow::Waiting(_) => {
-            keys.push(("c", "copy code", Action::CopyCode));
-            keys.push(("u", "copy URL", Action::CopyUrl));
-            keys.push(("o", "open browser", Action::Open));
+            // The demo's own keys first: its screen tells people to press a.
             if app.ctx.demo {
                 keys.push(("a", "approve", Action::DemoApprove));
                 keys.push(("d", "deny", Action::DemoDeny));
             }
+            keys.push(("c", "copy code", Action::CopyCode));
+            keys.push(("u", "copy URL", Action::CopyUrl));
+            keys.push(("o", "open browser", Action::Open));
             keys.push(("r", "new code", Action::Restart));
             keys.push(("q", "cancel", Action::Quit));
         }

@@ -269,11 +269,13 @@ fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
             let url = w.auth.qr_url().clone();
             match app.ctx.no_browser.clone() {
                 Some(why) => {
-                    toast(
-                        app,
-                        format!("Not opening a browser: {why}. Use your phone."),
-                        now,
-                    );
+                    // The demo's address is 127.0.0.1: only this machine can open it.
+                    let instead = if app.ctx.demo {
+                        "Open it in a browser on this machine, or press a."
+                    } else {
+                        "Use your phone."
+                    };
+                    toast(app, format!("Not opening a browser: {why}. {instead}"), now);
                     vec![]
                 }
                 None => {

@@ -17,6 +17,10 @@ pub async fn dashboard() -> Result<Exit, Error> {
     }
     let ctx = session::Context::from_env()?;
     let now = session::now();
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        // Asked now, before the TUI reads keys, for the login screens it may show.
+        runtime::dark_background();
+    }
     let model = Dashboard::new(
         dashboard::Context {
             colors: color_mode(

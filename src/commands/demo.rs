@@ -15,7 +15,7 @@ use crate::oauth::http::HttpSettings;
 use crate::sanitize::escape;
 use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
-use super::login::{run_login, run_tui};
+use super::login::{plain_qr, run_login, run_tui};
 
 /// `tvlogin demo`: the embedded server plus a login against it.
 pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
@@ -57,7 +57,7 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
     let result = if tui {
         run_tui(config, Some(Arc::clone(&server))).await
     } else {
-        run_login(&config, mode).await
+        run_login(&config, mode, plain_qr(mode, args.no_qr)).await
     };
     approver.abort();
     let _ = approver.await;

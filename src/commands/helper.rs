@@ -160,7 +160,8 @@ async fn login_on(
         "tvlogin: profile {:?} is not logged in; signing in.",
         crate::sanitize::escape(profile)
     );
-    let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal).with_qr();
+    let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal)
+        .with_qr(Some(crate::ui::qr::TextPolarity::Colors));
     session::login_and_store_until(&config, &mut reporter, shutdown_signal()).await?;
     Ok(())
 }

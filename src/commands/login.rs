@@ -11,6 +11,7 @@ use crate::runtime::{self, executor::Storage};
 use crate::sanitize::escape;
 use crate::server::ServerHandle;
 use crate::store::{self, StoreError};
+use crate::ui::qr::TextPolarity;
 
 use super::shutdown_signal;
 
@@ -40,7 +41,27 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     } else {
         OutputMode::Plain
     };
-    run_login(&config, mode).await
+    let qr = plain_qr(mode, args.no_qr);
+    run_login(&config, mode, qr).await
+}
+
+/// How plain mode prints the QR code on stderr: only when stderr is a terminal (never into
+/// a pipe or a log), not with `--json` or `--no-qr`; under NO_COLOR drawn for the
+/// terminal's background.
+pub(super) fn plain_qr(mode: OutputMode, no_qr: bool) -> Option<TextPolarity> {
+    use std::io::IsTerminal;
+    let term_ok = std::env::var("TERM").map_or(true, |t| t != "dumb");
+    if mode != OutputMode::Plain || no_qr || !std::io::stderr().is_terminal() || !term_ok {
+        return None;
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Some(if !no_color {
+        TextPolarity::Colors
+    } else if runtime::dark_background() {
+        TextPolarity::Reverse
+    } else {
+        TextPolarity::Plain
+    })
 }
 
 /// Runs the login screen; `server` is the embedded server when this is `tvlogin demo`.
@@ -75,8 +96,12 @@ pub async fn screen_parts(
 }
 
 /// Runs a login with the process's stdout/stderr, cancelled by Ctrl-C or SIGTERM.
-pub(super) async fn run_login(config: &LoginConfig, mode: OutputMode) -> Result<Exit, Error> {
-    let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr());
+pub(super) async fn run_login(
+    config: &LoginConfig,
+    mode: OutputMode,
+    qr: Option<TextPolarity>,
+) -> Result<Exit, Error> {
+    let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr()).with_qr(qr);
     // Ctrl-C cancels the device flow; once tokens exist, storing them runs to completion.
     let result = crate::session::login_and_store_until(config, &mut reporter, shutdown_signal())
         .await

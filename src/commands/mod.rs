@@ -29,6 +29,8 @@ pub use login::{login, screen_parts};
 pub use logout::logout;
 pub use refresh::refresh;
 pub use serve::serve;
+/// The plain `status` table (for its snapshot).
+pub use status::table as status_table;
 pub use status::{ProfileStatus, collect, status};
 pub use token::token;
 

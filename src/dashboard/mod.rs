@@ -183,14 +183,17 @@ pub fn renewal_at(row: &Row) -> Option<u64> {
     match &row.refresh {
         Refresh::Running { .. } => None,
         Refresh::Failed { retry_at, .. } => Some(at.max(*retry_at)),
-        Refresh::Done { at: done, .. } => Some(at.max(done + MIN_GAP_AFTER_REFRESH)),
+        // The guard is for an answer that was already due when it came (`expires_in: 0`, a
+        // skewed clock); a token with time left is renewed on its own schedule.
+        Refresh::Done { at: done, .. } if at <= *done => Some(done + MIN_GAP_AFTER_REFRESH),
+        Refresh::Done { .. } => Some(at),
         Refresh::Idle => Some(at),
     }
 }
 
-/// The shortest time between a refresh that worked and the next one the schedule starts: a
-/// server answering with an already-expired token (`expires_in: 0`, a skewed clock) must not
-/// be asked again every second.
+/// How long the schedule waits after a refresh whose new token was already due (a server
+/// answering `expires_in: 0`, a skewed clock): such a server must not be asked again every
+/// second. A new token with time left is renewed on its own schedule, never later.
 pub const MIN_GAP_AFTER_REFRESH: u64 = 30;
 
 /// Failed refreshes in a row up to and including `refresh`.
@@ -295,6 +298,8 @@ pub struct Dashboard {
     pub inspecting: Option<String>,
     reloading: bool,
     dirty: bool,
+    /// Profiles whose refresh failed since the files were last read.
+    just_failed: Vec<String>,
 }
 
 /// Inputs to [`update`].
@@ -316,6 +321,14 @@ pub enum Msg {
         profile: String,
         /// What it did, or why it failed (escaped).
         result: Result<RefreshReport, String>,
+    },
+    /// A refresh could not start for a reason a retry will not fix (the client secret's
+    /// variable is not set here): shown once and not retried by the schedule.
+    RefreshBlocked {
+        /// The profile.
+        profile: String,
+        /// Why, plainly (escaped).
+        message: String,
     },
     /// A logout ended: each step's line, and whether all went well.
     LoggedOut {
@@ -392,6 +405,7 @@ impl Dashboard {
             inspecting: None,
             reloading: false,
             dirty: true,
+            just_failed: Vec::new(),
         }
     }
 
@@ -513,7 +527,9 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Key(key) => {
-            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            if key.modifiers.contains(KeyModifiers::CONTROL)
+                && matches!(key.code, KeyCode::Char('c' | 'd'))
+            {
                 d.exit = Some(Exit::Cancelled);
                 return Vec::new();
             }
@@ -525,6 +541,7 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Refreshed { profile, result } => refreshed(d, &profile, result),
+        Msg::RefreshBlocked { profile, message } => refresh_blocked(d, &profile, message),
         Msg::LoggedOut {
             profile,
             steps,
@@ -558,12 +575,10 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
                 }
                 Ok(tabs) => {
                     d.toast = None;
-                    d.mode = Mode::Inspect(Box::new(Inspector::new(
-                        tabs,
-                        d.now as i64,
-                        d.ctx.offset,
-                        d.ctx.colors,
-                    )));
+                    d.mode = Mode::Inspect(Box::new(
+                        Inspector::new(tabs, d.now as i64, d.ctx.offset, d.ctx.colors)
+                            .for_profile(&profile),
+                    ));
                 }
                 Err(why) => d.say(Tone::Error, format!("cannot inspect {profile}: {why}")),
             }
@@ -649,8 +664,42 @@ fn tick(d: &mut Dashboard, now: u64) -> Vec<Effect> {
     effects
 }
 
+/// What a re-read of the files keeps of the refresh story this dashboard knows for `old`:
+/// a new login starts afresh; a failure clears once the file shows a newer session (another
+/// process refreshed) or no session (a logout elsewhere — unless this dashboard's own failed
+/// refresh just ended it, which stays on the card to say why); a failure whose profile's file
+/// changed otherwise is retried at once rather than after its back-off.
+fn carried_refresh(old: &Row, fresh: &Row, now: u64, own_failure_just_reported: bool) -> Refresh {
+    let (was, is) = (old.session.as_ref(), fresh.session.as_ref());
+    let new_login = is.is_some() && is.map(|m| m.obtained_at) != was.map(|m| m.obtained_at);
+    if new_login {
+        return Refresh::Idle;
+    }
+    let Refresh::Failed {
+        at,
+        message,
+        failures,
+        retry_at,
+    } = &old.refresh
+    else {
+        return old.refresh.clone();
+    };
+    match (was, is) {
+        (Some(w), Some(i)) if i.generation > w.generation => Refresh::Idle,
+        (Some(_), None) if !own_failure_just_reported => Refresh::Idle,
+        (w, i) if w != i && !own_failure_just_reported => Refresh::Failed {
+            at: *at,
+            message: message.clone(),
+            failures: *failures,
+            retry_at: (*retry_at).min(now),
+        },
+        _ => old.refresh.clone(),
+    }
+}
+
 fn loaded(d: &mut Dashboard, rows: Vec<Row>, problems: Vec<String>) {
     d.reloading = false;
+    let just_failed = std::mem::take(&mut d.just_failed);
     let merged: Vec<Row> = rows
         .into_iter()
         .map(|mut fresh| {
@@ -658,12 +707,8 @@ fn loaded(d: &mut Dashboard, rows: Vec<Row>, problems: Vec<String>) {
                 // What this dashboard learned (a refresh under way or failed, a toggled
                 // schedule) outlives a re-read of the files.
                 // A new login (elsewhere, or with l) starts the refresh story afresh.
-                let new_login = fresh.session.as_ref().map(|m| m.obtained_at)
-                    != old.session.as_ref().map(|m| m.obtained_at)
-                    && fresh.session.is_some();
-                if !new_login {
-                    fresh.refresh = old.refresh.clone();
-                }
+                fresh.refresh =
+                    carried_refresh(old, &fresh, d.now, just_failed.contains(&old.profile));
                 fresh.auto_refresh = old.auto_refresh;
                 fresh.last_session = fresh
                     .session
@@ -682,6 +727,22 @@ fn loaded(d: &mut Dashboard, rows: Vec<Row>, problems: Vec<String>) {
             fresh
         })
         .collect();
+    let renewed_elsewhere: Vec<String> = merged
+        .iter()
+        .filter(|r| r.refresh == Refresh::Idle && r.session.is_some())
+        .filter(|r| {
+            d.rows
+                .iter()
+                .any(|o| o.profile == r.profile && matches!(o.refresh, Refresh::Failed { .. }))
+        })
+        .map(|r| r.profile.clone())
+        .collect();
+    if let Some(p) = renewed_elsewhere.first() {
+        d.say(
+            Tone::Info,
+            format!("{p} has a newer session (another tvlogin renewed it); its failure is cleared"),
+        );
+    }
     if merged != d.rows || problems != d.problems || !d.loaded {
         d.rows = merged;
         d.problems = problems;
@@ -741,6 +802,7 @@ fn refreshed(
                 failures,
                 retry_at: now + backoff(failures),
             };
+            d.just_failed.push(profile.to_owned());
             d.say(
                 Tone::Error,
                 format!("refresh of {profile} failed: {message}"),
@@ -749,6 +811,34 @@ fn refreshed(
     }
     reload(d)
 }
+
+/// A refresh that cannot work until something outside changes (a client secret's variable
+/// unset in the dashboard's environment): said once, and not retried by the schedule — only
+/// by `r`, or when the profile's file changes.
+fn refresh_blocked(d: &mut Dashboard, profile: &str, message: String) -> Vec<Effect> {
+    d.dirty = true;
+    let now = d.now;
+    let Some(row) = d.row_mut(profile) else {
+        return reload(d);
+    };
+    // The schedule retrying after the file changed: the person was told already.
+    let repeated =
+        matches!(&row.refresh, Refresh::Running { auto: true, failures } if *failures > 0);
+    row.refresh = Refresh::Failed {
+        at: now,
+        message: message.clone(),
+        failures: failures_so_far(&row.refresh) + 1,
+        retry_at: NEVER,
+    };
+    d.just_failed.push(profile.to_owned());
+    if !repeated {
+        d.say(Tone::Error, format!("cannot refresh {profile}: {message}"));
+    }
+    reload(d)
+}
+
+/// A `retry_at` the schedule never reaches.
+pub const NEVER: u64 = u64::MAX;
 
 fn key_press(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
     match std::mem::replace(&mut d.mode, Mode::List) {

@@ -1,152 +1,283 @@
-//! The dashboard's loop and executor: it owns the terminal, feeds keys, a 1 s tick, results
-//! and signals to the pure [`update`], runs effects as tokio tasks, and hands the terminal to
-//! the login screen for `l` and `n` (the same terminal session, no flicker back to the shell).
+//! The dashboard's executor and its [`Screen`] on the runtime: keys, the tick, results and
+//! signals become messages for the pure [`update`], effects run as tokio tasks, and `l`/`n`
+//! push the login screen.
 
+use std::io::Write;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll};
 
 use clap::Parser;
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use ratatui::Frame;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use super::tabs::profile_tabs;
 use super::{Dashboard, Effect, Msg, Row, update};
 use crate::cli::{Cli, Command, LoginArgs};
-use crate::commands::{ProfileStatus, collect, screen_parts};
+use crate::commands::{ProfileStatus, collect};
 use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::runtime::terminal::TerminalGuard;
-use crate::runtime::{Screen, Signals, drive_login};
+use crate::inspector::run::InspectorScreen;
+use crate::runtime::executor::Storage;
+use crate::runtime::login::LoginScreen;
+use crate::runtime::run_screen;
+use crate::runtime::screen::{Input, Now, Outcome, Screen};
 use crate::sanitize::escape;
 use crate::session::{self, StepOutcome, TokenKind};
 use crate::store::state::SessionMeta;
 
-/// What a task hands back: a message, and for a copy, the text to put on the clipboard
-/// (written by the loop, which owns the terminal).
+/// What a task hands back: a message, for a copy the text to put on the clipboard (written
+/// by the screen, which owns the terminal's output), or a login ready to be shown.
 enum Reply {
     Msg(Msg),
     Clipboard(ClipboardText, Msg),
+    LoginReady(Result<Box<LoginScreen>, String>),
 }
 
 /// A token on its way to the clipboard; Debug is redacted.
 struct ClipboardText(String);
 
 /// Shows the dashboard until the person leaves; returns the exit code.
-pub async fn run(mut model: Dashboard, ctx: session::Context) -> Result<Exit, Error> {
-    let ctx = Arc::new(ctx);
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
-    let mut events = EventStream::new();
-    let mut signals = Signals::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut tasks = Tasks::default();
-    let mut pending: Vec<Effect> = model.start();
-    loop {
-        for effect in std::mem::take(&mut pending) {
-            if let Effect::Login(profile) = effect {
-                let mut screen = Screen {
-                    guard: &mut guard,
-                    events: &mut events,
-                    signals: &mut signals,
-                };
-                let (msg, signalled) = login(&mut screen, &ctx, &model, &profile).await;
-                // The login screen drew over everything.
-                let _ = guard.terminal().clear();
-                // Re-read at once: a tick before the new session is known would renew the
-                // old one's expired token.
-                let (rows, problems) = read_rows(&ctx).await;
-                pending.extend(update(&mut model, Msg::Loaded(rows, problems)));
-                pending.extend(update(&mut model, msg));
-                if signalled {
-                    update(&mut model, Msg::Terminate);
+pub async fn run(model: Dashboard, ctx: session::Context) -> Result<Exit, Error> {
+    let screen = DashboardScreen::new(model, ctx, Box::new(std::io::stdout()));
+    Ok(run_screen(Box::new(screen)).await?.exit)
+}
+
+/// Which screen the dashboard pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pushed {
+    Login,
+    Inspector,
+}
+
+/// How long quitting waits for a refresh or logout to store its tokens: a little longer
+/// than one HTTP timeout.
+const FINISH_WITHIN: u64 = 35;
+
+/// The dashboard as a [`Screen`] of the runtime: the pure model, its tasks, and the login
+/// screen it pushes for `l` and `n` (the same terminal session, no flicker back to the
+/// shell).
+pub struct DashboardScreen {
+    model: Dashboard,
+    ctx: Arc<session::Context>,
+    tasks: Tasks,
+    tx: UnboundedSender<Reply>,
+    results: UnboundedReceiver<Reply>,
+    clipboard: Box<dyn Write + Send>,
+    pushed: Option<Box<dyn Screen>>,
+    /// A login screen is being set up or shown.
+    login_open: bool,
+    /// The screen this one pushed and that is still open.
+    showing: Option<Pushed>,
+    /// Quitting, waiting for token writes until this Unix second.
+    finishing: Option<u64>,
+    done: bool,
+}
+
+impl DashboardScreen {
+    /// A dashboard screen writing clipboard requests (OSC 52) to `clipboard` (the terminal),
+    /// with its first effects started.
+    pub fn new(model: Dashboard, ctx: session::Context, clipboard: Box<dyn Write + Send>) -> Self {
+        let (tx, results) = mpsc::unbounded_channel();
+        let mut screen = Self {
+            model,
+            ctx: Arc::new(ctx),
+            tasks: Tasks::default(),
+            tx,
+            results,
+            clipboard,
+            pushed: None,
+            login_open: false,
+            showing: None,
+            finishing: None,
+            done: false,
+        };
+        let start = screen.model.start();
+        screen.run_effects(start);
+        screen
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Dashboard {
+        &self.model
+    }
+
+    fn apply(&mut self, msg: Msg, now: u64) {
+        let effects = update(&mut self.model, msg);
+        self.run_effects(effects);
+        // An inspection that opened becomes a screen of its own on top of the list.
+        // (Not over a login screen: the inspection is dropped, Enter reads it again.)
+        if matches!(self.model.mode, super::Mode::Inspect(_))
+            && let super::Mode::Inspect(inspector) =
+                std::mem::replace(&mut self.model.mode, super::Mode::List)
+            && self.showing.is_none()
+        {
+            self.pushed = Some(Box::new(InspectorScreen::new(*inspector)));
+            self.showing = Some(Pushed::Inspector);
+        }
+        self.check_exit(now);
+    }
+
+    fn run_effects(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                // One login screen at a time (a second l while one is being set up).
+                Effect::Login(_) if self.login_open => {}
+                Effect::Login(profile) => {
+                    self.login_open = true;
+                    let meta = self
+                        .model
+                        .rows
+                        .iter()
+                        .find(|r| r.profile == profile)
+                        .and_then(|r| r.session.as_ref().or(r.last_session.as_ref()))
+                        .cloned();
+                    let ctx = Arc::clone(&self.ctx);
+                    self.tasks.spawn(&self.tx, false, async move {
+                        let screen = prepare_login(&ctx, &profile, meta.as_ref()).await;
+                        Reply::LoginReady(screen)
+                    });
                 }
-                // Redraw even when nothing else changed.
-                update(&mut model, Msg::Resized);
-            } else {
-                tasks.start(effect, &ctx, &tx);
+                effect => self.tasks.start(effect, &self.ctx, &self.tx),
             }
         }
-        if model.take_dirty() {
-            guard
-                .terminal()
-                .draw(|frame| frame.render_widget(&model, frame.area()))
-                .map_err(|e| Error::Other(format!("cannot draw: {e}")))?;
+    }
+
+    /// Once the model says quit: at once, or after the token writes under way (any key or
+    /// signal stops the wait).
+    fn check_exit(&mut self, now: u64) {
+        if self.model.exit.is_none() || self.finishing.is_some() || self.done {
+            return;
         }
-        if let Some(exit) = model.exit {
-            finish_writes(
-                &mut model,
-                &mut guard,
-                &mut tasks,
-                &mut events,
-                &mut signals,
-            )
-            .await;
-            return Ok(exit);
+        self.tasks.writes.retain(|t| !t.is_finished());
+        if self.tasks.writes.is_empty() {
+            self.done = true;
+            return;
         }
-        let msg = tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
-                Some(Ok(Event::Resize(..))) => Msg::Resized,
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(Error::Other(format!("cannot read the terminal: {e}"))),
-                None => Msg::Terminate,
-            },
-            Some(reply) = rx.recv() => match reply {
-                Reply::Msg(msg) => msg,
-                Reply::Clipboard(text, msg) => {
-                    let written = crossterm::execute!(
-                        std::io::stdout(),
-                        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.0)
-                    );
-                    match (written, msg) {
-                        (Err(e), Msg::Copied { profile, .. }) => Msg::Copied {
-                            profile,
-                            result: Err(format!("cannot write to the terminal: {e}")),
-                        },
-                        (_, msg) => msg,
-                    }
-                }
-            },
-            _ = tick.tick() => Msg::Tick(session::now()),
-            () = signals.recv() => Msg::Terminate,
-        };
-        pending.extend(update(&mut model, msg));
+        self.finishing = Some(now + FINISH_WITHIN);
+        self.model.mode = super::Mode::List;
+        self.model.say(
+            super::Tone::Busy,
+            "finishing a token refresh or logout before quitting… (any key quits now)".into(),
+        );
+        self.model.dirty = true;
+    }
+
+    fn reply(&mut self, reply: Reply, now: u64) {
+        match reply {
+            Reply::Msg(msg) => self.apply(msg, now),
+            Reply::Clipboard(text, msg) => {
+                let written = crossterm::execute!(
+                    self.clipboard,
+                    crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.0)
+                );
+                let msg = match (written, msg) {
+                    (Err(e), Msg::Copied { profile, .. }) => Msg::Copied {
+                        profile,
+                        result: Err(format!("cannot write to the terminal: {e}")),
+                    },
+                    (_, msg) => msg,
+                };
+                self.apply(msg, now);
+            }
+            Reply::LoginReady(Ok(screen))
+                if self.finishing.is_none() && !self.done && self.showing.is_none() =>
+            {
+                self.pushed = Some(screen);
+                self.showing = Some(Pushed::Login);
+            }
+            Reply::LoginReady(Ok(_)) => self.login_open = false,
+            Reply::LoginReady(Err(why)) => {
+                self.login_open = false;
+                self.apply(Msg::LoginEnded(Err(why)), now);
+            }
+        }
     }
 }
 
-/// Waits, on the way out, for work that writes tokens (a refresh, a logout, a copy that
-/// refreshes): aborting a refresh after the server rotated the refresh token but before the
-/// new one is stored would lose the session. At most a little longer than one HTTP timeout;
-/// any key or signal stops waiting.
-async fn finish_writes(
-    model: &mut Dashboard,
-    guard: &mut TerminalGuard,
-    tasks: &mut Tasks,
-    events: &mut EventStream,
-    signals: &mut Signals,
-) {
-    tasks.writes.retain(|t| !t.is_finished());
-    if tasks.writes.is_empty() {
-        return;
+impl Screen for DashboardScreen {
+    fn input(&mut self, input: Input, now: Now) {
+        if self.finishing.is_some() {
+            match input {
+                Input::Key(_) | Input::Terminate => self.done = true,
+                Input::Tick if self.finishing.is_some_and(|end| now.unix >= end) => {
+                    self.done = true;
+                }
+                Input::Tick | Input::Resize(..) => {}
+            }
+            return;
+        }
+        let msg = match input {
+            Input::Key(key) => Msg::Key(key),
+            Input::Resize(..) => Msg::Resized,
+            Input::Tick => Msg::Tick(now.unix),
+            Input::Terminate => Msg::Terminate,
+        };
+        self.apply(msg, now.unix);
     }
-    model.mode = super::Mode::List;
-    model.say(
-        super::Tone::Busy,
-        "finishing a token refresh or logout before quitting… (any key quits now)".into(),
-    );
-    let _ = guard
-        .terminal()
-        .draw(|frame| frame.render_widget(&*model, frame.area()));
-    let writes = futures_util::future::join_all(tasks.writes.drain(..));
-    tokio::select! {
-        _ = tokio::time::timeout(Duration::from_secs(35), writes) => {}
-        _ = events.next() => {}
-        () = signals.recv() => {}
+
+    fn poll_results(&mut self, cx: &mut Context<'_>, now: Now) -> Poll<()> {
+        if self.finishing.is_some() && !self.done {
+            self.tasks
+                .writes
+                .retain_mut(|t| Pin::new(t).poll(cx).is_pending());
+            if self.tasks.writes.is_empty() {
+                self.done = true;
+                return Poll::Ready(());
+            }
+        }
+        match self.results.poll_recv(cx) {
+            Poll::Ready(Some(reply)) => {
+                self.reply(reply, now.unix);
+                Poll::Ready(())
+            }
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn view(&self, frame: &mut Frame<'_>) {
+        frame.render_widget(&self.model, frame.area());
+    }
+
+    fn take_dirty(&mut self) -> bool {
+        self.model.take_dirty()
+    }
+
+    fn outcome(&self) -> Option<Outcome> {
+        self.done.then(|| Outcome {
+            exit: self.model.exit.unwrap_or(Exit::Ok),
+            summary: None,
+            signalled: false,
+        })
+    }
+
+    fn take_pushed(&mut self) -> Option<Box<dyn Screen>> {
+        self.pushed.take()
+    }
+
+    fn child_ended(&mut self, outcome: Outcome, now: Now) {
+        if self.showing.take() == Some(Pushed::Inspector) {
+            if outcome.signalled {
+                self.apply(Msg::Terminate, now.unix);
+            }
+            self.apply(Msg::Resized, now.unix);
+            return;
+        }
+        self.login_open = false;
+        let line = escape(
+            outcome
+                .summary
+                .as_deref()
+                .unwrap_or("left the login screen"),
+        );
+        self.apply(Msg::LoginEnded(Ok(line)), now.unix);
+        if outcome.signalled {
+            self.apply(Msg::Terminate, now.unix);
+        }
+        // Redraw even when nothing else changed: the login screen drew over everything.
+        self.apply(Msg::Resized, now.unix);
     }
 }
 
@@ -212,7 +343,7 @@ impl Tasks {
                     }),
                 }
             }),
-            // Needs the terminal: the loop runs it.
+            // Needs the terminal: the screen pushes it.
             Effect::Login(_) => {}
             effect => self.spawn(
                 tx,
@@ -234,12 +365,17 @@ pub async fn perform(effect: Effect, ctx: &session::Context) -> Option<Msg> {
             let (rows, problems) = read_rows(ctx).await;
             Msg::Loaded(rows, problems)
         }
-        Effect::Refresh(profile) => {
-            let result = session::force_refresh(ctx, &profile)
-                .await
-                .map_err(|e| escape(&e.to_string()));
-            Msg::Refreshed { profile, result }
-        }
+        Effect::Refresh(profile) => match session::force_refresh(ctx, &profile).await {
+            // A configuration problem (the secret's variable unset here): retrying cannot help.
+            Err(Error::Usage(why)) => Msg::RefreshBlocked {
+                profile,
+                message: escape(&why),
+            },
+            result => Msg::Refreshed {
+                profile,
+                result: result.map_err(|e| escape(&e.to_string())),
+            },
+        },
         Effect::Logout(profile) => {
             let mut steps = Vec::new();
             let mut report = |s: &session::Step| {
@@ -315,46 +451,41 @@ pub fn row_for(file: &ConfigFile, status: ProfileStatus) -> Row {
     row
 }
 
-/// Runs the login screen for `profile` on the dashboard's terminal. Returns the message
-/// for the dashboard and whether a signal ended it.
-async fn login(
-    screen: &mut Screen<'_>,
+/// The login screen for `profile`, set up off the dashboard's loop (reading the config and
+/// probing the keyring take a moment); why not, escaped.
+async fn prepare_login(
     ctx: &session::Context,
-    model: &Dashboard,
     profile: &str,
-) -> (Msg, bool) {
-    let meta = model
-        .rows
-        .iter()
-        .find(|r| r.profile == profile)
-        .and_then(|r| r.session.as_ref().or(r.last_session.as_ref()));
-    let config = match login_config(ctx, profile, meta) {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                Msg::LoginEnded(Err(escape(&format!(
-                    "cannot log in to {profile} from here: {e}"
-                )))),
-                false,
-            );
-        }
+    meta: Option<&SessionMeta>,
+) -> Result<Box<LoginScreen>, String> {
+    let config = login_config(ctx, profile, meta)
+        .map_err(|e| escape(&format!("cannot log in to {profile} from here: {e}")))?;
+    let screen = async {
+        // The dashboard's own directories (not re-read from the environment).
+        let app_ctx =
+            crate::runtime::context(&config.profile, &crate::login::server_label(&config), false);
+        let (choice, problem) = match crate::store::choose(&ctx.paths, &config).await {
+            Ok(choice) => (Some(choice), None),
+            Err(crate::store::StoreError::KeyringUnavailable { reason }) => (None, Some(reason)),
+            Err(e) => return Err(Error::from(e)),
+        };
+        let storage = Storage {
+            paths: ctx.paths.clone(),
+            choice,
+        };
+        LoginScreen::new(
+            Arc::new(config),
+            app_ctx,
+            None,
+            storage,
+            problem,
+            std::time::Instant::now(),
+        )
     };
-    let run = async {
-        let (app_ctx, storage, problem) = screen_parts(&config, false).await?;
-        drive_login(screen, Arc::new(config), app_ctx, None, storage, problem).await
-    };
-    match run.await {
-        Ok(ended) => (
-            Msg::LoginEnded(Ok(escape(
-                ended.summary.as_deref().unwrap_or("left the login screen"),
-            ))),
-            ended.signalled,
-        ),
-        Err(e) => (
-            Msg::LoginEnded(Err(escape(&format!("login to {profile}: {e}")))),
-            false,
-        ),
-    }
+    screen
+        .await
+        .map(Box::new)
+        .map_err(|e| escape(&format!("login to {profile}: {e}")))
 }
 
 /// The login settings of `profile`: config.toml and `TVLOGIN_*` variables as `tvlogin login

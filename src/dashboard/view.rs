@@ -15,6 +15,7 @@ use super::{Badge, Confirm, Dashboard, KEYS, Mode, Refresh, Row, Tone, badge, re
 use crate::humanize;
 use crate::sanitize::{escape, escape_truncated};
 use crate::ui::screens::{centered, gauge};
+use crate::ui::text::{fit_line, wrap, wrap_spans};
 use crate::ui::theme::Theme;
 
 impl Widget for &Dashboard {
@@ -25,12 +26,10 @@ impl Widget for &Dashboard {
         }
         let theme = Theme::new(self.ctx.colors);
         let status_text = status_line(self, &theme);
-        // A long message gets a second line rather than losing its end.
-        let status_height = if status_text.width() + 1 > usize::from(area.width) {
-            2
-        } else {
-            1
-        };
+        // A long message gets a second line rather than losing its end, indented like the
+        // first (never back at column 0).
+        let status_lines = indented(&status_text, area.width);
+        let status_height = status_lines.len().clamp(1, 2) as u16;
         let [title, body, status, hints] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
@@ -42,13 +41,11 @@ impl Widget for &Dashboard {
         if !self.loaded {
             Paragraph::new(Line::styled(" reading the profiles…", theme.dim)).render(body, buf);
         } else if self.rows.is_empty() {
-            welcome(self, &theme).render(body, buf);
+            welcome(self, body.width, &theme).render(body, buf);
         } else {
             cards(self, body, buf, &theme);
         }
-        Paragraph::new(status_text)
-            .wrap(Wrap { trim: false })
-            .render(status, buf);
+        Paragraph::new(status_lines).render(status, buf);
         hint_bar(hints.width, &theme).render(hints, buf);
         match &self.mode {
             Mode::Help => help(area, buf, &theme),
@@ -81,27 +78,62 @@ fn title_bar(d: &Dashboard, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
-fn welcome(d: &Dashboard, theme: &Theme) -> Paragraph<'static> {
-    let cmd = |text: &str| Line::styled(format!("     {text}"), theme.code);
-    let lines = vec![
+fn welcome(d: &Dashboard, width: u16, theme: &Theme) -> Paragraph<'static> {
+    let cols = usize::from(width).saturating_sub(1);
+    // Wrapped with hanging indents: continuation lines stay under their first line.
+    let para = |text: &str, indent: usize, more: usize, style: Style| -> Vec<Line<'static>> {
+        wrap(text, cols.saturating_sub(indent + more).max(10), 6)
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let pad = if i == 0 { indent } else { indent + more };
+                Line::styled(format!("{}{l}", " ".repeat(pad)), style)
+            })
+            .collect()
+    };
+    let mut lines = vec![
         Line::raw(""),
         Line::styled("  Welcome to tvlogin", theme.title),
         Line::raw(""),
-        Line::raw("  No profiles yet. Log in with the device flow, for example:"),
-        Line::raw(""),
-        cmd("tvlogin login --issuer https://login.example.com --client-id ID"),
-        cmd("tvlogin login --provider github --client-id ID"),
-        Line::raw(""),
-        Line::from(vec![
-            Span::raw("  or add a [profiles.NAME] table to "),
-            Span::styled(escape(&d.ctx.config_path), theme.url),
-        ]),
-        Line::raw("  and press n here to log in to it."),
-        Line::raw(""),
-        Line::raw("  To see the whole flow with no account, try:"),
-        cmd("tvlogin demo"),
     ];
-    Paragraph::new(lines).wrap(Wrap { trim: false })
+    lines.extend(para(
+        "No profiles yet. Log in with the device flow, for example:",
+        2,
+        0,
+        Style::new(),
+    ));
+    lines.push(Line::raw(""));
+    lines.extend(para(
+        "tvlogin login --issuer https://login.example.com --client-id ID",
+        5,
+        2,
+        theme.code,
+    ));
+    lines.extend(para(
+        "tvlogin login --provider github --client-id ID",
+        5,
+        2,
+        theme.code,
+    ));
+    lines.push(Line::raw(""));
+    lines.extend(para(
+        &format!(
+            "or add a [profiles.NAME] table to {} and press n here to log in to it.",
+            escape(&d.ctx.config_path)
+        ),
+        2,
+        0,
+        Style::new(),
+    ));
+    lines.push(Line::raw(""));
+    lines.extend(para(
+        "To see the whole flow with no account, try:",
+        2,
+        0,
+        Style::new(),
+    ));
+    lines.extend(para("tvlogin demo", 5, 2, theme.code));
+    Paragraph::new(lines)
 }
 
 /// The profiles as cards, scrolled so the selected one shows.
@@ -123,7 +155,10 @@ fn cards(d: &Dashboard, area: Rect, buf: &mut Buffer, theme: &Theme) {
         .map(|&i| {
             let row = &d.rows[i];
             let selected = d.selected.as_ref() == Some(&row.profile);
-            (selected, card(d, row, selected, area.width, theme))
+            (
+                selected,
+                fitted(card(d, row, selected, area.width, theme), area.width),
+            )
         })
         .collect();
     // Scroll whole cards: the first card drawn is the one that lets the selected card end
@@ -158,6 +193,16 @@ fn badge_style(b: Badge, theme: &Theme) -> Style {
         Badge::Expired | Badge::RefreshFailed => theme.error,
         Badge::NotLoggedIn => theme.dim,
     }
+}
+
+/// Lines wider than `width` broken between words onto indented lines (never cut
+/// mid-word; a word wider than a line ends in `…`), one column left free at the edge.
+fn fitted(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
+    let cols = usize::from(width).saturating_sub(1);
+    lines
+        .into_iter()
+        .flat_map(|line| fit_line(line, cols, 13))
+        .collect()
 }
 
 fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> Vec<Line<'static>> {
@@ -207,7 +252,7 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
         return lines;
     };
     let used: usize = first.iter().map(|s| s.content.chars().count()).sum();
-    let room = usize::from(width).saturating_sub(used + 2);
+    let room = usize::from(width).saturating_sub(used + 3);
     if let Some(who) = meta.subject_label.as_deref().or(meta.subject.as_deref())
         && room > 8
     {
@@ -237,7 +282,7 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
         theme.dim,
     ));
 
-    let bar = usize::from(width).saturating_sub(52).clamp(8, 30) as u16;
+    let bar = usize::from(width).saturating_sub(52).clamp(4, 30) as u16;
     let mut access = meter(
         "access",
         meta.access_expires_at,
@@ -248,7 +293,8 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
         theme,
     );
     access.spans.extend(renewal(row, now, theme));
-    lines.push(access);
+    // Narrow: what does not fit goes on the next line, under the gauge, never cut.
+    lines.extend(wrap_spans(access.spans, usize::from(width), 13));
     if meta.has_id_token {
         lines.push(meter(
             "id",
@@ -362,7 +408,9 @@ fn failure_lines(d: &Dashboard, row: &Row, width: u16, theme: &Theme) -> Vec<Lin
     else {
         return Vec::new();
     };
-    let retry = if row.auto_refresh && row.session.as_ref().is_some_and(|m| m.has_refresh_token) {
+    let retry = if *retry_at == super::NEVER {
+        " (not retried by itself: press r once it is fixed)".to_owned()
+    } else if row.auto_refresh && row.session.as_ref().is_some_and(|m| m.has_refresh_token) {
         format!(
             " (retry in {})",
             humanize::duration(Duration::from_secs(retry_at.saturating_sub(d.now)))
@@ -384,38 +432,22 @@ fn failure_lines(d: &Dashboard, row: &Row, width: u16, theme: &Theme) -> Vec<Lin
         .collect()
 }
 
-/// Word-wraps `text` into at most `max` lines of `width` characters; the last one ends in
-/// `…` when text was left out.
-fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
+/// A one-styled status line (text after a one-space margin) word-wrapped into at most two
+/// lines that both start after the margin.
+fn indented(line: &Line<'static>, width: u16) -> Vec<Line<'static>> {
+    let style = line
+        .spans
+        .first()
+        .map_or(line.style, |s| line.style.patch(s.style));
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let text = text.strip_prefix(' ').unwrap_or(&text);
+    if text.is_empty() {
+        return vec![line.clone()];
     }
-    lines.push(line);
-    let cut = lines.len() > max;
-    lines.truncate(max);
-    for l in &mut lines {
-        if l.chars().count() > width {
-            *l = l
-                .chars()
-                .take(width.saturating_sub(1))
-                .chain(['…'])
-                .collect();
-        }
-    }
-    if cut && let Some(last) = lines.last_mut() {
-        let keep: String = last.chars().take(width.saturating_sub(1)).collect();
-        *last = format!("{keep}…");
-    }
-    lines
+    wrap(text, usize::from(width).saturating_sub(2).max(10), 2)
+        .into_iter()
+        .map(|l| Line::styled(format!(" {l}"), style))
+        .collect()
 }
 
 /// A local clock time; with the date when it is not today.

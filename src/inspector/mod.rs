@@ -71,6 +71,11 @@ pub struct Inspector {
     pub colors: ColorMode,
     /// Set when the user leaves.
     pub exit: Option<Exit>,
+    /// The profile the tokens belong to, when they came from one (the header names it).
+    pub profile: Option<String>,
+    /// The terminal's size in columns and rows (0×0 until known): scrolling stops where the
+    /// text ends.
+    pub size: (u16, u16),
     dirty: bool,
 }
 
@@ -85,6 +90,8 @@ pub enum Msg {
     Resized,
     /// A signal asked us to stop.
     Terminate,
+    /// The terminal's size in columns and rows.
+    Size(u16, u16),
 }
 
 /// The key table: key, what it does (for the hint bar and help).
@@ -111,8 +118,29 @@ impl Inspector {
             offset,
             colors,
             exit: None,
+            profile: None,
+            size: (0, 0),
             dirty: true,
         }
+    }
+
+    /// The same, naming the profile the tokens belong to.
+    pub fn for_profile(mut self, profile: &str) -> Self {
+        self.profile = Some(profile.to_owned());
+        self
+    }
+
+    /// The furthest the body can scroll: its wrapped text's height less the rows it has
+    /// (unlimited while the size is unknown).
+    fn max_scroll(&self) -> u16 {
+        if self.size == (0, 0) {
+            return u16::MAX;
+        }
+        view::max_scroll(self)
+    }
+
+    fn scroll_to(&mut self, to: u16) {
+        self.scroll = to.min(self.max_scroll());
     }
 
     /// Tabs for one inspected token: the token, then userinfo and introspection when they
@@ -164,6 +192,11 @@ impl Inspector {
     }
 }
 
+/// Rows one PgUp/PgDn moves: the body's height less one for context, at least one.
+fn page(m: &Inspector) -> u16 {
+    view::body_rows(m.size.1).saturating_sub(1).max(1)
+}
+
 /// Applies one input. Pure: no IO, time comes in the message.
 pub fn update(m: &mut Inspector, msg: Msg) {
     match msg {
@@ -182,18 +215,23 @@ pub fn update(m: &mut Inspector, msg: Msg) {
             }
         }
         Msg::Resized => m.dirty = true,
+        Msg::Size(width, height) => {
+            m.size = (width, height);
+            m.scroll_to(m.scroll);
+            m.dirty = true;
+        }
         Msg::Terminate => m.exit = Some(Exit::Cancelled),
         Msg::Key(key) => {
             m.dirty = true;
-            if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            if key.modifiers.contains(KeyModifiers::CONTROL)
+                && matches!(key.code, KeyCode::Char('c' | 'd'))
+            {
                 m.exit = Some(Exit::Cancelled);
                 return;
             }
+            // Any key closes help, q too (as on every screen).
             if m.help {
                 m.help = false;
-                if matches!(key.code, KeyCode::Char('q')) {
-                    m.exit = Some(m.exit_code());
-                }
                 return;
             }
             let count = m.tabs.len().max(1);
@@ -214,13 +252,23 @@ pub fn update(m: &mut Inspector, msg: Msg) {
                         m.scroll = 0;
                     }
                 }
-                KeyCode::Down | KeyCode::Char('j') => m.scroll = m.scroll.saturating_add(1),
-                KeyCode::Up | KeyCode::Char('k') => m.scroll = m.scroll.saturating_sub(1),
-                KeyCode::PageDown | KeyCode::Char(' ') => m.scroll = m.scroll.saturating_add(10),
-                KeyCode::PageUp => m.scroll = m.scroll.saturating_sub(10),
+                KeyCode::Down | KeyCode::Char('j') => m.scroll_to(m.scroll.saturating_add(1)),
+                KeyCode::Up | KeyCode::Char('k') => m.scroll_to(m.scroll.saturating_sub(1)),
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    m.scroll_to(m.scroll.saturating_add(page(m)));
+                }
+                KeyCode::PageUp => m.scroll_to(m.scroll.saturating_sub(page(m))),
                 KeyCode::Home | KeyCode::Char('g') => m.scroll = 0,
-                KeyCode::Char('w') => m.raw = !m.raw,
-                KeyCode::Char('s') => m.reveal = !m.reveal,
+                KeyCode::End | KeyCode::Char('G') => m.scroll_to(u16::MAX),
+                // The other view has other text: keep the place where it still exists.
+                KeyCode::Char('w') => {
+                    m.raw = !m.raw;
+                    m.scroll_to(m.scroll);
+                }
+                KeyCode::Char('s') => {
+                    m.reveal = !m.reveal;
+                    m.scroll_to(m.scroll);
+                }
                 KeyCode::Char('?') => m.help = true,
                 _ => m.dirty = false,
             }

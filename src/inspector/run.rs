@@ -1,47 +1,75 @@
-//! The inspector's loop: it owns the terminal, feeds keys, a 1 s tick and signals to the pure
-//! [`update`], and redraws only when the model says something visible changed.
+//! The inspector as a [`Screen`] of the runtime: keys, the tick and signals become its
+//! messages for the pure [`update`]; it has no effects of its own.
 
-use std::time::Duration;
+use std::task::{Context, Poll};
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
+use ratatui::Frame;
 
 use super::{Inspector, Msg, update};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::runtime::Signals;
-use crate::runtime::terminal::TerminalGuard;
-use crate::token::time::now_unix;
+use crate::runtime::run_screen;
+use crate::runtime::screen::{Input, Now, Outcome, Screen};
+
+/// The inspector on its own (`tvlogin inspect` on a terminal).
+pub struct InspectorScreen {
+    model: Inspector,
+    signalled: bool,
+}
+
+impl InspectorScreen {
+    /// A screen showing `model`.
+    pub fn new(model: Inspector) -> Self {
+        Self {
+            model,
+            signalled: false,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Inspector {
+        &self.model
+    }
+}
+
+impl Screen for InspectorScreen {
+    fn input(&mut self, input: Input, now: Now) {
+        let msg = match input {
+            Input::Key(key) => Msg::Key(key),
+            Input::Resize(width, height) => Msg::Size(width, height),
+            Input::Tick => Msg::Tick(i64::try_from(now.unix).unwrap_or(i64::MAX)),
+            Input::Terminate => {
+                self.signalled = true;
+                Msg::Terminate
+            }
+        };
+        update(&mut self.model, msg);
+    }
+
+    fn poll_results(&mut self, _cx: &mut Context<'_>, _now: Now) -> Poll<()> {
+        Poll::Pending
+    }
+
+    fn view(&self, frame: &mut Frame<'_>) {
+        frame.render_widget(&self.model, frame.area());
+    }
+
+    fn take_dirty(&mut self) -> bool {
+        self.model.take_dirty()
+    }
+
+    fn outcome(&self) -> Option<Outcome> {
+        self.model.exit.map(|exit| Outcome {
+            exit,
+            summary: None,
+            signalled: self.signalled,
+        })
+    }
+}
 
 /// Shows `model` until the person leaves; returns the exit code.
-pub async fn run(mut model: Inspector) -> Result<Exit, Error> {
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
-    let mut events = EventStream::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut signals = Signals::new();
-    loop {
-        if model.take_dirty() {
-            guard
-                .terminal()
-                .draw(|frame| frame.render_widget(&model, frame.area()))
-                .map_err(|e| Error::Other(format!("cannot draw: {e}")))?;
-        }
-        if let Some(exit) = model.exit {
-            return Ok(exit);
-        }
-        let msg = tokio::select! {
-            event = events.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
-                Some(Ok(Event::Resize(..))) => Msg::Resized,
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(Error::Other(format!("cannot read the terminal: {e}"))),
-                None => Msg::Terminate,
-            },
-            _ = tick.tick() => Msg::Tick(now_unix()),
-            () = signals.recv() => Msg::Terminate,
-        };
-        update(&mut model, msg);
-    }
+pub async fn run(model: Inspector) -> Result<Exit, Error> {
+    Ok(run_screen(Box::new(InspectorScreen::new(model)))
+        .await?
+        .exit)
 }

@@ -15,6 +15,7 @@ use crate::token::report::{Lookup, Report, show_value};
 use crate::token::time::{TimeView, numeric_date, relative};
 use crate::token::verdict::Verdict;
 use crate::token::verify::{self, Check, Outcome};
+use crate::ui::text::wrap;
 use crate::ui::theme::Theme;
 
 impl Widget for &Inspector {
@@ -27,43 +28,69 @@ impl Widget for &Inspector {
             Constraint::Length(1),
         ])
         .areas(area);
-        title_bar(self, &theme).render(title, buf);
-        let titles: Vec<Line> = self
+        // Narrow: the parts between the name and the verdict go first; the verdict stays.
+        let cols = usize::from(title.width).saturating_sub(1);
+        let mut title_line = title_bar(self, &theme);
+        while title_line.width() > cols && title_line.spans.len() > 2 {
+            title_line.spans.remove(title_line.spans.len() - 2);
+        }
+        if title_line.width() > cols {
+            let plain: String = title_line
+                .spans
+                .iter()
+                .map(|s| s.content.as_ref())
+                .collect();
+            title_line = Line::styled(crate::ui::text::fit(&plain, cols), theme.title);
+        }
+        title_line.render(title, buf);
+        let full: Vec<String> = self
             .tabs
             .iter()
             .enumerate()
-            .map(|(i, t)| Line::from(format!("{} {}", i + 1, t.title)))
+            .map(|(i, t)| format!("{} {}", i + 1, t.title))
+            .collect();
+        // Narrow: other tabs show only their number (the selected one keeps its name).
+        let need: usize = full.iter().map(|t| crate::ui::text::width(t) + 3).sum();
+        let titles: Vec<Line> = full
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if need < usize::from(tabs.width) || i == self.selected {
+                    Line::from(t)
+                } else {
+                    Line::from(format!("{}", i + 1))
+                }
+            })
             .collect();
         Tabs::new(titles)
             .select(self.selected)
             .highlight_style(theme.key)
             .divider("│")
             .render(tabs, buf);
-        let lines = match self.tabs.get(self.selected).map(|t| &t.body) {
-            Some(TabBody::Token { report, raw }) if self.raw => {
-                raw_view(&raw.0, report, self, &theme)
-            }
-            Some(TabBody::Token { report, raw }) => token_view(report, &raw.0, self, &theme),
-            Some(TabBody::Fields(lookup)) => fields_view(lookup, self, &theme),
-            Some(TabBody::Empty(why)) => vec![Line::styled(escape(why), theme.dim)],
-            None => vec![Line::styled("nothing to inspect", theme.dim)],
-        };
-        Paragraph::new(lines)
-            .block(Block::new().borders(Borders::TOP).border_style(theme.dim))
-            .wrap(Wrap { trim: false })
-            .scroll((self.scroll, 0))
-            .render(body, buf);
-        let mut spans = Vec::new();
-        for (i, (key, what)) in KEYS.iter().enumerate() {
+        let text = body_text(self, &theme);
+        let most = text
+            .line_count(body.width)
+            .saturating_sub(usize::from(body.height));
+        let scroll = self.scroll.min(u16::try_from(most).unwrap_or(u16::MAX));
+        text.scroll((scroll, 0)).render(body, buf);
+        let keys: Vec<(&str, &str)> = KEYS
+            .iter()
+            .map(|&(key, what)| match key {
+                "s" if self.reveal => (key, "hide secrets"),
+                "w" if self.raw => (key, "tables"),
+                _ => (key, what),
+            })
+            .collect();
+        // Narrow: the least useful hints go first; help and quit always stay.
+        let kept = crate::ui::text::fit_hints(&keys, usize::from(hints.width), |k| {
+            matches!(*k, "?" | "q")
+        });
+        let mut spans = vec![Span::raw(" ")];
+        for (i, (key, what)) in kept.into_iter().enumerate() {
             if i > 0 {
                 spans.push(Span::styled("  ", theme.dim));
             }
-            spans.push(Span::styled(*key, theme.key));
-            let what = match *key {
-                "s" if self.reveal => "hide secrets",
-                "w" if self.raw => "tables",
-                _ => what,
-            };
+            spans.push(Span::styled(key, theme.key));
             spans.push(Span::styled(format!(" {what}"), theme.dim));
         }
         Line::from(spans).render(hints, buf);
@@ -73,10 +100,43 @@ impl Widget for &Inspector {
     }
 }
 
+/// The selected tab's body as a wrapped paragraph under a rule.
+fn body_text<'a>(m: &Inspector, theme: &Theme) -> Paragraph<'a> {
+    let lines = match m.tabs.get(m.selected).map(|t| &t.body) {
+        Some(TabBody::Token { report, raw }) if m.raw => raw_view(&raw.0, report, m, theme),
+        Some(TabBody::Token { report, raw }) => token_view(report, &raw.0, m, theme),
+        Some(TabBody::Fields(lookup)) => fields_view(lookup, m, theme),
+        Some(TabBody::Empty(why)) => vec![Line::styled(escape(why), theme.dim)],
+        None => vec![Line::styled("nothing to inspect", theme.dim)],
+    };
+    Paragraph::new(lines)
+        .block(Block::new().borders(Borders::TOP).border_style(theme.dim))
+        .wrap(Wrap { trim: false })
+}
+
+/// Rows of the body (with its rule) on a terminal `height` rows high: less the title, the
+/// tabs and the hint bar.
+pub(super) fn body_rows(height: u16) -> u16 {
+    height.saturating_sub(3)
+}
+
+/// The furthest the body of `m` can scroll at its size: the last line at the bottom.
+pub(super) fn max_scroll(m: &Inspector) -> u16 {
+    let theme = Theme::new(m.colors);
+    let need = body_text(m, &theme).line_count(m.size.0);
+    u16::try_from(need.saturating_sub(usize::from(body_rows(m.size.1)))).unwrap_or(u16::MAX)
+}
+
 /// The title bar: the verdict of the tab being shown (each token tab has its own; an
 /// endpoint's answer or an empty tab has none).
 fn title_bar<'a>(m: &Inspector, theme: &Theme) -> Line<'a> {
     let mut spans = vec![Span::styled(" tvlogin inspect ", theme.title)];
+    if let Some(p) = &m.profile {
+        spans.push(Span::styled(
+            format!("· profile {} ", escape(p)),
+            theme.title,
+        ));
+    }
     let Some(tab) = m.tabs.get(m.selected) else {
         return Line::from(spans);
     };
@@ -257,42 +317,75 @@ fn table<'a>(
     let pad = " ".repeat(width + 4);
     for ((key, value), name) in fields.iter().zip(&names) {
         let entry = lookup(key);
-        let mut spans = vec![
-            Span::styled(format!("  {name:<width$}  "), theme.key),
-            Span::raw(show_value(value)),
-        ];
+        // Values and descriptions wrap under themselves (hanging indent), never back at
+        // column 0; one column stays free at the edge.
+        let room = usize::from(m.size.0).saturating_sub(pad.len() + 1).max(12);
+        let hang = |text: &str| -> Vec<String> {
+            if m.size.0 == 0 {
+                vec![text.to_owned()]
+            } else {
+                wrap(text, room, 12)
+            }
+        };
+        let value_lines = hang(&show_value(value));
+        let last = value_lines.len() - 1;
         let time = entry
             .filter(|e| e.kind == Kind::Time)
             .and_then(|_| numeric_date(value));
-        if let Some(at) = time {
-            let style = match key.as_str() {
-                "exp" if at <= m.now => theme.error,
-                "exp" if at - m.now < 300 => theme.warn,
-                _ => theme.ok,
-            };
-            spans.push(Span::styled(format!("  {}", relative(at, m.now)), style));
+        for (i, part) in value_lines.into_iter().enumerate() {
+            let mut spans = vec![if i == 0 {
+                Span::styled(format!("  {name:<width$}  "), theme.key)
+            } else {
+                Span::raw(pad.clone())
+            }];
+            spans.push(Span::raw(part));
+            if i == last
+                && let Some(at) = time
+            {
+                let style = match key.as_str() {
+                    "exp" if at <= m.now => theme.error,
+                    "exp" if at - m.now < 300 => theme.warn,
+                    _ => theme.ok,
+                };
+                spans.push(Span::styled(format!("  {}", relative(at, m.now)), style));
+            }
+            out.push(Line::from(spans));
         }
-        out.push(Line::from(spans));
         if let Some(at) = time {
             let v = TimeView::new(at, m.now, m.offset);
-            out.push(Line::styled(
-                format!("{pad}{} · {}", v.local, v.utc),
-                theme.dim,
-            ));
+            for part in hang(&format!("{} · {}", v.local, v.utc)) {
+                out.push(Line::styled(format!("{pad}{part}"), theme.dim));
+            }
         }
         let about = match entry {
-            Some(e) => format!("{pad}{} ({})", e.about, e.spec),
-            None => format!("{pad}(not a registered name)"),
+            Some(e) => format!("{} ({})", e.about, e.spec),
+            None => "(not a registered name)".to_owned(),
         };
-        out.push(Line::styled(about, theme.dim));
+        for part in hang(&about) {
+            out.push(Line::styled(format!("{pad}{part}"), theme.dim));
+        }
     }
 }
 
 fn fields_view<'a>(lookup: &Lookup, m: &Inspector, theme: &Theme) -> Vec<Line<'a>> {
-    let mut out = vec![Line::from(vec![
-        Span::styled("from  ", theme.dim),
-        Span::raw(escape(&lookup.endpoint)),
-    ])];
+    let endpoint = escape(&lookup.endpoint);
+    let parts = if m.size.0 == 0 {
+        vec![endpoint]
+    } else {
+        wrap(
+            &endpoint,
+            usize::from(m.size.0).saturating_sub(7).max(12),
+            4,
+        )
+    };
+    let mut out: Vec<Line<'a>> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let label = if i == 0 { "from  " } else { "      " };
+            Line::from(vec![Span::styled(label, theme.dim), Span::raw(part)])
+        })
+        .collect();
     out.push(Line::raw(""));
     match &lookup.result {
         Ok(fields) => table(&mut out, fields, claims::claim, m, theme),

@@ -15,7 +15,7 @@ use url::{Host, Url};
 
 /// The largest response body tvlogin reads from an authorization server. Real OAuth responses
 /// are a few kilobytes; a megabyte leaves room for large JWKS documents.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = crate::error::MAX_RESPONSE_BODY;
 
 /// Transport settings, resolved from flags, environment and profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,64 +63,7 @@ impl fmt::Debug for RawResponse {
     }
 }
 
-/// Why an HTTP exchange produced no response.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HttpError {
-    /// A remote `http://` URL without `--allow-http`.
-    #[error(
-        "refusing plain http:// for {url}: only loopback hosts may use http (pass --allow-http to override)"
-    )]
-    Insecure {
-        /// The refused URL.
-        url: String,
-    },
-    /// A scheme other than http or https.
-    #[error("unsupported URL scheme in {url}: only https (and http on loopback) can be used")]
-    UnsupportedScheme {
-        /// The refused URL.
-        url: String,
-    },
-    /// The TCP or TLS connection could not be made.
-    #[error("could not connect to {url}: {detail}")]
-    Connect {
-        /// The requested URL.
-        url: String,
-        /// The underlying cause, e.g. "Connection refused (os error 111)".
-        detail: String,
-    },
-    /// No complete answer within the request timeout.
-    #[error("{url} did not answer within {}s", .after.as_secs())]
-    Timeout {
-        /// The requested URL.
-        url: String,
-        /// The timeout in force.
-        after: Duration,
-    },
-    /// The connection broke (reset, closed early, malformed HTTP).
-    #[error("connection to {url} failed: {detail}")]
-    Transport {
-        /// The requested URL.
-        url: String,
-        /// The underlying cause.
-        detail: String,
-    },
-    /// The body exceeded [`MAX_BODY`].
-    #[error("{url} sent a response larger than {} KiB; refusing to read it", MAX_BODY / 1024)]
-    TooLarge {
-        /// The requested URL.
-        url: String,
-    },
-}
-
-impl HttpError {
-    /// Whether trying again later may succeed (network trouble, not a policy refusal).
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            HttpError::Connect { .. } | HttpError::Timeout { .. } | HttpError::Transport { .. }
-        )
-    }
-}
+pub use crate::error::HttpError;
 
 /// Credentials for HTTP Basic client authentication (RFC 6749 §2.3.1).
 pub struct BasicAuth<'a> {

@@ -1,26 +1,28 @@
-//! The one owner of the terminal: a loop that `select!`s over key events, a 1 s tick, effect
-//! results and signals, feeds each as a [`Msg`] to the pure `update`, starts the returned
-//! effects, and redraws only when the model says something visible changed.
+//! The one owner of the terminal: [`screen::run`] `select!`s over key events, a 1 s tick,
+//! effect results and signals for every screen (login, dashboard, inspector), and redraws
+//! only when the screen on top says something visible changed. This module also holds what
+//! the login screen needs from the environment and its [`login::LoginScreen`].
 
 pub mod executor;
+pub mod login;
+pub mod screen;
 pub mod terminal;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use crossterm::event::EventStream;
 
-use crate::app::{App, Context, Flow, Msg, update};
-use crate::config::{EndpointSource, LoginConfig};
+use crate::app::{ColorMode, Context};
+use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::oauth::http::Http;
 use crate::server::ServerHandle;
 use crate::ui::theme::color_mode;
-use executor::{Executor, Storage};
+use executor::Storage;
+use login::LoginScreen;
+use screen::{Clock, Outcome, Screen, Sig};
 use terminal::TerminalGuard;
 
 /// Whether this process can show the TUI: both ends are terminals and the terminal is not
@@ -45,12 +47,30 @@ pub fn context(profile: &str, server: &str, demo: bool) -> Context {
         server: server.to_owned(),
         demo,
         no_browser: no_browser_reason(&var),
-        colors: color_mode(
+        colors: match color_mode(
             std::env::var("NO_COLOR").ok().as_deref(),
             var("COLORTERM").as_deref(),
-        ),
+        ) {
+            ColorMode::None if dark_background() => ColorMode::NoneOnDark,
+            mode => mode,
+        },
         hyperlinks: !matches!(var("TERM").as_deref(), Some("linux" | "dumb")),
     }
+}
+
+/// Whether the terminal's background is dark, asked once (OSC 11, answered within 200 ms
+/// or taken as dark, the default of most terminals). Only asked under NO_COLOR, before the
+/// TUI reads keys; the dashboard asks at start so its login screens use the answer.
+pub fn dark_background() -> bool {
+    static DARK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DARK.get_or_init(|| {
+        let mut options = terminal_colorsaurus::QueryOptions::default();
+        options.timeout = std::time::Duration::from_millis(200);
+        !matches!(
+            terminal_colorsaurus::theme_mode(options),
+            Ok(terminal_colorsaurus::ThemeMode::Light)
+        )
+    })
 }
 
 /// Why opening a browser here would be wrong: over SSH it opens on the remote machine, without
@@ -81,143 +101,18 @@ pub async fn run_login(
     storage: Storage,
     store_problem: Option<String>,
 ) -> Result<(Exit, Option<String>), Error> {
-    let mut guard = TerminalGuard::enter()
-        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
-    let mut events = EventStream::new();
-    let mut signals = Signals::new();
-    let mut screen = Screen {
-        guard: &mut guard,
-        events: &mut events,
-        signals: &mut signals,
-    };
-    let ended = drive_login(&mut screen, config, ctx, server, storage, store_problem).await?;
+    let screen = LoginScreen::new(config, ctx, server, storage, store_problem, Instant::now())?;
+    let ended = run_screen(Box::new(screen)).await?;
     Ok((ended.exit, ended.summary))
 }
 
-/// A terminal already set up, with its key stream and signals: the login screen can run on
-/// one owned by someone else (the dashboard), so the two share one terminal session.
-pub struct Screen<'a> {
-    /// The raw-mode alternate screen.
-    pub guard: &'a mut TerminalGuard,
-    /// Key and resize events.
-    pub events: &'a mut EventStream,
-    /// Termination signals.
-    pub signals: &'a mut Signals,
-}
-
-/// How a login screen ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginEnded {
-    /// The exit code.
-    pub exit: Exit,
-    /// The line describing the outcome.
-    pub summary: Option<String>,
-    /// A signal (not a key) ended it: whoever called should stop too.
-    pub signalled: bool,
-}
-
-/// Runs the login screen on `screen` until the person leaves.
-pub async fn drive_login(
-    screen: &mut Screen<'_>,
-    config: Arc<LoginConfig>,
-    ctx: Context,
-    server: Option<Arc<ServerHandle>>,
-    storage: Storage,
-    store_problem: Option<String>,
-) -> Result<LoginEnded, Error> {
-    let http = Http::new(config.http).map_err(Error::Other)?;
-    let endpoints = match &config.source {
-        EndpointSource::Fixed(e) => {
-            http.check_url(&e.token)?;
-            Some(e.clone())
-        }
-        EndpointSource::Discover(_) => None,
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let file = crate::store::StoreChoice::file(&storage.paths, &config.profile).location;
-    let mut executor = Executor::new(http, config, server, storage, tx);
-    let mut app = App::new(ctx, endpoints, Instant::now());
-    if let Some(reason) = store_problem {
-        app = app.asking_for_store(reason, file);
-    }
-    executor.set_endpoints(app.endpoints.clone());
-
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut signalled = false;
-    for effect in app.start() {
-        executor.run(effect);
-    }
-    loop {
-        if app.take_dirty() {
-            screen
-                .guard
-                .terminal()
-                .draw(|frame| frame.render_widget(&app, frame.area()))
-                .map_err(|e| Error::Other(format!("cannot draw: {e}")))?;
-        }
-        if let Some(exit) = app.exit {
-            return Ok(LoginEnded {
-                exit,
-                summary: summary(&app),
-                signalled,
-            });
-        }
-        let msg = tokio::select! {
-            event = screen.events.next() => match event {
-                Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => Msg::Key(key),
-                Some(Ok(Event::Resize(..))) => Msg::Resized,
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(Error::Other(format!("cannot read the terminal: {e}"))),
-                // The terminal went away (hangup): stop as if cancelled.
-                None => {
-                    signalled = true;
-                    Msg::Terminate
-                }
-            },
-            Some(msg) = rx.recv() => msg,
-            _ = tick.tick() => Msg::Tick,
-            () = screen.signals.recv() => {
-                signalled = true;
-                Msg::Terminate
-            }
-        };
-        let discovered = matches!(msg, Msg::Discovered { .. });
-        for effect in update(&mut app, msg, Instant::now()) {
-            executor.run(effect);
-        }
-        if discovered {
-            executor.set_endpoints(app.endpoints.clone());
-        }
-    }
-}
-
-/// The line left in the scrollback after the alternate screen is gone.
-fn summary(app: &App) -> Option<String> {
-    match &app.flow {
-        Flow::Approved(a) => Some(match &a.saved {
-            crate::app::Saved::Done(place) => format!(
-                "logged in (profile {}); tokens stored in {place}",
-                app.ctx.profile
-            ),
-            crate::app::Saved::Failed(why) => format!(
-                "logged in (profile {}), but the tokens were not stored: {why}",
-                app.ctx.profile
-            ),
-            crate::app::Saved::Saving => format!("logged in (profile {})", app.ctx.profile),
-        }),
-        Flow::Denied { error, .. } => Some(format!("access denied ({error})")),
-        Flow::Expired { .. } => Some("the code expired before it was approved".into()),
-        Flow::Failed(e) => Some(format!("login failed: {e}")),
-        _ => Some("cancelled".into()),
-    }
-}
-
-/// SIGTERM, SIGHUP, SIGINT and SIGQUIT as one stream (Ctrl-C at the keyboard is a key in raw
-/// mode; these come from elsewhere, and each must still restore the terminal).
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT (stop), SIGTSTP (suspend) and SIGCONT (resume) as
+/// one stream. Ctrl-C and Ctrl-Z at the keyboard are keys in raw mode; these come from
+/// elsewhere (`kill`, a closing terminal, the shell's job control), and each must still leave
+/// the terminal usable. Size changes (SIGWINCH) arrive as resize events.
 pub struct Signals {
     #[cfg(unix)]
-    signals: Vec<tokio::signal::unix::Signal>,
+    signals: Vec<(tokio::signal::unix::Signal, Sig)>,
 }
 
 impl Default for Signals {
@@ -227,19 +122,25 @@ impl Default for Signals {
 }
 
 impl Signals {
-    /// Listens for the four signals.
+    /// Listens for the signals.
     pub fn new() -> Self {
         #[cfg(unix)]
         {
+            use nix::sys::signal::Signal as N;
             use tokio::signal::unix::{SignalKind, signal};
             let kinds = [
-                SignalKind::terminate(),
-                SignalKind::hangup(),
-                SignalKind::interrupt(),
-                SignalKind::quit(),
+                (SignalKind::terminate(), Sig::Stop),
+                (SignalKind::hangup(), Sig::Stop),
+                (SignalKind::interrupt(), Sig::Stop),
+                (SignalKind::quit(), Sig::Stop),
+                (SignalKind::from_raw(N::SIGTSTP as i32), Sig::Suspend),
+                (SignalKind::from_raw(N::SIGCONT as i32), Sig::Resume),
             ];
             Self {
-                signals: kinds.into_iter().filter_map(|k| signal(k).ok()).collect(),
+                signals: kinds
+                    .into_iter()
+                    .filter_map(|(k, sig)| signal(k).ok().map(|s| (s, sig)))
+                    .collect(),
             }
         }
         #[cfg(not(unix))]
@@ -247,16 +148,40 @@ impl Signals {
     }
 
     /// Waits for any of them.
-    pub async fn recv(&mut self) {
+    pub async fn recv(&mut self) -> Sig {
         #[cfg(unix)]
         {
             if self.signals.is_empty() {
                 return std::future::pending().await;
             }
-            let any = self.signals.iter_mut().map(|s| Box::pin(s.recv()));
-            let _ = futures_util::future::select_all(any).await;
+            let any = self.signals.iter_mut().map(|(s, sig)| {
+                let sig = *sig;
+                Box::pin(async move {
+                    s.recv().await;
+                    sig
+                })
+            });
+            futures_util::future::select_all(any).await.0
         }
         #[cfg(not(unix))]
-        std::future::pending::<()>().await
+        std::future::pending::<Sig>().await
     }
+
+    /// The signals as a stream for [`screen::run`].
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Sig> + Unpin + Send {
+        Box::pin(futures_util::stream::unfold(self, |mut s| async move {
+            let sig = s.recv().await;
+            Some((sig, s))
+        }))
+    }
+}
+
+/// Runs `root` on the real terminal (raw mode, alternate screen, restored on every way out)
+/// with the system's clocks; returns how it ended.
+pub async fn run_screen(root: Box<dyn Screen>) -> Result<Outcome, Error> {
+    let mut guard = TerminalGuard::enter()
+        .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
+    let mut events = EventStream::new();
+    let mut signals = Signals::new().into_stream();
+    screen::run(root, &mut guard, &mut events, &mut signals, Clock::system()).await
 }

@@ -3,6 +3,7 @@
 
 pub mod bigtext;
 pub mod qr;
+pub mod text;
 pub mod theme;
 
 pub(crate) mod screens;
@@ -29,13 +30,24 @@ impl Widget for &App {
             screens::too_small(self, area, buf, &theme);
             return;
         }
-        let [title, body, hints] = Layout::vertical([
+        // A notice gets a line of its own under the title, never over it.
+        let notice_lines = notice_lines(self, area.width);
+        let notice = u16::try_from(notice_lines.len()).unwrap_or(0);
+        let [title, notice, body, hints] = Layout::vertical([
             Constraint::Length(1),
+            Constraint::Length(notice),
             Constraint::Fill(1),
             Constraint::Length(1),
         ])
         .areas(area);
         render_title(self, title, buf, &theme);
+        Paragraph::new(
+            notice_lines
+                .into_iter()
+                .map(|l| Line::styled(l, theme.ok))
+                .collect::<Vec<_>>(),
+        )
+        .render(notice, buf);
         match &self.flow {
             Flow::ChooseStore { reason, file } => {
                 screens::choose_store(self, reason, file, body, buf, &theme)
@@ -66,46 +78,61 @@ impl Widget for &App {
 }
 
 fn render_title(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    // The profile and the demo mark always show; the server gets what room is left.
+    let profile = format!("profile {}", escape(&app.ctx.profile));
+    let demo = if app.ctx.demo { " · demo" } else { "" };
+    let fixed = text::width(" tvlogin ") + text::width(&profile) + 2 + text::width(demo);
+    let room = usize::from(area.width).saturating_sub(fixed + 4);
+    let server = escape(&app.ctx.server);
+    let middle = if room >= 8 {
+        format!("· {} · {profile}", text::fit(&server, room))
+    } else {
+        format!("· {profile}")
+    };
     let mut spans = vec![
         Span::styled(" tvlogin ", theme.title),
-        Span::styled(
-            format!(
-                "· {} · profile {}",
-                escape(&app.ctx.server),
-                escape(&app.ctx.profile)
-            ),
-            theme.dim,
-        ),
+        Span::styled(middle, theme.dim),
     ];
     if app.ctx.demo {
-        spans.push(Span::styled(" · demo", theme.warn));
+        spans.push(Span::styled(demo, theme.warn));
     }
-    Line::from(spans).render(area, buf);
-    if let Some(toast) = &app.toast {
-        let text = format!(" {} ", escape(&toast.text));
-        let width = u16::try_from(text.chars().count())
-            .unwrap_or(u16::MAX)
-            .min(area.width);
-        let at = Rect {
-            x: area.right().saturating_sub(width),
-            width,
-            ..area
-        };
-        Clear.render(at, buf);
-        Line::styled(text, theme.ok).render(at, buf);
+    let line = Line::from(spans);
+    if line.width() > usize::from(area.width) {
+        let plain: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        Line::styled(text::fit(&plain, usize::from(area.width)), theme.title).render(area, buf);
+    } else {
+        line.render(area, buf);
     }
 }
 
-/// The key hints, from the same table the keys use; cut at whole hints when narrow.
+/// The latest notice, on its own lines (at most two, the second under the first's text;
+/// cut at a word with `…` beyond that).
+fn notice_lines(app: &App, width: u16) -> Vec<String> {
+    let Some(toast) = &app.toast else {
+        return Vec::new();
+    };
+    text::wrap(
+        &escape(&toast.text),
+        usize::from(width).saturating_sub(2),
+        2,
+    )
+    .into_iter()
+    .map(|l| format!(" {l}"))
+    .collect()
+}
+
+/// The key hints, from the same table the keys use; when narrow, whole hints are dropped
+/// from the least useful end, but quit/cancel and help always stay.
 fn render_hints(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let hints: Vec<(&str, &str)> = keymap::bindings(app)
+        .into_iter()
+        .map(|(key, what, _)| (key, what))
+        .collect();
+    let kept = text::fit_hints(&hints, usize::from(area.width), |k| {
+        matches!(*k, "?" | "q" | "q/Enter")
+    });
     let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (key, what, _) in keymap::bindings(app) {
-        let len = key.chars().count() + what.chars().count() + 3;
-        if used + len > usize::from(area.width) {
-            break;
-        }
-        used += len;
+    for (key, what) in kept {
         spans.push(Span::styled(key, theme.key));
         spans.push(Span::styled(format!(" {what}  "), theme.dim));
     }
@@ -113,12 +140,18 @@ fn render_hints(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
 }
 
 fn render_help(app: &App, body: Rect, buf: &mut Buffer, theme: &Theme) {
+    let how = if app.ctx.demo {
+        "Open the address in a browser on this machine (it is this computer's own \
+         server; a phone cannot reach it), or press a to approve as the demo user. \
+         This terminal notices the approval by itself."
+    } else {
+        "Open the address on any device with a browser (your phone is fine), sign in \
+         there, and enter the code shown here. This terminal notices the approval by itself."
+    };
     let mut lines = vec![
         Line::styled("How this works", theme.title),
         Line::raw(""),
-        Line::raw("Open the address on any device with a browser (your phone"),
-        Line::raw("is fine), sign in there, and enter the code shown here."),
-        Line::raw("This terminal notices the approval by itself."),
+        Line::raw(how),
         Line::raw(""),
     ];
     for (key, what, _) in keymap::bindings(app) {
@@ -137,8 +170,11 @@ fn render_help(app: &App, body: Rect, buf: &mut Buffer, theme: &Theme) {
         theme.dim,
     ));
     lines.push(Line::styled("Any key closes this help.", theme.dim));
-    let height = u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2;
     let width = 64.min(body.width);
+    let wrapped = Paragraph::new(lines.clone())
+        .wrap(Wrap { trim: false })
+        .line_count(width.saturating_sub(2));
+    let height = u16::try_from(wrapped).unwrap_or(u16::MAX) + 2;
     let area = Rect {
         x: body.x + (body.width - width) / 2,
         y: body.y + body.height.saturating_sub(height) / 2,

@@ -74,19 +74,35 @@ impl<'b> Column<'b> {
         self.y < self.area.bottom()
     }
 
-    /// One row, cut at the edge. Returns the row's area for later decoration.
+    /// One row; text too wide goes on to the next rows, between words, indented two more
+    /// than it starts (never cut mid-word). Returns the first row's area for decoration.
     fn line(&mut self, line: Line<'_>) -> Option<Rect> {
-        if !self.room() {
-            return None;
+        let owned = Line::from(
+            line.spans
+                .iter()
+                .map(|s| Span::styled(s.content.to_string(), s.style))
+                .collect::<Vec<_>>(),
+        )
+        .style(line.style);
+        let lead = owned
+            .spans
+            .first()
+            .map_or(0, |s| s.content.len() - s.content.trim_start().len());
+        let mut first = None;
+        for part in crate::ui::text::fit_line(owned, usize::from(self.area.width), lead + 2) {
+            if !self.room() {
+                break;
+            }
+            let row = Rect {
+                y: self.y,
+                height: 1,
+                ..self.area
+            };
+            part.render(row, self.buf);
+            self.y += 1;
+            first.get_or_insert(row);
         }
-        let row = Rect {
-            y: self.y,
-            height: 1,
-            ..self.area
-        };
-        line.render(row, self.buf);
-        self.y += 1;
-        Some(row)
+        first
     }
 
     fn blank(&mut self) {
@@ -308,9 +324,15 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     if band.is_none() || qr.is_none() {
         col.blank();
     }
+    // The demo's address is 127.0.0.1, which a phone cannot reach.
+    let open = if app.ctx.demo {
+        "Open it in a browser on this machine, or press a"
+    } else {
+        "On a phone or any browser, open"
+    };
     col.line(Line::from(vec![
         Span::styled("1 ", theme.key),
-        Span::raw("On a phone or any browser, open"),
+        Span::raw(open),
     ]));
     let url = w.auth.verification_uri.as_str();
     if let Some(row) = col.line(Line::from(vec![

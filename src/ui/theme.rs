@@ -30,6 +30,9 @@ pub struct Theme {
     pub qr_dark: Option<Color>,
     /// QR light modules and quiet zone.
     pub qr_light: Option<Color>,
+    /// Draw the QR code in reverse video (NO_COLOR on a dark background: the glyphs' ink,
+    /// the dark modules, takes the background's dark colour, the rest the text's light one).
+    pub qr_reverse: bool,
 }
 
 impl Theme {
@@ -37,7 +40,7 @@ impl Theme {
     pub fn new(colors: ColorMode) -> Self {
         let bold = Style::new().add_modifier(Modifier::BOLD);
         match colors {
-            ColorMode::None => Self {
+            ColorMode::None | ColorMode::NoneOnDark => Self {
                 title: bold,
                 dim: Style::new(),
                 key: bold,
@@ -49,6 +52,7 @@ impl Theme {
                 gauge: Style::new(),
                 qr_dark: None,
                 qr_light: None,
+                qr_reverse: colors == ColorMode::NoneOnDark,
             },
             ColorMode::Ansi256 | ColorMode::TrueColor => {
                 // Indexed 16 and 231 are the colour cube's fixed black and white, which themes
@@ -72,6 +76,7 @@ impl Theme {
                     gauge: Style::new().fg(Color::Green),
                     qr_dark: Some(black),
                     qr_light: Some(white),
+                    qr_reverse: false,
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! data dir, start the embedded server, and serve canned answers for malformed providers.
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod runtime;
 pub mod screen;
 pub mod secret_service;
 pub mod skip;

@@ -92,3 +92,72 @@ pub fn decode_qr(rows: &[String]) -> Vec<String> {
         .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
         .collect()
 }
+
+/// Layout rules every screen keeps at every size: the footer (last row) offers `q` and `?`;
+/// no row runs into the right edge with a letter or digit (text cut mid-word);
+/// `header` is the first row as it reads without any notice.
+pub fn check_layout(rows: &[String], width: u16, header: &str, what: &str) {
+    let screen = rows.join("\n");
+    let footer = rows.last().map(String::as_str).unwrap_or_default();
+    let words: Vec<&str> = footer.split_whitespace().collect();
+    assert!(
+        words.contains(&"?") && (words.contains(&"q") || words.contains(&"q/Enter")),
+        "{what}: the footer lacks q or ?:\n{screen}"
+    );
+    for (i, row) in rows.iter().enumerate() {
+        let cols = unicode_width::UnicodeWidthStr::width(row.as_str());
+        let last = row.chars().last().unwrap_or(' ');
+        assert!(
+            !(cols >= usize::from(width) && last.is_alphanumeric()),
+            "{what}: row {i} is cut at the edge: {row:?}\n{screen}"
+        );
+    }
+    assert_eq!(rows[0], header, "{what}: the header changed:\n{screen}");
+}
+
+/// Decodes every QR code as a person would see the screen on a terminal whose default
+/// colours are light on dark (`dark_terminal`) or dark on light: each cell's glyph shape
+/// with its colours, reverse video applied; text cells count as their background.
+pub fn decode_qr_as_seen<W>(app: &W, width: u16, height: u16, dark_terminal: bool) -> Vec<String>
+where
+    for<'a> &'a W: ratatui::widgets::Widget,
+{
+    use ratatui::style::Modifier;
+    let mut terminal =
+        Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+    terminal
+        .draw(|frame| frame.render_widget(app, frame.area()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let buffer = terminal.backend().buffer().clone();
+    let light = |c: Color, default_light: bool| match c {
+        Color::Reset => default_light,
+        Color::Black | Color::Indexed(16) | Color::DarkGray => false,
+        Color::Rgb(r, g, b) => u32::from(r) + u32::from(g) + u32::from(b) > 384,
+        Color::Indexed(i) => i >= 231 || i == 7 || i == 15,
+        _ => true,
+    };
+    const SCALE: usize = 4;
+    let (w, h) = (usize::from(width) * SCALE, usize::from(height) * 2 * SCALE);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        let (col, half) = (x / SCALE, y / SCALE);
+        let cell = &buffer[(col as u16, (half / 2) as u16)];
+        let mut ink = light(cell.fg, dark_terminal);
+        let mut paper = light(cell.bg, !dark_terminal);
+        if cell.modifier.contains(Modifier::REVERSED) {
+            std::mem::swap(&mut ink, &mut paper);
+        }
+        let inked = match cell.symbol() {
+            "█" => true,
+            "▀" => half % 2 == 0,
+            "▄" => half % 2 == 1,
+            _ => false,
+        };
+        let is_light = if inked { ink } else { paper };
+        if is_light { 255 } else { 0 }
+    });
+    image
+        .detect_grids()
+        .into_iter()
+        .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .collect()
+}
