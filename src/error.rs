@@ -105,7 +105,7 @@ pub enum HttpError {
         /// The underlying cause.
         detail: String,
     },
-    /// The body exceeded [`MAX_BODY`].
+    /// The body exceeded [`MAX_BODY`](crate::oauth::http::MAX_BODY).
     #[error("{url} sent a response larger than {} KiB; refusing to read it", MAX_RESPONSE_BODY / 1024)]
     TooLarge {
         /// The requested URL.
