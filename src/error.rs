@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::exit::Exit;
 
-/// The largest HTTP response body tvlogin reads (1 MiB); `oauth::http::MAX_BODY` is this.
+/// The largest HTTP response body tvlogin reads (1 MiB); the oauth layer's `MAX_BODY` is this.
 pub const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// Why a command failed. Messages are written for the person at the terminal; they may
@@ -105,7 +105,7 @@ pub enum HttpError {
         /// The underlying cause.
         detail: String,
     },
-    /// The body exceeded [`MAX_BODY`](crate::oauth::http::MAX_BODY).
+    /// The body exceeded [`MAX_RESPONSE_BODY`].
     #[error("{url} sent a response larger than {} KiB; refusing to read it", MAX_RESPONSE_BODY / 1024)]
     TooLarge {
         /// The requested URL.
