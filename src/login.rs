@@ -145,13 +145,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
             })),
             OutputMode::Plain => {
                 // A loopback address (the demo, a local test server) is out of a phone's reach.
-                let local = match auth.verification_uri.host() {
-                    Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                    Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                    Some(url::Host::Domain(d)) => d == "localhost",
-                    None => false,
-                };
-                let open = if local {
+                let open = if crate::oauth::http::is_loopback(&auth.verification_uri) {
                     "1. In a browser on this machine, open:"
                 } else {
                     "1. On a phone or any browser, open:   "

@@ -947,3 +947,28 @@ fn ctrl_d_quits_like_ctrl_c_and_q_in_help_only_closes_help() {
     update(&mut d, key('?'));
     assert_eq!(d.mode, Mode::List, "? toggles help");
 }
+
+#[test]
+fn a_logged_out_profile_whose_login_is_remembered_says_l_logs_in_again() {
+    // Not in config.toml, no session, but the state file remembers how it logged in: the
+    // card must not send the person to config.toml (l works), and says so whole at 80 columns.
+    let mut remembered = Row::new("staging", false, Some(Backend::File));
+    remembered.remembered = true;
+    let unknown = Row::new("stray", false, None);
+    let d = loaded(vec![remembered, unknown], ColorMode::Ansi256);
+    let screen = text(&d);
+    let card = |name: &str| {
+        let start = screen.find(name).expect("the card is shown");
+        screen[start..]
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        card("staging").contains("logged out; press l to log in again the same way"),
+        "{screen}"
+    );
+    assert!(!card("staging").contains("config.toml"), "{screen}");
+    assert!(card("stray").contains("not in config.toml"), "{screen}");
+}

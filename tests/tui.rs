@@ -628,6 +628,24 @@ fn the_demo_says_this_machine_and_a_real_provider_says_phone() {
         "{text}"
     );
     assert!(!text.contains("phone"), "{text}");
+
+    // Not the demo, but a loopback server (`tvlogin serve`, a local test server): a phone
+    // cannot reach it either.
+    let mut local = Scene::waiting(ColorMode::Ansi256, true, None);
+    if let Flow::Waiting(w) = &mut local.app.flow {
+        w.auth.verification_uri = "http://127.0.0.1:8080/device".parse().expect("url");
+        w.auth.verification_uri_complete = None;
+    }
+    local.app.ctx.no_browser = Some("there is no display here".into());
+    let text = lines(&local.app, 100, 30).0.join("\n");
+    assert!(
+        text.contains("Open it in a browser on this machine"),
+        "{text}"
+    );
+    assert!(!text.contains("phone"), "{text}");
+    local.at(6, key('o'));
+    let text = lines(&local.app, 100, 30).0.join("\n");
+    assert!(!text.contains("phone"), "{text}");
 }
 
 #[test]

@@ -269,9 +269,12 @@ fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
             let url = w.auth.qr_url().clone();
             match app.ctx.no_browser.clone() {
                 Some(why) => {
-                    // The demo's address is 127.0.0.1: only this machine can open it.
+                    // A loopback address (the demo's, `tvlogin serve`'s): only this machine
+                    // can open it, so a phone is no way out.
                     let instead = if app.ctx.demo {
                         "Open it in a browser on this machine, or press a."
+                    } else if crate::oauth::http::is_loopback(&url) {
+                        "Open it in a browser on this machine."
                     } else {
                         "Use your phone."
                     };

@@ -54,6 +54,9 @@ pub struct Row {
     /// The session this dashboard last saw, kept after a logout so that `l` can log in
     /// again with the same server, client and scope.
     pub last_session: Option<SessionMeta>,
+    /// Whether the state file remembers how the profile logged in (after a logout or the end
+    /// of its session), so that `l` logs in again without config.toml.
+    pub remembered: bool,
 }
 
 impl Row {
@@ -68,6 +71,7 @@ impl Row {
             refresh_before: DEFAULT_REFRESH_BEFORE,
             refresh: Refresh::Idle,
             last_session: None,
+            remembered: false,
         }
     }
 }

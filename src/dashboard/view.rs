@@ -232,8 +232,8 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
         lines.push(Line::from(first));
         let how = if row.configured {
             "configured in config.toml; press l to log in".to_owned()
-        } else if row.last_session.is_some() {
-            "logged out; press l to log in again".to_owned()
+        } else if row.last_session.is_some() || row.remembered {
+            "logged out; press l to log in again the same way".to_owned()
         } else {
             format!(
                 "not in config.toml: add [profiles.{0}] there, or run `tvlogin login --profile \

@@ -324,9 +324,11 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     if band.is_none() || qr.is_none() {
         col.blank();
     }
-    // The demo's address is 127.0.0.1, which a phone cannot reach.
+    // A loopback address (the demo's, `tvlogin serve`'s) is one a phone cannot reach.
     let open = if app.ctx.demo {
         "Open it in a browser on this machine, or press a"
+    } else if crate::oauth::http::is_loopback(&w.auth.verification_uri) {
+        "Open it in a browser on this machine"
     } else {
         "On a phone or any browser, open"
     };
