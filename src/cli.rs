@@ -208,6 +208,10 @@ pub struct LoginArgs {
         value_name = "keyring|file|memory"
     )]
     pub store: Option<Backend>,
+    /// Never open a browser (the login screen's `o` says why instead); the URL, code and QR
+    /// code are shown as always
+    #[arg(long)]
+    pub no_browser: bool,
     /// Plain text output even on a terminal
     #[arg(long)]
     pub no_tui: bool,

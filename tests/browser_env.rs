@@ -70,6 +70,45 @@ fn the_browser_gets_no_secret() {
 /// `--client-secret-env`) and `TVLOGIN_CLIENT_SECRET` are not in it; the URL is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_screens_browser_key_passes_no_secret() {
+    let (server, seen, _) = press_o_on_the_login_screen(&[]).await;
+    let seen = seen.expect("the browser was started");
+    assert!(
+        seen.contains(&format!("URL={}/device", server.issuer_str())),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("TVLOGIN_CONFIG_DIR="),
+        "the rest is kept: {seen}"
+    );
+    for secret in [
+        tvlogin::server::BASIC_CLIENT_SECRET,
+        "the-global-secret-value",
+        "MY_CS=",
+        "TVLOGIN_CLIENT_SECRET=",
+    ] {
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the browser:\n{seen}"
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_browser_keeps_o_from_starting_one_and_says_why() {
+    let (server, seen, screen) = press_o_on_the_login_screen(&["--no-browser"]).await;
+    assert!(seen.is_none(), "a browser was started: {seen:?}");
+    assert!(screen.contains("--no-browser was given"), "{screen}");
+    server.shutdown().await;
+}
+
+/// Starts `tvlogin login` (a confidential client whose secret is in `MY_CS`) in a PTY with a
+/// display and a stand-in browser named by `BROWSER`, presses `o`, and returns the server,
+/// the environment the browser received (`None` when none started within a few seconds)
+/// and the screen.
+async fn press_o_on_the_login_screen(
+    extra: &[&str],
+) -> (tvlogin::server::ServerHandle, Option<String>, String) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
@@ -112,6 +151,7 @@ async fn the_login_screens_browser_key_passes_no_secret() {
         "--store",
         "memory",
     ]);
+    command.args(extra);
     command.env_clear();
     command.env("TERM", "xterm-256color");
     command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
@@ -155,37 +195,15 @@ async fn the_login_screens_browser_key_passes_no_secret() {
         }
     }
     writer.write_all(b"o").unwrap_or_else(|e| panic!("{e}"));
-    while !out.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the browser was not started:\n{}",
-            parser.screen().contents()
-        );
+    // A browser that starts writes its environment at once; a refusal is a notice on screen.
+    let until = Instant::now() + Duration::from_secs(if extra.is_empty() { 30 } else { 3 });
+    while !out.exists() && Instant::now() < until {
         if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(100)) {
             parser.process(&bytes);
         }
     }
-    let seen = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        seen.contains(&format!("URL={}/device", server.issuer_str())),
-        "{seen}"
-    );
-    assert!(
-        seen.contains("TVLOGIN_CONFIG_DIR="),
-        "the rest is kept: {seen}"
-    );
-    for secret in [
-        BASIC_CLIENT_SECRET,
-        "the-global-secret-value",
-        "MY_CS=",
-        "TVLOGIN_CLIENT_SECRET=",
-    ] {
-        assert!(
-            !seen.contains(secret),
-            "{secret} reached the browser:\n{seen}"
-        );
-    }
+    let seen = std::fs::read_to_string(&out).ok();
     let _ = child.kill();
     let _ = child.wait();
-    server.shutdown().await;
+    (server, seen, parser.screen().contents())
 }

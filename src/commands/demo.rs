@@ -55,7 +55,7 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
     let tui = !args.json && !args.no_tui && crate::runtime::tui_possible();
     let approver = spawn_approver(&server, args.approve_after, mode, tui);
     let result = if tui {
-        run_tui(config, Some(Arc::clone(&server))).await
+        run_tui(config, Some(Arc::clone(&server)), false).await
     } else {
         run_login(&config, mode, plain_qr(mode, args.no_qr)).await
     };

@@ -34,7 +34,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
         remembered.as_ref(),
     )?;
     if !args.json && !args.no_tui && runtime::tui_possible() {
-        return run_tui(config, None).await;
+        return run_tui(config, None, args.no_browser).await;
     }
     let mode = if args.json {
         OutputMode::Json
@@ -68,8 +68,12 @@ pub(super) fn plain_qr(mode: OutputMode, no_qr: bool) -> Option<TextPolarity> {
 pub(super) async fn run_tui(
     config: LoginConfig,
     server: Option<Arc<ServerHandle>>,
+    no_browser: bool,
 ) -> Result<Exit, Error> {
-    let (ctx, storage, problem) = screen_parts(&config, server.is_some()).await?;
+    let (mut ctx, storage, problem) = screen_parts(&config, server.is_some()).await?;
+    if no_browser {
+        ctx.no_browser = Some("--no-browser was given".into());
+    }
     let (exit, summary) =
         runtime::run_login(Arc::new(config), ctx, server, storage, problem).await?;
     if let Some(line) = summary {
