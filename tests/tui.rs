@@ -410,6 +410,41 @@ fn the_countdown_reaches_expiry_with_no_poll_past_the_deadline() {
 }
 
 #[test]
+fn a_login_whose_polls_never_reached_the_server_ends_as_a_network_failure() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    // Every poll fails before the server answers (connection refused), until the deadline.
+    for at in (5..900).step_by(10) {
+        let moment = scene.t0 + Duration::from_secs(at);
+        update(
+            &mut scene.app,
+            Msg::Polled {
+                attempt: 1,
+                answer: Err(HttpError::Connect {
+                    url: "http://127.0.0.1:9/token".into(),
+                    detail: "Connection refused (os error 111)".into(),
+                }),
+                at: moment,
+            },
+            moment,
+        );
+    }
+    scene.at(900, Msg::Tick);
+    match &scene.app.flow {
+        Flow::Failed(e) => {
+            assert_eq!(e.exit().code(), 5, "{e}");
+            assert!(e.to_string().contains("Connection refused"), "{e}");
+        }
+        other => panic!("expected a network failure, got {other:?}"),
+    }
+
+    // One answer from the server (pending) makes it a plain expiry again.
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    scene.poll(5, 400, r#"{"error":"authorization_pending"}"#);
+    scene.at(900, Msg::Tick);
+    assert!(matches!(scene.app.flow, Flow::Expired { .. }));
+}
+
+#[test]
 fn slow_down_changes_the_displayed_interval() {
     let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
     let effects = scene.poll(5, 403, r#"{"error":"slow_down"}"#);

@@ -128,7 +128,12 @@ fn tick(app: &mut App, now: Instant) -> Vec<Effect> {
             // The deadline is enforced here, not by a poll: none is scheduled past it, and
             // one still in flight (a slow server) is abandoned.
             if now >= w.poller.deadline() {
-                app.flow = Flow::Expired { description: None };
+                // The code expired, unless no poll ever reached the server: then the network
+                // is the story (exit 5, the last failure named), as in plain mode.
+                app.flow = match w.poller.expiry_error() {
+                    Error::Expired { description } => Flow::Expired { description },
+                    other => Flow::Failed(other),
+                };
                 return vec![Effect::CancelPending];
             }
         }
