@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `tvlogin inspect --json` against jwt-cli's `jwt decode` on the same RS256 token, 20 runs each,
-# interleaved, medians side by side. A fresh key, JWKS and token are made each run (openssl and
+# `tvlogin inspect --json` against jwt-cli's `jwt decode` on the same RS256 token, RUNS runs
+# each (default 150), interleaved, medians side by side, and the ratio that issue 11 bounds
+# (tvlogin's verifying inspect over jwt-cli's verifying decode: at most 1.00). A fresh key, JWKS and token are made each run (openssl and
 # jwt-cli), so the token never expires between runs.
 # Needs: openssl, python3, jwt-cli (installed into target/bench-tools when missing).
-# Usage: scripts/bench-inspect.sh [BINARY]   (default target/release/tvlogin)
+# Usage: [RUNS=N] scripts/bench-inspect.sh [BINARY]   (default target/release/tvlogin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/release/tvlogin}")
@@ -28,12 +29,13 @@ PY
 "$jwt" encode --alg RS256 --kid bench --secret "@$work/priv.pem" --exp="$(( $(date +%s) + 3600 ))" \
   --iss https://idp.example --sub user1 --aud api -P scope="openid profile" -P name=Ada \
   > "$work/token.txt"
-python3 - "$bin" "$jwt" "$work" <<'PY'
+python3 - "$bin" "$jwt" "$work" "${RUNS:-150}" <<'PY'
 import os, statistics, subprocess, sys, time
-tv, jwt, work = sys.argv[1:]
+tv, jwt, work, rounds = sys.argv[1:]
 env = dict(os.environ, TVLOGIN_CONFIG_DIR=f"{work}/c", TVLOGIN_DATA_DIR=f"{work}/d")
 token = open(f"{work}/token.txt", "rb").read().strip()
 runs = {
+    "tvlogin --version (start-up only)": [tv, "--version"],
     "tvlogin inspect --json --jwks FILE (decode + verify)":
         [tv, "inspect", "--json", "--jwks", f"{work}/jwks.json", "-"],
     "jwt decode --json (decode only)": [jwt, "decode", "--json", "-"],
@@ -44,14 +46,18 @@ times = {name: [] for name in runs}
 for name, cmd in runs.items():  # warm the page cache
     r = subprocess.run(cmd, input=token, capture_output=True, env=env)
     assert r.returncode == 0, (name, r.returncode, r.stdout[:300], r.stderr[:300])
-for _ in range(20):
+for _ in range(int(rounds)):
     for name, cmd in runs.items():
         t = time.perf_counter()
         r = subprocess.run(cmd, input=token, capture_output=True, env=env)
         times[name].append((time.perf_counter() - t) * 1000)
         assert r.returncode == 0, (name, r.returncode, r.stderr[:300])
-base = statistics.median(times["jwt decode --json --alg RS256 --secret @pub.pem (decode + verify)"])
+verify = "jwt decode --json --alg RS256 --secret @pub.pem (decode + verify)"
+base = statistics.median(times[verify])
+print(f"{rounds} interleaved runs each; x = median / median of jwt-cli's verifying decode")
 for name, v in times.items():
     m = statistics.median(v)
     print(f"{name:66s} median {m:6.2f} ms  min {min(v):6.2f}  max {max(v):6.2f}  x{m / base:4.2f}")
+ours = statistics.median(times["tvlogin inspect --json --jwks FILE (decode + verify)"])
+print(f"ratio tvlogin inspect / jwt-cli verify: {ours / base:.2f} (target <= 1.00)")
 PY
