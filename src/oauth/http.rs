@@ -185,7 +185,7 @@ impl Http {
         self.send(url, request).await
     }
 
-    /// Sends a prepared `http::Request` (used by the oauth2 crate adapter).
+    /// Sends a prepared `http::Request` (the userinfo lookup, which needs its own headers).
     pub async fn execute(&self, request: http::Request<Vec<u8>>) -> Result<RawResponse, HttpError> {
         let url =
             Url::parse(&request.uri().to_string()).map_err(|_| HttpError::UnsupportedScheme {
