@@ -14,22 +14,14 @@ pub mod time;
 pub mod verdict;
 pub mod verify;
 
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
 /// The claims of a compact JWS (`header.payload.signature`), or `None` for anything else
-/// (opaque tokens, JWE, garbage).
+/// (opaque tokens, JWE, garbage). The same reading as the inspector's ([`jwt::decode`]): a
+/// token the inspector calls malformed has no claims here either.
 pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
-    let mut parts = token.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(map) => Some(map),
+    match jwt::decode(token) {
+        jwt::Decoded::Jws(jws) => Some(jws.claims),
         _ => None,
     }
 }
@@ -58,6 +50,7 @@ mod tests {
     use super::*;
 
     fn jwt(payload: &str) -> String {
+        use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
     }
@@ -85,5 +78,31 @@ mod tests {
         ] {
             assert!(unverified_claims(garbage).is_none(), "{garbage}");
         }
+    }
+
+    /// Never more optimistic than the inspector: a readable payload behind a header that is
+    /// not a JSON object, or a signature that is not base64url, is a malformed JWT, not claims.
+    #[test]
+    fn what_the_inspector_calls_malformed_has_no_claims() {
+        let b64 = |s: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+        };
+        let payload = b64(r#"{"sub":"u1"}"#);
+        for token in [
+            format!("{}.{payload}.sig", b64("[1]")),
+            format!("{}.{payload}.sig", b64("\u{feff}{}")),
+            format!("{}.{payload}.a+b", b64(r#"{"alg":"RS256"}"#)),
+            format!("{}.{payload}==.sig", b64(r#"{"alg":"RS256"}"#)),
+        ] {
+            assert!(
+                !matches!(jwt::decode(&token), jwt::Decoded::Jws(_)),
+                "{token}"
+            );
+            assert!(unverified_claims(&token).is_none(), "{token}");
+        }
+        // Trailing padding on the last segment is fine for both.
+        let padded = format!("{}.{payload}.c2ln==", b64(r#"{"alg":"RS256"}"#));
+        assert!(unverified_claims(&padded).is_some(), "{padded}");
     }
 }
