@@ -16,6 +16,8 @@ pub mod verify;
 
 use serde_json::{Map, Value};
 
+use crate::oauth::token::TokenResponse;
+
 /// The claims of a compact JWS (`header.payload.signature`), or `None` for anything else
 /// (opaque tokens, JWE, garbage). The same reading as the inspector's ([`jwt::decode`]): a
 /// token the inspector calls malformed has no claims here either.
@@ -23,6 +25,33 @@ pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
     match jwt::decode(token) {
         jwt::Decoded::Jws(jws) => Some(jws.claims),
         _ => None,
+    }
+}
+
+/// Who a login or refresh is about: the `sub` and a display label (see [`subject_label`]),
+/// read from the id token's claims, else from a JWT access token's. Unescaped: each view
+/// escapes it for where it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Who {
+    /// The `sub` claim.
+    pub subject: Option<String>,
+    /// `Name <email>`, email, preferred_username or sub.
+    pub label: Option<String>,
+}
+
+/// Who `tokens` are about (the one place that decides which token speaks for the person).
+pub fn who(tokens: &TokenResponse) -> Who {
+    let claims = tokens
+        .id_token
+        .as_ref()
+        .and_then(|t| unverified_claims(t.secret()))
+        .or_else(|| unverified_claims(tokens.access_token.secret()));
+    match claims {
+        Some(c) => Who {
+            subject: c.get("sub").and_then(Value::as_str).map(str::to_owned),
+            label: subject_label(&c),
+        },
+        None => Who::default(),
     }
 }
 
@@ -78,6 +107,30 @@ mod tests {
         ] {
             assert!(unverified_claims(garbage).is_none(), "{garbage}");
         }
+    }
+
+    #[test]
+    fn who_reads_the_id_token_first_then_a_jwt_access_token() {
+        use crate::oauth::token::IdToken;
+        use oauth2::AccessToken;
+        let tokens = |access: String, id: Option<String>| TokenResponse {
+            access_token: AccessToken::new(access),
+            token_type: "Bearer".into(),
+            expires_in: None,
+            refresh_token: None,
+            id_token: id.map(IdToken::new),
+            scope: None,
+            refresh_expires_in: None,
+            extra: Map::new(),
+        };
+        let ada = jwt(r#"{"sub":"u1","email":"ada@example.org"}"#);
+        let api = jwt(r#"{"sub":"svc","preferred_username":"robot"}"#);
+        let both = who(&tokens(api.clone(), Some(ada)));
+        assert_eq!(both.subject.as_deref(), Some("u1"));
+        assert_eq!(both.label.as_deref(), Some("ada@example.org"));
+        let access_only = who(&tokens(api.clone(), Some("opaque".into())));
+        assert_eq!(access_only.label.as_deref(), Some("robot"));
+        assert_eq!(who(&tokens("gho_x".into(), None)), Who::default());
     }
 
     /// Never more optimistic than the inspector: a readable payload behind a header that is
