@@ -17,6 +17,7 @@ pub mod inspector;
 pub mod login;
 pub mod oauth;
 pub mod sanitize;
+pub mod secret;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -6,25 +6,21 @@ use oauth2::{AccessToken, RefreshToken};
 use serde_json::{Map, Value};
 
 use super::normalize::OAuthResponse;
+use crate::secret::Secret;
 
-/// An OpenID Connect id_token: a secret like the others, redacted in Debug.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IdToken(String);
+/// An OpenID Connect id_token: a secret like the others, redacted in Debug
+/// (`IdToken([redacted])`, as oauth2's `AccessToken([redacted])`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdToken(Secret<String>);
 
 impl IdToken {
     /// Wraps a compact JWT.
     pub fn new(token: String) -> Self {
-        Self(token)
+        Self(Secret::new(token))
     }
     /// The token itself. Call sites that use it are the places secrets leave memory.
     pub fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for IdToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("IdToken([redacted])")
+        self.0.secret()
     }
 }
 
