@@ -368,11 +368,12 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one)
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Which provider's documented behaviour to replay
+    /// Which provider's documented behaviour to replay (hostile: RFC behaviour whose free text
+    /// carries terminal controls, for testing a client's escaping)
     #[arg(
         long,
         default_value = "rfc",
-        value_name = "rfc|github|google|microsoft|auth0|keycloak"
+        value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile"
     )]
     pub quirks: crate::server::Quirks,
     /// Polling interval the server asks for, in seconds
