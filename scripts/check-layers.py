@@ -20,7 +20,7 @@ LAYERS = [
     # The one redacting wrapper for secrets: std only, so every module may hold secrets in it.
     ["secret"],
     # Leaves: no crate imports but `secret` (the embedded server is a world of its own).
-    ["exit", "humanize", "sanitize", "child_env", "server"],
+    ["exit", "humanize", "sanitize", "child_env", "server", "signals"],
     # Errors, and the browser opener (which only needs the child environment).
     ["error", "browser"],
     # Where the files are.
