@@ -16,9 +16,12 @@ pub mod humanize;
 pub mod inspector;
 pub mod login;
 pub mod oauth;
+pub mod paths;
 pub mod sanitize;
+pub mod secret;
 pub mod server;
 pub mod session;
+pub mod signals;
 pub mod store;
 pub mod token;
 

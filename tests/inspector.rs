@@ -99,7 +99,7 @@ fn token_tab(title: &str, raw: String, report: Report) -> Tab {
         title: title.into(),
         body: TabBody::Token {
             report: Box::new(report),
-            raw: RawToken(raw),
+            raw: RawToken::new(raw),
         },
     }
 }

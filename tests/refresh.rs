@@ -1,4 +1,4 @@
-//! The refresh_token grant through the oauth2 crate and our reqwest 0.13 adapter, against the
+//! The refresh_token grant through our HTTP client and the one token parser, against the
 //! embedded server's rotating refresh tokens (a replayed one revokes the grant).
 
 mod common;
@@ -66,7 +66,7 @@ async fn rotation_and_replay_detection() {
         .unwrap_or_else(|| panic!("not rotated"));
     assert_ne!(second.secret(), first.secret());
     assert_ne!(renewed.access_token.secret(), tokens.access_token.secret());
-    assert!(renewed.id_token.is_some(), "the adapter keeps the id_token");
+    assert!(renewed.id_token.is_some(), "the refresh keeps the id_token");
 
     // Replaying the rotated token is refused and kills the whole grant.
     let replay = refresh(&http, &config.client, &token_endpoint, &first, None).await;

@@ -20,7 +20,7 @@ use crate::session::{self, Context, IssuedToken, TokenKind};
 use crate::store::Backend;
 use crate::store::state;
 
-use super::shutdown_signal;
+use crate::signals::stop_requested;
 
 /// Where a device login may be shown when a helper finds no usable session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +162,7 @@ async fn login_on(
     );
     let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal)
         .with_qr(Some(crate::ui::qr::TextPolarity::Colors));
-    session::login_and_store_until(&config, &mut reporter, shutdown_signal()).await?;
+    session::login_and_store_until(&config, &mut reporter, stop_requested()).await?;
     Ok(())
 }
 
@@ -206,7 +206,7 @@ async fn refused_check(
         return Ok(token);
     };
     let _ = std::fs::remove_file(&path);
-    if marked.trim() != fingerprint(&token.token) || token.refreshed {
+    if marked.trim() != fingerprint(token.token.secret()) || token.refreshed {
         return Ok(token);
     }
     session::force_refresh(ctx, profile).await?;
@@ -215,7 +215,9 @@ async fn refused_check(
 
 /// Refuses tokens that cannot be pasted into a header or a command's environment.
 pub fn printable(token: &IssuedToken) -> Result<(), Error> {
-    if token.token.is_empty() || !token.token.bytes().all(|b| b.is_ascii_graphic()) {
+    if token.token.secret().is_empty()
+        || !token.token.secret().bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(Error::Protocol(
             "the stored token contains characters no token may contain; refusing to hand it out"
                 .into(),

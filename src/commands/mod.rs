@@ -20,6 +20,7 @@ mod helper;
 mod kubectl_credential;
 mod setup;
 
+pub use crate::session::{ProfileStatus, collect};
 pub use dashboard::dashboard;
 pub use demo::demo;
 pub use docs::{completions, man};
@@ -29,9 +30,9 @@ pub use login::{login, screen_parts};
 pub use logout::logout;
 pub use refresh::refresh;
 pub use serve::serve;
+pub use status::status;
 /// The plain `status` table (for its snapshot).
 pub use status::table as status_table;
-pub use status::{ProfileStatus, collect, status};
 pub use token::token;
 
 pub use docker_credential::docker_credential;
@@ -39,22 +40,3 @@ pub use exec::exec;
 pub use git_credential::git_credential;
 pub use kubectl_credential::kubectl_credential;
 pub use setup::setup;
-
-/// Resolves on Ctrl-C, and on SIGTERM or SIGHUP where those exist.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut hup = signal(SignalKind::hangup()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            Some(()) = async { term.as_mut()?.recv().await } => {}
-            Some(()) = async { hup.as_mut()?.recv().await } => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}

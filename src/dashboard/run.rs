@@ -7,16 +7,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use clap::Parser;
 use ratatui::Frame;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use super::tabs::profile_tabs;
 use super::{Dashboard, Effect, Msg, Row, update};
-use crate::cli::{Cli, Command, LoginArgs};
-use crate::commands::{ProfileStatus, collect};
-use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig};
+use crate::config::{ConfigFile, LoginConfig, LoginSettings};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::inspector::run::InspectorScreen;
@@ -25,19 +22,17 @@ use crate::runtime::login::LoginScreen;
 use crate::runtime::run_screen;
 use crate::runtime::screen::{Input, Now, Outcome, Screen};
 use crate::sanitize::escape;
-use crate::session::{self, StepOutcome, TokenKind};
+use crate::session::{self, ProfileStatus, StepOutcome, TokenKind, collect};
 use crate::store::state::SessionMeta;
 
 /// What a task hands back: a message, for a copy the text to put on the clipboard (written
 /// by the screen, which owns the terminal's output), or a login ready to be shown.
 enum Reply {
     Msg(Msg),
-    Clipboard(ClipboardText, Msg),
+    /// The token is a secret, so its Debug is redacted.
+    Clipboard(crate::secret::Secret<String>, Msg),
     LoginReady(Result<Box<LoginScreen>, String>),
 }
-
-/// A token on its way to the clipboard; Debug is redacted.
-struct ClipboardText(String);
 
 /// Shows the dashboard until the person leaves; returns the exit code.
 pub async fn run(model: Dashboard, ctx: session::Context) -> Result<Exit, Error> {
@@ -171,7 +166,7 @@ impl DashboardScreen {
             Reply::Clipboard(text, msg) => {
                 let written = crossterm::execute!(
                     self.clipboard,
-                    crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.0)
+                    crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.into_secret())
                 );
                 let msg = match (written, msg) {
                     (Err(e), Msg::Copied { profile, .. }) => Msg::Copied {
@@ -330,7 +325,7 @@ impl Tasks {
                     Ok(t) => {
                         let left = session::seconds_left(session::now(), t.expires_at);
                         Reply::Clipboard(
-                            ClipboardText(t.token),
+                            t.token,
                             Msg::Copied {
                                 profile,
                                 result: Ok(left),
@@ -497,20 +492,17 @@ pub fn login_config(
     profile: &str,
     meta: Option<&SessionMeta>,
 ) -> Result<LoginConfig, Error> {
-    let mut args = match Cli::try_parse_from(["tvlogin", "login", "--profile", profile]) {
-        Ok(Cli {
-            command: Some(Command::Login(args)),
-        }) => args,
-        Ok(_) => LoginArgs::default(),
-        Err(e) => return Err(Error::Usage(e.to_string())),
-    };
+    let settings = LoginSettings::from_env(profile, ctx.env.as_ref())?;
     // Read again: the person may have added the profile since the dashboard started.
     let path = ctx.paths.config_file();
     let file = ConfigFile::load(&path)?;
     // How the profile last logged in (kept after logout and after the session ended).
     let remembered = session::remembered_login_blocking(&ctx.paths, profile, meta);
-    if profile == DEFAULT_PROFILE && args.profile.is_none() {
-        args.profile = Some(DEFAULT_PROFILE.to_owned());
-    }
-    LoginConfig::resolve_remembering(&args, &file, &path, ctx.env.as_ref(), remembered.as_ref())
+    LoginConfig::resolve_remembering(
+        settings,
+        &file,
+        &path,
+        ctx.env.as_ref(),
+        remembered.as_ref(),
+    )
 }

@@ -9,13 +9,15 @@ use url::Url;
 
 use super::expiry::{access_expiry, jwt_exp, refresh_expiry};
 use super::{critical, not_logged_in};
-use crate::config::{LoginConfig, Paths, RememberedLogin};
+use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::login::{self, Reporter};
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::token::TokenResponse;
+use crate::paths::Paths;
 use crate::store::lock::{LOCK_WAIT, ProfileLock};
 use crate::store::memory::{self, MemoryStore};
+use crate::store::state::RememberedLogin;
 use crate::store::state::{self, ProfileState, SessionMeta, StoredEndpoints};
 use crate::store::{
     self, Backend, STORE_TIMEOUT, Secrets, Store, StoreChoice, StoreError, Stored, TokenStore,
@@ -200,7 +202,10 @@ fn new_meta(
     endpoints: &Endpoints,
     tokens: &TokenResponse,
 ) -> SessionMeta {
-    let (subject, subject_label) = who(tokens);
+    let token::Who {
+        subject,
+        label: subject_label,
+    } = token::who(tokens);
     SessionMeta {
         generation,
         issuer: endpoints.issuer.clone(),
@@ -240,22 +245,6 @@ fn new_meta(
     }
 }
 
-/// `sub` and a display label, from the id token, else a JWT access token.
-fn who(tokens: &TokenResponse) -> (Option<String>, Option<String>) {
-    let claims = tokens
-        .id_token
-        .as_ref()
-        .and_then(|t| token::unverified_claims(t.secret()))
-        .or_else(|| token::unverified_claims(tokens.access_token.secret()));
-    match claims {
-        Some(c) => (
-            c.get("sub").and_then(|v| v.as_str()).map(str::to_owned),
-            token::subject_label(&c),
-        ),
-        None => (None, None),
-    }
-}
-
 /// Metadata after a refresh.
 pub(super) fn refreshed_meta(
     now: u64,
@@ -283,7 +272,7 @@ pub(super) fn refreshed_meta(
     if let Some(id) = &tokens.id_token {
         meta.has_id_token = true;
         meta.id_expires_at = jwt_exp(id.secret());
-        let (subject, label) = who(tokens);
+        let token::Who { subject, label } = token::who(tokens);
         meta.subject = subject.or(meta.subject);
         meta.subject_label = label.or(meta.subject_label);
     }
