@@ -9,7 +9,7 @@ use tvlogin::child_env::ChildEnv;
 
 #[test]
 fn the_browser_gets_no_secret() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let out = dir.path().join("env.txt");
     let script = dir.path().join("stand-in-browser");
     std::fs::write(
@@ -20,9 +20,9 @@ fn the_browser_gets_no_secret() {
             out.display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("write the stand-in browser");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("make the stand-in browser executable");
     let client_secret = "client-secret-value-42";
     let vars: Vec<(OsString, OsString)> = [
         ("PATH", "/usr/bin:/bin"),
@@ -40,10 +40,10 @@ fn the_browser_gets_no_secret() {
         .without_var("MY_CLIENT_SECRET")
         .without_value(client_secret);
     let url = url::Url::parse("https://idp.example/device?user_code=ABCD-EFGH")
-        .unwrap_or_else(|e| panic!("{e}"));
-    tvlogin::browser::open_from(&url, &env, vars).unwrap_or_else(|e| panic!("{e}"));
+        .expect("parse the verification URL");
+    tvlogin::browser::open_from(&url, &env, vars).expect("start the stand-in browser");
     // The launcher is waited for (it exits at once), so the file is complete.
-    let seen = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    let seen = std::fs::read_to_string(&out).expect("read what the browser recorded");
     assert!(
         seen.contains(url.as_str()),
         "the URL is the argument: {seen}"
@@ -116,8 +116,8 @@ async fn press_o_on_the_login_screen(
 
     let server = ServerHandle::start(ServerConfig::default())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        .expect("start the embedded server");
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let out = dir.path().join("env.txt");
     let script = dir.path().join("stand-in-browser");
     std::fs::write(
@@ -127,9 +127,9 @@ async fn press_o_on_the_login_screen(
             out.display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("write the stand-in browser");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("make the stand-in browser executable");
 
     let pty = native_pty_system()
         .openpty(PtySize {
@@ -138,7 +138,7 @@ async fn press_o_on_the_login_screen(
             pixel_width: 0,
             pixel_height: 0,
         })
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("open a pseudo-terminal");
     let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
     command.args([
         "login",
@@ -164,13 +164,13 @@ async fn press_o_on_the_login_screen(
     let mut child = pty
         .slave
         .spawn_command(command)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("spawn tvlogin in the pseudo-terminal");
     drop(pty.slave);
     let mut reader = pty
         .master
         .try_clone_reader()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
+        .expect("clone the terminal's reader");
+    let mut writer = pty.master.take_writer().expect("take the terminal's writer");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _master = pty.master;
@@ -194,7 +194,7 @@ async fn press_o_on_the_login_screen(
             parser.process(&bytes);
         }
     }
-    writer.write_all(b"o").unwrap_or_else(|e| panic!("{e}"));
+    writer.write_all(b"o").expect("press o");
     // A browser that starts writes its environment at once; a refusal is a notice on screen.
     let until = Instant::now() + Duration::from_secs(if extra.is_empty() { 30 } else { 3 });
     while !out.exists() && Instant::now() < until {

@@ -44,7 +44,7 @@ fn dashboard(home: &Home) -> DashboardScreen {
 
 fn stored_access_token(home: &Home) -> String {
     let path = home.paths().data_dir.join("profiles/default.tokens.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&path).expect("read the stored tokens");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     v["access_token"].as_str().unwrap_or_default().to_owned()
 }
@@ -94,7 +94,7 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let ctx = context(&home);
     let tabs = profile_tabs(&ctx, "default")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("build the profile's tabs");
     let titles: Vec<&str> = tabs.iter().map(|t| t.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -152,7 +152,7 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let TabBody::Fields(userinfo) = &tabs[3].body else {
         panic!("userinfo: {:?}", tabs[3].body);
     };
-    let fields = userinfo.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let fields = userinfo.result.clone().expect("the userinfo tab has fields");
     assert!(fields.contains_key("sub"), "{fields:?}");
     let TabBody::Fields(introspection) = &tabs[4].body else {
         panic!("introspection: {:?}", tabs[4].body);
@@ -160,7 +160,7 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let fields = introspection
         .result
         .clone()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the introspection tab has fields");
     assert_eq!(fields.get("active"), Some(&serde_json::Value::Bool(true)));
 
     // Through the dashboard: Enter opens the inspector on these tabs.
@@ -192,9 +192,9 @@ async fn logout_from_the_dashboard_revokes_and_forgets() {
         .form(&[("token", token.as_str()), ("client_id", DEMO_CLIENT_ID)])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("send the introspection request")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("parse the introspection answer");
     assert_eq!(answer["active"], false);
 }

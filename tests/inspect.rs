@@ -74,12 +74,12 @@ impl Signer {
             Signer::Rsa(key, enc, _) => {
                 let mut sig = vec![0u8; key.public_modulus_len()];
                 key.sign(*enc, &rng, input, &mut sig)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                    .expect("sign with the RSA key");
                 sig
             }
             Signer::Ec(key) => key
                 .sign(&rng, input)
-                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("sign with the EC key")
                 .as_ref()
                 .to_vec(),
             Signer::Ed(key) => key.sign(input).as_ref().to_vec(),
@@ -146,7 +146,7 @@ fn jws(token: &str) -> Jws {
 }
 
 fn jwks(keys: Vec<Value>) -> JwkSet {
-    remote::parse_jwks(&json!({ "keys": keys }).to_string()).unwrap_or_else(|e| panic!("{e}"))
+    remote::parse_jwks(&json!({ "keys": keys }).to_string()).expect("parse the JWKS")
 }
 
 fn check(token: &str, set: Option<&JwkSet>, secret: Option<&HmacSecret>) -> Outcome {
@@ -171,7 +171,7 @@ fn tamper_signature(token: &str) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let mut sig = URL_SAFE_NO_PAD
         .decode(parts[2])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("decode the signature");
     sig[5] ^= 0x01;
     format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig))
 }
@@ -179,7 +179,7 @@ fn tamper_signature(token: &str) -> String {
 #[test]
 fn verification_table() {
     tvlogin::install_crypto_provider();
-    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).expect("make the HMAC secret");
     let claims = json!({"sub": "u1", "exp": 4_000_000_000u64});
     for alg in ["RS256", "PS256", "ES256", "EdDSA", "HS256"] {
         let signer = Signer::new(alg);
@@ -214,7 +214,7 @@ fn verification_table() {
                 assert_eq!(got.label(), "failed", "{label} another key: {got:?}");
             } else {
                 let other_secret =
-                    HmacSecret::new(b"another secret".to_vec()).unwrap_or_else(|e| panic!("{e}"));
+                    HmacSecret::new(b"another secret".to_vec()).expect("make the other HMAC secret");
                 let got = check(&token, None, Some(&other_secret));
                 assert_eq!(got.label(), "failed", "{label} another secret: {got:?}");
             }
@@ -244,7 +244,7 @@ fn keys_of_another_type_never_verify() {
         };
         let mut sig = vec![0u8; key.public_modulus_len()];
         key.sign(&RSA_PSS_SHA256, &SystemRandom::new(), input, &mut sig)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("sign with RSA-PSS");
         sig
     });
     let got = check(&ps_token, Some(&jwks(vec![ps])), None);
@@ -292,7 +292,7 @@ fn an_rsa_public_key_is_never_an_hmac_secret() {
 #[test]
 fn alg_none_is_never_verified() {
     tvlogin::install_crypto_provider();
-    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).expect("make the HMAC secret");
     let rsa = Signer::new("RS256");
     let set = jwks(vec![rsa.jwk(false)]);
     for alg in ["none", "None", "NONE"] {
@@ -312,10 +312,10 @@ fn alg_none_is_never_verified() {
 async fn counting_jwks(bodies: Vec<String>) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the JWKS server's port on 127.0.0.1");
     let url = format!(
         "http://{}/jwks",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        listener.local_addr().expect("read the JWKS server's address")
     );
     let count = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&count);
@@ -337,10 +337,10 @@ async fn counting_jwks(bodies: Vec<String>) -> (String, Arc<AtomicUsize>) {
 }
 
 async fn verify_via_url(token: &str, url: &str) -> (Outcome, u32) {
-    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(HttpSettings::default()).expect("build the HTTP client");
     let mut remote = Remote::new(http);
     let mut source = JwksSource::Url {
-        url: url.parse().unwrap_or_else(|e| panic!("{e}")),
+        url: url.parse().expect("parse the JWKS URL"),
         set: None,
         refetched: false,
     };
@@ -405,7 +405,7 @@ fn assert_no_raw_controls(text: &str) {
 #[tokio::test]
 async fn hostile_claims_are_shown_escaped() {
     tvlogin::install_crypto_provider();
-    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(HttpSettings::default()).expect("build the HTTP client");
     let report: Report = tvlogin::token::report::inspect(
         &hostile_token(),
         Default::default(),
@@ -424,14 +424,14 @@ async fn hostile_claims_are_shown_escaped() {
     // The same through the binary, plain and --json.
     let home = Home::new();
     let file = home.dir.path().join("token");
-    std::fs::write(&file, hostile_token()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, hostile_token()).expect("write the hostile token");
     let path = file.to_string_lossy().into_owned();
     let run = home.run(&["inspect", &path]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_raw_controls(&run.stdout);
     let run = home.run(&["inspect", "--json", &path]).await;
     assert_no_raw_controls(&run.stdout);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(
         doc["claims"]["sub"], "admin\u{202e}nimda",
         "JSON keeps the value"
@@ -444,7 +444,7 @@ async fn the_command_line_contract() {
     let home = Home::new();
     let write = |name: &str, text: &str| {
         let p = home.dir.path().join(name);
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).expect("write the token file");
         p.to_string_lossy().into_owned()
     };
     let signer = Signer::new("ES256");
@@ -512,7 +512,7 @@ async fn the_command_line_contract() {
     for (what, path) in [("good", &good), ("opaque", &opaque), ("jwe", &jwe)] {
         let run = home.run(&["inspect", "--json", path]).await;
         assert_eq!(run.code, 0, "{what}: {run:?}");
-        let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
         assert_eq!(doc["verdict"], "unverified", "{what}: {doc:#}");
         assert_eq!(doc["valid"], false, "{what}: {doc:#}");
         let run = home.run(&["inspect", path]).await;
@@ -522,7 +522,7 @@ async fn the_command_line_contract() {
         );
     }
     let run = home.run(&["inspect", "--json", &expired]).await;
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(doc["times"]["exp"]["utc"], "2001-09-09T01:46:40+00:00");
     assert_eq!(doc["kind"], "jws");
 
@@ -589,22 +589,22 @@ async fn embedded_tokens() -> (tvlogin::server::ServerHandle, String, String, St
         std::path::Path::new("none"),
         &env,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("resolve the login config");
     let mut reporter =
         tvlogin::login::Reporter::new(tvlogin::login::OutputMode::Json, Vec::new(), Vec::new());
     let tokens = tvlogin::login::login(&config, &mut reporter)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("log in to the embedded server")
         .tokens;
     let access = tokens.access_token.secret().clone();
     let id = tokens
         .id_token
         .map(|t| t.secret().to_owned())
-        .unwrap_or_else(|| panic!("no id token"));
+        .expect("no id token");
     let refresh = tokens
         .refresh_token
         .map(|t| t.secret().clone())
-        .unwrap_or_else(|| panic!("no refresh token"));
+        .expect("no refresh token");
     (server, access, id, refresh)
 }
 
@@ -616,7 +616,7 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
     let issuer = server.issuer_str();
     let write = |name: &str, text: &str| {
         let p = home.dir.path().join(name);
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).expect("write the token file");
         p.to_string_lossy().into_owned()
     };
     let (access, id, refresh) = (
@@ -629,7 +629,7 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
         .run(&["inspect", "--json", "--issuer", &issuer, &access])
         .await;
     assert_eq!(run.code, 0, "{run:?}");
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     let result = |check: &str| {
         doc["verification"]
             .as_array()
@@ -694,7 +694,7 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
             &[("CS", tvlogin::server::BASIC_CLIENT_SECRET)],
         )
         .await;
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(doc["kind"], "opaque", "{doc:#}");
     assert_eq!(doc["introspection"]["ok"], true, "{doc:#}");
     assert_eq!(run.code, 0, "{run:?}");
@@ -726,7 +726,7 @@ async fn the_inspector_in_a_real_terminal() {
         (1_000_000_000, "✗ INVALID", 6),
     ] {
         let file = home.dir.path().join("token");
-        std::fs::write(&file, hs(exp)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, hs(exp)).expect("write the token file");
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows: 40,
@@ -734,7 +734,7 @@ async fn the_inspector_in_a_real_terminal() {
                 pixel_width: 0,
                 pixel_height: 0,
             })
-            .unwrap_or_else(|e| panic!("openpty: {e}"));
+            .expect("open a pseudo-terminal");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
         command.args(["inspect", "--secret-env", "HS", &file.to_string_lossy()]);
         command.env_clear();
@@ -745,13 +745,13 @@ async fn the_inspector_in_a_real_terminal() {
         let mut child = pty
             .slave
             .spawn_command(command)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("spawn tvlogin inspect in the pseudo-terminal");
         drop(pty.slave);
         let mut reader = pty
             .master
             .try_clone_reader()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
+            .expect("clone the terminal's reader");
+        let mut writer = pty.master.take_writer().expect("take the terminal's writer");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _master = pty.master;
@@ -781,13 +781,13 @@ async fn the_inspector_in_a_real_terminal() {
         };
         wait_for(badge);
         wait_for("Full name");
-        writer.write_all(b"w").unwrap_or_else(|e| panic!("{e}"));
+        writer.write_all(b"w").expect("press w");
         wait_for("(hidden: press s to show)");
-        writer.write_all(b"q").unwrap_or_else(|e| panic!("{e}"));
+        writer.write_all(b"q").expect("press q");
         let status = tokio::task::spawn_blocking(move || child.wait())
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("join the waiting thread")
+            .expect("wait for tvlogin inspect");
         assert_eq!(status.exit_code(), code, "{badge}");
     }
 }
@@ -797,7 +797,7 @@ async fn the_inspector_in_a_real_terminal() {
 /// Writes `text` into the home and returns the path.
 fn put(home: &Home, name: &str, text: &str) -> String {
     let p = home.dir.path().join(name);
-    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&p, text).expect("write the token file");
     p.to_string_lossy().into_owned()
 }
 
@@ -838,10 +838,10 @@ async fn unreachable_key_sources_never_fail_open() {
     };
     // A port nothing listens on.
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the test server's port on 127.0.0.1");
         format!(
             "http://{}",
-            l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+            l.local_addr().expect("read the test server's address")
         )
     };
     let big = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(1_100_000));
@@ -1051,7 +1051,7 @@ async fn a_header_that_is_not_an_object_is_invalid() {
         let file = put(&home, "t", &token);
         let run = home.run(&["inspect", "--json", &file]).await;
         assert_eq!(run.code, 6, "{header:?}: {run:?}");
-        let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
         assert_eq!(doc["kind"], "malformed", "{header:?}: {doc:#}");
         assert_eq!(doc["verdict"], "invalid", "{header:?}: {doc:#}");
     }
@@ -1237,7 +1237,7 @@ async fn what_is_not_a_token_exits_6() {
     inputs.push(("non-ASCII", "tök€n".as_bytes().to_vec()));
     for (what, bytes) in inputs {
         let file = home.dir.path().join("t");
-        std::fs::write(&file, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, &bytes).expect("write the input file");
         let file = file.to_string_lossy().into_owned();
         let run = home.run(&["inspect", "--json", &file]).await;
         assert_eq!(run.code, 6, "{what}: {run:?}");
@@ -1253,17 +1253,17 @@ async fn what_is_not_a_token_exits_6() {
         .command(&["inspect"], &[])
         .stdin(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("spawn tvlogin inspect");
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(b"hello world")
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("write to inspect's stdin");
     }
     let out = child
         .wait_with_output()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("wait for tvlogin inspect");
     assert_eq!(out.status.code(), Some(6), "{out:?}");
 }
 
@@ -1337,11 +1337,11 @@ async fn a_userinfo_401_names_the_tokens_audience() {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
         URL_SAFE_NO_PAD.encode(r#"{"sub":"u","aud":"https://api.example.com"}"#)
     );
-    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(HttpSettings::default()).expect("build the HTTP client");
     let mut remote = Remote::new(http);
     let url = format!("{base}/userinfo")
         .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("parse the userinfo URL");
     let got = remote.userinfo(&url, &token).await;
     let why = got.err().unwrap_or_default();
     assert!(why.contains("401"), "{why}");

@@ -50,14 +50,14 @@ async fn run_detached(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let started = Instant::now();
-    let mut child = setsid.spawn().unwrap_or_else(|e| panic!("setsid: {e}"));
+    let mut child = setsid.spawn().expect("spawn setsid");
     if let Some(mut input) = child.stdin.take() {
         let _ = input.write_all(stdin.as_bytes()).await;
     }
     let output = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
         .await
         .unwrap_or_else(|_| panic!("tvlogin {args:?} hung"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("wait for tvlogin");
     common::Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -170,7 +170,7 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
             pixel_width: 0,
             pixel_height: 0,
         })
-        .unwrap_or_else(|e| panic!("openpty: {e}"));
+        .expect("open a pseudo-terminal");
     let mut command = CommandBuilder::new("sh");
     command.args([
         "-c",
@@ -188,12 +188,12 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     let mut child = pty
         .slave
         .spawn_command(command)
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
+        .expect("spawn git-credential in the pseudo-terminal");
     drop(pty.slave);
     let mut reader = pty
         .master
         .try_clone_reader()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("clone the terminal's reader");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _master = pty.master;
@@ -250,18 +250,18 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     let page = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("build the HTTP client")
         .post(server.verification_uri())
         .form(&[("user_code", code.as_str()), ("action", "approve")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("approve at the verification page");
     assert!(page.status().is_success());
 
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("join the waiting thread")
+        .expect("wait for the shell");
     assert_eq!(status.exit_code(), 0);
     let answer = std::fs::read_to_string(&out).unwrap_or_default();
     let password = answer
@@ -274,12 +274,12 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     let userinfo = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("build the HTTP client")
         .get(server.userinfo_endpoint())
         .bearer_auth(password)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("send the userinfo request");
     assert_eq!(userinfo.status().as_u16(), 200);
     let token = home
         .run_with_env(&["token"], &[("TVLOGIN_STORE", "")])

@@ -88,7 +88,7 @@ impl Session {
                 pixel_width: 0,
                 pixel_height: 0,
             })
-            .unwrap_or_else(|e| panic!("openpty: {e}"));
+            .expect("open a pseudo-terminal");
         let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
         command.args(args);
         command.env_clear();
@@ -101,14 +101,14 @@ impl Session {
         let child = pty
             .slave
             .spawn_command(command)
-            .unwrap_or_else(|e| panic!("spawn: {e}"));
+            .expect("spawn tvlogin in the pseudo-terminal");
         drop(pty.slave);
         let tty = pty.master.tty_name();
         let mut reader = pty
             .master
             .try_clone_reader()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
+            .expect("clone the terminal's reader");
+        let writer = pty.master.take_writer().expect("take the terminal's writer");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let _master = pty.master; // keep the terminal open while reading
@@ -133,7 +133,7 @@ impl Session {
     fn keys(&mut self, keys: &[u8]) {
         self.writer
             .write_all(keys)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("type into the terminal");
     }
 
     /// Waits for the exit code, then drains what was printed after the alternate screen.
@@ -141,8 +141,8 @@ impl Session {
         let mut child = self.child;
         let status = tokio::task::spawn_blocking(move || child.wait())
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("join the waiting thread")
+            .expect("wait for tvlogin");
         while let Ok(bytes) = self.screen.output.recv_timeout(Duration::from_millis(300)) {
             self.screen.parser.process(&bytes);
         }
@@ -155,12 +155,12 @@ async fn approve_at_the_page(server: &tvlogin::server::ServerHandle, code: &str)
     let page = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("build the HTTP client")
         .post(server.verification_uri())
         .form(&[("user_code", code), ("action", "approve")])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("approve at the verification page");
     assert!(page.status().is_success(), "{}", page.status());
 }
 
@@ -351,7 +351,7 @@ fn kill(signal: &str, pid: u32) {
     let status = std::process::Command::new("kill")
         .args([format!("-{signal}"), pid.to_string()])
         .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
+        .expect("run kill");
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
@@ -370,7 +370,7 @@ fn stty(tty: &std::path::Path) -> String {
         .arg(tty)
         .arg("-a")
         .output()
-        .unwrap_or_else(|e| panic!("stty: {e}"));
+        .expect("run stty");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -390,8 +390,8 @@ async fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     let pid = session
         .child
         .process_id()
-        .unwrap_or_else(|| panic!("no pid"));
-    let tty = session.tty.clone().unwrap_or_else(|| panic!("no tty name"));
+        .expect("no pid");
+    let tty = session.tty.clone().expect("no tty name");
     assert!(session.screen.parser.screen().alternate_screen());
     let raw = stty(&tty);
     assert!(

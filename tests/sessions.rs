@@ -68,7 +68,7 @@ fn redirect_token_endpoint(home: &Home, to: &str) {
     let path = profiles(home).join("default.state.json");
     let mut state = read_json(&path);
     state["session"]["endpoints"]["token"] = Value::from(to);
-    std::fs::write(&path, state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, state.to_string()).expect("write the state file");
 }
 
 // ----- signals during a refresh -----
@@ -87,8 +87,8 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
     let child = home
         .command(&[command], &FILE)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pid = child.id().unwrap_or_else(|| panic!("no pid"));
+        .expect("spawn tvlogin");
+    let pid = child.id().expect("no pid");
     // Wait until the server has rotated the refresh token (its answer is now delayed).
     for _ in 0..500 {
         if !server.refreshes().is_empty() {
@@ -108,8 +108,8 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
     }
     let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("hung"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("tvlogin ends within the process limit")
+        .expect("wait for tvlogin");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -168,8 +168,8 @@ async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
     let child = home
         .command(&["refresh"], &FILE)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pid = child.id().unwrap_or_else(|| panic!("no pid")).to_string();
+        .expect("spawn tvlogin refresh");
+    let pid = child.id().expect("no pid").to_string();
     for _ in 0..500 {
         if !server.refreshes().is_empty() {
             break;
@@ -182,8 +182,8 @@ async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
     assert!(sh(&["kill", "-s", "CONT", &pid]));
     let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("hung"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("tvlogin ends within the process limit")
+        .expect("wait for tvlogin refresh");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let next = home.run_with_env(&["refresh"], &FILE).await;
@@ -263,7 +263,7 @@ async fn a_full_disk_sends_nothing_and_keeps_the_session() {
     let filler = data.join("filler");
     {
         use std::io::Write;
-        let mut f = std::fs::File::create(&filler).unwrap_or_else(|e| panic!("{e}"));
+        let mut f = std::fs::File::create(&filler).expect("create the filler file");
         let block = vec![1u8; 4096];
         while f.write_all(&block).is_ok() {}
         let _ = f.sync_all();
@@ -277,7 +277,7 @@ async fn a_full_disk_sends_nothing_and_keeps_the_session() {
     );
     assert!(server.refreshes().is_empty(), "a refresh was sent");
     assert_eq!(stored_refresh_token(&home), before);
-    std::fs::remove_file(&filler).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(&filler).expect("remove the filler file");
     let run = home.run_with_env(&["refresh"], &FILE).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(outcomes(&server), ["tokens"]);
@@ -326,7 +326,7 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
         None => {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(profiles(&home), std::fs::Permissions::from_mode(0o700))
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("chmod the profiles dir 0700");
         }
     }
     assert_eq!(stored_refresh_token(&home), before);
@@ -342,7 +342,7 @@ async fn a_world_writable_folder_is_refused_before_any_request() {
     let (server, home) = logged_in(quick(3600)).await;
     let dir = profiles(&home);
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("chmod the data dir 0777");
     for args in [&["refresh"][..], &["token"], &["logout"]] {
         let run = home.run_with_env(args, &FILE).await;
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
@@ -355,7 +355,7 @@ async fn a_world_writable_folder_is_refused_before_any_request() {
     }
     assert!(server.refreshes().is_empty() && server.revocations().is_empty());
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("chmod the data dir 0700");
     assert_eq!(home.run_with_env(&["refresh"], &FILE).await.code, 0);
 }
 
@@ -386,8 +386,8 @@ async fn a_symlinked_state_file_is_not_followed() {
     let (server, home) = logged_in(quick(3600)).await;
     let state = profiles(&home).join("default.state.json");
     let planted = home.dir.path().join("planted.json");
-    std::fs::rename(&state, &planted).unwrap_or_else(|e| panic!("{e}"));
-    std::os::unix::fs::symlink(&planted, &state).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&state, &planted).expect("move the state file away");
+    std::os::unix::fs::symlink(&planted, &state).expect("plant the symlink");
     let run = home.run_with_env(&["refresh"], &FILE).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
@@ -708,10 +708,10 @@ async fn never_logged_in_is_exit_7() {
 async fn recording_provider() -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the test server's port on 127.0.0.1");
     let base = format!(
         "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        listener.local_addr().expect("read the test server's address")
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
@@ -905,7 +905,7 @@ async fn the_dashboards_login_key_works_for_a_remembered_profile() {
         env: Box::new(|_| None),
     };
     let config = tvlogin::dashboard::run::login_config(&ctx, "default", None)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("resolve the profile's login config");
     assert_eq!(config.client.id, tvlogin::server::DEMO_CLIENT_ID);
     match &config.source {
         tvlogin::config::EndpointSource::Discover(issuer) => {
@@ -926,7 +926,7 @@ async fn a_world_writable_config_file_is_refused() {
     home.config("[profiles.work]\nissuer = \"https://attacker.example\"\n");
     let path = home.dir.path().join("config/config.toml");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("chmod the file 0666");
     let run = home.run(&["token", "--profile", "work"]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(

@@ -32,10 +32,10 @@ async fn introspect(server: &ServerHandle, token: &str) -> Value {
         .form(&[("token", token), ("client_id", DEMO_CLIENT_ID)])
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("send the introspection request")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("parse the introspection answer")
 }
 
 /// Asserts `token` is a JWT from `server`, unexpired and active there.
@@ -155,7 +155,7 @@ async fn killed_while_writing_the_store_keeps_the_old_refresh_token() {
         )
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("spawn tvlogin token");
     // The temp file is reserved at full size before the refresh is sent; once the server has
     // answered, the new tokens are written over it and it is cut to their size and fsynced;
     // the rename is next.
@@ -171,8 +171,8 @@ async fn killed_while_writing_the_store_keeps_the_old_refresh_token() {
         assert!(started.elapsed() < Duration::from_secs(5), "no temp file");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    child.start_kill().unwrap_or_else(|e| panic!("{e}"));
-    let status = child.wait().await.unwrap_or_else(|e| panic!("{e}"));
+    child.start_kill().expect("kill tvlogin token");
+    let status = child.wait().await.expect("wait for tvlogin token");
     assert!(!status.success());
     // The server rotated, the process died before the rename: the store is intact and holds
     // the old refresh token.
@@ -438,11 +438,11 @@ async fn an_expired_id_token_is_not_printed_after_a_refresh_without_one() {
     let expired_id = "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjEwMDB9.c2ln";
     let mut tokens = read_json(&tokens_file(&home));
     tokens["id_token"] = Value::from(expired_id);
-    std::fs::write(tokens_file(&home), tokens.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(tokens_file(&home), tokens.to_string()).expect("write the tokens file");
     let mut state = read_json(&state_file(&home));
     state["session"]["has_id_token"] = Value::from(true);
     state["session"]["id_expires_at"] = Value::from(tvlogin::session::now() - 600);
-    std::fs::write(state_file(&home), state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(state_file(&home), state.to_string()).expect("write the state file");
 
     let run = home.run(&["token", "--id-token"]).await;
     assert_eq!(outcomes(&server), ["tokens"], "it refreshed first");

@@ -55,15 +55,15 @@ pub struct Home {
 impl Home {
     pub fn new() -> Self {
         Self {
-            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+            dir: tempfile::tempdir().expect("create the scratch home"),
         }
     }
 
     /// Writes `config.toml`.
     pub fn config(&self, text: &str) {
         let dir = self.dir.path().join("config");
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).expect("create the config dir");
+        std::fs::write(dir.join("config.toml"), text).expect("write config.toml");
     }
 
     /// Runs `tvlogin args…` to completion (killed after [`PROCESS_LIMIT`]).
@@ -84,11 +84,11 @@ impl Home {
         let child = self
             .command(args, env)
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn tvlogin: {e}"));
+            .expect("spawn tvlogin");
         let output = tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("tvlogin {args:?} hung for {PROCESS_LIMIT:?}"))
-            .unwrap_or_else(|e| panic!("wait: {e}"));
+            .expect("wait for tvlogin");
         let run = Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -135,7 +135,7 @@ impl Home {
 pub async fn server(config: ServerConfig) -> ServerHandle {
     ServerHandle::start(config)
         .await
-        .unwrap_or_else(|e| panic!("server: {e}"))
+        .expect("start the embedded server")
 }
 
 /// Approves every pending code as soon as one appears (like a person with a phone).
@@ -192,10 +192,10 @@ impl Canned {
 pub async fn canned(routes: Vec<(&'static str, Canned)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the canned provider's port on 127.0.0.1");
     let base = format!(
         "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        listener.local_addr().expect("read the canned provider's address")
     );
     let routes: HashMap<&'static str, Canned> = routes
         .into_iter()
