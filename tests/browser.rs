@@ -7,6 +7,9 @@
 //!
 //! Where Chromium or chromedriver cannot be had, each test prints why it was skipped (or fails,
 //! when TVLOGIN_REQUIRE_REAL_PARTS is set, as in CI).
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 #[path = "common/browser.rs"]
@@ -232,10 +235,7 @@ async fn a_mistyped_code_shows_the_error_and_can_be_corrected() {
         "BBBB-BBBB"
     };
     let input = b.find("#user_code").await;
-    input
-        .send_keys(wrong)
-        .await
-        .expect("type the wrong code");
+    input.send_keys(wrong).await.expect("type the wrong code");
     b.click("button[type=submit]").await;
     let error = b.text(".error").await;
     assert!(error.contains("is not valid"), "{error}");
@@ -275,11 +275,7 @@ async fn the_page_sends_security_headers_and_cannot_be_framed() {
         format!("{base}?user_code=BBBB-BBBB"),
         server.issuer_str() + "/",
     ] {
-        let r = client
-            .get(&url)
-            .send()
-            .await
-            .expect("fetch the page");
+        let r = client.get(&url).send().await.expect("fetch the page");
         let h = r.headers();
         let get = |name: &str| {
             h.get(name)

@@ -1,6 +1,9 @@
 //! The browser is started with an environment holding no secret: a stand-in browser named by
 //! `BROWSER` writes the environment it received, and neither the client secret's variable,
 //! `TVLOGIN_CLIENT_SECRET` nor any value carrying a secret is in it.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
@@ -170,7 +173,10 @@ async fn press_o_on_the_login_screen(
         .master
         .try_clone_reader()
         .expect("clone the terminal's reader");
-    let mut writer = pty.master.take_writer().expect("take the terminal's writer");
+    let mut writer = pty
+        .master
+        .take_writer()
+        .expect("take the terminal's writer");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _master = pty.master;

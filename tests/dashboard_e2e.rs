@@ -2,6 +2,9 @@
 //! store), then the dashboard on the real runtime (test backend, injected keys) — the
 //! schedule renewing a short-lived access token before it expires, Enter's inspection
 //! verifying the stored tokens via discovery, and logout revoking them.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -152,7 +155,10 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let TabBody::Fields(userinfo) = &tabs[3].body else {
         panic!("userinfo: {:?}", tabs[3].body);
     };
-    let fields = userinfo.result.clone().expect("the userinfo tab has fields");
+    let fields = userinfo
+        .result
+        .clone()
+        .expect("the userinfo tab has fields");
     assert!(fields.contains_key("sub"), "{fields:?}");
     let TabBody::Fields(introspection) = &tabs[4].body else {
         panic!("introspection: {:?}", tabs[4].body);

@@ -1,6 +1,9 @@
 //! `tvlogin inspect`: verification tables with keys generated here, the one-refetch rule for
 //! unknown key ids, `alg: none`, escaping of hostile claims, and end to end against the
 //! embedded server.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -213,8 +216,8 @@ fn verification_table() {
                 let got = check(&token, wrong_keys, None);
                 assert_eq!(got.label(), "failed", "{label} another key: {got:?}");
             } else {
-                let other_secret =
-                    HmacSecret::new(b"another secret".to_vec()).expect("make the other HMAC secret");
+                let other_secret = HmacSecret::new(b"another secret".to_vec())
+                    .expect("make the other HMAC secret");
                 let got = check(&token, None, Some(&other_secret));
                 assert_eq!(got.label(), "failed", "{label} another secret: {got:?}");
             }
@@ -315,7 +318,9 @@ async fn counting_jwks(bodies: Vec<String>) -> (String, Arc<AtomicUsize>) {
         .expect("bind the JWKS server's port on 127.0.0.1");
     let url = format!(
         "http://{}/jwks",
-        listener.local_addr().expect("read the JWKS server's address")
+        listener
+            .local_addr()
+            .expect("read the JWKS server's address")
     );
     let count = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&count);
@@ -751,7 +756,10 @@ async fn the_inspector_in_a_real_terminal() {
             .master
             .try_clone_reader()
             .expect("clone the terminal's reader");
-        let mut writer = pty.master.take_writer().expect("take the terminal's writer");
+        let mut writer = pty
+            .master
+            .take_writer()
+            .expect("take the terminal's writer");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let _master = pty.master;
@@ -838,7 +846,8 @@ async fn unreachable_key_sources_never_fail_open() {
     };
     // A port nothing listens on.
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the test server's port on 127.0.0.1");
+        let l = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind the test server's port on 127.0.0.1");
         format!(
             "http://{}",
             l.local_addr().expect("read the test server's address")

@@ -4,6 +4,9 @@
 //! `token --format header` — each against a bearer-protected HTTPS server that accepts only
 //! tokens the embedded authorization server issued. Each tool's configuration is written by
 //! `tvlogin setup`. A test whose tool is missing says so on stderr and passes.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 mod resource_server;

@@ -2,6 +2,9 @@
 //! login hint on stderr, exit 7, no device code requested); with a terminal — a real
 //! pseudo-terminal here — `git-credential` runs the device login on /dev/tty and then answers
 //! git.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 

@@ -7,6 +7,9 @@
 //!
 //! Where gnome-keyring, dbus-daemon or secret-tool cannot be had, each test prints why it was
 //! skipped (or fails, when TVLOGIN_REQUIRE_REAL_PARTS is set, as in CI).
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 

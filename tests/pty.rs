@@ -2,6 +2,9 @@
 //! and a QR code, a "phone" approves through the verification page over HTTP, the success
 //! screen appears, and Enter ends the program with exit code 0. Job control: SIGTSTP gives the
 //! terminal back in cooked mode, SIGCONT takes it again.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -108,7 +111,10 @@ impl Session {
             .master
             .try_clone_reader()
             .expect("clone the terminal's reader");
-        let writer = pty.master.take_writer().expect("take the terminal's writer");
+        let writer = pty
+            .master
+            .take_writer()
+            .expect("take the terminal's writer");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let _master = pty.master; // keep the terminal open while reading
@@ -131,9 +137,7 @@ impl Session {
     }
 
     fn keys(&mut self, keys: &[u8]) {
-        self.writer
-            .write_all(keys)
-            .expect("type into the terminal");
+        self.writer.write_all(keys).expect("type into the terminal");
     }
 
     /// Waits for the exit code, then drains what was printed after the alternate screen.
@@ -387,10 +391,7 @@ async fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
         .wait_for(Duration::from_secs(20), "welcome screen", |rows| {
             has(rows, "Welcome to tvlogin")
         });
-    let pid = session
-        .child
-        .process_id()
-        .expect("no pid");
+    let pid = session.child.process_id().expect("no pid");
     let tty = session.tty.clone().expect("no tty name");
     assert!(session.screen.parser.screen().alternate_screen());
     let raw = stty(&tty);

@@ -1,5 +1,8 @@
 //! The refresh_token grant through the oauth2 crate and our reqwest 0.13 adapter, against the
 //! embedded server's rotating refresh tokens (a replayed one revokes the grant).
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -53,9 +56,7 @@ async fn rotation_and_replay_detection() {
     let (server, config, tokens) = logged_in(Quirks::Rfc).await;
     let http = Http::new(config.http).expect("build the HTTP client");
     let token_endpoint = server.token_endpoint();
-    let first = tokens
-        .refresh_token
-        .expect("no refresh token");
+    let first = tokens.refresh_token.expect("no refresh token");
 
     let renewed = refresh(&http, &config.client, &token_endpoint, &first, None)
         .await
@@ -92,9 +93,7 @@ async fn rotation_and_replay_detection() {
 async fn github_errors_with_http_200_reach_us_as_errors() {
     let (server, config, tokens) = logged_in(Quirks::Github).await;
     let http = Http::new(config.http).expect("build the HTTP client");
-    let rt = tokens
-        .refresh_token
-        .expect("no refresh token");
+    let rt = tokens.refresh_token.expect("no refresh token");
     let renewed = refresh(&http, &config.client, &server.token_endpoint(), &rt, None)
         .await
         .expect("refresh");
@@ -115,9 +114,7 @@ async fn github_errors_with_http_200_reach_us_as_errors() {
 async fn google_keeps_the_refresh_token() {
     let (server, config, tokens) = logged_in(Quirks::Google).await;
     let http = Http::new(config.http).expect("build the HTTP client");
-    let rt = tokens
-        .refresh_token
-        .expect("no refresh token");
+    let rt = tokens.refresh_token.expect("no refresh token");
     let renewed = refresh(&http, &config.client, &server.token_endpoint(), &rt, None)
         .await
         .expect("refresh");

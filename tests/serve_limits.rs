@@ -2,6 +2,9 @@
 //! parsed for a minute), a slow-header connection is closed by the header-read timeout, too
 //! many pending device codes are refused, and discovery keeps answering throughout.
 //! Correctness only: how fast is measured by `scripts/bench-serve-abuse.sh`, not here.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 

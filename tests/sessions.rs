@@ -1,6 +1,9 @@
 //! Sessions are never lost: signals during a refresh, full and read-only stores, unsafe
 //! folders, every kind of refresh answer, logout against each revocation behaviour, and
 //! logging in again from what a profile remembers. Real binary, embedded server on 127.0.0.1.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -711,7 +714,9 @@ async fn recording_provider() -> (String, Arc<Mutex<Vec<String>>>) {
         .expect("bind the test server's port on 127.0.0.1");
     let base = format!(
         "http://{}",
-        listener.local_addr().expect("read the test server's address")
+        listener
+            .local_addr()
+            .expect("read the test server's address")
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);

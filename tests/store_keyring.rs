@@ -1,6 +1,9 @@
 //! The keyring backend through keyring-core's mock store: what goes in which entry, errors a
 //! real keyring gives (locked, too long), a keyring that never answers, and the probe that
 //! runs before a login.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -38,10 +41,7 @@ fn entry(slot: &str, profile: &str) -> Entry {
 
 fn fail_next(slot: &str, profile: &str, error: KError) {
     let e = entry(slot, profile);
-    let cred: &mock::Cred = e
-        .as_any()
-        .downcast_ref()
-        .expect("not a mock credential");
+    let cred: &mock::Cred = e.as_any().downcast_ref().expect("not a mock credential");
     cred.set_error(error);
 }
 

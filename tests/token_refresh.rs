@@ -1,5 +1,8 @@
 //! `token`, `refresh`, `status` and `logout` through the real binary, with the file store,
 //! against the embedded server's rotating refresh tokens (a replayed one revokes the grant).
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 

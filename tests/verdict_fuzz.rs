@@ -8,6 +8,9 @@
 //!   input, under the exact algorithm name the key was made for;
 //! - `verified` does happen (unmutated tokens and mutations outside the signed bytes), so the
 //!   property is not vacuous.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
@@ -87,8 +90,7 @@ fn families() -> Vec<Family> {
     let rsa_jwk = json!({"kty": "RSA", "kid": "rsa", "use": "sig",
         "n": b64(rsa.public_key().modulus().big_endian_without_leading_zero()),
         "e": b64(rsa.public_key().exponent().big_endian_without_leading_zero())});
-    let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-        .expect("generate an EC key");
+    let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("generate an EC key");
     let p = ec.public_key().as_ref().to_vec();
     let ec_jwk = json!({"kty": "EC", "crv": "P-256", "kid": "ec", "x": b64(&p[1..33]), "y": b64(&p[33..65])});
     let ed = Ed25519KeyPair::generate().expect("generate an Ed25519 key");

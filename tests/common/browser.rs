@@ -36,7 +36,8 @@ fn on_path(program: &str) -> bool {
 }
 
 fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind chromedriver's port on 127.0.0.1");
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind chromedriver's port on 127.0.0.1");
     listener
         .local_addr()
         .expect("read chromedriver's port")
@@ -119,10 +120,7 @@ impl Browser {
 
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
-        self.client
-            .screenshot()
-            .await
-            .expect("take a screenshot")
+        self.client.screenshot().await.expect("take a screenshot")
     }
 }
 

@@ -1,6 +1,10 @@
 //! Shared helpers for the end-to-end tests: run the real binary with a private config and
 //! data dir, start the embedded server, and serve canned answers for malformed providers.
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code)]
+// each test crate uses a different subset
+// Test helpers: a failed `expect` is the test failing with its reason. clippy.toml's
+// allow-expect-in-tests covers only #[test] functions, not the helpers they call.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 pub mod runtime;
 pub mod screen;
@@ -81,10 +85,7 @@ impl Home {
 
     pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let started = Instant::now();
-        let child = self
-            .command(args, env)
-            .spawn()
-            .expect("spawn tvlogin");
+        let child = self.command(args, env).spawn().expect("spawn tvlogin");
         let output = tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("tvlogin {args:?} hung for {PROCESS_LIMIT:?}"))
@@ -195,7 +196,9 @@ pub async fn canned(routes: Vec<(&'static str, Canned)>) -> String {
         .expect("bind the canned provider's port on 127.0.0.1");
     let base = format!(
         "http://{}",
-        listener.local_addr().expect("read the canned provider's address")
+        listener
+            .local_addr()
+            .expect("read the canned provider's address")
     );
     let routes: HashMap<&'static str, Canned> = routes
         .into_iter()

@@ -86,7 +86,8 @@ pub struct Driven {
 
 /// Starts `root` on a `width`×`height` test terminal.
 pub fn drive(root: Box<dyn Screen>, width: u16, height: u16, clock: Clock) -> Driven {
-    let terminal = Terminal::new(TestBackend::new(width, height)).expect("create the test terminal");
+    let terminal =
+        Terminal::new(TestBackend::new(width, height)).expect("create the test terminal");
     let seen = Arc::new(Mutex::new(Seen {
         terminal,
         draws: 0,

@@ -278,9 +278,7 @@ impl SecretService {
         for (k, v) in attributes {
             command.args([k, v]);
         }
-        let out = command
-            .output()
-            .expect("run secret-tool");
+        let out = command.output().expect("run secret-tool");
         // secret-tool exits 1 when nothing matches.
         parse_search(&String::from_utf8_lossy(&out.stdout))
     }

@@ -5,7 +5,10 @@
 //! `Authorization: Bearer <token>`, or as the password of `Authorization: Basic` (how git
 //! sends a credential helper's password). Its certificate comes from a CA generated here;
 //! clients trust that CA (PEM file, or base64 for a kubeconfig).
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code)]
+// each test crate uses a different subset
+// Test helpers: a failed `expect` is the test failing with its reason (see tests/common).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,8 +59,7 @@ impl ResourceServer {
 
     /// A client trusting only this server's CA.
     pub fn client(&self) -> reqwest::Client {
-        let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes())
-            .expect("parse the CA");
+        let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).expect("parse the CA");
         reqwest::Client::builder()
             .no_proxy()
             .tls_certs_only([ca])
@@ -146,7 +148,9 @@ pub async fn start(userinfo: String, git_root: PathBuf) -> ResourceServer {
     let tcp = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the resource server's port on 127.0.0.1");
-    let addr = tcp.local_addr().expect("read the resource server's address");
+    let addr = tcp
+        .local_addr()
+        .expect("read the resource server's address");
     let shared = Shared {
         userinfo,
         git_root,
@@ -294,9 +298,7 @@ async fn git_cgi(
     {
         command.env("GIT_PROTOCOL", protocol);
     }
-    let mut child = command
-        .spawn()
-        .expect("spawn git http-backend");
+    let mut child = command.spawn().expect("spawn git http-backend");
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&body).await;
     }
