@@ -715,9 +715,8 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
 /// terminal, `q` leaves with the verdict as exit code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inspector_in_a_real_terminal() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    use std::io::{Read, Write};
-    use std::time::{Duration, Instant};
+    use common::pty::Pty;
+    use std::time::Duration;
 
     let home = Home::new();
     let claims = |exp: u64| json!({"sub": "u1", "name": "Ada", "exp": exp});
@@ -732,71 +731,19 @@ async fn the_inspector_in_a_real_terminal() {
     ] {
         let file = home.dir.path().join("token");
         std::fs::write(&file, hs(exp)).expect("write the token file");
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 40,
-                cols: 100,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pseudo-terminal");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
-        command.args(["inspect", "--secret-env", "HS", &file.to_string_lossy()]);
-        command.env_clear();
-        command.env("TERM", "xterm-256color");
-        command.env("HS", std::str::from_utf8(HMAC_SECRET).unwrap_or_default());
-        command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
-        command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
-        let mut child = pty
-            .slave
-            .spawn_command(command)
-            .expect("spawn tvlogin inspect in the pseudo-terminal");
-        drop(pty.slave);
-        let mut reader = pty
-            .master
-            .try_clone_reader()
-            .expect("clone the terminal's reader");
-        let mut writer = pty
-            .master
-            .take_writer()
-            .expect("take the terminal's writer");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut parser = vt100::Parser::new(40, 100, 0);
-        let mut wait_for = |text: &str| {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                let screen = parser.screen().contents();
-                if screen.contains(text) {
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "no {text:?} on screen:\n{screen}"
-                );
-                if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-                    parser.process(&bytes);
-                }
-            }
-        };
-        wait_for(badge);
-        wait_for("Full name");
-        writer.write_all(b"w").expect("press w");
-        wait_for("(hidden: press s to show)");
-        writer.write_all(b"q").expect("press q");
-        let status = tokio::task::spawn_blocking(move || child.wait())
-            .await
-            .expect("join the waiting thread")
-            .expect("wait for tvlogin inspect");
-        assert_eq!(status.exit_code(), code, "{badge}");
+        let mut pty = Pty::tvlogin(
+            home.dir.path(),
+            &["inspect", "--secret-env", "HS", &file.to_string_lossy()],
+            &[("HS", std::str::from_utf8(HMAC_SECRET).unwrap_or_default())],
+        );
+        let limit = Duration::from_secs(20);
+        pty.wait_for_text(limit, badge);
+        pty.wait_for_text(limit, "Full name");
+        pty.send(b"w");
+        pty.wait_for_text(limit, "(hidden: press s to show)");
+        pty.send(b"q");
+        let status = pty.wait_exit().await;
+        assert_eq!(status, code, "{badge}");
     }
 }
 

@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::io::Read;
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use common::approve_at_the_page;
+use common::pty::{self, Pty, find_code};
 use tokio::io::AsyncWriteExt;
 use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
@@ -135,24 +134,6 @@ async fn helpers_without_a_session_or_a_terminal_fail_fast_with_the_hint() {
     );
 }
 
-/// The user code on screen: two groups of four from RFC 8628's base-20 alphabet.
-fn find_code(rows: &[String]) -> Option<String> {
-    const ALPHABET: &str = "BCDFGHJKLMNPQRSTVWXZ";
-    rows.iter()
-        .flat_map(|r| r.split_whitespace())
-        .find_map(|word| {
-            let ok = word.len() == 9
-                && word.chars().enumerate().all(|(i, c)| {
-                    if i == 4 {
-                        c == '-'
-                    } else {
-                        ALPHABET.contains(c)
-                    }
-                });
-            ok.then(|| word.to_owned())
-        })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn git_credential_logs_in_on_the_terminal_then_answers() {
     let server = common::server(ServerConfig {
@@ -166,15 +147,7 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
 
     // As git runs it: the request on a pipe, the answer into a pipe (a file here), and the
     // person at the controlling terminal.
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("open a pseudo-terminal");
-    let mut command = CommandBuilder::new("sh");
+    let mut command = pty::command("sh", home.dir.path());
     command.args([
         "-c",
         &format!(
@@ -183,48 +156,10 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
             out.display()
         ),
     ]);
-    command.env_clear();
     command.env("PATH", std::env::var("PATH").unwrap_or_default());
-    command.env("TERM", "xterm-256color");
-    command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
-    command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
-    let mut child = pty
-        .slave
-        .spawn_command(command)
-        .expect("spawn git-credential in the pseudo-terminal");
-    drop(pty.slave);
-    let mut reader = pty
-        .master
-        .try_clone_reader()
-        .expect("clone the terminal's reader");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _master = pty.master;
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut screen = vt100::Parser::new(40, 120, 0);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        let rows: Vec<String> = screen.screen().rows(0, 120).collect();
-        if let Some(code) = find_code(&rows) {
-            break code;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no code on the terminal:\n{}",
-            rows.join("\n")
-        );
-        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-            screen.process(&bytes);
-        }
-    };
-    let rows: Vec<String> = screen.screen().rows(0, 120).collect();
-    let text = rows.join("\n");
+    let mut terminal = Pty::spawn(command, 40, 120);
+    let code = terminal.wait_for(Duration::from_secs(30), "code", find_code);
+    let text = terminal.rows().join("\n");
     assert!(text.contains("not logged in; signing in"), "{text}");
     assert!(
         text.contains(&format!("{}/device", server.issuer_str())),
@@ -232,40 +167,16 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     );
     assert_eq!(server.pending_user_codes(), vec![code.clone()]);
     // The QR code on the terminal opens the verification page with the code filled in.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let rows: Vec<String> = screen.screen().rows(0, 120).collect();
-        let qr = common::screen::decode_qr(&rows);
-        if qr == vec![format!("{}/device?user_code={code}", server.issuer_str())] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no QR code on the terminal:\n{}",
-            rows.join("\n")
-        );
-        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-            screen.process(&bytes);
-        }
-    }
+    let qr = vec![format!("{}/device?user_code={code}", server.issuer_str())];
+    terminal.wait_for(Duration::from_secs(10), "QR code", |rows| {
+        (common::screen::decode_qr(rows) == qr).then_some(())
+    });
 
     // The phone approves at the verification page.
-    let page = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("build the HTTP client")
-        .post(server.verification_uri())
-        .form(&[("user_code", code.as_str()), ("action", "approve")])
-        .send()
-        .await
-        .expect("approve at the verification page");
-    assert!(page.status().is_success());
+    approve_at_the_page(&server, &code).await;
 
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join the waiting thread")
-        .expect("wait for the shell");
-    assert_eq!(status.exit_code(), 0);
+    let status = terminal.wait_exit().await;
+    assert_eq!(status, 0);
     let answer = std::fs::read_to_string(&out).unwrap_or_default();
     let password = answer
         .lines()

@@ -6,6 +6,7 @@
 // allow-expect-in-tests covers only #[test] functions, not the helpers they call.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod pty;
 pub mod runtime;
 pub mod screen;
 pub mod secret_service;
@@ -137,6 +138,20 @@ pub async fn server(config: ServerConfig) -> ServerHandle {
     ServerHandle::start(config)
         .await
         .expect("start the embedded server")
+}
+
+/// The phone: approves `code` through the verification page's form, over HTTP.
+pub async fn approve_at_the_page(server: &ServerHandle, code: &str) {
+    let page = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("build the HTTP client")
+        .post(server.verification_uri())
+        .form(&[("user_code", code), ("action", "approve")])
+        .send()
+        .await
+        .expect("approve at the verification page");
+    assert!(page.status().is_success(), "{}", page.status());
 }
 
 /// Approves every pending code as soon as one appears (like a person with a phone).
