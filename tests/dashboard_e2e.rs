@@ -21,7 +21,6 @@ use tvlogin::dashboard::{Context, Dashboard};
 use tvlogin::exit::Exit;
 use tvlogin::inspector::TabBody;
 use tvlogin::runtime::screen::Clock;
-use tvlogin::server::DEMO_CLIENT_ID;
 use tvlogin::session;
 use tvlogin::token::verify::Outcome;
 
@@ -46,7 +45,7 @@ fn dashboard(home: &Home) -> DashboardScreen {
 }
 
 fn stored_access_token(home: &Home) -> String {
-    let path = home.paths().data_dir.join("profiles/default.tokens.json");
+    let path = home.tokens_file();
     let text = std::fs::read_to_string(&path).expect("read the stored tokens");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     v["access_token"].as_str().unwrap_or_default().to_owned()
@@ -83,7 +82,7 @@ async fn the_schedule_renews_a_short_lived_token_before_it_expires() {
 
 /// The access token's expiry as the state file says.
 fn state_expiry(home: &Home) -> u64 {
-    let path = home.paths().data_dir.join("profiles/default.state.json");
+    let path = home.state_file();
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     v["session"]["access_expires_at"]
@@ -193,14 +192,6 @@ async fn logout_from_the_dashboard_revokes_and_forgets() {
     run.wait_for("○ not logged in").await;
     run.char('q');
     assert_eq!(run.finish().await.exit, Exit::Ok);
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(server.introspection_endpoint())
-        .form(&[("token", token.as_str()), ("client_id", DEMO_CLIENT_ID)])
-        .send()
-        .await
-        .expect("send the introspection request")
-        .json()
-        .await
-        .expect("parse the introspection answer");
+    let answer = common::introspect(&server, &token).await;
     assert_eq!(answer["active"], false);
 }

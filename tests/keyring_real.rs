@@ -7,9 +7,6 @@
 //!
 //! Where gnome-keyring, dbus-daemon or secret-tool cannot be had, each test prints why it was
 //! skipped (or fails, when TVLOGIN_REQUIRE_REAL_PARTS is set, as in CI).
-// Helpers outside #[test] functions use `expect` too, and clippy.toml's
-// allow-expect-in-tests covers only #[test] functions: test code, not product code.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -19,7 +16,6 @@ use std::time::{Duration, Instant};
 use common::secret_service::{Prompter, SecretService};
 use common::skip::{note, skip_or_fail};
 use common::{Home, Run, quick};
-use serde_json::Value;
 use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 /// Starts the private Secret Service, or reports the skip and returns `None`.
@@ -65,16 +61,7 @@ async fn login(home: &Home, ss: &SecretService, server: &ServerHandle, profile: 
 
 /// What the server's introspection endpoint says about a token.
 async fn active(server: &ServerHandle, token: &str) -> bool {
-    let doc: Value = reqwest::Client::new()
-        .post(server.introspection_endpoint())
-        .form(&[("token", token), ("client_id", DEMO_CLIENT_ID)])
-        .send()
-        .await
-        .expect("send the introspection request")
-        .json()
-        .await
-        .expect("parse the introspection answer");
-    doc["active"] == true
+    common::introspect(server, token).await["active"] == true
 }
 
 /// Prints a measured figure where `cargo test` shows it.

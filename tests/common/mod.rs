@@ -84,6 +84,16 @@ impl Home {
         }
     }
 
+    /// Where the default profile's tokens are kept by the file store.
+    pub fn tokens_file(&self) -> std::path::PathBuf {
+        self.paths().data_dir.join("profiles/default.tokens.json")
+    }
+
+    /// The default profile's session metadata.
+    pub fn state_file(&self) -> std::path::PathBuf {
+        self.paths().data_dir.join("profiles/default.state.json")
+    }
+
     pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let started = Instant::now();
         let child = self.command(args, env).spawn().expect("spawn tvlogin");
@@ -131,6 +141,33 @@ impl Home {
         }
         command
     }
+}
+
+/// The environment that asks for the file store.
+pub const FILE_STORE: [(&str, &str); 1] = [("TVLOGIN_STORE", "file")];
+
+/// A JSON file's document (panics naming the file when it is missing or not JSON).
+pub fn read_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display()))
+}
+
+/// The outcome of each refresh the server has answered, in order.
+pub fn refresh_outcomes(server: &ServerHandle) -> Vec<String> {
+    server.refreshes().into_iter().map(|r| r.outcome).collect()
+}
+
+/// What the server's introspection endpoint says about a token.
+pub async fn introspect(server: &ServerHandle, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(server.introspection_endpoint())
+        .form(&[("token", token), ("client_id", DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .expect("send the introspection request")
+        .json()
+        .await
+        .expect("parse the introspection answer")
 }
 
 /// Starts the embedded server.
