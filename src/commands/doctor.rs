@@ -8,12 +8,13 @@ use serde_json::json;
 use url::Url;
 
 use crate::cli::DoctorArgs;
-use crate::config::{ConfigFile, Paths};
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::oauth::discovery::well_known_urls;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::normalize::OAuthResponse;
+use crate::paths::Paths;
 use crate::sanitize::escape;
 use crate::store::file::{profiles_dir, remove, write_atomic};
 use crate::store::keyring::{KeyringKind, probe_kind, timeout_reason};
