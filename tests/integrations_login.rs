@@ -56,16 +56,8 @@ async fn run_detached(
     if let Some(mut input) = child.stdin.take() {
         let _ = input.write_all(stdin.as_bytes()).await;
     }
-    let output = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("tvlogin {args:?} hung"))
-        .expect("wait for tvlogin");
-    common::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    let output = common::output_of(child, &format!("tvlogin {args:?}")).await;
+    common::Run::new(output, started)
 }
 
 /// A helper's arguments, extra environment, and stdin.

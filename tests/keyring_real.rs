@@ -444,10 +444,7 @@ async fn a_keyring_daemon_that_dies_during_a_login_is_reported() {
     for code in server.pending_user_codes() {
         server.approve(&code).expect("approve the code");
     }
-    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .expect("login hung with the keyring gone")
-        .expect("wait for tvlogin login");
+    let out = common::output_of(child, "login with the keyring gone").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");

@@ -109,7 +109,7 @@ async fn without_a_keyring_the_screen_offers_the_file_store_and_remembers_it() {
     session.send(b"q");
     let exit = session.wait_exit().await;
     assert_eq!(exit, 0);
-    let tokens = home.dir.path().join("data/profiles/default.tokens.json");
+    let tokens = home.tokens_file();
     let mode = std::fs::metadata(&tokens)
         .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
     assert_eq!(mode.ok(), Some(0o600), "{}", tokens.display());

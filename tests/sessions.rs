@@ -102,10 +102,7 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(sh(&["kill", "-s", signal, &pid.to_string()]));
     }
-    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .expect("tvlogin ends within the process limit")
-        .expect("wait for tvlogin");
+    let out = common::output_of(child, &format!("tvlogin {command}")).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -176,10 +173,7 @@ async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
     // The answer arrives while the process is stopped, and its 1 s limit passes.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(sh(&["kill", "-s", "CONT", &pid]));
-    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .expect("tvlogin ends within the process limit")
-        .expect("wait for tvlogin refresh");
+    let out = common::output_of(child, "tvlogin refresh").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let next = home.run_with_env(&["refresh"], &FILE_STORE).await;

@@ -340,14 +340,17 @@ async fn token_never_starts_a_login() {
     assert!(run.stderr.contains("--profile work"), "{}", run.stderr);
 }
 
-#[tokio::test]
-async fn a_confidential_client_needs_its_secret_again_to_refresh() {
+/// The file store, and the confidential client's secret in `MY_SECRET`.
+const SECRET: [(&str, &str); 2] = [
+    ("TVLOGIN_STORE", "file"),
+    ("MY_SECRET", tvlogin::server::BASIC_CLIENT_SECRET),
+];
+
+/// A server issuing 1 s access tokens, and a home logged in to it as a
+/// confidential client whose secret is read from `MY_SECRET`.
+async fn logged_in_with_a_secret() -> (ServerHandle, Home) {
     let server = server(quick(1)).await;
     let home = Home::new();
-    let secret = [
-        ("TVLOGIN_STORE", "file"),
-        ("MY_SECRET", tvlogin::server::BASIC_CLIENT_SECRET),
-    ];
     let run = home
         .run_with_env(
             &[
@@ -361,10 +364,16 @@ async fn a_confidential_client_needs_its_secret_again_to_refresh() {
                 "--scope",
                 "openid offline_access",
             ],
-            &secret,
+            &SECRET,
         )
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    (server, home)
+}
+
+#[tokio::test]
+async fn a_confidential_client_needs_its_secret_again_to_refresh() {
+    let (server, home) = logged_in_with_a_secret().await;
     let stored = std::fs::read_to_string(home.state_file()).unwrap_or_default()
         + &std::fs::read_to_string(home.tokens_file()).unwrap_or_default();
     assert!(
@@ -379,7 +388,7 @@ async fn a_confidential_client_needs_its_secret_again_to_refresh() {
     let run = home.run(&["token"]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("MY_SECRET"), "{}", run.stderr);
-    let run = home.run_with_env(&["token"], &secret).await;
+    let run = home.run_with_env(&["token"], &SECRET).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(refresh_outcomes(&server), ["tokens"]);
 }
@@ -433,29 +442,7 @@ async fn an_expired_id_token_is_not_printed_after_a_refresh_without_one() {
 /// time: the unset variable is named, exit 2, and nothing is sent.
 #[tokio::test]
 async fn a_refresh_never_falls_back_to_the_global_client_secret() {
-    let server = server(quick(1)).await;
-    let home = Home::new();
-    let secret = [
-        ("TVLOGIN_STORE", "file"),
-        ("MY_SECRET", tvlogin::server::BASIC_CLIENT_SECRET),
-    ];
-    let run = home
-        .run_with_env(
-            &[
-                "login",
-                "--issuer",
-                &server.issuer_str(),
-                "--client-id",
-                tvlogin::server::BASIC_CLIENT_ID,
-                "--client-secret-env",
-                "MY_SECRET",
-                "--scope",
-                "openid offline_access",
-            ],
-            &secret,
-        )
-        .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (server, home) = logged_in_with_a_secret().await;
     wait_for_expiry(&home).await;
     // The global variable holds a secret this server would even accept.
     let global = [(

@@ -35,6 +35,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// What a process started at `started` left in `output`.
+    pub fn new(output: std::process::Output, started: Instant) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
     /// The JSON lines on stdout.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.stdout
@@ -97,16 +107,10 @@ impl Home {
     pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let started = Instant::now();
         let child = self.command(args, env).spawn().expect("spawn tvlogin");
-        let output = tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("tvlogin {args:?} hung for {PROCESS_LIMIT:?}"))
-            .expect("wait for tvlogin");
-        let run = Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed: started.elapsed(),
-        };
+        let run = Run::new(
+            output_of(child, &format!("tvlogin {args:?}")).await,
+            started,
+        );
         assert!(
             !run.stderr.contains("panicked"),
             "tvlogin panicked: {}",
@@ -168,6 +172,15 @@ pub async fn introspect(server: &ServerHandle, token: &str) -> serde_json::Value
         .json()
         .await
         .expect("parse the introspection answer")
+}
+
+/// Waits for a spawned process (`what`, for the message) and collects its output; a hang
+/// fails after [`PROCESS_LIMIT`].
+pub async fn output_of(child: tokio::process::Child, what: &str) -> std::process::Output {
+    tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung for {PROCESS_LIMIT:?}"))
+        .unwrap_or_else(|e| panic!("wait for {what}: {e}"))
 }
 
 /// Starts the embedded server.
