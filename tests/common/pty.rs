@@ -111,10 +111,12 @@ impl Pty {
         self.parser.screen().contents()
     }
 
+    /// The program's process id, for signals.
     pub fn pid(&self) -> Option<u32> {
         self.child.process_id()
     }
 
+    /// The terminal's device, for `stty`.
     pub fn tty(&self) -> Option<&Path> {
         self.tty.as_deref()
     }
