@@ -18,7 +18,7 @@ import sys
 # Bottom to top. A module may import only modules on lines above its own.
 LAYERS = [
     # Leaves: no crate imports (the embedded server is a world of its own).
-    ["exit", "humanize", "sanitize", "child_env", "server"],
+    ["exit", "humanize", "sanitize", "child_env", "server", "signals"],
     # Errors, and the browser opener (which only needs the child environment).
     ["error", "browser"],
     # Where the files are.
