@@ -561,9 +561,9 @@ fn snapshot_unreachable_issuer_reason() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("build a tokio runtime");
     let options = tvlogin::token::report::Options {
-        issuer: Some(url::Url::parse(issuer).unwrap_or_else(|e| panic!("{e}"))),
+        issuer: Some(url::Url::parse(issuer).expect("parse the issuer URL")),
         ..Default::default()
     };
     let mut remote =

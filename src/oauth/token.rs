@@ -136,7 +136,7 @@ mod tests {
                 "refresh_token":"RT-secret","id_token":"ID-secret","scope":"openid email",
                 "refresh_expires_in":"1800","ext_expires_in":7200}"#,
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert_eq!(tokens.access_token.secret(), "AT-secret");
         assert_eq!(tokens.expires_in, Some(3600));
         assert_eq!(tokens.refresh_expires_in, Some(1800));
@@ -153,7 +153,7 @@ mod tests {
             Some("application/x-www-form-urlencoded"),
             "access_token=gho_abc&token_type=bearer&scope=repo%2Cgist&refresh_token_expires_in=15897600",
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert_eq!(tokens.token_type, "bearer");
         assert_eq!(tokens.scope.as_deref(), Some("repo,gist"));
         assert_eq!(tokens.refresh_expires_in, Some(15897600));
@@ -167,7 +167,7 @@ mod tests {
             Some("application/json"),
             r#"{"access_token":"a","refresh_token":"","expires_in":-5,"refresh_expires_in":-1}"#,
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert!(tokens.refresh_token.is_none());
         assert_eq!((tokens.expires_in, tokens.refresh_expires_in), (None, None));
         // Blank is absent for every field, as on refresh: white space is no token, no type
@@ -177,7 +177,7 @@ mod tests {
             Some("application/json"),
             r#"{"access_token":"a","refresh_token":"  ","id_token":" ","token_type":" ","scope":""}"#,
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert!(tokens.refresh_token.is_none() && tokens.id_token.is_none());
         assert_eq!(tokens.token_type, "Bearer");
         assert_eq!(tokens.scope, None);
@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn a_refresh_token_without_an_access_token_is_kept() {
         let response = OAuthResponse::from_raw(&raw(200, None, r#"{"refresh_token":"R"}"#));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert_eq!(tokens.access_token.secret(), "");
         assert_eq!(
             tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),
