@@ -73,6 +73,7 @@ fn answer(status: u16, body: &str) -> Result<OAuthResponse, HttpError> {
         status,
         headers,
         body: body.as_bytes().to_vec(),
+        received: tvlogin::clock::UnixTime::from_secs(0),
     }))
 }
 

@@ -11,6 +11,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
+
+use crate::clock::UnixTime;
 use url::{Host, Url};
 
 /// The largest response body tvlogin reads from an authorization server. Real OAuth responses
@@ -50,6 +52,9 @@ pub struct RawResponse {
     pub headers: http::HeaderMap,
     /// The whole body, at most [`MAX_BODY`] bytes.
     pub body: Vec<u8>,
+    /// When the answer arrived (the clock that `Retry-After` dates and the `Date` skew are
+    /// measured against).
+    pub received: UnixTime,
 }
 
 impl fmt::Debug for RawResponse {
@@ -232,6 +237,8 @@ impl Http {
             status,
             headers,
             body,
+            // An edge: the moment the answer arrived, read once.
+            received: UnixTime::now(),
         })
     }
 
