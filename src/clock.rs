@@ -66,7 +66,10 @@ impl UnixTime {
 
     /// `secs` seconds later, saturating.
     pub fn plus_secs(self, secs: u64) -> Self {
-        Self(self.0.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)))
+        Self(
+            self.0
+                .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)),
+        )
     }
 
     /// `d` later (whole seconds of it), saturating.
@@ -114,15 +117,27 @@ mod tests {
             ("plus", t.plus_secs(5).secs(), 1_005),
             ("plus saturates", max.plus_secs(1).secs(), i64::MAX),
             ("plus u64::MAX", t.plus_secs(u64::MAX).secs(), i64::MAX),
-            ("add duration", t.saturating_add(Duration::from_millis(2_900)).secs(), 1_002),
+            (
+                "add duration",
+                t.saturating_add(Duration::from_millis(2_900)).secs(),
+                1_002,
+            ),
             ("until future", t.until(UnixTime::from_secs(1_060)), 60),
             ("until past", t.until(UnixTime::from_secs(940)), -60),
             ("until saturates", min.until(max), i64::MAX),
             ("since saturates", min.since(max), i64::MIN),
             ("since", UnixTime::from_secs(1_060).since(t), 60),
-            ("from_unsigned huge", UnixTime::from_unsigned(u64::MAX).secs(), i64::MAX),
+            (
+                "from_unsigned huge",
+                UnixTime::from_unsigned(u64::MAX).secs(),
+                i64::MAX,
+            ),
             ("negative secs", UnixTime::from_secs(-5).secs(), -5),
-            ("unsigned of negative", UnixTime::from_secs(-5).unsigned() as i64, 0),
+            (
+                "unsigned of negative",
+                UnixTime::from_secs(-5).unsigned() as i64,
+                0,
+            ),
             ("left_until", t.left_until(1_042) as i64, 42),
             ("left_until passed", t.left_until(10) as i64, 0),
         ];

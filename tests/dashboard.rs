@@ -812,7 +812,10 @@ fn a_missing_secret_variable_is_said_once_and_not_retried_by_the_schedule() {
     let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
     assert_eq!(toast, format!("cannot refresh work: {why}"));
     for t in NOW + 51..NOW + 3600 {
-        assert!(!refreshes(&update(&mut d, Msg::Tick(at(t)))), "retried at {t}");
+        assert!(
+            !refreshes(&update(&mut d, Msg::Tick(at(t)))),
+            "retried at {t}"
+        );
     }
     let screen = lines(&d, 80, 24).0;
     assert_eq!(

@@ -41,12 +41,22 @@ fn inspector() -> InspectorScreen {
             body: TabBody::Empty("The refresh token is opaque.".into()),
         },
     ];
-    InspectorScreen::new(Inspector::new(tabs, UnixTime::from_unsigned(NOW), 0, ColorMode::None))
+    InspectorScreen::new(Inspector::new(
+        tabs,
+        UnixTime::from_unsigned(NOW),
+        0,
+        ColorMode::None,
+    ))
 }
 
 #[tokio::test(start_paused = true)]
 async fn inspector_keys_help_resize_tick_and_signals_through_the_one_loop() {
-    let run = drive(Box::new(inspector()), 80, 24, Clock::starting_at(UnixTime::from_unsigned(NOW)));
+    let run = drive(
+        Box::new(inspector()),
+        80,
+        24,
+        Clock::starting_at(UnixTime::from_unsigned(NOW)),
+    );
     run.wait_for("userinfo").await;
     // ? opens help; q in help closes it and does not quit.
     run.char('?');
@@ -90,7 +100,12 @@ async fn every_screen_quits_on_q_esc_ctrl_c_and_ctrl_d() {
         ("ctrl-c", Exit::Cancelled),
         ("ctrl-d", Exit::Cancelled),
     ] {
-        let run = drive(Box::new(inspector()), 80, 24, Clock::starting_at(UnixTime::from_unsigned(NOW)));
+        let run = drive(
+            Box::new(inspector()),
+            80,
+            24,
+            Clock::starting_at(UnixTime::from_unsigned(NOW)),
+        );
         run.wait_for("userinfo").await;
         match press {
             "q" => run.char('q'),
@@ -104,7 +119,12 @@ async fn every_screen_quits_on_q_esc_ctrl_c_and_ctrl_d() {
 
 #[tokio::test(start_paused = true)]
 async fn a_closed_terminal_ends_the_screen() {
-    let mut run = drive(Box::new(inspector()), 80, 24, Clock::starting_at(UnixTime::from_unsigned(NOW)));
+    let mut run = drive(
+        Box::new(inspector()),
+        80,
+        24,
+        Clock::starting_at(UnixTime::from_unsigned(NOW)),
+    );
     run.wait_for("userinfo").await;
     run.hang_up();
     assert_eq!(run.finish().await.exit, Exit::Cancelled);

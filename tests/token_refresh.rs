@@ -44,7 +44,10 @@ async fn assert_valid_jwt(server: &ServerHandle, token: &str) {
         tvlogin::token::unverified_claims(token).unwrap_or_else(|| panic!("not a JWT: {token:?}"));
     assert_eq!(claims["iss"], server.issuer_str());
     let exp = claims["exp"].as_u64().unwrap_or(0);
-    assert!(exp > tvlogin::clock::UnixTime::now().unsigned(), "expired: {claims:?}");
+    assert!(
+        exp > tvlogin::clock::UnixTime::now().unsigned(),
+        "expired: {claims:?}"
+    );
     assert_eq!(introspect(server, token).await["active"], true);
 }
 
@@ -84,7 +87,10 @@ async fn a_cached_token_is_printed_without_a_refresh() {
     let left = doc["expires_in"].as_u64().unwrap_or(0);
     assert!((3590..=3600).contains(&left), "{doc}");
     let at = doc["expires_at"].as_u64().unwrap_or(0);
-    assert!(at.abs_diff(tvlogin::clock::UnixTime::now().unsigned() + left) <= 2, "{doc}");
+    assert!(
+        at.abs_diff(tvlogin::clock::UnixTime::now().unsigned() + left) <= 2,
+        "{doc}"
+    );
 
     let run = home.run(&["token", "--id-token"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -441,7 +447,8 @@ async fn an_expired_id_token_is_not_printed_after_a_refresh_without_one() {
     std::fs::write(tokens_file(&home), tokens.to_string()).unwrap_or_else(|e| panic!("{e}"));
     let mut state = read_json(&state_file(&home));
     state["session"]["has_id_token"] = Value::from(true);
-    state["session"]["id_expires_at"] = Value::from(tvlogin::clock::UnixTime::now().unsigned() - 600);
+    state["session"]["id_expires_at"] =
+        Value::from(tvlogin::clock::UnixTime::now().unsigned() - 600);
     std::fs::write(state_file(&home), state.to_string()).unwrap_or_else(|e| panic!("{e}"));
 
     let run = home.run(&["token", "--id-token"]).await;

@@ -63,7 +63,10 @@ mod tests {
         let m = QrMatrix::encode(url);
         let width = |ec| QrCode::with_error_correction_level(url, ec).map(|c| c.width());
         let smaller = width(EcLevel::M).ok().zip(width(EcLevel::L).ok());
-        assert_eq!(m.as_ref().map(QrMatrix::width), smaller.map(|(m, l)| m.min(l)));
+        assert_eq!(
+            m.as_ref().map(QrMatrix::width),
+            smaller.map(|(m, l)| m.min(l))
+        );
         // Finder pattern corner: dark; outside the symbol: light.
         assert!(m.as_ref().is_some_and(|m| m.is_dark(0, 0)));
         assert!(m.as_ref().is_some_and(|m| !m.is_dark(m.width(), 0)));

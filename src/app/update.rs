@@ -3,9 +3,7 @@
 use std::time::Instant;
 
 use super::keymap::{self, Action};
-use super::{
-    App, Approved, Effect, Flow, Msg, Notice, QrMatrix, Saved, TOAST_FOR, Toast, Waiting,
-};
+use super::{App, Approved, Effect, Flow, Msg, Notice, QrMatrix, Saved, TOAST_FOR, Toast, Waiting};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::oauth::poll::{Next, PollOutcome, Poller};

@@ -345,9 +345,7 @@ async fn issuer_check(issuer: &str, allow_http: bool) -> Check {
     };
     let took = started.elapsed();
     let response = OAuthResponse::from_raw(&raw);
-    let skew = response
-        .date
-        .map(|date| skew_seconds(date, raw.received));
+    let skew = response.date.map(|date| skew_seconds(date, raw.received));
     let level = match skew {
         Some(s) if s.abs() > SKEW_WARNING => Level::Warning,
         _ => Level::Ok,

@@ -36,8 +36,13 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
         let now = crate::clock::UnixTime::now();
         let title = tab_title(&report);
         let tabs = Inspector::tabs_for(title, token, report);
-        return crate::inspector::run::run(Inspector::new(tabs, now, local_offset(now.secs()), colors))
-            .await;
+        return crate::inspector::run::run(Inspector::new(
+            tabs,
+            now,
+            local_offset(now.secs()),
+            colors,
+        ))
+        .await;
     }
     if args.json {
         println!("{}", json_pretty(&report.to_json(&offset)));

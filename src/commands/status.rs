@@ -309,6 +309,9 @@ mod tests {
         assert_eq!(v["access_token"]["expires_in"], 3600);
         assert_eq!(v["store"], "file");
         assert_eq!(v["refresh_token"]["present"], true);
-        assert_eq!(row_json(&rows[1], UnixTime::from_secs(1000))["logged_in"], false);
+        assert_eq!(
+            row_json(&rows[1], UnixTime::from_secs(1000))["logged_in"],
+            false
+        );
     }
 }

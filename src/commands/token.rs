@@ -131,14 +131,23 @@ mod tests {
             ),
         ];
         for (format, want) in table {
-            assert_eq!(render(format, &t, UnixTime::from_secs(1000)), want, "{format:?}");
+            assert_eq!(
+                render(format, &t, UnixTime::from_secs(1000)),
+                want,
+                "{format:?}"
+            );
         }
         let json: serde_json::Value =
-            serde_json::from_str(&render(TokenFormat::Json, &t, UnixTime::from_secs(1000))).unwrap_or_default();
+            serde_json::from_str(&render(TokenFormat::Json, &t, UnixTime::from_secs(1000)))
+                .unwrap_or_default();
         assert_eq!(json["expires_in"], 300);
         assert_eq!(json["token"], "abc.def");
         assert_eq!(
-            render(TokenFormat::Env, &issued("a'b", "Bearer", None), UnixTime::from_secs(0)),
+            render(
+                TokenFormat::Env,
+                &issued("a'b", "Bearer", None),
+                UnixTime::from_secs(0)
+            ),
             "export BEARER_TOKEN='a'\\''b'\nunset BEARER_TOKEN_EXPIRES_AT"
         );
     }

@@ -232,10 +232,7 @@ mod tests {
     fn access_token_expiry() {
         let t = UnixTime::from_secs(1000);
         assert_eq!(access_expiry(t, Some(3600), "opaque"), Some(4600));
-        assert_eq!(
-            access_expiry(t, None, &jwt(r#"{"exp":7000}"#)),
-            Some(7000)
-        );
+        assert_eq!(access_expiry(t, None, &jwt(r#"{"exp":7000}"#)), Some(7000));
         assert_eq!(access_expiry(t, None, "opaque"), None);
         assert_eq!(access_expiry(t, Some(u64::MAX), "opaque"), Some(u64::MAX));
         assert_eq!(seconds_left(t, Some(900)), Some(0));

@@ -334,7 +334,17 @@ mod tests {
         let mut st = ProfileState::new("p");
         st.store = Some(Backend::File);
         st.session = Some(meta.clone());
-        let result = refresh_locked(&ctx, "p", &lock, st, meta, secrets, &store, UnixTime::from_secs(2000)).await;
+        let result = refresh_locked(
+            &ctx,
+            "p",
+            &lock,
+            st,
+            meta,
+            secrets,
+            &store,
+            UnixTime::from_secs(2000),
+        )
+        .await;
         let calls = recording
             .calls
             .lock()

@@ -422,12 +422,11 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     }
     if qr.is_none() {
         col.blank();
-        let need = w
-            .qr
-            .as_ref()
-            .map(Qr::min_size)
-            .map(|(qw, qh)| format!(" to {}x{}", qw + LEFT_MIN + 2, qh + 2))
-            .unwrap_or_default();
+        let need =
+            w.qr.as_ref()
+                .map(Qr::min_size)
+                .map(|(qw, qh)| format!(" to {}x{}", qw + LEFT_MIN + 2, qh + 2))
+                .unwrap_or_default();
         col.wrapped(
             "",
             &format!(
