@@ -1,5 +1,5 @@
 //! The QR code of the verification address, as the model keeps it: encoded once, when the
-//! device code arrives ([`super::update`] on `Msg::CodeIssued`), and only drawn after that.
+//! device code arrives ([`update`](super::update::update) on `Msg::CodeIssued`), and only drawn after that.
 //! The screen redraws every second while the code stays the same for minutes, and encoding
 //! is most of a frame's cost, so the view never encodes.
 
