@@ -4,7 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Provider;
+use crate::config::{self, LoginSettings, Provider};
 use crate::oauth::client::AuthMethod;
 use crate::store::Backend;
 
@@ -145,10 +145,10 @@ pub enum Command {
 #[derive(Debug, Clone, Default, Args)]
 pub struct LoginArgs {
     /// Profile in config.toml to read settings from (and, later, to store tokens under)
-    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    #[arg(long, env = config::PROFILE_ENV, value_name = "NAME")]
     pub profile: Option<String>,
     /// Issuer URL; endpoints come from its discovery document
-    #[arg(long, env = "TVLOGIN_ISSUER", value_name = "URL")]
+    #[arg(long, env = config::ISSUER_ENV, value_name = "URL")]
     pub issuer: Option<String>,
     /// Device authorization endpoint (instead of discovery; needs --token-endpoint)
     #[arg(long, value_name = "URL")]
@@ -169,7 +169,7 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub userinfo_endpoint: Option<String>,
     /// Use a provider's known endpoints and quirks
-    #[arg(long, env = "TVLOGIN_PROVIDER", value_enum)]
+    #[arg(long, env = config::PROVIDER_ENV, value_enum)]
     pub provider: Option<Provider>,
     /// Microsoft Entra tenant: common, organizations, consumers, a domain or a GUID
     #[arg(long, value_name = "TENANT")]
@@ -181,7 +181,7 @@ pub struct LoginArgs {
     #[arg(long, value_name = "REALM")]
     pub realm: Option<String>,
     /// OAuth client id
-    #[arg(long, env = "TVLOGIN_CLIENT_ID", value_name = "ID")]
+    #[arg(long, env = config::CLIENT_ID_ENV, value_name = "ID")]
     pub client_id: Option<String>,
     /// Name of the environment variable holding the client secret (never the secret itself;
     /// with --auth basic|post and nothing else naming one, TVLOGIN_CLIENT_SECRET is read)
@@ -191,7 +191,7 @@ pub struct LoginArgs {
     #[arg(long, value_enum)]
     pub auth: Option<AuthMethod>,
     /// Space-separated scopes to request
-    #[arg(long, env = "TVLOGIN_SCOPE", value_name = "SCOPES")]
+    #[arg(long, env = config::SCOPE_ENV, value_name = "SCOPES")]
     pub scope: Option<String>,
     /// Audience (API identifier) to request, for providers that use it (Auth0)
     #[arg(long, value_name = "AUDIENCE")]
@@ -203,7 +203,7 @@ pub struct LoginArgs {
     /// directory, or memory (this run only). Remembered per profile
     #[arg(
         long,
-        env = "TVLOGIN_STORE",
+        env = config::STORE_ENV,
         value_enum,
         value_name = "keyring|file|memory"
     )]
@@ -229,6 +229,36 @@ pub struct LoginArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+}
+
+/// The flags that say how to log in, for the configuration to merge over the profile (the
+/// rest of [`LoginArgs`] says how to show the login).
+impl From<&LoginArgs> for LoginSettings {
+    fn from(args: &LoginArgs) -> Self {
+        Self {
+            profile: args.profile.clone(),
+            issuer: args.issuer.clone(),
+            device_authorization_endpoint: args.device_authorization_endpoint.clone(),
+            token_endpoint: args.token_endpoint.clone(),
+            jwks_uri: args.jwks_uri.clone(),
+            revocation_endpoint: args.revocation_endpoint.clone(),
+            introspection_endpoint: args.introspection_endpoint.clone(),
+            userinfo_endpoint: args.userinfo_endpoint.clone(),
+            provider: args.provider,
+            tenant: args.tenant.clone(),
+            domain: args.domain.clone(),
+            realm: args.realm.clone(),
+            client_id: args.client_id.clone(),
+            client_secret_env: args.client_secret_env.clone(),
+            auth: args.auth,
+            scope: args.scope.clone(),
+            audience: args.audience.clone(),
+            resource: args.resource.clone(),
+            store: args.store,
+            allow_http: args.allow_http,
+            timeout: args.timeout,
+        }
+    }
 }
 
 /// Flags of `tvlogin token`.
@@ -338,11 +368,12 @@ pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one)
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Which provider's documented behaviour to replay
+    /// Which provider's documented behaviour to replay (hostile: RFC behaviour whose free text
+    /// carries terminal controls, for testing a client's escaping)
     #[arg(
         long,
         default_value = "rfc",
-        value_name = "rfc|github|google|microsoft|auth0|keycloak"
+        value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile"
     )]
     pub quirks: crate::server::Quirks,
     /// Polling interval the server asks for, in seconds
@@ -554,6 +585,121 @@ mod tests {
     #[test]
     fn the_cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// The dashboard logs a profile in without clap (`LoginSettings::from_env`): it must read
+    /// every variable that stands in for a `login` flag, or a person's `TVLOGIN_ISSUER` would
+    /// work on the command line and be ignored by the dashboard's `l`.
+    #[test]
+    fn the_dashboard_reads_every_variable_the_login_command_reads() {
+        let command = super::Cli::command();
+        let login = command
+            .find_subcommand("login")
+            .expect("the login subcommand");
+        let mut flags: Vec<String> = login
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|v| v.to_string_lossy().into_owned())
+            // The dashboard names the profile itself.
+            .filter(|v| v != crate::config::PROFILE_ENV)
+            .collect();
+        flags.sort();
+        let asked = std::sync::Mutex::new(Vec::new());
+        let env = |name: &str| {
+            asked.lock().expect("lock").push(name.to_owned());
+            None
+        };
+        crate::config::LoginSettings::from_env("p", &env).expect("settings");
+        let mut read = asked.into_inner().expect("lock");
+        read.sort();
+        assert_eq!(read, flags);
+        assert!(!flags.is_empty());
+    }
+
+    /// The flags that say how to log in all reach the configuration.
+    #[test]
+    fn login_flags_convert_into_settings_field_by_field() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from([
+            "tvlogin",
+            "login",
+            "--profile",
+            "p",
+            "--issuer",
+            "https://i.example",
+            "--device-authorization-endpoint",
+            "https://d.example",
+            "--token-endpoint",
+            "https://t.example",
+            "--jwks-uri",
+            "https://j.example",
+            "--revocation-endpoint",
+            "https://r.example",
+            "--introspection-endpoint",
+            "https://n.example",
+            "--userinfo-endpoint",
+            "https://u.example",
+            "--provider",
+            "keycloak",
+            "--tenant",
+            "t",
+            "--domain",
+            "d",
+            "--realm",
+            "r",
+            "--client-id",
+            "c",
+            "--client-secret-env",
+            "S",
+            "--auth",
+            "post",
+            "--scope",
+            "a b",
+            "--audience",
+            "aud",
+            "--resource",
+            "https://x.example",
+            "--resource",
+            "https://y.example",
+            "--store",
+            "file",
+            "--allow-http",
+            "--timeout",
+            "7",
+            "--no-tui",
+        ])
+        .expect("parse");
+        let Some(super::Command::Login(args)) = cli.command else {
+            panic!("not login")
+        };
+        let s = crate::config::LoginSettings::from(&args);
+        let some = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            s,
+            crate::config::LoginSettings {
+                profile: some("p"),
+                issuer: some("https://i.example"),
+                device_authorization_endpoint: some("https://d.example"),
+                token_endpoint: some("https://t.example"),
+                jwks_uri: some("https://j.example"),
+                revocation_endpoint: some("https://r.example"),
+                introspection_endpoint: some("https://n.example"),
+                userinfo_endpoint: some("https://u.example"),
+                provider: Some(crate::config::Provider::Keycloak),
+                tenant: some("t"),
+                domain: some("d"),
+                realm: some("r"),
+                client_id: some("c"),
+                client_secret_env: some("S"),
+                auth: Some(crate::oauth::client::AuthMethod::Post),
+                scope: some("a b"),
+                audience: some("aud"),
+                resource: vec!["https://x.example".into(), "https://y.example".into()],
+                store: Some(crate::store::Backend::File),
+                allow_http: true,
+                timeout: Some(7),
+            }
+        );
     }
 
     #[test]

@@ -3,20 +3,22 @@
 //! profile, then the preset's defaults.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use oauth2::ClientSecret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use url::Url;
 
-use crate::cli::LoginArgs;
 use crate::error::Error;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::device::DeviceRequest;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::HttpSettings;
-use crate::store::Backend;
+use crate::store::{Backend, StoreRequest};
+
+pub use crate::paths::Paths;
+pub use crate::store::state::RememberedLogin;
 
 /// The environment variable read for a confidential client's secret when nothing more
 /// specific names one.
@@ -41,42 +43,6 @@ pub enum Provider {
     Auth0,
     /// Keycloak (`--domain` base URL and `--realm`).
     Keycloak,
-}
-
-/// Where tvlogin keeps its files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
-    /// Holds `config.toml`.
-    pub config_dir: PathBuf,
-    /// Holds state (non-secret metadata) and the file token store.
-    pub data_dir: PathBuf,
-}
-
-impl Paths {
-    /// `TVLOGIN_CONFIG_DIR` / `TVLOGIN_DATA_DIR`, else the platform's directories.
-    pub fn from_env() -> Result<Self, Error> {
-        let dirs = directories::ProjectDirs::from("dev", "tvlogin", "tvlogin");
-        let pick = |var: &str, fallback: Option<&Path>| {
-            std::env::var_os(var)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| fallback.map(Path::to_path_buf))
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "cannot find a home directory for tvlogin's files; set {var}"
-                    ))
-                })
-        };
-        Ok(Self {
-            config_dir: pick("TVLOGIN_CONFIG_DIR", dirs.as_ref().map(|d| d.config_dir()))?,
-            data_dir: pick("TVLOGIN_DATA_DIR", dirs.as_ref().map(|d| d.data_dir()))?,
-        })
-    }
-
-    /// The config file's path.
-    pub fn config_file(&self) -> PathBuf {
-        self.config_dir.join("config.toml")
-    }
 }
 
 /// The contents of `config.toml`.
@@ -244,6 +210,108 @@ impl EndpointOverrides {
     }
 }
 
+/// The variable `tvlogin login --profile` reads when the flag is absent.
+pub const PROFILE_ENV: &str = "TVLOGIN_PROFILE";
+/// The variable read for `--issuer`.
+pub const ISSUER_ENV: &str = "TVLOGIN_ISSUER";
+/// The variable read for `--provider`.
+pub const PROVIDER_ENV: &str = "TVLOGIN_PROVIDER";
+/// The variable read for `--client-id`.
+pub const CLIENT_ID_ENV: &str = "TVLOGIN_CLIENT_ID";
+/// The variable read for `--scope`.
+pub const SCOPE_ENV: &str = "TVLOGIN_SCOPE";
+/// The variable read for `--store`.
+pub const STORE_ENV: &str = "TVLOGIN_STORE";
+
+/// The login settings given for one run: the command line's flags with their `TVLOGIN_*`
+/// variables, before the config file's profile, the preset and the remembered login fill in
+/// the rest. Plain data: the command line converts its flags into this (the configuration
+/// knows nothing of clap's types), and the dashboard builds it from the variables alone
+/// ([`LoginSettings::from_env`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginSettings {
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--issuer`.
+    pub issuer: Option<String>,
+    /// `--device-authorization-endpoint`.
+    pub device_authorization_endpoint: Option<String>,
+    /// `--token-endpoint`.
+    pub token_endpoint: Option<String>,
+    /// `--jwks-uri`.
+    pub jwks_uri: Option<String>,
+    /// `--revocation-endpoint`.
+    pub revocation_endpoint: Option<String>,
+    /// `--introspection-endpoint`.
+    pub introspection_endpoint: Option<String>,
+    /// `--userinfo-endpoint`.
+    pub userinfo_endpoint: Option<String>,
+    /// `--provider`.
+    pub provider: Option<Provider>,
+    /// `--tenant`.
+    pub tenant: Option<String>,
+    /// `--domain`.
+    pub domain: Option<String>,
+    /// `--realm`.
+    pub realm: Option<String>,
+    /// `--client-id`.
+    pub client_id: Option<String>,
+    /// `--client-secret-env` (a variable's name, never a secret).
+    pub client_secret_env: Option<String>,
+    /// `--auth`.
+    pub auth: Option<AuthMethod>,
+    /// `--scope`.
+    pub scope: Option<String>,
+    /// `--audience`.
+    pub audience: Option<String>,
+    /// `--resource`, repeated.
+    pub resource: Vec<String>,
+    /// `--store`.
+    pub store: Option<Backend>,
+    /// `--allow-http`.
+    pub allow_http: bool,
+    /// `--timeout`.
+    pub timeout: Option<u64>,
+}
+
+impl LoginSettings {
+    /// What `tvlogin login --profile PROFILE` would be given with no other flag: the profile
+    /// and the `TVLOGIN_*` variables that stand in for flags (unset or empty ones count as
+    /// absent). A value that is not one of a flag's choices is a usage error naming the
+    /// variable.
+    pub fn from_env(profile: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        Ok(Self {
+            profile: Some(profile.to_owned()),
+            issuer: var(ISSUER_ENV),
+            provider: var(PROVIDER_ENV)
+                .map(|v| choice::<Provider>(PROVIDER_ENV, &v))
+                .transpose()?,
+            client_id: var(CLIENT_ID_ENV),
+            scope: var(SCOPE_ENV),
+            store: var(STORE_ENV)
+                .map(|v| choice::<Backend>(STORE_ENV, &v))
+                .transpose()?,
+            ..Self::default()
+        })
+    }
+}
+
+/// One of a flag's choices given through its variable, as clap would read it.
+fn choice<T: clap::ValueEnum>(var: &str, value: &str) -> Result<T, Error> {
+    T::from_str(value, false).map_err(|_| {
+        let names: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect();
+        Error::Usage(format!(
+            "invalid value '{}' for {var}: expected one of {}",
+            crate::sanitize::escape(value),
+            names.join(", ")
+        ))
+    })
+}
+
 /// Everything `login` needs, validated.
 #[derive(Debug, Clone)]
 pub struct LoginConfig {
@@ -277,39 +345,43 @@ struct Preset {
     auth: Option<AuthMethod>,
 }
 
+impl<'a> From<&'a LoginConfig> for StoreRequest<'a> {
+    fn from(config: &'a LoginConfig) -> Self {
+        StoreRequest {
+            profile: &config.profile,
+            backend: config.store,
+        }
+    }
+}
+
 impl LoginConfig {
     /// Merges flags (with their environment variables) over the profile and preset.
     /// `env` looks up environment variables (injected so tests never touch the real ones).
     pub fn resolve(
-        args: &LoginArgs,
+        settings: impl Into<LoginSettings>,
         file: &ConfigFile,
         config_path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        Self::resolve_remembering(args, file, config_path, env, None)
+        Self::resolve_remembering(settings, file, config_path, env, None)
     }
 
     /// [`LoginConfig::resolve`], with what the profile remembers of its last login as the
     /// lowest layer (see [`RememberedLogin::fill`]).
     pub fn resolve_remembering(
-        args: &LoginArgs,
+        settings: impl Into<LoginSettings>,
         file: &ConfigFile,
         config_path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
         remembered: Option<&RememberedLogin>,
     ) -> Result<Self, Error> {
-        let filled;
-        let args = match remembered {
-            Some(memory) => {
-                let mut copy = args.clone();
-                let name = args.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
-                let configured = file.profiles.get(name).cloned().unwrap_or_default();
-                memory.fill(&mut copy, &configured);
-                filled = copy;
-                &filled
-            }
-            None => args,
-        };
+        let mut args = settings.into();
+        if let Some(memory) = remembered {
+            let name = args.profile.as_deref().unwrap_or(DEFAULT_PROFILE);
+            let configured = file.profiles.get(name).cloned().unwrap_or_default();
+            memory.fill(&mut args, &configured);
+        }
+        let args = &args;
         let profile_name = args
             .profile
             .clone()
@@ -495,57 +567,8 @@ impl LoginConfig {
     }
 }
 
-/// How a profile logged in, remembered in its state file after logout and after the server
-/// ended the session, so that `tvlogin login --profile P` alone logs in again (flags, their
-/// variables and the config file's profile still win, field by field; the server as a whole).
-/// Never holds a secret: only the name of the variable a client secret came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RememberedLogin {
-    /// The issuer (discovery), when the login used one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    /// Device authorization endpoint given or preset (not discovered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_authorization_endpoint: Option<String>,
-    /// Token endpoint given or preset (not discovered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_endpoint: Option<String>,
-    /// JWKS URL given or preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jwks_uri: Option<String>,
-    /// Revocation endpoint given or preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revocation_endpoint: Option<String>,
-    /// Introspection endpoint given or preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub introspection_endpoint: Option<String>,
-    /// Userinfo endpoint given or preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userinfo_endpoint: Option<String>,
-    /// The client id.
-    pub client_id: String,
-    /// How the client authenticates.
-    pub auth: AuthMethod,
-    /// The variable the client secret came from (its name, never its value).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret_env: Option<String>,
-    /// The scope asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// The audience asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audience: Option<String>,
-    /// RFC 8707 resources asked for.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub resources: Vec<String>,
-    /// Whether http:// was allowed for non-loopback hosts.
-    #[serde(default)]
-    pub allow_http: bool,
-    /// The HTTP timeout in seconds, when one was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<u64>,
-}
-
+/// What a profile remembers of its last login is kept with its state (in the store); here
+/// is how a resolved configuration becomes one, and how one fills unset settings.
 impl RememberedLogin {
     /// What a resolved login configuration says, to be remembered.
     pub fn of(config: &LoginConfig) -> Self {
@@ -597,7 +620,7 @@ impl RememberedLogin {
     /// Fills the flags that neither `args` (with their variables) nor the config file's
     /// `profile` set. The server is taken as a whole: when the flags or the profile name any
     /// server, nothing of the remembered one is mixed in.
-    pub fn fill(&self, args: &mut LoginArgs, profile: &Profile) {
+    pub fn fill(&self, args: &mut LoginSettings, profile: &Profile) {
         let names_server = args.issuer.is_some()
             || args.provider.is_some()
             || args.device_authorization_endpoint.is_some()
@@ -702,7 +725,7 @@ fn list_or_none<'a>(names: impl Iterator<Item = &'a String>) -> String {
 /// the variable named by the profile, the profile's own `client_secret`, and only for a
 /// client whose chosen method is basic or post, `TVLOGIN_CLIENT_SECRET`.
 fn client_secret(
-    args: &LoginArgs,
+    args: &LoginSettings,
     profile: &Profile,
     env: &dyn Fn(&str) -> Option<String>,
     chosen_auth: Option<AuthMethod>,
@@ -937,9 +960,9 @@ mod tests {
         None
     }
 
-    fn resolve(args: LoginArgs, file: &str) -> Result<LoginConfig, Error> {
+    fn resolve(args: LoginSettings, file: &str) -> Result<LoginConfig, Error> {
         let file: ConfigFile = toml::from_str(file).map_err(|e| Error::Usage(e.to_string()))?;
-        LoginConfig::resolve(&args, &file, Path::new("/cfg/config.toml"), &no_env)
+        LoginConfig::resolve(args, &file, Path::new("/cfg/config.toml"), &no_env)
     }
 
     fn fixed(config: &LoginConfig) -> &Endpoints {
@@ -1063,10 +1086,10 @@ mod tests {
             resource = ["https://api.example"]
             timeout = 9
         "#;
-        let args = LoginArgs {
+        let args = LoginSettings {
             profile: Some("work".into()),
             client_id: Some("from-flag".into()),
-            ..LoginArgs::default()
+            ..LoginSettings::default()
         };
         let config = resolve(args, file).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.client.id, "from-flag");
@@ -1083,12 +1106,12 @@ mod tests {
 
     #[test]
     fn explicit_endpoints_beat_discovery_and_presets() {
-        let args = LoginArgs {
+        let args = LoginSettings {
             provider: Some(Provider::Github),
             token_endpoint: Some("https://ghe.example/login/oauth/access_token".into()),
             device_authorization_endpoint: Some("https://ghe.example/login/device/code".into()),
             client_id: Some("c".into()),
-            ..LoginArgs::default()
+            ..LoginSettings::default()
         };
         let config = resolve(args, "").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -1096,11 +1119,11 @@ mod tests {
             "https://ghe.example/login/oauth/access_token"
         );
         // A single override applies over a preset.
-        let args = LoginArgs {
+        let args = LoginSettings {
             provider: Some(Provider::Github),
             revocation_endpoint: Some("https://api.github.com/applications/c/token".into()),
             client_id: Some("c".into()),
-            ..LoginArgs::default()
+            ..LoginSettings::default()
         };
         let config = resolve(args, "").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -1112,10 +1135,14 @@ mod tests {
 
     #[test]
     fn usage_errors_are_specific() {
-        let cases: Vec<(LoginArgs, &str, &str)> = vec![
-            (LoginArgs::default(), "", "no authorization server given"),
+        let cases: Vec<(LoginSettings, &str, &str)> = vec![
             (
-                LoginArgs {
+                LoginSettings::default(),
+                "",
+                "no authorization server given",
+            ),
+            (
+                LoginSettings {
                     issuer: Some("https://i.example".into()),
                     ..Default::default()
                 },
@@ -1123,7 +1150,7 @@ mod tests {
                 "no client id",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     provider: Some(Provider::Github),
                     ..Default::default()
                 },
@@ -1131,7 +1158,7 @@ mod tests {
                 "Enable Device Flow",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     issuer: Some("not a url".into()),
                     client_id: Some("c".into()),
                     ..Default::default()
@@ -1140,7 +1167,7 @@ mod tests {
                 "--issuer",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     token_endpoint: Some("https://t.example".into()),
                     client_id: Some("c".into()),
                     ..Default::default()
@@ -1149,7 +1176,7 @@ mod tests {
                 "needs --device-authorization-endpoint",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     profile: Some("nope".into()),
                     ..Default::default()
                 },
@@ -1157,7 +1184,7 @@ mod tests {
                 "no profile named \"nope\"",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     issuer: Some("https://i.example".into()),
                     client_id: Some("c".into()),
                     auth: Some(AuthMethod::Basic),
@@ -1167,7 +1194,7 @@ mod tests {
                 "needs a client secret",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     issuer: Some("https://i.example".into()),
                     client_id: Some("c".into()),
                     client_secret_env: Some("UNSET_VAR".into()),
@@ -1177,7 +1204,7 @@ mod tests {
                 "UNSET_VAR",
             ),
             (
-                LoginArgs {
+                LoginSettings {
                     issuer: Some("https://i.example".into()),
                     client_id: Some("c".into()),
                     timeout: Some(0),
@@ -1200,13 +1227,13 @@ mod tests {
     #[test]
     fn secrets_come_from_the_environment_or_the_profile() {
         let env = |var: &str| (var == "MY_SECRET").then(|| "s3cret".to_string());
-        let args = LoginArgs {
+        let args = LoginSettings {
             issuer: Some("https://i.example".into()),
             client_id: Some("c".into()),
             client_secret_env: Some("MY_SECRET".into()),
-            ..LoginArgs::default()
+            ..LoginSettings::default()
         };
-        let config = LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("c"), &env)
+        let config = LoginConfig::resolve(args, &ConfigFile::default(), Path::new("c"), &env)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             config.client.secret.as_ref().map(|s| s.secret().as_str()),
@@ -1219,18 +1246,18 @@ mod tests {
             "[profiles.default]\nissuer='https://i.example'\nclient_id='c'\nclient_secret='p'\nauth='post'",
         )
         .unwrap_or_default();
-        let config = LoginConfig::resolve(&LoginArgs::default(), &file, Path::new("c"), &no_env)
+        let config = LoginConfig::resolve(LoginSettings::default(), &file, Path::new("c"), &no_env)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.client.auth, AuthMethod::Post);
         assert!(!format!("{file:?}").contains("'p'"));
         // Google defaults to client_secret_post.
-        let args = LoginArgs {
+        let args = LoginSettings {
             provider: Some(Provider::Google),
             client_id: Some("c".into()),
-            ..LoginArgs::default()
+            ..LoginSettings::default()
         };
         let env = |var: &str| (var == "TVLOGIN_CLIENT_SECRET").then(|| "g".to_string());
-        let config = LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("c"), &env)
+        let config = LoginConfig::resolve(args, &ConfigFile::default(), Path::new("c"), &env)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.client.auth, AuthMethod::Post);
     }
@@ -1242,11 +1269,11 @@ mod tests {
         assert_eq!(file.profiles.len(), 7);
         let env = |var: &str| var.ends_with("_CLIENT_SECRET").then(|| "s".to_string());
         for name in file.profiles.keys() {
-            let args = LoginArgs {
+            let args = LoginSettings {
                 profile: Some(name.clone()),
-                ..LoginArgs::default()
+                ..LoginSettings::default()
             };
-            LoginConfig::resolve(&args, &file, Path::new("example"), &env)
+            LoginConfig::resolve(args, &file, Path::new("example"), &env)
                 .unwrap_or_else(|e| panic!("profile {name}: {e}"));
         }
     }
@@ -1268,12 +1295,12 @@ mod tests {
     #[test]
     fn the_global_secret_never_makes_a_public_client_send_one() {
         let env = |var: &str| (var == GLOBAL_SECRET_ENV).then(|| "global".to_string());
-        let public = LoginArgs {
+        let public = LoginSettings {
             issuer: Some("https://i.example".into()),
             client_id: Some("c".into()),
-            ..LoginArgs::default()
+            ..LoginSettings::default()
         };
-        let config = LoginConfig::resolve(&public, &ConfigFile::default(), Path::new("c"), &env)
+        let config = LoginConfig::resolve(public, &ConfigFile::default(), Path::new("c"), &env)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.client.auth, AuthMethod::None);
         assert!(config.client.secret.is_none());
@@ -1287,12 +1314,54 @@ mod tests {
             GLOBAL_SECRET_ENV => Some("global".to_string()),
             _ => None,
         };
-        let config = LoginConfig::resolve(&LoginArgs::default(), &file, Path::new("c"), &env)
+        let config = LoginConfig::resolve(LoginSettings::default(), &file, Path::new("c"), &env)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             config.client.secret.as_ref().map(|s| s.secret().as_str()),
             Some("mine")
         );
         assert_eq!(config.client_secret_env.as_deref(), Some("MINE"));
+    }
+
+    #[test]
+    fn settings_from_the_environment_are_what_login_would_read() {
+        let env = |k: &str| {
+            match k {
+                "TVLOGIN_PROFILE" => Some("elsewhere"),
+                "TVLOGIN_ISSUER" => Some("https://idp.example"),
+                "TVLOGIN_PROVIDER" => Some("keycloak"),
+                "TVLOGIN_CLIENT_ID" => Some(""),
+                "TVLOGIN_SCOPE" => Some("openid"),
+                "TVLOGIN_STORE" => Some("file"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        };
+        let s = LoginSettings::from_env("work", &env).expect("settings");
+        assert_eq!(
+            s,
+            LoginSettings {
+                // The profile asked for, not TVLOGIN_PROFILE.
+                profile: Some("work".into()),
+                issuer: Some("https://idp.example".into()),
+                provider: Some(Provider::Keycloak),
+                // Empty is absent, as clap reads it.
+                client_id: None,
+                scope: Some("openid".into()),
+                store: Some(Backend::File),
+                ..LoginSettings::default()
+            }
+        );
+        for (var, value) in [
+            ("TVLOGIN_PROVIDER", "GitHub"),
+            ("TVLOGIN_STORE", "disk\u{1b}"),
+        ] {
+            let env = |k: &str| (k == var).then(|| value.to_owned());
+            let err = LoginSettings::from_env("p", &env).expect_err(var);
+            let text = err.to_string();
+            assert!(text.contains(var), "{text}");
+            assert!(!text.contains('\u{1b}'), "{text}");
+            assert_eq!(err.exit().code(), 2, "{text}");
+        }
     }
 }

@@ -17,6 +17,7 @@ pub mod humanize;
 pub mod inspector;
 pub mod login;
 pub mod oauth;
+pub mod paths;
 pub mod sanitize;
 pub mod server;
 pub mod session;

@@ -9,12 +9,13 @@ use url::Url;
 
 use crate::cli::DoctorArgs;
 use crate::clock::UnixTime;
-use crate::config::{ConfigFile, Paths};
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::oauth::discovery::well_known_urls;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::normalize::OAuthResponse;
+use crate::paths::Paths;
 use crate::sanitize::escape;
 use crate::store::file::{profiles_dir, remove, write_atomic};
 use crate::store::keyring::{KeyringKind, probe_kind, timeout_reason};

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use crate::cli::LoginArgs;
-use crate::config::{ConfigFile, LoginConfig, Paths};
+use crate::config::{ConfigFile, LoginConfig};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::login::{self, OutputMode, Reporter};
+use crate::paths::Paths;
 use crate::runtime::{self, executor::Storage};
 use crate::sanitize::escape;
 use crate::server::ServerHandle;

@@ -20,6 +20,7 @@ mod helper;
 mod kubectl_credential;
 mod setup;
 
+pub use crate::session::{ProfileStatus, collect};
 pub use dashboard::dashboard;
 pub use demo::demo;
 pub use docs::{completions, man};
@@ -29,9 +30,9 @@ pub use login::{login, screen_parts};
 pub use logout::logout;
 pub use refresh::refresh;
 pub use serve::serve;
+pub use status::status;
 /// The plain `status` table (for its snapshot).
 pub use status::table as status_table;
-pub use status::{ProfileStatus, collect, status};
 pub use token::token;
 
 pub use docker_credential::docker_credential;

@@ -23,9 +23,9 @@ use serde_norway::{Mapping, Value as Yaml};
 use url::Url;
 
 use crate::cli::{SetupArgs, SetupCommon, SetupTool};
-use crate::config::Paths;
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::paths::Paths;
 use crate::sanitize::escape;
 
 use super::helper;

@@ -1,62 +1,20 @@
 //! `tvlogin status`: what is stored, for whom, and for how long. Reads only the state files,
 //! so it never waits on a keyring and never starts a login.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::cli::StatusArgs;
 use crate::clock::UnixTime;
-use crate::config::{ConfigFile, Paths};
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::humanize;
+use crate::paths::Paths;
 use crate::sanitize::escape;
-use crate::session;
-use crate::store::state::{self, ProfileState, SessionMeta};
-
-/// One row of the report: a profile from the state files, config.toml, or both.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileStatus {
-    /// The profile's name.
-    pub profile: String,
-    /// Whether config.toml has a `[profiles.NAME]` table for it.
-    pub configured: bool,
-    /// Its state, if any.
-    pub state: Option<ProfileState>,
-}
-
-/// Every profile tvlogin knows, sorted by name, plus the state files it could not read.
-pub fn collect(paths: &Paths, file: &ConfigFile) -> (Vec<ProfileStatus>, Vec<String>) {
-    let mut rows: BTreeMap<String, ProfileStatus> = BTreeMap::new();
-    let mut errors = Vec::new();
-    for entry in state::list(paths) {
-        match entry {
-            Ok(st) => {
-                rows.insert(
-                    st.profile.clone(),
-                    ProfileStatus {
-                        profile: st.profile.clone(),
-                        configured: false,
-                        state: Some(st),
-                    },
-                );
-            }
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    for name in file.profiles.keys() {
-        rows.entry(name.clone())
-            .or_insert_with(|| ProfileStatus {
-                profile: name.clone(),
-                configured: true,
-                state: None,
-            })
-            .configured = true;
-    }
-    (rows.into_values().collect(), errors)
-}
+use crate::session::{self, ProfileStatus, collect};
+use crate::store::state::SessionMeta;
 
 fn expiry(now: UnixTime, at: Option<u64>) -> Value {
     json!({"expires_at": at, "expires_in": session::seconds_left(now, at)})
@@ -132,7 +90,7 @@ fn server(m: &SessionMeta) -> String {
     })
 }
 
-fn remembered_server(l: &crate::config::RememberedLogin) -> String {
+fn remembered_server(l: &crate::store::state::RememberedLogin) -> String {
     let issuer = l
         .issuer
         .as_deref()
@@ -249,7 +207,7 @@ mod tests {
     use super::*;
     use crate::oauth::client::AuthMethod;
     use crate::store::Backend;
-    use crate::store::state::StoredEndpoints;
+    use crate::store::state::{ProfileState, StoredEndpoints};
 
     #[test]
     fn table_and_json_agree_on_the_facts() {

@@ -7,17 +7,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use clap::Parser;
 use ratatui::Frame;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use super::tabs::profile_tabs;
 use super::{Dashboard, Effect, Msg, Row, update};
-use crate::cli::{Cli, Command, LoginArgs};
 use crate::clock::UnixTime;
-use crate::commands::{ProfileStatus, collect};
-use crate::config::{ConfigFile, DEFAULT_PROFILE, LoginConfig};
+use crate::config::{ConfigFile, LoginConfig, LoginSettings};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::inspector::run::InspectorScreen;
@@ -26,7 +23,7 @@ use crate::runtime::login::LoginScreen;
 use crate::runtime::run_screen;
 use crate::runtime::screen::{Input, Now, Outcome, Screen};
 use crate::sanitize::escape;
-use crate::session::{self, StepOutcome, TokenKind};
+use crate::session::{self, ProfileStatus, StepOutcome, TokenKind, collect};
 use crate::store::state::SessionMeta;
 
 /// What a task hands back: a message, for a copy the text to put on the clipboard (written
@@ -499,20 +496,17 @@ pub fn login_config(
     profile: &str,
     meta: Option<&SessionMeta>,
 ) -> Result<LoginConfig, Error> {
-    let mut args = match Cli::try_parse_from(["tvlogin", "login", "--profile", profile]) {
-        Ok(Cli {
-            command: Some(Command::Login(args)),
-        }) => args,
-        Ok(_) => LoginArgs::default(),
-        Err(e) => return Err(Error::Usage(e.to_string())),
-    };
+    let settings = LoginSettings::from_env(profile, ctx.env.as_ref())?;
     // Read again: the person may have added the profile since the dashboard started.
     let path = ctx.paths.config_file();
     let file = ConfigFile::load(&path)?;
     // How the profile last logged in (kept after logout and after the session ended).
     let remembered = session::remembered_login_blocking(&ctx.paths, profile, meta);
-    if profile == DEFAULT_PROFILE && args.profile.is_none() {
-        args.profile = Some(DEFAULT_PROFILE.to_owned());
-    }
-    LoginConfig::resolve_remembering(&args, &file, &path, ctx.env.as_ref(), remembered.as_ref())
+    LoginConfig::resolve_remembering(
+        settings,
+        &file,
+        &path,
+        ctx.env.as_ref(),
+        remembered.as_ref(),
+    )
 }

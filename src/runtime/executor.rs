@@ -9,12 +9,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::app::{Effect, Msg};
-use crate::config::{LoginConfig, Paths};
+use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::login::resolve_endpoints;
 use crate::oauth::device;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::Http;
+use crate::paths::Paths;
 use crate::server::ServerHandle;
 use crate::session::persist_login_detached;
 use crate::store::{Backend, StoreChoice};

@@ -20,7 +20,7 @@
 //! - **Ended, not forgotten.** When the server ends the grant (`invalid_grant`, GitHub's
 //!   `bad_refresh_token`, a bare 400/401) the tokens are deleted and the command exits 7
 //!   ([`Error::NotLoggedIn`]); the profile remembers how it logged in
-//!   ([`crate::config::RememberedLogin`]), so `tvlogin login --profile P` alone starts again.
+//!   ([`crate::store::state::RememberedLogin`]), so `tvlogin login --profile P` alone starts again.
 //! - **Client secrets are never stored.** A confidential client's secret is looked up again
 //!   for each refresh or revocation: from the variable named at login and only from it (unset,
 //!   the command stops with exit 2 naming it); when login named none, the profile's
@@ -37,10 +37,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::clock::UnixTime;
-use crate::config::{self, ConfigFile, Paths, Profile};
+use crate::config::{self, ConfigFile, Profile};
 use crate::error::Error;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{Http, HttpSettings};
+use crate::paths::Paths;
 use crate::store::lock::{LOCK_WAIT, ProfileLock};
 use crate::store::state::SessionMeta;
 use crate::store::{Secrets, Store};
@@ -49,6 +50,7 @@ pub mod critical;
 pub mod expiry;
 mod logout;
 mod persist;
+mod profiles;
 mod refresh;
 
 pub use expiry::{
@@ -61,6 +63,7 @@ pub use persist::{
     login_and_store, login_and_store_until, persist_login, persist_login_detached,
     remembered_login, remembered_login_blocking,
 };
+pub use profiles::{ProfileStatus, collect};
 use refresh::refresh_locked;
 
 /// The default of `token --min-ttl`: a token with less than this left is refreshed first.

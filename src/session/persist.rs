@@ -10,13 +10,15 @@ use url::Url;
 use super::expiry::{access_expiry, jwt_exp, refresh_expiry};
 use super::{critical, not_logged_in};
 use crate::clock::UnixTime;
-use crate::config::{LoginConfig, Paths, RememberedLogin};
+use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::login::{self, Reporter};
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::token::TokenResponse;
+use crate::paths::Paths;
 use crate::store::lock::{LOCK_WAIT, ProfileLock};
 use crate::store::memory::{self, MemoryStore};
+use crate::store::state::RememberedLogin;
 use crate::store::state::{self, ProfileState, SessionMeta, StoredEndpoints};
 use crate::store::{
     self, Backend, STORE_TIMEOUT, Secrets, Store, StoreChoice, StoreError, Stored, TokenStore,

@@ -165,7 +165,7 @@ async fn send(
 /// we had, and records it in the state.
 #[allow(clippy::too_many_arguments)]
 async fn keep_new_refresh_token(
-    paths: &crate::config::Paths,
+    paths: &crate::paths::Paths,
     profile: &str,
     lock: &Arc<ProfileLock>,
     store: &Store,
@@ -222,8 +222,9 @@ mod tests {
     use oauth2::AccessToken;
 
     use super::*;
-    use crate::config::{ConfigFile, Paths};
+    use crate::config::ConfigFile;
     use crate::oauth::client::AuthMethod;
+    use crate::paths::Paths;
     use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
     use crate::store::state::StoredEndpoints;
     use crate::store::{Backend, StoreError, TokenStore};

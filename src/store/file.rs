@@ -20,8 +20,8 @@ use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Secrets, StoreError, TokenStore, file_stem};
-use crate::config::Paths;
 use crate::oauth::token::IdToken;
+use crate::paths::Paths;
 
 /// Test hook (debug builds only): milliseconds to pause after the temp file is durable and
 /// before it is renamed into place, so a test can kill the process mid-write.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::file::{ensure_private_dir, profiles_dir};
 use super::{StoreError, file_stem};
-use crate::config::Paths;
+use crate::paths::Paths;
 
 /// How long to wait for another process's refresh (which is bounded by its HTTP timeout).
 pub const LOCK_WAIT: Duration = Duration::from_secs(90);

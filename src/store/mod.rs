@@ -37,8 +37,9 @@
 //!
 //! 1. Before the device flow, pick and probe the store (a missing keyring is reported before
 //!    anyone types a code):
-//!    `store::choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, StoreError>`.
-//!    Order: `config.store` (`--store`, `TVLOGIN_STORE`, the profile's `store` key), then the
+//!    `store::choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, StoreError>`
+//!    (anything that says a profile and a wanted [`Backend`]: a [`StoreRequest`]).
+//!    Order: the backend asked for (`--store`, `TVLOGIN_STORE`, the profile's `store` key), then the
 //!    choice remembered for the profile, then `keyring`. `Err(StoreError::KeyringUnavailable {
 //!    reason })` carries a one-line human reason (no D-Bus session, locked collection, keyctl
 //!    denied, size limit). [`StoreChoice::file`] and [`StoreChoice::memory`] build the
@@ -68,9 +69,9 @@ use std::time::Duration;
 use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{LoginConfig, Paths};
 use crate::error::Error;
 use crate::oauth::token::IdToken;
+use crate::paths::Paths;
 
 pub use keyring::KeyringKind;
 
@@ -451,16 +452,30 @@ pub struct Stored {
 /// Debug builds: when set, [`choose`] reports the keyring unavailable with this reason.
 pub const NO_KEYRING_ENV: &str = "TVLOGIN_TEST_NO_KEYRING";
 
-/// Picks the store for a login of `config.profile` and checks that it works: the explicit
-/// choice (`--store`, `TVLOGIN_STORE`, the profile's `store`), else the one remembered for the
-/// profile, else the keyring. See the module header.
-pub async fn choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, StoreError> {
-    let remembered = if config.store.is_none() {
-        state::read(paths, &config.profile)?.and_then(|s| s.store)
+/// What [`choose`] needs of a login: whose tokens, and the backend asked for, if any. A
+/// resolved `LoginConfig` converts into one (the configuration sits above the stores).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreRequest<'a> {
+    /// The profile the tokens are for.
+    pub profile: &'a str,
+    /// The explicit choice (`--store`, `TVLOGIN_STORE`, the profile's `store`), if any.
+    pub backend: Option<Backend>,
+}
+
+/// Picks the store for a login of the request's profile and checks that it works: the
+/// explicit choice (`--store`, `TVLOGIN_STORE`, the profile's `store`), else the one remembered
+/// for the profile, else the keyring. See the module header.
+pub async fn choose<'a>(
+    paths: &Paths,
+    request: impl Into<StoreRequest<'a>>,
+) -> Result<StoreChoice, StoreError> {
+    let StoreRequest { profile, backend } = request.into();
+    let remembered = if backend.is_none() {
+        state::read(paths, profile)?.and_then(|s| s.store)
     } else {
         None
     };
-    let (backend, reason) = match (config.store, remembered) {
+    let (backend, reason) = match (backend, remembered) {
         (Some(b), _) => (b, "asked for"),
         (None, Some(b)) => (b, "remembered for this profile"),
         (None, None) => (Backend::Keyring, "default"),
@@ -469,7 +484,7 @@ pub async fn choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, 
         Backend::Memory => StoreChoice::memory(),
         Backend::File => {
             file::FileStore::new(paths).ensure_dir()?;
-            StoreChoice::file(paths, &config.profile)
+            StoreChoice::file(paths, profile)
         }
         Backend::Keyring => {
             // Debug builds only: tests of the no-keyring path must behave the same on a
@@ -478,7 +493,7 @@ pub async fn choose(paths: &Paths, config: &LoginConfig) -> Result<StoreChoice, 
             if let Some(reason) = std::env::var(NO_KEYRING_ENV).ok().filter(|r| !r.is_empty()) {
                 return Err(StoreError::KeyringUnavailable { reason });
             }
-            let profile = config.profile.clone();
+            let profile = profile.to_owned();
             let kind = off_runtime(STORE_TIMEOUT * 2, move || keyring::probe(&profile))
                 .await
                 .unwrap_or_else(|| {

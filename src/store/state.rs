@@ -14,8 +14,59 @@ use serde::{Deserialize, Serialize};
 use super::file::{profiles_dir, read_optional, remove, write_atomic};
 use super::keyring::KeyringKind;
 use super::{Backend, StoreError, file_stem};
-use crate::config::{Paths, RememberedLogin};
 use crate::oauth::client::AuthMethod;
+use crate::paths::Paths;
+
+/// How a profile logged in, remembered in its state file after logout and after the server
+/// ended the session, so that `tvlogin login --profile P` alone logs in again (flags, their
+/// variables and the config file's profile still win, field by field; the server as a whole).
+/// Never holds a secret: only the name of the variable a client secret came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RememberedLogin {
+    /// The issuer (discovery), when the login used one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Device authorization endpoint given or preset (not discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    /// Token endpoint given or preset (not discovered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    /// JWKS URL given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// Revocation endpoint given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// Introspection endpoint given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// Userinfo endpoint given or preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// The client id.
+    pub client_id: String,
+    /// How the client authenticates.
+    pub auth: AuthMethod,
+    /// The variable the client secret came from (its name, never its value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_env: Option<String>,
+    /// The scope asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The audience asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// RFC 8707 resources asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// Whether http:// was allowed for non-loopback hosts.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// The HTTP timeout in seconds, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
 
 /// The format version written now.
 pub const VERSION: u32 = 1;
