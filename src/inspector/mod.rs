@@ -64,7 +64,7 @@ pub struct Inspector {
     pub scroll: u16,
     /// The help overlay is open.
     pub help: bool,
-    /// Now, in Unix seconds (advanced by ticks, injected in tests).
+    /// Now (advanced by ticks, injected in tests).
     pub now: UnixTime,
     /// The local zone's offset from UTC, in seconds.
     pub offset: i32,
