@@ -19,7 +19,7 @@ import sys
 LAYERS = [
     # Leaves: no crate imports (the embedded server is a world of its own; clock is the one
     # wall clock).
-    ["exit", "humanize", "sanitize", "child_env", "clock", "server"],
+    ["exit", "humanize", "sanitize", "child_env", "clock", "server", "signals"],
     # Errors, and the browser opener (which only needs the child environment).
     ["error", "browser"],
     # Where the files are.

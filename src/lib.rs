@@ -21,6 +21,7 @@ pub mod paths;
 pub mod sanitize;
 pub mod server;
 pub mod session;
+pub mod signals;
 pub mod store;
 pub mod token;
 

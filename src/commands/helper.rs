@@ -20,7 +20,7 @@ use crate::session::{self, Context, IssuedToken, TokenKind};
 use crate::store::Backend;
 use crate::store::state;
 
-use super::shutdown_signal;
+use crate::signals::stop_requested;
 
 /// Where a device login may be shown when a helper finds no usable session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +162,7 @@ async fn login_on(
     );
     let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal)
         .with_qr(Some(crate::ui::qr::TextPolarity::Colors));
-    session::login_and_store_until(&config, &mut reporter, shutdown_signal()).await?;
+    session::login_and_store_until(&config, &mut reporter, stop_requested()).await?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use crate::server::ServerHandle;
 use crate::store::{self, StoreError};
 use crate::ui::qr::TextPolarity;
 
-use super::shutdown_signal;
+use crate::signals::stop_requested;
 
 /// `tvlogin login`.
 pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
@@ -108,7 +108,7 @@ pub(super) async fn run_login(
 ) -> Result<Exit, Error> {
     let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr()).with_qr(qr);
     // Ctrl-C cancels the device flow; once tokens exist, storing them runs to completion.
-    let result = crate::session::login_and_store_until(config, &mut reporter, shutdown_signal())
+    let result = crate::session::login_and_store_until(config, &mut reporter, stop_requested())
         .await
         .map(|_| Exit::Ok);
     if let Err(e) = &result {

@@ -40,22 +40,3 @@ pub use exec::exec;
 pub use git_credential::git_credential;
 pub use kubectl_credential::kubectl_credential;
 pub use setup::setup;
-
-/// Resolves on Ctrl-C, and on SIGTERM or SIGHUP where those exist.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut hup = signal(SignalKind::hangup()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            Some(()) = async { term.as_mut()?.recv().await } => {}
-            Some(()) = async { hup.as_mut()?.recv().await } => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::server::{Knobs, ServerConfig, ServerHandle};
 
-use super::shutdown_signal;
+use crate::signals::stop_requested;
 
 /// `tvlogin serve`.
 pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
@@ -44,7 +44,7 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     );
     tokio::select! {
         result = server.wait() => result.map_err(|e| Error::Other(format!("the server stopped: {e}")))?,
-        () = shutdown_signal() => {}
+        () = stop_requested() => {}
     }
     Ok(Exit::Ok)
 }

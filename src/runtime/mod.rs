@@ -19,6 +19,7 @@ use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::server::ServerHandle;
+use crate::signals;
 use crate::ui::theme::color_mode;
 use executor::Storage;
 use login::LoginScreen;
@@ -110,70 +111,32 @@ pub async fn run_login(
 /// one stream. Ctrl-C and Ctrl-Z at the keyboard are keys in raw mode; these come from
 /// elsewhere (`kill`, a closing terminal, the shell's job control), and each must still leave
 /// the terminal usable. Size changes (SIGWINCH) arrive as resize events.
-pub struct Signals {
+pub fn signal_stream() -> impl futures_util::Stream<Item = Sig> + Unpin + Send {
+    use futures_util::StreamExt as _;
     #[cfg(unix)]
-    signals: Vec<(tokio::signal::unix::Signal, Sig)>,
+    let listened = [
+        signals::TERM,
+        signals::HUP,
+        signals::INT,
+        signals::QUIT,
+        signals::TSTP,
+        signals::CONT,
+    ];
+    #[cfg(not(unix))]
+    let listened = [signals::INT];
+    signals::Listener::new(&listened).into_stream().map(sig_of)
 }
 
-impl Default for Signals {
-    fn default() -> Self {
-        Self::new()
+/// What the runtime does with a signal's number.
+fn sig_of(n: i32) -> Sig {
+    #[cfg(unix)]
+    if n == signals::TSTP {
+        return Sig::Suspend;
+    } else if n == signals::CONT {
+        return Sig::Resume;
     }
-}
-
-impl Signals {
-    /// Listens for the signals.
-    pub fn new() -> Self {
-        #[cfg(unix)]
-        {
-            use nix::sys::signal::Signal as N;
-            use tokio::signal::unix::{SignalKind, signal};
-            let kinds = [
-                (SignalKind::terminate(), Sig::Stop),
-                (SignalKind::hangup(), Sig::Stop),
-                (SignalKind::interrupt(), Sig::Stop),
-                (SignalKind::quit(), Sig::Stop),
-                (SignalKind::from_raw(N::SIGTSTP as i32), Sig::Suspend),
-                (SignalKind::from_raw(N::SIGCONT as i32), Sig::Resume),
-            ];
-            Self {
-                signals: kinds
-                    .into_iter()
-                    .filter_map(|(k, sig)| signal(k).ok().map(|s| (s, sig)))
-                    .collect(),
-            }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    /// Waits for any of them.
-    pub async fn recv(&mut self) -> Sig {
-        #[cfg(unix)]
-        {
-            if self.signals.is_empty() {
-                return std::future::pending().await;
-            }
-            let any = self.signals.iter_mut().map(|(s, sig)| {
-                let sig = *sig;
-                Box::pin(async move {
-                    s.recv().await;
-                    sig
-                })
-            });
-            futures_util::future::select_all(any).await.0
-        }
-        #[cfg(not(unix))]
-        std::future::pending::<Sig>().await
-    }
-
-    /// The signals as a stream for [`screen::run`].
-    pub fn into_stream(self) -> impl futures_util::Stream<Item = Sig> + Unpin + Send {
-        Box::pin(futures_util::stream::unfold(self, |mut s| async move {
-            let sig = s.recv().await;
-            Some((sig, s))
-        }))
-    }
+    let _ = n;
+    Sig::Stop
 }
 
 /// Runs `root` on the real terminal (raw mode, alternate screen, restored on every way out)
@@ -182,6 +145,6 @@ pub async fn run_screen(root: Box<dyn Screen>) -> Result<Outcome, Error> {
     let mut guard = TerminalGuard::enter()
         .map_err(|e| Error::Other(format!("cannot set up the terminal: {e}")))?;
     let mut events = EventStream::new();
-    let mut signals = Signals::new().into_stream();
+    let mut signals = signal_stream();
     screen::run(root, &mut guard, &mut events, &mut signals, Clock::system()).await
 }

@@ -30,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::error::Error;
+use crate::signals;
 
 /// The first signal noted during a section, 0 when none.
 static PENDING: AtomicI32 = AtomicI32::new(0);
@@ -158,69 +159,24 @@ pub async fn shield<T>(section: Section, work: impl Future<Output = T>) -> T {
     }
 }
 
-/// The three signals, listened for while a section runs: one task per signal forwards each
-/// arrival into a channel, so that none is missed between two waits.
+/// The three stop signals, listened for while a section runs ([`signals::Listener`] keeps
+/// every arrival), and how many Ctrl-Cs came.
 struct Signals {
-    arrivals: tokio::sync::mpsc::UnboundedReceiver<i32>,
-    listeners: Vec<tokio::task::JoinHandle<()>>,
+    listener: signals::Listener,
     interrupts: u32,
-}
-
-impl Drop for Signals {
-    fn drop(&mut self) {
-        for listener in &self.listeners {
-            listener.abort();
-        }
-    }
 }
 
 impl Signals {
     fn listen() -> Self {
-        let (tx, arrivals) = tokio::sync::mpsc::unbounded_channel();
-        let mut listeners = Vec::new();
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            for (n, kind) in [
-                (2, SignalKind::interrupt()),
-                (15, SignalKind::terminate()),
-                (1, SignalKind::hangup()),
-            ] {
-                // Registered here, before the section's work starts.
-                let Ok(mut stream) = signal(kind) else {
-                    continue;
-                };
-                let tx = tx.clone();
-                listeners.push(tokio::spawn(async move {
-                    while stream.recv().await.is_some() {
-                        if tx.send(n).is_err() {
-                            return;
-                        }
-                    }
-                }));
-            }
-        }
-        #[cfg(not(unix))]
-        listeners.push(tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if tx.send(2).is_err() {
-                    return;
-                }
-            }
-        }));
         Self {
-            arrivals,
-            listeners,
+            listener: signals::Listener::new(&signals::STOP),
             interrupts: 0,
         }
     }
 
     /// The next signal's number (never resolves when none can be listened for).
     async fn next(&mut self) -> i32 {
-        match self.arrivals.recv().await {
-            Some(n) => n,
-            None => std::future::pending().await,
-        }
+        self.listener.recv().await
     }
 
     fn noted(&mut self, n: i32, section: &Section) {
@@ -228,18 +184,18 @@ impl Signals {
             .compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok();
         let name = match n {
-            2 => "Ctrl-C",
-            15 => "SIGTERM",
-            1 => "SIGHUP",
+            signals::INT => "Ctrl-C",
+            signals::TERM => "SIGTERM",
+            signals::HUP => "SIGHUP",
             _ => "a signal",
         };
-        if n == 2 {
+        if n == signals::INT {
             self.interrupts += 1;
         }
         if self.interrupts >= 3 {
             eprintln!("tvlogin: abandoned {} at the third Ctrl-C.", section.doing);
             std::process::exit(130);
-        } else if n == 2 && self.interrupts == 2 {
+        } else if n == signals::INT && self.interrupts == 2 {
             eprintln!(
                 "tvlogin: still finishing {}: {}. Press Ctrl-C once more to abandon it anyway; \
                  otherwise tvlogin exits as soon as it is done (at most {}s).",
@@ -252,7 +208,7 @@ impl Signals {
                 "tvlogin: {name} received; finishing {} first (at most {}s), then exiting{}.",
                 section.doing,
                 section.bound.as_secs(),
-                if n == 2 {
+                if n == signals::INT {
                     " (Ctrl-C again to see what stopping now would cost)"
                 } else {
                     ""
