@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn only_web_urls_are_opened() {
         for bad in ["file:///etc/passwd", "javascript:alert(1)", "x-custom://a"] {
-            let url = Url::parse(bad).unwrap_or_else(|e| panic!("{e}"));
+            let url = Url::parse(bad).expect("parse the URL");
             let got = open_from(&url, &ChildEnv::new(), Vec::new());
             assert!(got.is_err_and(|e| e.contains("refusing")), "{bad}");
         }

@@ -3,7 +3,8 @@
 //! or a command run "with a token" has no business reading the client secret or tokens it was
 //! not handed on purpose, and environments leak (`/proc/PID/environ`, crash reports, logs).
 //!
-//! A leaf module: std only, so any part of tvlogin can use it.
+//! A leaf module: std and the [`Secret`] wrapper (itself a leaf) only, so any part of tvlogin
+//! can use it.
 //!
 //! ```
 //! use tvlogin::child_env::ChildEnv;
@@ -12,27 +13,20 @@
 //! ```
 
 use std::ffi::{OsStr, OsString};
-use std::fmt;
 use std::process::Command;
+
+use crate::secret::Secret;
 
 /// The variable tvlogin reads a client secret from when nothing else names one.
 pub const GLOBAL_SECRET_VAR: &str = "TVLOGIN_CLIENT_SECRET";
 
 /// What a child's environment must not contain: variables by name, and any variable whose
-/// value is (or contains) one of the secrets. `Debug` shows the names only.
-#[derive(Clone)]
+/// value is (or contains) one of the secrets. `Debug` shows the names only (the values are
+/// redacted).
+#[derive(Debug, Clone)]
 pub struct ChildEnv {
     names: Vec<String>,
-    values: Vec<String>,
-}
-
-impl fmt::Debug for ChildEnv {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChildEnv")
-            .field("names", &self.names)
-            .field("values", &format_args!("[{} redacted]", self.values.len()))
-            .finish()
-    }
+    values: Vec<Secret<String>>,
 }
 
 impl Default for ChildEnv {
@@ -64,7 +58,7 @@ impl ChildEnv {
     /// are no secret worth the name.
     pub fn without_value(mut self, secret: &str) -> Self {
         if secret.len() >= 8 {
-            self.values.push(secret.to_owned());
+            self.values.push(secret.into());
         }
         self
     }
@@ -80,7 +74,10 @@ impl ChildEnv {
             return false;
         }
         let value = value.to_string_lossy();
-        !self.values.iter().any(|s| value.contains(s.as_str()))
+        !self
+            .values
+            .iter()
+            .any(|s| value.contains(s.secret().as_str()))
     }
 
     /// `vars` without what must not be passed on.

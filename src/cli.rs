@@ -668,7 +668,7 @@ mod tests {
             "7",
             "--no-tui",
         ])
-        .expect("parse");
+        .expect("parse the login flags");
         let Some(super::Command::Login(args)) = cli.command else {
             panic!("not login")
         };

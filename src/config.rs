@@ -1091,16 +1091,14 @@ mod tests {
             client_id: Some("from-flag".into()),
             ..LoginSettings::default()
         };
-        let config = resolve(args, file).unwrap_or_else(|e| panic!("{e}"));
+        let config = resolve(args, file).expect("resolve the login configuration");
         assert_eq!(config.client.id, "from-flag");
         assert_eq!(config.request.scope.as_deref(), Some("openid"));
         assert_eq!(config.request.resources, ["https://api.example"]);
         assert_eq!(config.http.timeout, Duration::from_secs(9));
         assert_eq!(
             config.source,
-            EndpointSource::Discover(
-                Url::parse("https://idp.example").unwrap_or_else(|e| panic!("{e}"))
-            )
+            EndpointSource::Discover(Url::parse("https://idp.example").expect("parse the URL"))
         );
     }
 
@@ -1113,7 +1111,7 @@ mod tests {
             client_id: Some("c".into()),
             ..LoginSettings::default()
         };
-        let config = resolve(args, "").unwrap_or_else(|e| panic!("{e}"));
+        let config = resolve(args, "").expect("resolve the login configuration");
         assert_eq!(
             fixed(&config).token.as_str(),
             "https://ghe.example/login/oauth/access_token"
@@ -1125,7 +1123,7 @@ mod tests {
             client_id: Some("c".into()),
             ..LoginSettings::default()
         };
-        let config = resolve(args, "").unwrap_or_else(|e| panic!("{e}"));
+        let config = resolve(args, "").expect("resolve the login configuration");
         assert_eq!(
             fixed(&config).token.as_str(),
             "https://github.com/login/oauth/access_token"
@@ -1234,7 +1232,7 @@ mod tests {
             ..LoginSettings::default()
         };
         let config = LoginConfig::resolve(args, &ConfigFile::default(), Path::new("c"), &env)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("resolve the login configuration");
         assert_eq!(
             config.client.secret.as_ref().map(|s| s.secret().as_str()),
             Some("s3cret")
@@ -1247,7 +1245,7 @@ mod tests {
         )
         .unwrap_or_default();
         let config = LoginConfig::resolve(LoginSettings::default(), &file, Path::new("c"), &no_env)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("resolve the login configuration");
         assert_eq!(config.client.auth, AuthMethod::Post);
         assert!(!format!("{file:?}").contains("'p'"));
         // Google defaults to client_secret_post.
@@ -1258,7 +1256,7 @@ mod tests {
         };
         let env = |var: &str| (var == "TVLOGIN_CLIENT_SECRET").then(|| "g".to_string());
         let config = LoginConfig::resolve(args, &ConfigFile::default(), Path::new("c"), &env)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("resolve the login configuration");
         assert_eq!(config.client.auth, AuthMethod::Post);
     }
 
@@ -1280,10 +1278,9 @@ mod tests {
 
     #[test]
     fn config_errors_never_quote_the_file() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("make a temporary directory");
         let path = dir.path().join("config.toml");
-        std::fs::write(&path, "[profiles.x]\nclient_secret = 'hunter2\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, "[profiles.x]\nclient_secret = 'hunter2\n").expect("write the file");
         let err = ConfigFile::load(&path)
             .err()
             .map(|e| e.to_string())
@@ -1301,7 +1298,7 @@ mod tests {
             ..LoginSettings::default()
         };
         let config = LoginConfig::resolve(public, &ConfigFile::default(), Path::new("c"), &env)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("resolve the login configuration");
         assert_eq!(config.client.auth, AuthMethod::None);
         assert!(config.client.secret.is_none());
         // A profile's own source wins over the global variable.
@@ -1315,7 +1312,7 @@ mod tests {
             _ => None,
         };
         let config = LoginConfig::resolve(LoginSettings::default(), &file, Path::new("c"), &env)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("resolve the login configuration");
         assert_eq!(
             config.client.secret.as_ref().map(|s| s.secret().as_str()),
             Some("mine")

@@ -19,6 +19,7 @@ pub mod login;
 pub mod oauth;
 pub mod paths;
 pub mod sanitize;
+pub mod secret;
 pub mod server;
 pub mod session;
 pub mod signals;

@@ -252,12 +252,8 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "store": stored.backend.name(),
             })),
             OutputMode::Plain => {
-                let who = tokens
-                    .id_token
-                    .as_ref()
-                    .and_then(|t| token::unverified_claims(t.secret()))
-                    .or_else(|| token::unverified_claims(tokens.access_token.secret()))
-                    .and_then(|claims| token::subject_label(&claims))
+                let who = token::who(tokens)
+                    .label
                     .map(|label| format!(" as {}", escape(&label)))
                     .unwrap_or_default();
                 let expiry = tokens

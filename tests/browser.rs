@@ -7,6 +7,9 @@
 //!
 //! Where Chromium or chromedriver cannot be had, each test prints why it was skipped (or fails,
 //! when TVLOGIN_REQUIRE_REAL_PARTS is set, as in CI).
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 #[path = "common/browser.rs"]
@@ -60,13 +63,13 @@ impl Waiting {
                 &[],
             )
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn tvlogin: {e}"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+            .expect("spawn tvlogin login");
+        let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let announced = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
-            .unwrap_or_else(|_| panic!("no device_authorization event"))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("no device_authorization event")
+            .expect("read the login's first line")
             .map(|l| serde_json::from_str::<Value>(&l).unwrap_or_else(|e| panic!("{l}: {e}")))
             .unwrap_or_default();
         assert_eq!(announced["event"], "device_authorization", "{announced}");
@@ -101,8 +104,8 @@ impl Waiting {
         };
         let status = tokio::time::timeout(common::PROCESS_LIMIT, rest)
             .await
-            .unwrap_or_else(|_| panic!("the login did not end after the decision"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the login did not end after the decision")
+            .expect("wait for the login to exit");
         (status.code().unwrap_or(-1), events)
     }
 }
@@ -120,7 +123,7 @@ fn manual_server_config() -> ServerConfig {
 async fn assert_code_shown(b: &Browser, user_code: &str) {
     assert_eq!(b.text("#user-code").await, user_code);
     let code = b.find("#user-code").await;
-    let (_, _, width, _) = code.rectangle().await.unwrap_or_else(|e| panic!("{e}"));
+    let (_, _, width, _) = code.rectangle().await.expect("measure the code's box");
     assert!(
         width <= f64::from(PHONE.0),
         "the code box is wider than the phone: {width}"
@@ -138,7 +141,7 @@ async fn assert_big_buttons(b: &Browser) {
             .await
             .rectangle()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("measure the control's box");
         assert!(height >= 48.0, "{selector} is {height}px tall");
         assert!(width >= 120.0, "{selector} is {width}px wide");
     }
@@ -232,10 +235,7 @@ async fn a_mistyped_code_shows_the_error_and_can_be_corrected() {
         "BBBB-BBBB"
     };
     let input = b.find("#user_code").await;
-    input
-        .send_keys(wrong)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    input.send_keys(wrong).await.expect("type the wrong code");
     b.click("button[type=submit]").await;
     let error = b.text(".error").await;
     assert!(error.contains("is not valid"), "{error}");
@@ -252,11 +252,11 @@ async fn a_mistyped_code_shows_the_error_and_can_be_corrected() {
     );
 
     // Corrected, typed in lower case without the dash, as people do.
-    input.clear().await.unwrap_or_else(|e| panic!("{e}"));
+    input.clear().await.expect("clear the code field");
     input
         .send_keys(&user_code.replace('-', "").to_lowercase())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("type the corrected code");
     b.click("button[type=submit]").await;
     assert_code_shown(&b, &user_code).await;
     b.click("button[value=approve]").await;
@@ -275,11 +275,7 @@ async fn the_page_sends_security_headers_and_cannot_be_framed() {
         format!("{base}?user_code=BBBB-BBBB"),
         server.issuer_str() + "/",
     ] {
-        let r = client
-            .get(&url)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = client.get(&url).send().await.expect("fetch the page");
         let h = r.headers();
         let get = |name: &str| {
             h.get(name)
@@ -333,7 +329,7 @@ async fn the_page_sends_security_headers_and_cannot_be_framed() {
     assert_eq!(b.text("#off").await, "off");
     b.goto(&format!("{evil}/")).await;
     let frame = b.find("#f").await;
-    frame.enter_frame().await.unwrap_or_else(|e| panic!("{e}"));
+    frame.enter_frame().await.expect("enter the frame");
     let inside = b.client.find(fantoccini::Locator::Css("#user_code")).await;
     assert!(
         inside.is_err(),
@@ -350,7 +346,7 @@ async fn screenshot_at_phone_width() {
     let home = Home::new();
     let login = Waiting::start(&home, &server).await;
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&dir).expect("create the screenshot dir");
     let shots = [
         ("enter-code", login.field("verification_uri")),
         (
@@ -367,11 +363,11 @@ async fn screenshot_at_phone_width() {
         let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
         assert_eq!(width, PHONE.0, "the screenshot is not phone width");
         let path = dir.join(format!("verification-page-{name}-phone.png"));
-        std::fs::write(&path, &png).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, &png).expect("write the screenshot");
     }
     // Nothing on the phone-width page runs wider than the screen (no sideways scrolling).
     let main = b.find("main").await;
-    let (x, _, w, _) = main.rectangle().await.unwrap_or_else(|e| panic!("{e}"));
+    let (x, _, w, _) = main.rectangle().await.expect("measure the main element");
     assert!(x >= 0.0 && x + w <= f64::from(PHONE.0), "main at {x}+{w}");
     drop(login);
 }

@@ -1,6 +1,11 @@
 //! The browser is started with an environment holding no secret: a stand-in browser named by
 //! `BROWSER` writes the environment it received, and neither the client secret's variable,
 //! `TVLOGIN_CLIENT_SECRET` nor any value carrying a secret is in it.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
@@ -9,7 +14,7 @@ use tvlogin::child_env::ChildEnv;
 
 #[test]
 fn the_browser_gets_no_secret() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let out = dir.path().join("env.txt");
     let script = dir.path().join("stand-in-browser");
     std::fs::write(
@@ -20,9 +25,9 @@ fn the_browser_gets_no_secret() {
             out.display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("write the stand-in browser");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("make the stand-in browser executable");
     let client_secret = "client-secret-value-42";
     let vars: Vec<(OsString, OsString)> = [
         ("PATH", "/usr/bin:/bin"),
@@ -40,10 +45,10 @@ fn the_browser_gets_no_secret() {
         .without_var("MY_CLIENT_SECRET")
         .without_value(client_secret);
     let url = url::Url::parse("https://idp.example/device?user_code=ABCD-EFGH")
-        .unwrap_or_else(|e| panic!("{e}"));
-    tvlogin::browser::open_from(&url, &env, vars).unwrap_or_else(|e| panic!("{e}"));
+        .expect("parse the verification URL");
+    tvlogin::browser::open_from(&url, &env, vars).expect("start the stand-in browser");
     // The launcher is waited for (it exits at once), so the file is complete.
-    let seen = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    let seen = std::fs::read_to_string(&out).expect("read what the browser recorded");
     assert!(
         seen.contains(url.as_str()),
         "the URL is the argument: {seen}"
@@ -109,15 +114,14 @@ async fn no_browser_keeps_o_from_starting_one_and_says_why() {
 async fn press_o_on_the_login_screen(
     extra: &[&str],
 ) -> (tvlogin::server::ServerHandle, Option<String>, String) {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    use std::io::{Read, Write};
+    use common::pty::Pty;
     use std::time::{Duration, Instant};
     use tvlogin::server::{BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig, ServerHandle};
 
     let server = ServerHandle::start(ServerConfig::default())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        .expect("start the embedded server");
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let out = dir.path().join("env.txt");
     let script = dir.path().join("stand-in-browser");
     std::fs::write(
@@ -127,83 +131,41 @@ async fn press_o_on_the_login_screen(
             out.display()
         ),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("write the stand-in browser");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("make the stand-in browser executable");
 
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 100,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
-    command.args([
+    let issuer = server.issuer_str();
+    let mut args = vec![
         "login",
         "--issuer",
-        &server.issuer_str(),
+        &issuer,
         "--client-id",
         BASIC_CLIENT_ID,
         "--client-secret-env",
         "MY_CS",
         "--store",
         "memory",
-    ]);
-    command.args(extra);
-    command.env_clear();
-    command.env("TERM", "xterm-256color");
+    ];
+    args.extend_from_slice(extra);
+    let mut command = common::pty::tvlogin(dir.path(), &args);
     command.env("PATH", std::env::var_os("PATH").unwrap_or_default());
     command.env("DISPLAY", ":99");
     command.env("BROWSER", &script);
     command.env("MY_CS", BASIC_CLIENT_SECRET);
     command.env("TVLOGIN_CLIENT_SECRET", "the-global-secret-value");
-    command.env("TVLOGIN_CONFIG_DIR", dir.path().join("config"));
-    command.env("TVLOGIN_DATA_DIR", dir.path().join("data"));
-    let mut child = pty
-        .slave
-        .spawn_command(command)
-        .unwrap_or_else(|e| panic!("{e}"));
-    drop(pty.slave);
-    let mut reader = pty
-        .master
-        .try_clone_reader()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _master = pty.master;
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut parser = vt100::Parser::new(40, 100, 0);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut terminal = Pty::spawn(command, common::pty::ROWS, common::pty::COLS);
     // The waiting screen is up once the server has a pending code.
-    while server.pending_user_codes().is_empty() || !parser.screen().contents().contains("open") {
-        assert!(
-            Instant::now() < deadline,
-            "no login screen:\n{}",
-            parser.screen().contents()
-        );
-        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-            parser.process(&bytes);
-        }
-    }
-    writer.write_all(b"o").unwrap_or_else(|e| panic!("{e}"));
+    terminal.wait_until(Duration::from_secs(30), "login screen", |t| {
+        (!server.pending_user_codes().is_empty() && t.contents().contains("open")).then_some(())
+    });
+    terminal.send(b"o");
     // A browser that starts writes its environment at once; a refusal is a notice on screen.
     let until = Instant::now() + Duration::from_secs(if extra.is_empty() { 30 } else { 3 });
     while !out.exists() && Instant::now() < until {
-        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(100)) {
-            parser.process(&bytes);
-        }
+        terminal.read(Duration::from_millis(100));
     }
     let seen = std::fs::read_to_string(&out).ok();
-    let _ = child.kill();
-    let _ = child.wait();
-    (server, seen, parser.screen().contents())
+    terminal.kill();
+    (server, seen, terminal.contents())
 }

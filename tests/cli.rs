@@ -152,12 +152,12 @@ async fn serve_prints_its_issuer_and_answers_discovery() {
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        .expect("spawn tvlogin serve");
+    let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let issuer = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
         .await
-        .unwrap_or_else(|_| panic!("serve printed nothing"))
+        .expect("serve printed nothing")
         .ok()
         .flatten()
         .unwrap_or_default();
@@ -165,15 +165,15 @@ async fn serve_prints_its_issuer_and_answers_discovery() {
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("build the HTTP client");
     let doc: serde_json::Value = client
         .get(format!("{issuer}/.well-known/openid-configuration"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("fetch the discovery document")
         .json()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("parse the discovery document");
     assert_eq!(doc["issuer"], issuer.as_str());
     assert!(doc["device_authorization_endpoint"].as_str().is_some());
     child.kill().await.ok();

@@ -2,6 +2,9 @@
 //! store), then the dashboard on the real runtime (test backend, injected keys) — the
 //! schedule renewing a short-lived access token before it expires, Enter's inspection
 //! verifying the stored tokens via discovery, and logout revoking them.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -19,7 +22,6 @@ use tvlogin::dashboard::{Context, Dashboard};
 use tvlogin::exit::Exit;
 use tvlogin::inspector::TabBody;
 use tvlogin::runtime::screen::Clock;
-use tvlogin::server::DEMO_CLIENT_ID;
 use tvlogin::session;
 use tvlogin::token::verify::Outcome;
 
@@ -44,8 +46,8 @@ fn dashboard(home: &Home) -> DashboardScreen {
 }
 
 fn stored_access_token(home: &Home) -> String {
-    let path = home.paths().data_dir.join("profiles/default.tokens.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let path = home.tokens_file();
+    let text = std::fs::read_to_string(&path).expect("read the stored tokens");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     v["access_token"].as_str().unwrap_or_default().to_owned()
 }
@@ -81,7 +83,7 @@ async fn the_schedule_renews_a_short_lived_token_before_it_expires() {
 
 /// The access token's expiry as the state file says.
 fn state_expiry(home: &Home) -> u64 {
-    let path = home.paths().data_dir.join("profiles/default.state.json");
+    let path = home.state_file();
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     v["session"]["access_expires_at"]
@@ -95,7 +97,7 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let ctx = context(&home);
     let tabs = profile_tabs(&ctx, "default")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("build the profile's tabs");
     let titles: Vec<&str> = tabs.iter().map(|t| t.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -153,7 +155,10 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let TabBody::Fields(userinfo) = &tabs[3].body else {
         panic!("userinfo: {:?}", tabs[3].body);
     };
-    let fields = userinfo.result.clone().unwrap_or_else(|e| panic!("{e}"));
+    let fields = userinfo
+        .result
+        .clone()
+        .expect("the userinfo tab has fields");
     assert!(fields.contains_key("sub"), "{fields:?}");
     let TabBody::Fields(introspection) = &tabs[4].body else {
         panic!("introspection: {:?}", tabs[4].body);
@@ -161,7 +166,7 @@ async fn enter_inspects_the_stored_tokens_verified_via_discovery() {
     let fields = introspection
         .result
         .clone()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the introspection tab has fields");
     assert_eq!(fields.get("active"), Some(&serde_json::Value::Bool(true)));
 
     // Through the dashboard: Enter opens the inspector on these tabs.
@@ -188,14 +193,6 @@ async fn logout_from_the_dashboard_revokes_and_forgets() {
     run.wait_for("○ not logged in").await;
     run.char('q');
     assert_eq!(run.finish().await.exit, Exit::Ok);
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(server.introspection_endpoint())
-        .form(&[("token", token.as_str()), ("client_id", DEMO_CLIENT_ID)])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let answer = common::introspect(&server, &token).await;
     assert_eq!(answer["active"], false);
 }

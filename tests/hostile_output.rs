@@ -99,7 +99,7 @@ async fn no_command_prints_the_servers_control_characters() {
     let run = home.run(&["token", "--id-token"]).await;
     assert_eq!(run.code, 0, "{run:?}");
     let id_token = home.dir.path().join("id");
-    std::fs::write(&id_token, run.stdout.trim()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&id_token, run.stdout.trim()).expect("write the id token file");
     let id_token = id_token.to_string_lossy().into_owned();
     let run = home
         .run(&["inspect", "--json", "--issuer", &issuer, &id_token])

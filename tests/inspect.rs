@@ -1,6 +1,9 @@
 //! `tvlogin inspect`: verification tables with keys generated here, the one-refetch rule for
 //! unknown key ids, `alg: none`, escaping of hostile claims, and end to end against the
 //! embedded server.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -74,12 +77,12 @@ impl Signer {
             Signer::Rsa(key, enc, _) => {
                 let mut sig = vec![0u8; key.public_modulus_len()];
                 key.sign(*enc, &rng, input, &mut sig)
-                    .unwrap_or_else(|e| panic!("{e}"));
+                    .expect("sign with the RSA key");
                 sig
             }
             Signer::Ec(key) => key
                 .sign(&rng, input)
-                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("sign with the EC key")
                 .as_ref()
                 .to_vec(),
             Signer::Ed(key) => key.sign(input).as_ref().to_vec(),
@@ -146,7 +149,7 @@ fn jws(token: &str) -> Jws {
 }
 
 fn jwks(keys: Vec<Value>) -> JwkSet {
-    remote::parse_jwks(&json!({ "keys": keys }).to_string()).unwrap_or_else(|e| panic!("{e}"))
+    remote::parse_jwks(&json!({ "keys": keys }).to_string()).expect("parse the JWKS")
 }
 
 fn check(token: &str, set: Option<&JwkSet>, secret: Option<&HmacSecret>) -> Outcome {
@@ -171,7 +174,7 @@ fn tamper_signature(token: &str) -> String {
     let parts: Vec<&str> = token.split('.').collect();
     let mut sig = URL_SAFE_NO_PAD
         .decode(parts[2])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("decode the signature");
     sig[5] ^= 0x01;
     format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig))
 }
@@ -179,7 +182,7 @@ fn tamper_signature(token: &str) -> String {
 #[test]
 fn verification_table() {
     tvlogin::install_crypto_provider();
-    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).expect("make the HMAC secret");
     let claims = json!({"sub": "u1", "exp": 4_000_000_000u64});
     for alg in ["RS256", "PS256", "ES256", "EdDSA", "HS256"] {
         let signer = Signer::new(alg);
@@ -213,8 +216,8 @@ fn verification_table() {
                 let got = check(&token, wrong_keys, None);
                 assert_eq!(got.label(), "failed", "{label} another key: {got:?}");
             } else {
-                let other_secret =
-                    HmacSecret::new(b"another secret".to_vec()).unwrap_or_else(|e| panic!("{e}"));
+                let other_secret = HmacSecret::new(b"another secret".to_vec())
+                    .expect("make the other HMAC secret");
                 let got = check(&token, None, Some(&other_secret));
                 assert_eq!(got.label(), "failed", "{label} another secret: {got:?}");
             }
@@ -244,7 +247,7 @@ fn keys_of_another_type_never_verify() {
         };
         let mut sig = vec![0u8; key.public_modulus_len()];
         key.sign(&RSA_PSS_SHA256, &SystemRandom::new(), input, &mut sig)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("sign with RSA-PSS");
         sig
     });
     let got = check(&ps_token, Some(&jwks(vec![ps])), None);
@@ -292,7 +295,7 @@ fn an_rsa_public_key_is_never_an_hmac_secret() {
 #[test]
 fn alg_none_is_never_verified() {
     tvlogin::install_crypto_provider();
-    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let secret = HmacSecret::new(HMAC_SECRET.to_vec()).expect("make the HMAC secret");
     let rsa = Signer::new("RS256");
     let set = jwks(vec![rsa.jwk(false)]);
     for alg in ["none", "None", "NONE"] {
@@ -312,10 +315,12 @@ fn alg_none_is_never_verified() {
 async fn counting_jwks(bodies: Vec<String>) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the JWKS server's port on 127.0.0.1");
     let url = format!(
         "http://{}/jwks",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        listener
+            .local_addr()
+            .expect("read the JWKS server's address")
     );
     let count = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&count);
@@ -337,10 +342,10 @@ async fn counting_jwks(bodies: Vec<String>) -> (String, Arc<AtomicUsize>) {
 }
 
 async fn verify_via_url(token: &str, url: &str) -> (Outcome, u32) {
-    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(HttpSettings::default()).expect("build the HTTP client");
     let mut remote = Remote::new(http);
     let mut source = JwksSource::Url {
-        url: url.parse().unwrap_or_else(|e| panic!("{e}")),
+        url: url.parse().expect("parse the JWKS URL"),
         set: None,
         refetched: false,
     };
@@ -405,7 +410,7 @@ fn assert_no_raw_controls(text: &str) {
 #[tokio::test]
 async fn hostile_claims_are_shown_escaped() {
     tvlogin::install_crypto_provider();
-    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(HttpSettings::default()).expect("build the HTTP client");
     let report: Report = tvlogin::token::report::inspect(
         &hostile_token(),
         Default::default(),
@@ -424,14 +429,14 @@ async fn hostile_claims_are_shown_escaped() {
     // The same through the binary, plain and --json.
     let home = Home::new();
     let file = home.dir.path().join("token");
-    std::fs::write(&file, hostile_token()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, hostile_token()).expect("write the hostile token");
     let path = file.to_string_lossy().into_owned();
     let run = home.run(&["inspect", &path]).await;
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_raw_controls(&run.stdout);
     let run = home.run(&["inspect", "--json", &path]).await;
     assert_no_raw_controls(&run.stdout);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(
         doc["claims"]["sub"], "admin\u{202e}nimda",
         "JSON keeps the value"
@@ -444,7 +449,7 @@ async fn the_command_line_contract() {
     let home = Home::new();
     let write = |name: &str, text: &str| {
         let p = home.dir.path().join(name);
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).expect("write the token file");
         p.to_string_lossy().into_owned()
     };
     let signer = Signer::new("ES256");
@@ -512,7 +517,7 @@ async fn the_command_line_contract() {
     for (what, path) in [("good", &good), ("opaque", &opaque), ("jwe", &jwe)] {
         let run = home.run(&["inspect", "--json", path]).await;
         assert_eq!(run.code, 0, "{what}: {run:?}");
-        let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
         assert_eq!(doc["verdict"], "unverified", "{what}: {doc:#}");
         assert_eq!(doc["valid"], false, "{what}: {doc:#}");
         let run = home.run(&["inspect", path]).await;
@@ -522,7 +527,7 @@ async fn the_command_line_contract() {
         );
     }
     let run = home.run(&["inspect", "--json", &expired]).await;
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(doc["times"]["exp"]["utc"], "2001-09-09T01:46:40+00:00");
     assert_eq!(doc["kind"], "jws");
 
@@ -589,22 +594,22 @@ async fn embedded_tokens() -> (tvlogin::server::ServerHandle, String, String, St
         std::path::Path::new("none"),
         &env,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("resolve the login config");
     let mut reporter =
         tvlogin::login::Reporter::new(tvlogin::login::OutputMode::Json, Vec::new(), Vec::new());
     let tokens = tvlogin::login::login(&config, &mut reporter)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("log in to the embedded server")
         .tokens;
     let access = tokens.access_token.secret().clone();
     let id = tokens
         .id_token
         .map(|t| t.secret().to_owned())
-        .unwrap_or_else(|| panic!("no id token"));
+        .expect("no id token");
     let refresh = tokens
         .refresh_token
         .map(|t| t.secret().clone())
-        .unwrap_or_else(|| panic!("no refresh token"));
+        .expect("no refresh token");
     (server, access, id, refresh)
 }
 
@@ -616,7 +621,7 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
     let issuer = server.issuer_str();
     let write = |name: &str, text: &str| {
         let p = home.dir.path().join(name);
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).expect("write the token file");
         p.to_string_lossy().into_owned()
     };
     let (access, id, refresh) = (
@@ -629,7 +634,7 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
         .run(&["inspect", "--json", "--issuer", &issuer, &access])
         .await;
     assert_eq!(run.code, 0, "{run:?}");
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     let result = |check: &str| {
         doc["verification"]
             .as_array()
@@ -694,7 +699,7 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
             &[("CS", tvlogin::server::BASIC_CLIENT_SECRET)],
         )
         .await;
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(doc["kind"], "opaque", "{doc:#}");
     assert_eq!(doc["introspection"]["ok"], true, "{doc:#}");
     assert_eq!(run.code, 0, "{run:?}");
@@ -710,9 +715,8 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
 /// terminal, `q` leaves with the verdict as exit code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inspector_in_a_real_terminal() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    use std::io::{Read, Write};
-    use std::time::{Duration, Instant};
+    use common::pty::Pty;
+    use std::time::Duration;
 
     let home = Home::new();
     let claims = |exp: u64| json!({"sub": "u1", "name": "Ada", "exp": exp});
@@ -726,69 +730,20 @@ async fn the_inspector_in_a_real_terminal() {
         (1_000_000_000, "✗ INVALID", 6),
     ] {
         let file = home.dir.path().join("token");
-        std::fs::write(&file, hs(exp)).unwrap_or_else(|e| panic!("{e}"));
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 40,
-                cols: 100,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap_or_else(|e| panic!("openpty: {e}"));
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_tvlogin"));
-        command.args(["inspect", "--secret-env", "HS", &file.to_string_lossy()]);
-        command.env_clear();
-        command.env("TERM", "xterm-256color");
-        command.env("HS", std::str::from_utf8(HMAC_SECRET).unwrap_or_default());
-        command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
-        command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
-        let mut child = pty
-            .slave
-            .spawn_command(command)
-            .unwrap_or_else(|e| panic!("{e}"));
-        drop(pty.slave);
-        let mut reader = pty
-            .master
-            .try_clone_reader()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut writer = pty.master.take_writer().unwrap_or_else(|e| panic!("{e}"));
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut parser = vt100::Parser::new(40, 100, 0);
-        let mut wait_for = |text: &str| {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                let screen = parser.screen().contents();
-                if screen.contains(text) {
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "no {text:?} on screen:\n{screen}"
-                );
-                if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-                    parser.process(&bytes);
-                }
-            }
-        };
-        wait_for(badge);
-        wait_for("Full name");
-        writer.write_all(b"w").unwrap_or_else(|e| panic!("{e}"));
-        wait_for("(hidden: press s to show)");
-        writer.write_all(b"q").unwrap_or_else(|e| panic!("{e}"));
-        let status = tokio::task::spawn_blocking(move || child.wait())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(status.exit_code(), code, "{badge}");
+        std::fs::write(&file, hs(exp)).expect("write the token file");
+        let mut pty = Pty::tvlogin(
+            home.dir.path(),
+            &["inspect", "--secret-env", "HS", &file.to_string_lossy()],
+            &[("HS", std::str::from_utf8(HMAC_SECRET).unwrap_or_default())],
+        );
+        let limit = Duration::from_secs(20);
+        pty.wait_for_text(limit, badge);
+        pty.wait_for_text(limit, "Full name");
+        pty.send(b"w");
+        pty.wait_for_text(limit, "(hidden: press s to show)");
+        pty.send(b"q");
+        let status = pty.wait_exit().await;
+        assert_eq!(status, code, "{badge}");
     }
 }
 
@@ -797,7 +752,7 @@ async fn the_inspector_in_a_real_terminal() {
 /// Writes `text` into the home and returns the path.
 fn put(home: &Home, name: &str, text: &str) -> String {
     let p = home.dir.path().join(name);
-    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&p, text).expect("write the token file");
     p.to_string_lossy().into_owned()
 }
 
@@ -838,10 +793,11 @@ async fn unreachable_key_sources_never_fail_open() {
     };
     // A port nothing listens on.
     let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let l = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind the test server's port on 127.0.0.1");
         format!(
             "http://{}",
-            l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+            l.local_addr().expect("read the test server's address")
         )
     };
     let big = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(1_100_000));
@@ -1051,7 +1007,7 @@ async fn a_header_that_is_not_an_object_is_invalid() {
         let file = put(&home, "t", &token);
         let run = home.run(&["inspect", "--json", &file]).await;
         assert_eq!(run.code, 6, "{header:?}: {run:?}");
-        let doc: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+        let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
         assert_eq!(doc["kind"], "malformed", "{header:?}: {doc:#}");
         assert_eq!(doc["verdict"], "invalid", "{header:?}: {doc:#}");
     }
@@ -1237,7 +1193,7 @@ async fn what_is_not_a_token_exits_6() {
     inputs.push(("non-ASCII", "tök€n".as_bytes().to_vec()));
     for (what, bytes) in inputs {
         let file = home.dir.path().join("t");
-        std::fs::write(&file, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&file, &bytes).expect("write the input file");
         let file = file.to_string_lossy().into_owned();
         let run = home.run(&["inspect", "--json", &file]).await;
         assert_eq!(run.code, 6, "{what}: {run:?}");
@@ -1253,17 +1209,17 @@ async fn what_is_not_a_token_exits_6() {
         .command(&["inspect"], &[])
         .stdin(std::process::Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("spawn tvlogin inspect");
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(b"hello world")
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("write to inspect's stdin");
     }
     let out = child
         .wait_with_output()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("wait for tvlogin inspect");
     assert_eq!(out.status.code(), Some(6), "{out:?}");
 }
 
@@ -1337,11 +1293,11 @@ async fn a_userinfo_401_names_the_tokens_audience() {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#),
         URL_SAFE_NO_PAD.encode(r#"{"sub":"u","aud":"https://api.example.com"}"#)
     );
-    let http = Http::new(HttpSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let http = Http::new(HttpSettings::default()).expect("build the HTTP client");
     let mut remote = Remote::new(http);
     let url = format!("{base}/userinfo")
         .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("parse the userinfo URL");
     let got = remote.userinfo(&url, &token).await;
     let why = got.err().unwrap_or_default();
     assert!(why.contains("401"), "{why}");

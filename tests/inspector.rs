@@ -100,7 +100,7 @@ fn token_tab(title: &str, raw: String, report: Report) -> Tab {
         title: title.into(),
         body: TabBody::Token {
             report: Box::new(report),
-            raw: RawToken(raw),
+            raw: RawToken::new(raw),
         },
     }
 }
@@ -562,9 +562,9 @@ fn snapshot_unreachable_issuer_reason() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("build a tokio runtime");
     let options = tvlogin::token::report::Options {
-        issuer: Some(url::Url::parse(issuer).unwrap_or_else(|e| panic!("{e}"))),
+        issuer: Some(url::Url::parse(issuer).expect("parse the issuer URL")),
         ..Default::default()
     };
     let mut remote =

@@ -4,6 +4,9 @@
 //! `token --format header` — each against a bearer-protected HTTPS server that accepts only
 //! tokens the embedded authorization server issued. Each tool's configuration is written by
 //! `tvlogin setup`. A test whose tool is missing says so on stderr and passes.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 mod resource_server;
@@ -38,7 +41,7 @@ struct Tools {
 
 impl Tools {
     fn new(home: &Home) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("create the tools' temp dir");
         let path = std::env::var("PATH").unwrap_or_default();
         let env = vec![
             ("PATH".into(), path),
@@ -120,7 +123,7 @@ fn ok(output: &Output, what: &str) -> String {
 /// The access token's expiry, from `tvlogin token --format json`.
 fn expires_at(tools: &Tools) -> u64 {
     let out = ok(&tools.tvlogin(&["token", "--format", "json"], ""), "token");
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}"));
+    let json: serde_json::Value = serde_json::from_str(&out).expect("parse token --format json");
     json["expires_at"]
         .as_u64()
         .unwrap_or_else(|| panic!("no expiry: {out}"))
@@ -159,7 +162,7 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
     let (server, home) = common::logged_in(common::quick(30)).await;
     let tools = Tools::new(&home);
     let repos = tools.path().join("repos");
-    std::fs::create_dir_all(&repos).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&repos).expect("create the repos dir");
     resource_server::make_repo(&repos);
     let rs = resource(&server, repos).await;
     let mut tools = tools;
@@ -292,7 +295,7 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
         let config_file = home.dir.path().join("config/config.toml");
         let mut config = std::fs::read_to_string(&config_file).unwrap_or_default();
         config.push_str("git_bearer = true\n");
-        std::fs::write(&config_file, config).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config_file, config).expect("write config.toml");
         let fill = ok(
             &tools.run(
                 "git",
@@ -353,7 +356,7 @@ users:
         rs.base,
         rs.ca_base64()
     );
-    std::fs::write(&kubeconfig, &original).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&kubeconfig, &original).expect("write the kubeconfig");
     let path = kubeconfig.display().to_string();
 
     let dry = ok(
@@ -463,12 +466,12 @@ async fn the_docker_library_gets_tokens_for_registries_set_up_and_not_found_othe
     let rs = resource(&server, tools.path().to_owned()).await;
     // docker finds `docker-credential-tvlogin` on PATH: a link to the binary.
     let bin = tools.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&bin).expect("create the bin dir");
     std::os::unix::fs::symlink(
         env!("CARGO_BIN_EXE_tvlogin"),
         bin.join("docker-credential-tvlogin"),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("link docker-credential-tvlogin");
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -476,12 +479,12 @@ async fn the_docker_library_gets_tokens_for_registries_set_up_and_not_found_othe
     );
     tools.set("PATH", path);
     let docker_dir = tools.path().join("docker");
-    std::fs::create_dir_all(&docker_dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&docker_dir).expect("create the docker config dir");
     std::fs::write(
         docker_dir.join("config.json"),
         r#"{"auths":{"other.example":{"auth":"dTpw"}},"credHelpers":{"gcr.io":"gcloud"}}"#,
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("write docker's config.json");
     tools.set("DOCKER_CONFIG", docker_dir.display().to_string());
 
     let out = ok(

@@ -2,15 +2,17 @@
 //! login hint on stderr, exit 7, no device code requested); with a terminal — a real
 //! pseudo-terminal here — `git-credential` runs the device login on /dev/tty and then answers
 //! git.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
-use std::io::Read;
 use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use common::approve_at_the_page;
+use common::pty::{self, Pty, find_code};
 use tokio::io::AsyncWriteExt;
 use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
@@ -50,20 +52,12 @@ async fn run_detached(
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let started = Instant::now();
-    let mut child = setsid.spawn().unwrap_or_else(|e| panic!("setsid: {e}"));
+    let mut child = setsid.spawn().expect("spawn setsid");
     if let Some(mut input) = child.stdin.take() {
         let _ = input.write_all(stdin.as_bytes()).await;
     }
-    let output = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("tvlogin {args:?} hung"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    common::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    let output = common::output_of(child, &format!("tvlogin {args:?}")).await;
+    common::Run::new(output, started)
 }
 
 /// A helper's arguments, extra environment, and stdin.
@@ -132,24 +126,6 @@ async fn helpers_without_a_session_or_a_terminal_fail_fast_with_the_hint() {
     );
 }
 
-/// The user code on screen: two groups of four from RFC 8628's base-20 alphabet.
-fn find_code(rows: &[String]) -> Option<String> {
-    const ALPHABET: &str = "BCDFGHJKLMNPQRSTVWXZ";
-    rows.iter()
-        .flat_map(|r| r.split_whitespace())
-        .find_map(|word| {
-            let ok = word.len() == 9
-                && word.chars().enumerate().all(|(i, c)| {
-                    if i == 4 {
-                        c == '-'
-                    } else {
-                        ALPHABET.contains(c)
-                    }
-                });
-            ok.then(|| word.to_owned())
-        })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn git_credential_logs_in_on_the_terminal_then_answers() {
     let server = common::server(ServerConfig {
@@ -163,15 +139,7 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
 
     // As git runs it: the request on a pipe, the answer into a pipe (a file here), and the
     // person at the controlling terminal.
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 40,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap_or_else(|e| panic!("openpty: {e}"));
-    let mut command = CommandBuilder::new("sh");
+    let mut command = pty::command("sh", home.dir.path());
     command.args([
         "-c",
         &format!(
@@ -180,48 +148,10 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
             out.display()
         ),
     ]);
-    command.env_clear();
     command.env("PATH", std::env::var("PATH").unwrap_or_default());
-    command.env("TERM", "xterm-256color");
-    command.env("TVLOGIN_CONFIG_DIR", home.dir.path().join("config"));
-    command.env("TVLOGIN_DATA_DIR", home.dir.path().join("data"));
-    let mut child = pty
-        .slave
-        .spawn_command(command)
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
-    drop(pty.slave);
-    let mut reader = pty
-        .master
-        .try_clone_reader()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _master = pty.master;
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut screen = vt100::Parser::new(40, 120, 0);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        let rows: Vec<String> = screen.screen().rows(0, 120).collect();
-        if let Some(code) = find_code(&rows) {
-            break code;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no code on the terminal:\n{}",
-            rows.join("\n")
-        );
-        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-            screen.process(&bytes);
-        }
-    };
-    let rows: Vec<String> = screen.screen().rows(0, 120).collect();
-    let text = rows.join("\n");
+    let mut terminal = Pty::spawn(command, 40, 120);
+    let code = terminal.wait_for(Duration::from_secs(30), "code", find_code);
+    let text = terminal.rows().join("\n");
     assert!(text.contains("not logged in; signing in"), "{text}");
     assert!(
         text.contains(&format!("{}/device", server.issuer_str())),
@@ -229,40 +159,16 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     );
     assert_eq!(server.pending_user_codes(), vec![code.clone()]);
     // The QR code on the terminal opens the verification page with the code filled in.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let rows: Vec<String> = screen.screen().rows(0, 120).collect();
-        let qr = common::screen::decode_qr(&rows);
-        if qr == vec![format!("{}/device?user_code={code}", server.issuer_str())] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no QR code on the terminal:\n{}",
-            rows.join("\n")
-        );
-        if let Ok(bytes) = rx.recv_timeout(Duration::from_millis(200)) {
-            screen.process(&bytes);
-        }
-    }
+    let qr = vec![format!("{}/device?user_code={code}", server.issuer_str())];
+    terminal.wait_for(Duration::from_secs(10), "QR code", |rows| {
+        (common::screen::decode_qr(rows) == qr).then_some(())
+    });
 
     // The phone approves at the verification page.
-    let page = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .post(server.verification_uri())
-        .form(&[("user_code", code.as_str()), ("action", "approve")])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(page.status().is_success());
+    approve_at_the_page(&server, &code).await;
 
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(status.exit_code(), 0);
+    let status = terminal.wait_exit().await;
+    assert_eq!(status, 0);
     let answer = std::fs::read_to_string(&out).unwrap_or_default();
     let password = answer
         .lines()
@@ -274,12 +180,12 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     let userinfo = reqwest::Client::builder()
         .no_proxy()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("build the HTTP client")
         .get(server.userinfo_endpoint())
         .bearer_auth(password)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("send the userinfo request");
     assert_eq!(userinfo.status().as_u16(), 200);
     let token = home
         .run_with_env(&["token"], &[("TVLOGIN_STORE", "")])

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use common::secret_service::{Prompter, SecretService};
 use common::skip::{note, skip_or_fail};
 use common::{Home, Run, quick};
-use serde_json::Value;
 use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 /// Starts the private Secret Service, or reports the skip and returns `None`.
@@ -62,16 +61,7 @@ async fn login(home: &Home, ss: &SecretService, server: &ServerHandle, profile: 
 
 /// What the server's introspection endpoint says about a token.
 async fn active(server: &ServerHandle, token: &str) -> bool {
-    let doc: Value = reqwest::Client::new()
-        .post(server.introspection_endpoint())
-        .form(&[("token", token), ("client_id", DEMO_CLIENT_ID)])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    doc["active"] == true
+    common::introspect(server, token).await["active"] == true
 }
 
 /// Prints a measured figure where `cargo test` shows it.
@@ -317,8 +307,8 @@ async fn a_locked_collection_whose_prompt_never_comes_times_out() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = hung.wait().unwrap_or_else(|e| panic!("{e}"));
+        .expect("spawn secret-tool under timeout");
+    let status = hung.wait().expect("wait for secret-tool");
     assert_eq!(status.code(), Some(124), "secret-tool did not hang");
     assert!(started.elapsed() >= Duration::from_secs(2));
 
@@ -443,7 +433,7 @@ async fn a_keyring_daemon_that_dies_during_a_login_is_reported() {
             &env,
         )
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("spawn tvlogin login");
     // The probe passed (a code is pending); then the keyring dies.
     let started = Instant::now();
     while server.pending_user_codes().is_empty() {
@@ -452,12 +442,9 @@ async fn a_keyring_daemon_that_dies_during_a_login_is_reported() {
     }
     ss.kill_keyring();
     for code in server.pending_user_codes() {
-        server.approve(&code).unwrap_or_else(|e| panic!("{e:?}"));
+        server.approve(&code).expect("approve the code");
     }
-    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("login hung with the keyring gone"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = common::output_of(child, "login with the keyring gone").await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");
@@ -472,7 +459,7 @@ async fn a_keyring_daemon_that_dies_during_a_login_is_reported() {
 async fn without_a_session_bus_the_keyring_is_unavailable() {
     // No programs needed: an empty runtime dir and no bus address, as over SSH or in a
     // container.
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let runtime = dir.path().display().to_string();
     let home = Home::new();
     let env = [

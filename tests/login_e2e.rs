@@ -104,7 +104,7 @@ async fn every_quirks_profile_with_every_client_authentication() {
         }
     }
     for flow in flows {
-        let (quirks, client, result, out, server) = flow.await.unwrap_or_else(|e| panic!("{e}"));
+        let (quirks, client, result, out, server) = flow.await.expect("join a login flow");
         let tokens = result.unwrap_or_else(|e| panic!("{quirks} {client}: {e}\n{out}"));
         let what = format!("{quirks} {client}");
         assert!(!tokens.access_token.secret().is_empty(), "{what}");
@@ -339,7 +339,7 @@ async fn expiry_exits_4_for_every_quirks_profile() {
         }));
     }
     for run in runs {
-        let (quirks, run) = run.await.unwrap_or_else(|e| panic!("{e}"));
+        let (quirks, run) = run.await.expect("join a login run");
         assert_eq!(run.code, 4, "{quirks}: {}", run.stderr);
         assert!(
             run.elapsed < Duration::from_secs(10),

@@ -49,7 +49,7 @@ async fn polls_respect_the_interval_and_slow_down_raises_it() {
         }));
     }
     for flow in flows {
-        let (quirks, run, polls) = flow.await.unwrap_or_else(|e| panic!("{e}"));
+        let (quirks, run, polls) = flow.await.expect("join a login flow");
         assert_eq!(run.code, 0, "{quirks}: {}", run.stderr);
         let outcomes: Vec<&str> = polls.iter().map(|p| p.outcome.as_str()).collect();
         assert_eq!(

@@ -1,5 +1,8 @@
-//! The refresh_token grant through the oauth2 crate and our reqwest 0.13 adapter, against the
+//! The refresh_token grant through our HTTP client and the one token parser, against the
 //! embedded server's rotating refresh tokens (a replayed one revokes the grant).
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
@@ -39,11 +42,11 @@ async fn logged_in(
         ..LoginArgs::default()
     };
     let config = LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("none"), &|_| None)
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .expect("resolve the login config");
     let mut reporter = Reporter::new(OutputMode::Json, Vec::new(), Vec::new());
     let tokens = login::login(&config, &mut reporter)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("log in to the embedded server")
         .tokens;
     (server, config, tokens)
 }
@@ -51,22 +54,20 @@ async fn logged_in(
 #[tokio::test]
 async fn rotation_and_replay_detection() {
     let (server, config, tokens) = logged_in(Quirks::Rfc).await;
-    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e:?}"));
+    let http = Http::new(config.http).expect("build the HTTP client");
     let token_endpoint = server.token_endpoint();
-    let first = tokens
-        .refresh_token
-        .unwrap_or_else(|| panic!("no refresh token"));
+    let first = tokens.refresh_token.expect("no refresh token");
 
     let renewed = refresh(&http, &config.client, &token_endpoint, &first, None)
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .expect("refresh with the first token");
     let second = renewed
         .refresh_token
         .clone()
-        .unwrap_or_else(|| panic!("not rotated"));
+        .expect("the refresh token was not rotated");
     assert_ne!(second.secret(), first.secret());
     assert_ne!(renewed.access_token.secret(), tokens.access_token.secret());
-    assert!(renewed.id_token.is_some(), "the adapter keeps the id_token");
+    assert!(renewed.id_token.is_some(), "the refresh keeps the id_token");
 
     // Replaying the rotated token is refused and kills the whole grant.
     let replay = refresh(&http, &config.client, &token_endpoint, &first, None).await;
@@ -91,13 +92,11 @@ async fn rotation_and_replay_detection() {
 #[tokio::test]
 async fn github_errors_with_http_200_reach_us_as_errors() {
     let (server, config, tokens) = logged_in(Quirks::Github).await;
-    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e:?}"));
-    let rt = tokens
-        .refresh_token
-        .unwrap_or_else(|| panic!("no refresh token"));
+    let http = Http::new(config.http).expect("build the HTTP client");
+    let rt = tokens.refresh_token.expect("no refresh token");
     let renewed = refresh(&http, &config.client, &server.token_endpoint(), &rt, None)
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .expect("refresh");
     assert!(renewed.access_token.secret().starts_with("gho_"));
     let bogus = oauth2::RefreshToken::new("ghr_bogus".into());
     let err = refresh(
@@ -114,13 +113,11 @@ async fn github_errors_with_http_200_reach_us_as_errors() {
 #[tokio::test]
 async fn google_keeps_the_refresh_token() {
     let (server, config, tokens) = logged_in(Quirks::Google).await;
-    let http = Http::new(config.http).unwrap_or_else(|e| panic!("{e:?}"));
-    let rt = tokens
-        .refresh_token
-        .unwrap_or_else(|| panic!("no refresh token"));
+    let http = Http::new(config.http).expect("build the HTTP client");
+    let rt = tokens.refresh_token.expect("no refresh token");
     let renewed = refresh(&http, &config.client, &server.token_endpoint(), &rt, None)
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .expect("refresh");
     assert!(renewed.refresh_token.is_none(), "Google does not rotate");
     let again = refresh(&http, &config.client, &server.token_endpoint(), &rt, None).await;
     assert!(again.is_ok(), "{again:?}");

@@ -214,7 +214,7 @@ async fn dashboard_pushes_the_login_screen_and_gets_the_outcome_back() {
     })
     .await;
     assert!(server.pending_user_codes().contains(&code), "still waiting");
-    server.approve(&code).unwrap_or_else(|e| panic!("{e:?}"));
+    server.approve(&code).expect("approve the code");
     run.wait_for("Logged in").await;
     run.key(KeyCode::Enter);
     run.wait_for("logged in (profile default)").await;

@@ -2,6 +2,9 @@
 //! parsed for a minute), a slow-header connection is closed by the header-read timeout, too
 //! many pending device codes are refused, and discovery keeps answering throughout.
 //! Correctness only: how fast is measured by `scripts/bench-serve-abuse.sh`, not here.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::time::Duration;
 
@@ -13,14 +16,14 @@ use tvlogin::server::{DEMO_CLIENT_ID, Limits, ServerConfig, ServerHandle};
 async fn start(limits: Limits) -> ServerHandle {
     ServerHandle::start_with_limits(ServerConfig::default(), limits)
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("start the embedded server")
 }
 
 /// One request on its own connection; the whole answer as (status, body).
 async fn request(server: &ServerHandle, head: &str, body: &[u8]) -> (u16, String) {
     let mut stream = TcpStream::connect(server.local_addr())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("connect to the server");
     let head = format!(
         "{head}\r\nhost: 127.0.0.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
@@ -28,7 +31,7 @@ async fn request(server: &ServerHandle, head: &str, body: &[u8]) -> (u16, String
     stream
         .write_all(head.as_bytes())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("send the request head");
     // The server may answer (and close) before reading it all: a write error is fine.
     let _ = stream.write_all(body).await;
     let mut answer = Vec::new();
@@ -106,7 +109,7 @@ async fn huge_forms_are_refused_and_discovery_keeps_answering() {
         abusers.push(tokio::spawn(async move {
             let mut s = TcpStream::connect(addr)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("connect to the server");
             let head = format!(
                 "{FORM}\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
                 huge.len()
@@ -141,21 +144,21 @@ async fn slow_clients_are_cut_off_and_discovery_keeps_answering() {
     for _ in 0..50 {
         let mut s = TcpStream::connect(server.local_addr())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("connect to the server");
         s.write_all(b"GET /jwks HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ")
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("send a slow header");
         slow.push(s);
     }
     discovery_answers(&server).await;
     // A body that never finishes gets an answer saying so.
     let mut stalled = TcpStream::connect(server.local_addr())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("connect to the server");
     stalled
         .write_all(format!("{FORM}\r\nhost: x\r\ncontent-length: 100\r\n\r\nclient_id=").as_bytes())
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("send a stalled body");
     for mut s in slow {
         // The server closes the connection (EOF or reset), well before this generous bound.
         let mut buf = Vec::new();
@@ -188,7 +191,7 @@ async fn pending_device_codes_are_capped() {
     assert_eq!(oauth_error(&body).0, "temporarily_unavailable");
     // Deciding one frees a place.
     let code = server.pending_user_codes().remove(0);
-    server.approve(&code).unwrap_or_else(|e| panic!("{e}"));
+    server.approve(&code).expect("approve the code");
     let (status, body) = request(&server, FORM, ok.as_bytes()).await;
     assert_eq!(status, 200, "{body}");
     discovery_answers(&server).await;

@@ -1,32 +1,28 @@
 //! Sessions are never lost: signals during a refresh, full and read-only stores, unsafe
 //! folders, every kind of refresh answer, logout against each revocation behaviour, and
 //! logging in again from what a profile remembers. Real binary, embedded server on 127.0.0.1.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Canned, Home, canned, logged_in, quick};
+use common::{Canned, FILE_STORE, Home, canned, logged_in, quick, read_json, refresh_outcomes};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tvlogin::server::{Knobs, ServerConfig, ServerHandle};
 
-const FILE: [(&str, &str); 1] = [("TVLOGIN_STORE", "file")];
-
 fn profiles(home: &Home) -> PathBuf {
     home.paths().data_dir.join("profiles")
 }
 
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 fn stored_refresh_token(home: &Home) -> Option<String> {
-    let path = profiles(home).join("default.tokens.json");
+    let path = home.tokens_file();
     path.exists()
         .then(|| {
             read_json(&path)["refresh_token"]
@@ -34,10 +30,6 @@ fn stored_refresh_token(home: &Home) -> Option<String> {
                 .map(str::to_owned)
         })
         .flatten()
-}
-
-fn outcomes(server: &ServerHandle) -> Vec<String> {
-    server.refreshes().into_iter().map(|r| r.outcome).collect()
 }
 
 fn with_knobs(knobs: Knobs) -> ServerConfig {
@@ -65,10 +57,10 @@ fn sh(args: &[&str]) -> bool {
 
 /// Points the stored session's token endpoint somewhere else (a canned provider).
 fn redirect_token_endpoint(home: &Home, to: &str) {
-    let path = profiles(home).join("default.state.json");
+    let path = home.state_file();
     let mut state = read_json(&path);
     state["session"]["endpoints"]["token"] = Value::from(to);
-    std::fs::write(&path, state.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, state.to_string()).expect("write the state file");
 }
 
 // ----- signals during a refresh -----
@@ -85,10 +77,10 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
     .await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let child = home
-        .command(&[command], &FILE)
+        .command(&[command], &FILE_STORE)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pid = child.id().unwrap_or_else(|| panic!("no pid"));
+        .expect("spawn tvlogin");
+    let pid = child.id().expect("no pid");
     // Wait until the server has rotated the refresh token (its answer is now delayed).
     for _ in 0..500 {
         if !server.refreshes().is_empty() {
@@ -96,7 +88,11 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(outcomes(&server), ["tokens"], "the refresh never arrived");
+    assert_eq!(
+        refresh_outcomes(&server),
+        ["tokens"],
+        "the refresh never arrived"
+    );
     assert!(
         sh(&["kill", "-s", signal, &pid.to_string()]),
         "kill -s {signal}"
@@ -106,10 +102,7 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(sh(&["kill", "-s", signal, &pid.to_string()]));
     }
-    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("hung"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = common::output_of(child, &format!("tvlogin {command}")).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -131,11 +124,11 @@ async fn signal_during_refresh(signal: &str, number: i32, command: &str) {
     }
     // The rotated token was stored: the next refresh works and nothing was replayed (the 2 s
     // tokens may make `token` refresh once more; every refresh must have been a success).
-    let next = home.run_with_env(&["refresh"], &FILE).await;
+    let next = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(next.code, 0, "{}", next.stderr);
-    let token = home.run_with_env(&["token"], &FILE).await;
+    let token = home.run_with_env(&["token"], &FILE_STORE).await;
     assert_eq!(token.code, 0, "{}", token.stderr);
-    let seen = outcomes(&server);
+    let seen = refresh_outcomes(&server);
     assert!(
         seen.len() >= 2 && seen.iter().all(|o| o == "tokens"),
         "a token was replayed: {seen:?}"
@@ -166,10 +159,10 @@ async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
     .await;
     home.config("[profiles.default]\ntimeout = 1\n");
     let child = home
-        .command(&["refresh"], &FILE)
+        .command(&["refresh"], &FILE_STORE)
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let pid = child.id().unwrap_or_else(|| panic!("no pid")).to_string();
+        .expect("spawn tvlogin refresh");
+    let pid = child.id().expect("no pid").to_string();
     for _ in 0..500 {
         if !server.refreshes().is_empty() {
             break;
@@ -180,16 +173,13 @@ async fn a_process_stopped_past_its_timeout_still_keeps_the_answer() {
     // The answer arrives while the process is stopped, and its 1 s limit passes.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(sh(&["kill", "-s", "CONT", &pid]));
-    let out = tokio::time::timeout(common::PROCESS_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("hung"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let out = common::output_of(child, "tvlogin refresh").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let next = home.run_with_env(&["refresh"], &FILE).await;
+    let next = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(next.code, 0, "{}", next.stderr);
     assert_eq!(
-        outcomes(&server),
+        refresh_outcomes(&server),
         ["tokens", "tokens"],
         "a token was replayed"
     );
@@ -240,7 +230,7 @@ async fn login_into(home: &Home, server: &ServerHandle) {
                 "openid offline_access",
                 "--json",
             ],
-            &FILE,
+            &FILE_STORE,
         )
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -263,12 +253,12 @@ async fn a_full_disk_sends_nothing_and_keeps_the_session() {
     let filler = data.join("filler");
     {
         use std::io::Write;
-        let mut f = std::fs::File::create(&filler).unwrap_or_else(|e| panic!("{e}"));
+        let mut f = std::fs::File::create(&filler).expect("create the filler file");
         let block = vec![1u8; 4096];
         while f.write_all(&block).is_ok() {}
         let _ = f.sync_all();
     }
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("nothing was sent") && run.stderr.contains("No space left"),
@@ -277,10 +267,10 @@ async fn a_full_disk_sends_nothing_and_keeps_the_session() {
     );
     assert!(server.refreshes().is_empty(), "a refresh was sent");
     assert_eq!(stored_refresh_token(&home), before);
-    std::fs::remove_file(&filler).unwrap_or_else(|e| panic!("{e}"));
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    std::fs::remove_file(&filler).expect("remove the filler file");
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(outcomes(&server), ["tokens"]);
+    assert_eq!(refresh_outcomes(&server), ["tokens"]);
 }
 
 #[tokio::test]
@@ -317,7 +307,7 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
         }
     };
     assert!(read_only);
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
     assert!(server.refreshes().is_empty(), "a refresh was sent");
@@ -326,11 +316,11 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
         None => {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(profiles(&home), std::fs::Permissions::from_mode(0o700))
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("chmod the profiles dir 0700");
         }
     }
     assert_eq!(stored_refresh_token(&home), before);
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -342,9 +332,9 @@ async fn a_world_writable_folder_is_refused_before_any_request() {
     let (server, home) = logged_in(quick(3600)).await;
     let dir = profiles(&home);
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("chmod the data dir 0777");
     for args in [&["refresh"][..], &["token"], &["logout"]] {
-        let run = home.run_with_env(args, &FILE).await;
+        let run = home.run_with_env(args, &FILE_STORE).await;
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert!(
             run.stderr
@@ -355,8 +345,8 @@ async fn a_world_writable_folder_is_refused_before_any_request() {
     }
     assert!(server.refreshes().is_empty() && server.revocations().is_empty());
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(home.run_with_env(&["refresh"], &FILE).await.code, 0);
+        .expect("chmod the data dir 0700");
+    assert_eq!(home.run_with_env(&["refresh"], &FILE_STORE).await.code, 0);
 }
 
 #[tokio::test]
@@ -369,9 +359,9 @@ async fn a_foreign_owned_state_file_is_refused_before_any_request() {
         return;
     }
     let (server, home) = logged_in(quick(3600)).await;
-    let state = profiles(&home).join("default.state.json");
+    let state = home.state_file();
     assert!(sh(&["chown", "65534", &state.to_string_lossy()]));
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("owned by user id 65534") && run.stderr.contains("chown 0"),
@@ -384,11 +374,11 @@ async fn a_foreign_owned_state_file_is_refused_before_any_request() {
 #[tokio::test]
 async fn a_symlinked_state_file_is_not_followed() {
     let (server, home) = logged_in(quick(3600)).await;
-    let state = profiles(&home).join("default.state.json");
+    let state = home.state_file();
     let planted = home.dir.path().join("planted.json");
-    std::fs::rename(&state, &planted).unwrap_or_else(|e| panic!("{e}"));
-    std::os::unix::fs::symlink(&planted, &state).unwrap_or_else(|e| panic!("{e}"));
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    std::fs::rename(&state, &planted).expect("move the state file away");
+    std::os::unix::fs::symlink(&planted, &state).expect("plant the symlink");
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert!(server.refreshes().is_empty());
@@ -402,7 +392,7 @@ async fn refresh_answered(answer: Canned) -> (Home, common::Run, Option<String>)
     let before = stored_refresh_token(&home);
     let base = canned(vec![("/token", answer)]).await;
     redirect_token_endpoint(&home, &format!("{base}/token"));
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     (home, run, before)
 }
 
@@ -416,7 +406,7 @@ async fn an_empty_refresh_token_never_replaces_the_working_one() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(before.is_some());
     assert_eq!(stored_refresh_token(&home), before);
-    let token = home.run_with_env(&["token"], &FILE).await;
+    let token = home.run_with_env(&["token"], &FILE_STORE).await;
     assert_eq!(token.stdout.trim(), "A2");
 }
 
@@ -447,7 +437,7 @@ async fn negative_lifetimes_are_unknown_not_fatal() {
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(stored_refresh_token(&home).as_deref(), Some("R3"));
-    let state = read_json(&profiles(&home).join("default.state.json"));
+    let state = read_json(&home.state_file());
     assert!(state["session"]["access_expires_at"].is_null(), "{state}");
 }
 
@@ -468,14 +458,14 @@ async fn a_bare_400_ends_the_session_with_exit_7() {
         run.stderr
     );
     assert_eq!(stored_refresh_token(&home), None);
-    let status = home.run_with_env(&["status", "--json"], &FILE).await;
+    let status = home.run_with_env(&["status", "--json"], &FILE_STORE).await;
     let doc: Value = serde_json::from_str(&status.stdout).unwrap_or_default();
     assert_eq!(doc["profiles"][0]["logged_in"], false, "{doc}");
     assert!(
         doc["profiles"][0]["remembered_login"]["issuer"].is_string(),
         "{doc}"
     );
-    let token = home.run_with_env(&["token"], &FILE).await;
+    let token = home.run_with_env(&["token"], &FILE_STORE).await;
     assert_eq!(token.code, 7, "{}", token.stderr);
 }
 
@@ -502,7 +492,7 @@ async fn logout_with(knobs: Knobs, extra: &[&str]) -> (Arc<ServerHandle>, Home, 
     let (server, home) = logged_in(with_knobs(knobs)).await;
     let mut args = vec!["logout"];
     args.extend_from_slice(extra);
-    let run = home.run_with_env(&args, &FILE).await;
+    let run = home.run_with_env(&args, &FILE_STORE).await;
     (server, home, run)
 }
 
@@ -624,11 +614,11 @@ async fn logout_without_a_revocation_endpoint_exits_0() {
                 tvlogin::server::DEMO_CLIENT_ID,
                 "--json",
             ],
-            &FILE,
+            &FILE_STORE,
         )
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let run = home.run_with_env(&["logout"], &FILE).await;
+    let run = home.run_with_env(&["logout"], &FILE_STORE).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("no revocation endpoint"),
@@ -636,7 +626,7 @@ async fn logout_without_a_revocation_endpoint_exits_0() {
         run.stderr
     );
     // …and it remembers the endpoints: `login` alone logs in again.
-    let again = home.run_with_env(&["login", "--json"], &FILE).await;
+    let again = home.run_with_env(&["login", "--json"], &FILE_STORE).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
 }
 
@@ -645,16 +635,16 @@ async fn logout_without_a_revocation_endpoint_exits_0() {
 #[tokio::test]
 async fn login_alone_after_logout_and_after_the_session_ended() {
     let (server, home) = logged_in(quick(3600)).await;
-    let logout = home.run_with_env(&["logout"], &FILE).await;
+    let logout = home.run_with_env(&["logout"], &FILE_STORE).await;
     assert_eq!(logout.code, 0, "{}", logout.stderr);
-    let status = home.run_with_env(&["status"], &FILE).await;
+    let status = home.run_with_env(&["status"], &FILE_STORE).await;
     assert!(status.stdout.contains("(logged out)"), "{}", status.stdout);
-    assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 7);
+    assert_eq!(home.run_with_env(&["token"], &FILE_STORE).await.code, 7);
     let again = home
-        .run_with_env(&["login", "--profile", "default", "--json"], &FILE)
+        .run_with_env(&["login", "--profile", "default", "--json"], &FILE_STORE)
         .await;
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 0);
+    assert_eq!(home.run_with_env(&["token"], &FILE_STORE).await.code, 0);
 
     // The server ends the grant (its refresh token revoked elsewhere): invalid_grant → 7.
     let rt = stored_refresh_token(&home).unwrap_or_default();
@@ -668,21 +658,23 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
         .await
         .map(|r| r.status().as_u16());
     assert_eq!(revoked.ok(), Some(200));
-    let ended = home.run_with_env(&["refresh"], &FILE).await;
+    let ended = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(ended.code, 7, "{}", ended.stderr);
     assert!(ended.stderr.contains("invalid_grant"), "{}", ended.stderr);
-    let again = home.run_with_env(&["login", "--json"], &FILE).await;
+    let again = home.run_with_env(&["login", "--json"], &FILE_STORE).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(home.run_with_env(&["token"], &FILE).await.code, 0);
+    assert_eq!(home.run_with_env(&["token"], &FILE_STORE).await.code, 0);
 }
 
 #[tokio::test]
 async fn logout_forget_removes_everything() {
     let (_server, home) = logged_in(quick(3600)).await;
-    let run = home.run_with_env(&["logout", "--forget"], &FILE).await;
+    let run = home
+        .run_with_env(&["logout", "--forget"], &FILE_STORE)
+        .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(!profiles(&home).join("default.state.json").exists());
-    let again = home.run_with_env(&["login", "--json"], &FILE).await;
+    assert!(!home.state_file().exists());
+    let again = home.run_with_env(&["login", "--json"], &FILE_STORE).await;
     assert_eq!(again.code, 2, "{}", again.stderr);
     assert!(
         again.stderr.contains("no authorization server given"),
@@ -695,7 +687,7 @@ async fn logout_forget_removes_everything() {
 async fn never_logged_in_is_exit_7() {
     let home = Home::new();
     for args in [&["token"][..], &["refresh"]] {
-        let run = home.run_with_env(args, &FILE).await;
+        let run = home.run_with_env(args, &FILE_STORE).await;
         assert_eq!(run.code, 7, "{args:?}: {}", run.stderr);
         assert!(run.stderr.contains("tvlogin login"), "{}", run.stderr);
     }
@@ -708,10 +700,12 @@ async fn never_logged_in_is_exit_7() {
 async fn recording_provider() -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the test server's port on 127.0.0.1");
     let base = format!(
         "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        listener
+            .local_addr()
+            .expect("read the test server's address")
     );
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
@@ -860,9 +854,9 @@ async fn a_lower_case_bearer_is_kept_as_sent() {
         ..Knobs::default()
     }))
     .await;
-    let refresh = home.run_with_env(&["refresh"], &FILE).await;
+    let refresh = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(refresh.code, 0, "{}", refresh.stderr);
-    let token = home.run_with_env(&["token", "--json"], &FILE).await;
+    let token = home.run_with_env(&["token", "--json"], &FILE_STORE).await;
     let doc: Value = serde_json::from_str(&token.stdout).unwrap_or_default();
     assert_eq!(doc["token_type"], "bearer", "{doc}");
 }
@@ -884,7 +878,7 @@ async fn refresh_errors_as_a_bare_400_end_the_session() {
         ])
         .send()
         .await;
-    let run = home.run_with_env(&["refresh"], &FILE).await;
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(
         run.stderr.contains("HTTP 400 (empty body)"),
@@ -896,7 +890,7 @@ async fn refresh_errors_as_a_bare_400_end_the_session() {
 #[tokio::test]
 async fn the_dashboards_login_key_works_for_a_remembered_profile() {
     let (server, home) = logged_in(quick(3600)).await;
-    let logout = home.run_with_env(&["logout"], &FILE).await;
+    let logout = home.run_with_env(&["logout"], &FILE_STORE).await;
     assert_eq!(logout.code, 0, "{}", logout.stderr);
     // A new dashboard process: no session in memory, only what the state file remembers.
     let ctx = tvlogin::session::Context {
@@ -905,7 +899,7 @@ async fn the_dashboards_login_key_works_for_a_remembered_profile() {
         env: Box::new(|_| None),
     };
     let config = tvlogin::dashboard::run::login_config(&ctx, "default", None)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("resolve the profile's login config");
     assert_eq!(config.client.id, tvlogin::server::DEMO_CLIENT_ID);
     match &config.source {
         tvlogin::config::EndpointSource::Discover(issuer) => {
@@ -926,7 +920,7 @@ async fn a_world_writable_config_file_is_refused() {
     home.config("[profiles.work]\nissuer = \"https://attacker.example\"\n");
     let path = home.dir.path().join("config/config.toml");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("chmod the file 0666");
     let run = home.run(&["token", "--profile", "work"]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -977,11 +971,11 @@ async fn a_login_answer_with_only_a_refresh_token_is_kept() {
                 "c",
                 "--json",
             ],
-            &FILE,
+            &FILE_STORE,
         )
         .await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(stored_refresh_token(&home).as_deref(), Some("R-only"));
-    let stored = read_json(&profiles(&home).join("default.tokens.json"));
+    let stored = read_json(&home.tokens_file());
     assert!(stored.get("access_token").is_none(), "{stored}");
 }

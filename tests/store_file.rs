@@ -57,7 +57,7 @@ async fn a_file_login_is_private_and_remembered() {
     let dir = home.paths().data_dir.join("profiles");
     let tokens = dir.join("default.tokens.json");
     let state = dir.join("default.state.json");
-    let text = std::fs::read_to_string(&tokens).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&tokens).expect("read the tokens file");
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     assert!(doc["refresh_token"].as_str().is_some_and(|t| !t.is_empty()));
     assert!(
@@ -99,7 +99,7 @@ async fn no_keyring_here_fails_before_the_flow_and_names_the_way_out() {
     // missing-keyring path to show.
     let probe = tokio::task::spawn_blocking(|| tvlogin::store::keyring::probe("tvlogin-test"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("join the keyring probe");
     if probe.is_ok() {
         eprintln!("skipped: a keyring works on this machine");
         return;

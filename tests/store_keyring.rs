@@ -1,6 +1,9 @@
 //! The keyring backend through keyring-core's mock store: what goes in which entry, errors a
 //! real keyring gives (locked, too long), a keyring that never answers, and the probe that
 //! runs before a login.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -24,24 +27,21 @@ static MOCK: Once = Once::new();
 /// tvlogin's keyring backend then uses instead of the OS keyring.
 fn mock_store() -> Arc<CredentialStore> {
     MOCK.call_once(|| {
-        let store = mock::Store::new().unwrap_or_else(|e| panic!("{e}"));
+        let store = mock::Store::new().expect("create the mock store");
         keyring_core::set_default_store(store);
     });
-    keyring_core::get_default_store().unwrap_or_else(|| panic!("no default store"))
+    keyring_core::get_default_store().expect("no default store")
 }
 
 fn entry(slot: &str, profile: &str) -> Entry {
     mock_store()
         .build("tvlogin", &format!("{slot}:{profile}"), None)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("build the keyring entry")
 }
 
 fn fail_next(slot: &str, profile: &str, error: KError) {
     let e = entry(slot, profile);
-    let cred: &mock::Cred = e
-        .as_any()
-        .downcast_ref()
-        .unwrap_or_else(|| panic!("not a mock credential"));
+    let cred: &mock::Cred = e.as_any().downcast_ref().expect("not a mock credential");
     cred.set_error(error);
 }
 
@@ -49,7 +49,7 @@ fn password(slot: &str, profile: &str) -> Option<String> {
     match entry(slot, profile).get_password() {
         Ok(p) => Some(p),
         Err(KError::NoEntry) => None,
-        Err(e) => panic!("{e}"),
+        Err(e) => panic!("read the {slot}:{profile} entry: {e}"),
     }
 }
 
@@ -71,7 +71,7 @@ fn config(profile: &str) -> LoginConfig {
         ..LoginArgs::default()
     };
     LoginConfig::resolve(&args, &ConfigFile::default(), Path::new("none"), &|_| None)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("resolve the login config")
 }
 
 fn paths(dir: &tempfile::TempDir) -> Paths {
@@ -84,12 +84,12 @@ fn paths(dir: &tempfile::TempDir) -> Paths {
 #[tokio::test]
 async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
     mock_store();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let paths = paths(&dir);
     let config = config("kr-login");
     let choice = store::choose(&paths, &config)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("choose the store");
     assert_eq!(choice.backend, Backend::Keyring);
     assert_eq!(choice.keyring, Some(KeyringKind::Default));
     assert_eq!(choice.reason, "default");
@@ -110,7 +110,7 @@ async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
     };
     let stored = session::persist_login(&paths, "kr-login", &config, endpoints, &tokens, &choice)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("persist the login");
     assert_eq!(stored.backend, Backend::Keyring);
     assert_eq!(stored.location, "keyring (keyring-core default store)");
     // The refresh token alone in its entry; the access token cached in its own.
@@ -119,7 +119,7 @@ async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
     assert_eq!(password("id", "kr-login"), None);
     // The data directory holds metadata only.
     let state_path = paths.data_dir.join("profiles/kr-login.state.json");
-    let state = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    let state = std::fs::read_to_string(&state_path).expect("read the state file");
     assert!(
         !state.contains("rt-1") && !state.contains("at-1"),
         "{state}"
@@ -141,7 +141,7 @@ async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
     };
     let t = session::current_token(&ctx, "kr-login", TokenKind::Access, 60)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("get the current token");
     assert_eq!(t.token, "at-1");
     assert!(!t.refreshed);
 
@@ -149,7 +149,7 @@ async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
     let mut steps = Vec::new();
     let out = session::logout(&ctx, "kr-login", &mut |s| steps.push(s.clone()))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("log out");
     assert!(out);
     assert!(
         steps
@@ -162,7 +162,7 @@ async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
     // The store choice outlives the session.
     let again = store::choose(&paths, &config)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("choose the store");
     assert_eq!(again.reason, "remembered for this profile");
 }
 
@@ -176,10 +176,10 @@ fn an_oversized_cache_entry_is_skipped_not_fatal() {
     fail_next("access", "kr-big", KError::TooLong("secret".into(), 2560));
     store
         .save("kr-big", &secrets("rt-big", "at-big"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("save the secrets");
     let loaded = store
         .load("kr-big")
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("load the secrets")
         .unwrap_or_default();
     assert_eq!(
         loaded.refresh_token.as_ref().map(|t| t.secret().as_str()),
@@ -208,7 +208,7 @@ fn a_locked_keyring_keeps_the_old_refresh_token() {
     let store = keyring();
     store
         .save("kr-locked", &secrets("rt-old", "at-old"))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("save the secrets");
     fail_next(
         "refresh",
         "kr-locked",
@@ -227,7 +227,7 @@ fn a_locked_keyring_keeps_the_old_refresh_token() {
 #[tokio::test]
 async fn a_locked_keyring_is_reported_before_the_flow() {
     mock_store();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     fail_next(
         "probe",
         "kr-probe",
@@ -238,7 +238,7 @@ async fn a_locked_keyring_is_reported_before_the_flow() {
         panic!("{err:?}")
     };
     assert!(reason.contains("collection is locked"), "{reason}");
-    let error: tvlogin::error::Error = err.unwrap_or_else(|| panic!()).into();
+    let error: tvlogin::error::Error = err.expect("choose failed above").into();
     assert_eq!(error.exit().code(), 2);
 }
 
@@ -321,7 +321,7 @@ async fn a_keyring_that_never_answers_cannot_hang_tvlogin() {
 fn the_tui_api_is_usable_from_spawned_tasks() {
     fn send<T: Send + 'static>(_: &T) {}
     fn send_ref<T: Send>(_: &T) {}
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let paths = paths(&dir);
     let config = config("kr-send");
     let EndpointSource::Fixed(endpoints) = &config.source else {
@@ -389,7 +389,7 @@ async fn a_relogin_that_fails_part_way_never_mixes_two_sessions() {
     mock_store();
     for (n, failing) in ["access", "id"].into_iter().enumerate() {
         let profile = format!("kr-mix-{n}");
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().expect("create a temp dir");
         let paths = paths(&dir);
         persist(
             &paths,
@@ -398,7 +398,7 @@ async fn a_relogin_that_fails_part_way_never_mixes_two_sessions() {
             &keyring_choice(),
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("persist the login");
         fail_next(
             failing,
             &profile,
@@ -434,7 +434,7 @@ async fn a_relogin_that_fails_part_way_never_mixes_two_sessions() {
 #[tokio::test]
 async fn a_failed_state_write_keeps_the_earlier_stores_secrets() {
     mock_store();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let paths = paths(&dir);
     let profile = "kr-move";
     let file_choice = store::StoreChoice::file(&paths, profile);
@@ -445,13 +445,13 @@ async fn a_failed_state_write_keeps_the_earlier_stores_secrets() {
         &file_choice,
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("persist the login");
     let profiles = paths.data_dir.join("profiles");
     let state_path = profiles.join(format!("{profile}.state.json"));
-    let state_before = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    let state_before = std::fs::read_to_string(&state_path).expect("read the state file");
     // The state file's temp file cannot be created: its name is taken by a directory.
     std::fs::create_dir(profiles.join(format!(".{profile}.state.json.tmp")))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("take the temp file's name with a directory");
     let result = persist(
         &paths,
         profile,
@@ -460,14 +460,14 @@ async fn a_failed_state_write_keeps_the_earlier_stores_secrets() {
     )
     .await;
     assert!(result.is_err(), "the state write was meant to fail");
-    let state_after = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    let state_after = std::fs::read_to_string(&state_path).expect("read the state file");
     assert_eq!(
         state_after, state_before,
         "the state still names the file store"
     );
     let file = store::file::FileStore::new(&paths)
         .load(profile)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("load from the file store")
         .unwrap_or_default();
     assert_eq!(
         file.refresh_token.as_ref().map(|t| t.secret().as_str()),
@@ -481,7 +481,7 @@ async fn a_failed_state_write_keeps_the_earlier_stores_secrets() {
 #[tokio::test]
 async fn a_logout_that_cannot_read_the_keyring_keeps_the_session() {
     mock_store();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let paths = paths(&dir);
     let profile = "kr-logout-locked";
     persist(
@@ -491,11 +491,11 @@ async fn a_logout_that_cannot_read_the_keyring_keeps_the_session() {
         &keyring_choice(),
     )
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("persist the login");
     let state_path = paths
         .data_dir
         .join(format!("profiles/{profile}.state.json"));
-    let state_before = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    let state_before = std::fs::read_to_string(&state_path).expect("read the state file");
     fail_next(
         "refresh",
         profile,
@@ -528,7 +528,7 @@ async fn a_logout_that_cannot_read_the_keyring_keeps_the_session() {
             .any(|s| matches!(s.outcome, session::StepOutcome::Done)),
         "{steps:?}"
     );
-    let state_after = std::fs::read_to_string(&state_path).unwrap_or_else(|e| panic!("{e}"));
+    let state_after = std::fs::read_to_string(&state_path).expect("read the state file");
     assert_eq!(state_after, state_before, "the session is kept");
     assert_eq!(password("refresh", profile).as_deref(), Some("rt-l"));
     assert_eq!(password("access", profile).as_deref(), Some("at-l"));
@@ -538,7 +538,7 @@ async fn a_logout_that_cannot_read_the_keyring_keeps_the_session() {
 /// Ctrl-C that cancels the login future while the tokens are being written).
 #[tokio::test]
 async fn a_cancelled_caller_does_not_stop_the_tokens_from_being_stored() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("create a temp dir");
     let paths = paths(&dir);
     let profile = "kr-detached";
     let config = config(profile);
@@ -549,7 +549,7 @@ async fn a_cancelled_caller_does_not_stop_the_tokens_from_being_stored() {
     // Another process holds the profile's lock, so the store write waits for it.
     let held = store::lock::ProfileLock::acquire(&paths, profile, Duration::ZERO)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("take the profile lock");
     let persisting = session::persist_login_detached(
         paths.clone(),
         config,
@@ -573,7 +573,7 @@ async fn a_cancelled_caller_does_not_stop_the_tokens_from_being_stored() {
     }
     let stored = store::file::FileStore::new(&paths)
         .load(profile)
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("load from the file store")
         .unwrap_or_default();
     assert_eq!(
         stored.refresh_token.as_ref().map(|t| t.secret().as_str()),

@@ -8,6 +8,9 @@
 //!   input, under the exact algorithm name the key was made for;
 //! - `verified` does happen (unmutated tokens and mutations outside the signed bytes), so the
 //!   property is not vacuous.
+// Helpers outside #[test] functions use `expect` too, and clippy.toml's
+// allow-expect-in-tests covers only #[test] functions: test code, not product code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
@@ -82,16 +85,15 @@ fn b64(bytes: &[u8]) -> String {
 
 fn families() -> Vec<Family> {
     let rng = SystemRandom::new();
-    let rsa = RsaKeyPair::generate(KeySize::Rsa2048).unwrap_or_else(|e| panic!("{e:?}"));
+    let rsa = RsaKeyPair::generate(KeySize::Rsa2048).expect("generate an RSA key");
     let rsa_public = rsa.public_key().as_ref().to_vec();
     let rsa_jwk = json!({"kty": "RSA", "kid": "rsa", "use": "sig",
         "n": b64(rsa.public_key().modulus().big_endian_without_leading_zero()),
         "e": b64(rsa.public_key().exponent().big_endian_without_leading_zero())});
-    let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-        .unwrap_or_else(|e| panic!("{e:?}"));
+    let ec = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("generate an EC key");
     let p = ec.public_key().as_ref().to_vec();
     let ec_jwk = json!({"kty": "EC", "crv": "P-256", "kid": "ec", "x": b64(&p[1..33]), "y": b64(&p[33..65])});
-    let ed = Ed25519KeyPair::generate().unwrap_or_else(|e| panic!("{e:?}"));
+    let ed = Ed25519KeyPair::generate().expect("generate an Ed25519 key");
     let ed_public = ed.public_key().as_ref().to_vec();
     let ed_jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": b64(&ed_public)});
     vec![
@@ -100,7 +102,7 @@ fn families() -> Vec<Family> {
             sign: Box::new(move |input| {
                 let mut sig = vec![0u8; rsa.public_modulus_len()];
                 rsa.sign(&RSA_PKCS1_SHA256, &rng, input, &mut sig)
-                    .unwrap_or_else(|e| panic!("{e:?}"));
+                    .expect("sign with RSA");
                 sig
             }),
             jwk: rsa_jwk,
@@ -111,7 +113,7 @@ fn families() -> Vec<Family> {
             alg: "ES256",
             sign: Box::new(move |input| {
                 ec.sign(&SystemRandom::new(), input)
-                    .unwrap_or_else(|e| panic!("{e:?}"))
+                    .expect("sign with EC")
                     .as_ref()
                     .to_vec()
             }),
@@ -293,8 +295,8 @@ async fn mutated_tokens_are_verified_only_when_truly_signed() {
     tvlogin::install_crypto_provider();
     let families = families();
     let jwks_text = json!({"keys": families.iter().filter(|f| f.verifier.is_some()).map(|f| f.jwk.clone()).collect::<Vec<_>>()}).to_string();
-    let jwks = remote::parse_jwks(&jwks_text).unwrap_or_else(|e| panic!("{e}"));
-    let secret = HmacSecret::new(HMAC_KEY.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+    let jwks = remote::parse_jwks(&jwks_text).expect("parse the JWKS");
+    let secret = HmacSecret::new(HMAC_KEY.to_vec()).expect("make the HMAC secret");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -132,7 +132,7 @@ async fn run(operation: DockerOperation) -> Result<String, Failure> {
             Ok(json!({
                 "ServerURL": server,
                 "Username": USERNAME,
-                "Secret": token.token,
+                "Secret": token.token.secret(),
             })
             .to_string())
         }

@@ -85,7 +85,7 @@ mod tests {
         use clap::ValueEnum;
         for shell in clap_complete::Shell::value_variants() {
             let mut out = Vec::new();
-            completions(*shell, &mut out).unwrap_or_else(|e| panic!("{e}"));
+            completions(*shell, &mut out).expect("write the completions");
             let text = String::from_utf8_lossy(&out);
             for name in subcommands() {
                 assert!(text.contains(&name), "{shell}: {name} missing");
@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn the_man_page_covers_every_subcommand_and_the_exit_codes() {
         let mut out = Vec::new();
-        man(&mut out).unwrap_or_else(|e| panic!("{e}"));
+        man(&mut out).expect("write the man page");
         let text = String::from_utf8_lossy(&out);
         assert!(
             text.starts_with(".ie") || text.contains(".TH"),

@@ -111,7 +111,7 @@ pub async fn exec(args: ExecArgs) -> Result<Exit, Error> {
         &child_env(&ctx, &profile),
         std::env::vars_os(),
         &args.env_name,
-        &token.token,
+        token.token.secret(),
     );
     run(command, program)
 }

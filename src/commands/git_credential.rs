@@ -109,10 +109,10 @@ pub fn answer(request: &Request, token: &IssuedToken, username: &str, bearer: bo
             "authtype={}\n",
             super::token::auth_scheme(&token.token_type)
         ));
-        out.push_str(&format!("credential={}\n", token.token));
+        out.push_str(&format!("credential={}\n", token.token.secret()));
     } else {
         out.push_str(&format!("username={username}\n"));
-        out.push_str(&format!("password={}\n", token.token));
+        out.push_str(&format!("password={}\n", token.token.secret()));
     }
     if let Some(at) = token.expires_at {
         out.push_str(&format!("password_expiry_utc={at}\n"));

@@ -206,7 +206,7 @@ async fn refused_check(
         return Ok(token);
     };
     let _ = std::fs::remove_file(&path);
-    if marked.trim() != fingerprint(&token.token) || token.refreshed {
+    if marked.trim() != fingerprint(token.token.secret()) || token.refreshed {
         return Ok(token);
     }
     session::force_refresh(ctx, profile).await?;
@@ -215,7 +215,9 @@ async fn refused_check(
 
 /// Refuses tokens that cannot be pasted into a header or a command's environment.
 pub fn printable(token: &IssuedToken) -> Result<(), Error> {
-    if token.token.is_empty() || !token.token.bytes().all(|b| b.is_ascii_graphic()) {
+    if token.token.secret().is_empty()
+        || !token.token.secret().bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(Error::Protocol(
             "the stored token contains characters no token may contain; refusing to hand it out"
                 .into(),

@@ -71,7 +71,7 @@ pub fn prompt_for(info: &ExecInfo, stderr_is_terminal: bool) -> Prompt {
 
 /// The `ExecCredential` document for `token`.
 pub fn exec_credential(api_version: &str, token: &IssuedToken) -> Value {
-    let mut status = json!({ "token": token.token });
+    let mut status = json!({ "token": token.token.secret() });
     if let Some(at) = token
         .expires_at
         .and_then(|at| i64::try_from(at).ok())

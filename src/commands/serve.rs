@@ -94,7 +94,7 @@ mod tests {
             "refresh-delay-ms=250".into(),
             "revoke-refuses-public".into(),
         ])
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("valid knobs");
         assert_eq!(k.refresh_delay, Some(Duration::from_millis(250)));
         assert!(k.revoke_refuses_public_clients && !k.revoke_jwt_unsupported);
         assert!(knobs(&["refresh-delay-ms".into()]).is_err());

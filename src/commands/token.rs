@@ -28,7 +28,9 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
     }
     // A token is a header value: anything that is not printable ASCII would break the header
     // it is pasted into, or (on a terminal) be interpreted by it.
-    if issued.token.is_empty() || !issued.token.bytes().all(|b| b.is_ascii_graphic()) {
+    if issued.token.secret().is_empty()
+        || !issued.token.secret().bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(Error::Protocol(
             "the stored token contains characters no token may contain; refusing to print it"
                 .into(),
@@ -74,16 +76,16 @@ pub fn shell_quote(text: &str) -> String {
 /// checked to be printable ASCII.
 pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> String {
     match format {
-        TokenFormat::Bare => issued.token.clone(),
+        TokenFormat::Bare => issued.token.secret().clone(),
         TokenFormat::Header => format!(
             "Authorization: {} {}",
             auth_scheme(&issued.token_type),
-            issued.token
+            issued.token.secret()
         ),
         // Server-given text (scope, token type) may hold characters a terminal acts on.
         TokenFormat::Json => crate::sanitize::json_output(
             &json!({
-                "token": issued.token,
+                "token": issued.token.secret(),
                 "token_type": issued.token_type,
                 "expires_at": issued.expires_at,
                 "expires_in": session::seconds_left(now, issued.expires_at),
@@ -92,7 +94,7 @@ pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> Strin
             .to_string(),
         ),
         TokenFormat::Env => {
-            let mut text = format!("export BEARER_TOKEN={}", shell_quote(&issued.token));
+            let mut text = format!("export BEARER_TOKEN={}", shell_quote(issued.token.secret()));
             match issued.expires_at {
                 Some(at) => text.push_str(&format!("\nexport BEARER_TOKEN_EXPIRES_AT={at}")),
                 None => text.push_str("\nunset BEARER_TOKEN_EXPIRES_AT"),

@@ -30,12 +30,10 @@ use crate::store::state::SessionMeta;
 /// by the screen, which owns the terminal's output), or a login ready to be shown.
 enum Reply {
     Msg(Msg),
-    Clipboard(ClipboardText, Msg),
+    /// The token is a secret, so its Debug is redacted.
+    Clipboard(crate::secret::Secret<String>, Msg),
     LoginReady(Result<Box<LoginScreen>, String>),
 }
-
-/// A token on its way to the clipboard; Debug is redacted.
-struct ClipboardText(String);
 
 /// Shows the dashboard until the person leaves; returns the exit code.
 pub async fn run(model: Dashboard, ctx: session::Context) -> Result<Exit, Error> {
@@ -169,7 +167,7 @@ impl DashboardScreen {
             Reply::Clipboard(text, msg) => {
                 let written = crossterm::execute!(
                     self.clipboard,
-                    crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.0)
+                    crossterm::clipboard::CopyToClipboard::to_clipboard_from(text.into_secret())
                 );
                 let msg = match (written, msg) {
                     (Err(e), Msg::Copied { profile, .. }) => Msg::Copied {
@@ -329,7 +327,7 @@ impl Tasks {
                         // An effect (an edge): the lifetime left once the token is in hand.
                         let left = session::seconds_left(UnixTime::now(), t.expires_at);
                         Reply::Clipboard(
-                            ClipboardText(t.token),
+                            t.token,
                             Msg::Copied {
                                 profile,
                                 result: Ok(left),

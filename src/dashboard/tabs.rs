@@ -197,7 +197,7 @@ fn token_tab(title: &str, raw: &str, report: Report) -> Tab {
         title: title.to_owned(),
         body: TabBody::Token {
             report: Box::new(report),
-            raw: RawToken(raw.to_owned()),
+            raw: RawToken::new(raw.to_owned()),
         },
     }
 }

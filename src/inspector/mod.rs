@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::app::ColorMode;
 use crate::clock::UnixTime;
 use crate::exit::Exit;
+use crate::secret::Secret;
 use crate::token::report::{Lookup, Report};
 
 /// What one tab shows.
@@ -31,14 +32,7 @@ pub enum TabBody {
 }
 
 /// A token's text: a secret, so its `Debug` is redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RawToken(pub String);
-
-impl std::fmt::Debug for RawToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RawToken([redacted])")
-    }
-}
+pub type RawToken = Secret<String>;
 
 /// One tab.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +150,7 @@ impl Inspector {
             title: title.to_owned(),
             body: TabBody::Token {
                 report: Box::new(report),
-                raw: RawToken(raw),
+                raw: RawToken::new(raw),
             },
         });
         for (name, lookup) in extra {

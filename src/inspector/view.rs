@@ -104,8 +104,8 @@ impl Widget for &Inspector {
 /// The selected tab's body as a wrapped paragraph under a rule.
 fn body_text<'a>(m: &Inspector, theme: &Theme) -> Paragraph<'a> {
     let lines = match m.tabs.get(m.selected).map(|t| &t.body) {
-        Some(TabBody::Token { report, raw }) if m.raw => raw_view(&raw.0, report, m, theme),
-        Some(TabBody::Token { report, raw }) => token_view(report, &raw.0, m, theme),
+        Some(TabBody::Token { report, raw }) if m.raw => raw_view(raw.secret(), report, m, theme),
+        Some(TabBody::Token { report, raw }) => token_view(report, raw.secret(), m, theme),
         Some(TabBody::Fields(lookup)) => fields_view(lookup, m, theme),
         Some(TabBody::Empty(why)) => vec![Line::styled(escape(why), theme.dim)],
         None => vec![Line::styled("nothing to inspect", theme.dim)],

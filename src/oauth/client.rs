@@ -1,7 +1,5 @@
 //! The OAuth client's identity and how it authenticates at the server's endpoints.
 
-use std::fmt;
-
 use oauth2::ClientSecret;
 use serde::{Deserialize, Serialize};
 
@@ -31,24 +29,14 @@ impl AuthMethod {
 }
 
 /// The registered client tvlogin acts as.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OAuthClient {
     /// `client_id`.
     pub id: String,
-    /// The secret, for confidential clients. Never printed; [`fmt::Debug`] redacts it.
+    /// The secret, for confidential clients. Never printed: its `Debug` is redacted.
     pub secret: Option<ClientSecret>,
     /// How the client authenticates.
     pub auth: AuthMethod,
-}
-
-impl fmt::Debug for OAuthClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuthClient")
-            .field("id", &self.id)
-            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
-            .field("auth", &self.auth)
-            .finish()
-    }
 }
 
 impl OAuthClient {
@@ -56,8 +44,7 @@ impl OAuthClient {
     /// Basic header for `basic` (then `client_id` stays out of the body, as RFC 6749 §2.3.1
     /// says a client uses one method per request).
     pub fn authenticate<'a>(&'a self, form: &mut Vec<(&'a str, &'a str)>) -> Option<BasicAuth<'a>> {
-        let secret = self.secret.as_ref().map(|s| s.secret().as_str());
-        match (self.auth, secret) {
+        match (self.auth, self.secret.as_ref()) {
             (AuthMethod::Basic, Some(secret)) => {
                 return Some(BasicAuth {
                     user: &self.id,
@@ -66,7 +53,7 @@ impl OAuthClient {
             }
             (AuthMethod::Post, Some(secret)) => {
                 form.push(("client_id", &self.id));
-                form.push(("client_secret", secret));
+                form.push(("client_secret", secret.secret()));
             }
             _ => form.push(("client_id", &self.id)),
         }
@@ -102,7 +89,10 @@ mod tests {
         let mut form = vec![];
         let basic = c.authenticate(&mut form);
         assert!(form.is_empty());
-        assert_eq!(basic.map(|b| (b.user, b.password)), Some(("cid", "s3")));
+        assert_eq!(
+            basic.map(|b| (b.user, b.password.secret().as_str())),
+            Some(("cid", "s3"))
+        );
     }
 
     #[test]

@@ -215,7 +215,7 @@ mod tests {
                 "verification_uri_complete":"https://example.com/device?user_code=WDJB-MJHT",
                 "expires_in":1800,"interval":7}"#,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a usable device authorization answer");
         assert_eq!(auth.user_code, "WDJB-MJHT");
         assert_eq!(auth.expires_in, Duration::from_secs(1800));
         assert_eq!(auth.interval, Duration::from_secs(7));
@@ -233,7 +233,7 @@ mod tests {
             200,
             r#"{"device_code":"dc","user_code":"GQVQ-JKEC","verification_url":"https://www.google.com/device","expires_in":1800}"#,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a usable device authorization answer");
         assert_eq!(
             google.verification_uri.as_str(),
             "https://www.google.com/device"
@@ -246,7 +246,7 @@ mod tests {
             r#"{"device_code":"dc","user_code":"FQK5HW3UF","verification_uri":"https://microsoft.com/devicelogin",
                 "expires_in":"900","interval":"5","message":"To sign in, use a web browser"}"#,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a usable device authorization answer");
         assert_eq!(ms.message.as_deref(), Some("To sign in, use a web browser"));
         assert_eq!(ms.expires_in, Duration::from_secs(900));
         // A missing expires_in is assumed, never infinite.
@@ -254,7 +254,7 @@ mod tests {
             200,
             r#"{"device_code":"dc","user_code":"A","verification_uri":"https://x.example/d","interval":0}"#,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a usable device authorization answer");
         assert_eq!(lax.expires_in, ASSUMED_EXPIRES_IN);
         assert_eq!(lax.interval, DEFAULT_INTERVAL);
         // Absurd numbers are cut, never trusted into an overflow.
@@ -262,7 +262,7 @@ mod tests {
             200,
             r#"{"device_code":"d","user_code":"A","verification_uri":"https://x.example/d","expires_in":1e30,"interval":18446744073709551615}"#,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a usable device authorization answer");
         assert_eq!(absurd.expires_in, MAX_EXPIRES_IN);
         assert_eq!(absurd.interval, MAX_INTERVAL);
     }

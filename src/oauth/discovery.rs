@@ -163,7 +163,7 @@ mod tests {
             &doc(r#"{"issuer":"https://idp.example","token_endpoint":"https://idp.example/t",
                     "device_authorization_endpoint":"https://idp.example/d","jwks_uri":"https://idp.example/k"}"#),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid discovery document");
         assert_eq!(ok.token.as_str(), "https://idp.example/t");
         assert_eq!(ok.revocation, None);
 

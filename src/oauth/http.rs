@@ -11,9 +11,10 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
+use oauth2::ClientSecret;
+use url::{Host, Url};
 
 use crate::clock::UnixTime;
-use url::{Host, Url};
 
 /// The largest response body tvlogin reads from an authorization server. Real OAuth responses
 /// are a few kilobytes; a megabyte leaves room for large JWKS documents.
@@ -70,21 +71,14 @@ impl fmt::Debug for RawResponse {
 
 pub use crate::error::HttpError;
 
-/// Credentials for HTTP Basic client authentication (RFC 6749 §2.3.1).
+/// Credentials for HTTP Basic client authentication (RFC 6749 §2.3.1). `Debug` redacts the
+/// secret (oauth2's `ClientSecret`).
+#[derive(Debug)]
 pub struct BasicAuth<'a> {
     /// The client identifier.
     pub user: &'a str,
     /// The client secret.
-    pub password: &'a str,
-}
-
-impl fmt::Debug for BasicAuth<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicAuth")
-            .field("user", &self.user)
-            .field("password", &"[redacted]")
-            .finish()
-    }
+    pub password: &'a ClientSecret,
 }
 
 impl BasicAuth<'_> {
@@ -92,7 +86,7 @@ impl BasicAuth<'_> {
     /// form-urlencoded before they are joined and base64-encoded.
     fn header_value(&self) -> String {
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let joined = format!("{}:{}", enc(self.user), enc(self.password));
+        let joined = format!("{}:{}", enc(self.user), enc(self.password.secret()));
         format!(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(joined)
@@ -190,7 +184,7 @@ impl Http {
         self.send(url, request).await
     }
 
-    /// Sends a prepared `http::Request` (used by the oauth2 crate adapter).
+    /// Sends a prepared `http::Request` (the userinfo lookup, which needs its own headers).
     pub async fn execute(&self, request: http::Request<Vec<u8>>) -> Result<RawResponse, HttpError> {
         let url =
             Url::parse(&request.uri().to_string()).map_err(|_| HttpError::UnsupportedScheme {
@@ -331,7 +325,7 @@ mod tests {
     fn basic_auth_form_encodes_before_base64() {
         let header = BasicAuth {
             user: "my client",
-            password: "p@ss:word",
+            password: &ClientSecret::new("p@ss:word".into()),
         }
         .header_value();
         let b64 = header.trim_start_matches("Basic ");
@@ -347,7 +341,7 @@ mod tests {
             "{:?}",
             BasicAuth {
                 user: "id",
-                password: "hunter2"
+                password: &ClientSecret::new("hunter2".into())
             }
         );
         assert!(!shown.contains("hunter2"), "{shown}");

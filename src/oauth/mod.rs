@@ -5,7 +5,6 @@
 //! one shape; [`device`], [`discovery`] and [`refresh`] speak the protocol; [`poll`] decides
 //! what each answer means without doing IO; [`driver`] runs the poll step in time.
 
-pub mod adapter;
 pub mod client;
 pub mod device;
 pub mod discovery;

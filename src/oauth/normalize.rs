@@ -252,37 +252,6 @@ fn parse_retry_after(value: &str, now: UnixTime) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// Rewrites a response for the oauth2 crate, which only looks for errors on non-200
-/// statuses and only parses JSON: form bodies become JSON, and an error sent with 200
-/// becomes a 400 (oauth2-rs#218).
-pub fn for_oauth2_crate(raw: &RawResponse) -> http::Response<Vec<u8>> {
-    let normalized = OAuthResponse::from_raw(raw);
-    let mut status = raw.status;
-    let body = match &normalized.body {
-        Body::Fields(map) => {
-            if normalized.oauth_error().is_some() && (200..300).contains(&status) {
-                status = 400;
-            }
-            serde_json::to_vec(map).unwrap_or_default()
-        }
-        _ => raw.body.clone(),
-    };
-    let mut builder = http::Response::builder().status(status);
-    for (name, value) in &raw.headers {
-        if name != http::header::CONTENT_TYPE && name != http::header::CONTENT_LENGTH {
-            builder = builder.header(name, value);
-        }
-    }
-    if matches!(normalized.body, Body::Fields(_)) {
-        builder = builder.header(http::header::CONTENT_TYPE, "application/json");
-    }
-    builder.body(body).unwrap_or_else(|_| {
-        let mut fallback = http::Response::new(raw.body.clone());
-        *fallback.status_mut() = http::StatusCode::BAD_GATEWAY;
-        fallback
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -409,23 +378,5 @@ pub(crate) mod tests {
             parse_retry_after("18446744073709551615", now),
             Some(MAX_RETRY_AFTER)
         );
-    }
-
-    #[test]
-    fn oauth2_crate_sees_github_errors_as_errors() {
-        let out = for_oauth2_crate(&raw(
-            200,
-            Some("application/x-www-form-urlencoded"),
-            "error=bad_refresh_token&error_description=The+refresh+token+passed+is+incorrect",
-        ));
-        assert_eq!(out.status(), 400);
-        let body: Value = serde_json::from_slice(out.body()).unwrap_or(Value::Null);
-        assert_eq!(body["error"], "bad_refresh_token");
-        let ok = for_oauth2_crate(&raw(
-            200,
-            None,
-            r#"{"access_token":"a","token_type":"bearer"}"#,
-        ));
-        assert_eq!(ok.status(), 200);
     }
 }

@@ -6,13 +6,13 @@
 //! caller can keep it (a rotating server has already retired the old one). It also tells a
 //! grant the server has ended (exit 7: log in again) from a server that failed (exit 5).
 
-use oauth2::{AccessToken, RefreshToken};
+use oauth2::RefreshToken;
 use url::Url;
 
 use super::client::OAuthClient;
 use super::http::Http;
 use super::normalize::{Body, OAuthResponse};
-use super::token::{IdToken, MAX_LIFETIME, TokenResponse};
+use super::token::TokenResponse;
 use crate::error::Error;
 
 /// OAuth errors on refresh that mean the grant is gone (GitHub says `bad_refresh_token`).
@@ -105,55 +105,30 @@ pub fn judge(response: &OAuthResponse) -> Result<TokenResponse, RefreshFailure> 
             ))));
         }
     }
-    let non_empty = |name: &str| response.str_field(name).filter(|v| !v.trim().is_empty());
-    let new_refresh = non_empty("refresh_token").map(RefreshToken::new);
-    let Some(access_token) = non_empty("access_token") else {
-        return Err(RefreshFailure::Unusable {
-            refresh_token: new_refresh,
-            detail: format!(
-                "{} answered {} without an access_token",
-                endpoint(),
-                response.status_line()
-            ),
-        });
+    // The one token parser; what is left to judge here is an answer without an access token,
+    // which starts a login but cannot finish a refresh.
+    let unusable = |refresh_token| RefreshFailure::Unusable {
+        refresh_token,
+        detail: format!(
+            "{} answered {} without an access_token",
+            endpoint(),
+            response.status_line()
+        ),
     };
-    // Negative, fractional or textual nonsense is "unknown", never a reason to drop the answer.
-    let lifetime = |name: &str| response.u64_field(name).map(|s| s.min(MAX_LIFETIME));
-    let known = [
-        "access_token",
-        "token_type",
-        "expires_in",
-        "refresh_token",
-        "id_token",
-        "scope",
-        "refresh_token_expires_in",
-        "refresh_expires_in",
-    ];
-    Ok(TokenResponse {
-        access_token: AccessToken::new(access_token),
-        token_type: non_empty("token_type").unwrap_or_else(|| "Bearer".into()),
-        expires_in: lifetime("expires_in"),
-        refresh_token: new_refresh,
-        id_token: non_empty("id_token").map(IdToken::new),
-        scope: non_empty("scope"),
-        refresh_expires_in: lifetime("refresh_token_expires_in")
-            .or_else(|| lifetime("refresh_expires_in")),
-        extra: response
-            .fields()
-            .map(|f| {
-                f.iter()
-                    .filter(|(k, _)| !known.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
+    match TokenResponse::parse(response) {
+        Ok(tokens) if tokens.access_token.secret().is_empty() => {
+            Err(unusable(tokens.refresh_token))
+        }
+        Ok(tokens) => Ok(tokens),
+        Err(_) => Err(unusable(None)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::oauth::normalize::tests::raw;
+    use crate::oauth::token::MAX_LIFETIME;
 
     fn judged(status: u16, ct: Option<&str>, body: &str) -> Result<TokenResponse, RefreshFailure> {
         judge(&OAuthResponse::from_raw(&raw(status, ct, body)))

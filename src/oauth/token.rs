@@ -6,25 +6,21 @@ use oauth2::{AccessToken, RefreshToken};
 use serde_json::{Map, Value};
 
 use super::normalize::OAuthResponse;
+use crate::secret::Secret;
 
-/// An OpenID Connect id_token: a secret like the others, redacted in Debug.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IdToken(String);
+/// An OpenID Connect id_token: a secret like the others, redacted in Debug
+/// (`IdToken([redacted])`, as oauth2's `AccessToken([redacted])`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdToken(Secret<String>);
 
 impl IdToken {
     /// Wraps a compact JWT.
     pub fn new(token: String) -> Self {
-        Self(token)
+        Self(Secret::new(token))
     }
     /// The token itself. Call sites that use it are the places secrets leave memory.
     pub fn secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for IdToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("IdToken([redacted])")
+        self.0.secret()
     }
 }
 
@@ -87,33 +83,36 @@ const KNOWN: [&str; 8] = [
 pub const MAX_LIFETIME: u64 = 10 * 365 * 24 * 3600;
 
 impl TokenResponse {
-    /// Reads a token response; `Err` names what is missing.
+    /// Reads a token response; `Err` names what is missing. The one parser of token answers:
+    /// the device flow's poll and the refresh grant both read theirs here.
+    ///
+    /// Never worse than nothing: a blank (empty or white-space) field is an absent one, so an
+    /// empty `refresh_token` or `scope` never replaces a working one, and a nonsense lifetime
+    /// (negative, fractional, text) is an unknown one, not a reason to drop the answer.
     pub fn parse(response: &OAuthResponse) -> Result<Self, String> {
         let fields = response
             .fields()
             .ok_or_else(|| format!("the token response is not JSON ({})", response.describe()))?;
-        let non_empty = |name: &str| response.str_field(name).filter(|v| !v.is_empty());
-        // Never worse: an answer with a refresh token but no access token still starts a
-        // session (the access token is then empty, which the stores keep as absent, and the
-        // first `token` refreshes); only an answer with neither is unusable.
+        let non_empty = |name: &str| response.str_field(name).filter(|v| !v.trim().is_empty());
+        // An answer with a refresh token but no access token still starts a session (the
+        // access token is then empty, which the stores keep as absent, and the first `token`
+        // refreshes); only an answer with neither is unusable. A refresh treats the empty
+        // access token as unusable itself (`refresh::judge`), keeping the new refresh token.
         let access_token = match (non_empty("access_token"), non_empty("refresh_token")) {
             (Some(at), _) => at,
             (None, Some(_)) => String::new(),
             (None, None) => return Err("the token response has no access_token".into()),
         };
+        let lifetime = |name: &str| response.u64_field(name).map(|s| s.min(MAX_LIFETIME));
         Ok(Self {
             access_token: AccessToken::new(access_token),
             token_type: non_empty("token_type").unwrap_or_else(|| "Bearer".into()),
-            expires_in: response
-                .u64_field("expires_in")
-                .map(|s| s.min(MAX_LIFETIME)),
+            expires_in: lifetime("expires_in"),
             refresh_token: non_empty("refresh_token").map(RefreshToken::new),
             id_token: non_empty("id_token").map(IdToken::new),
-            scope: response.str_field("scope"),
-            refresh_expires_in: response
-                .u64_field("refresh_token_expires_in")
-                .or_else(|| response.u64_field("refresh_expires_in"))
-                .map(|s| s.min(MAX_LIFETIME)),
+            scope: non_empty("scope"),
+            refresh_expires_in: lifetime("refresh_token_expires_in")
+                .or_else(|| lifetime("refresh_expires_in")),
             extra: fields
                 .iter()
                 .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
@@ -137,7 +136,7 @@ mod tests {
                 "refresh_token":"RT-secret","id_token":"ID-secret","scope":"openid email",
                 "refresh_expires_in":"1800","ext_expires_in":7200}"#,
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert_eq!(tokens.access_token.secret(), "AT-secret");
         assert_eq!(tokens.expires_in, Some(3600));
         assert_eq!(tokens.refresh_expires_in, Some(1800));
@@ -154,7 +153,7 @@ mod tests {
             Some("application/x-www-form-urlencoded"),
             "access_token=gho_abc&token_type=bearer&scope=repo%2Cgist&refresh_token_expires_in=15897600",
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert_eq!(tokens.token_type, "bearer");
         assert_eq!(tokens.scope.as_deref(), Some("repo,gist"));
         assert_eq!(tokens.refresh_expires_in, Some(15897600));
@@ -168,15 +167,26 @@ mod tests {
             Some("application/json"),
             r#"{"access_token":"a","refresh_token":"","expires_in":-5,"refresh_expires_in":-1}"#,
         ));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert!(tokens.refresh_token.is_none());
         assert_eq!((tokens.expires_in, tokens.refresh_expires_in), (None, None));
+        // Blank is absent for every field, as on refresh: white space is no token, no type
+        // and no scope (absent scope means as requested).
+        let response = OAuthResponse::from_raw(&raw(
+            200,
+            Some("application/json"),
+            r#"{"access_token":"a","refresh_token":"  ","id_token":" ","token_type":" ","scope":""}"#,
+        ));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
+        assert!(tokens.refresh_token.is_none() && tokens.id_token.is_none());
+        assert_eq!(tokens.token_type, "Bearer");
+        assert_eq!(tokens.scope, None);
     }
 
     #[test]
     fn a_refresh_token_without_an_access_token_is_kept() {
         let response = OAuthResponse::from_raw(&raw(200, None, r#"{"refresh_token":"R"}"#));
-        let tokens = TokenResponse::parse(&response).unwrap_or_else(|e| panic!("{e}"));
+        let tokens = TokenResponse::parse(&response).expect("parse the token response");
         assert_eq!(tokens.access_token.secret(), "");
         assert_eq!(
             tokens.refresh_token.as_ref().map(|t| t.secret().as_str()),

@@ -152,10 +152,10 @@ fn view(meta: &SessionMeta, secrets: Option<&Secrets>, kind: TokenKind) -> Token
 }
 
 /// A token handed to a script. Debug hides it.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedToken {
     /// The token itself.
-    pub token: String,
+    pub token: crate::secret::Secret<String>,
     /// `Bearer` (or what the server said) for access tokens, `id_token` for id tokens.
     pub token_type: String,
     /// When it expires, if known.
@@ -164,18 +164,6 @@ pub struct IssuedToken {
     pub scope: Option<String>,
     /// Whether this call refreshed to get it.
     pub refreshed: bool,
-}
-
-impl fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssuedToken")
-            .field("token", &"[redacted]")
-            .field("token_type", &self.token_type)
-            .field("expires_at", &self.expires_at)
-            .field("scope", &self.scope)
-            .field("refreshed", &self.refreshed)
-            .finish()
-    }
 }
 
 fn issue(
@@ -197,7 +185,7 @@ fn issue(
         ),
     };
     Some(IssuedToken {
-        token,
+        token: token.into(),
         token_type,
         expires_at,
         scope: meta.scope.clone(),

@@ -204,7 +204,10 @@ fn new_meta(
     endpoints: &Endpoints,
     tokens: &TokenResponse,
 ) -> SessionMeta {
-    let (subject, subject_label) = who(tokens);
+    let token::Who {
+        subject,
+        label: subject_label,
+    } = token::who(tokens);
     SessionMeta {
         generation,
         issuer: endpoints.issuer.clone(),
@@ -244,22 +247,6 @@ fn new_meta(
     }
 }
 
-/// `sub` and a display label, from the id token, else a JWT access token.
-fn who(tokens: &TokenResponse) -> (Option<String>, Option<String>) {
-    let claims = tokens
-        .id_token
-        .as_ref()
-        .and_then(|t| token::unverified_claims(t.secret()))
-        .or_else(|| token::unverified_claims(tokens.access_token.secret()));
-    match claims {
-        Some(c) => (
-            c.get("sub").and_then(|v| v.as_str()).map(str::to_owned),
-            token::subject_label(&c),
-        ),
-        None => (None, None),
-    }
-}
-
 /// Metadata after a refresh.
 pub(super) fn refreshed_meta(
     now: UnixTime,
@@ -287,7 +274,7 @@ pub(super) fn refreshed_meta(
     if let Some(id) = &tokens.id_token {
         meta.has_id_token = true;
         meta.id_expires_at = jwt_exp(id.secret());
-        let (subject, label) = who(tokens);
+        let token::Who { subject, label } = token::who(tokens);
         meta.subject = subject.or(meta.subject);
         meta.subject_label = label.or(meta.subject_label);
     }

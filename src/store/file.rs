@@ -335,12 +335,10 @@ mod tests {
 
     #[test]
     fn round_trip_private_and_atomic() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let store = FileStore::new(&paths(tmp.path()));
         assert_eq!(store.load("p").ok(), Some(None));
-        store
-            .save("p", &secrets("one"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.save("p", &secrets("one")).expect("save the tokens");
         assert_eq!(store.load("p").ok().flatten(), Some(secrets("one")));
         #[cfg(unix)]
         {
@@ -354,9 +352,9 @@ mod tests {
             assert_eq!(mode(&store.dir), 0o700);
             // A leftover temp file with a wide mode is overwritten and made private again.
             let tmp_file = store.dir.join(".p.tokens.json.tmp");
-            fs::write(&tmp_file, "junk").unwrap_or_else(|e| panic!("{e}"));
+            fs::write(&tmp_file, "junk").expect("write the file");
             fs::set_permissions(&tmp_file, fs::Permissions::from_mode(0o644))
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("set the permissions");
         }
         // Replacement is a rename: the inode changes, the old content is never edited.
         #[cfg(unix)]
@@ -364,9 +362,7 @@ mod tests {
             use std::os::unix::fs::MetadataExt;
             fs::metadata(store.path("p")).map(|m| m.ino()).ok()
         };
-        store
-            .save("p", &secrets("two"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.save("p", &secrets("two")).expect("save the tokens");
         #[cfg(unix)]
         {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -380,18 +376,16 @@ mod tests {
         assert_eq!(store.load("p").ok().flatten(), Some(secrets("two")));
         store
             .prepare("p", &secrets("two"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        store
-            .save("p", &secrets("three"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("prepare the save");
+        store.save("p", &secrets("three")).expect("save the tokens");
         // The reserved room was overwritten and cut to the content.
         assert_eq!(store.load("p").ok().flatten(), Some(secrets("three")));
         let leftovers: Vec<_> = fs::read_dir(&store.dir)
             .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
             .unwrap_or_default();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
-        store.delete("p").unwrap_or_else(|e| panic!("{e}"));
-        store.delete("p").unwrap_or_else(|e| panic!("{e}"));
+        store.delete("p").expect("delete the stored tokens");
+        store.delete("p").expect("delete the stored tokens");
         assert_eq!(store.load("p").ok(), Some(None));
     }
 
@@ -414,7 +408,7 @@ mod tests {
             "{e:?}"
         );
         let mut sink = Vec::new();
-        fill(&mut sink, RESERVE).unwrap_or_else(|e| panic!("{e}"));
+        fill(&mut sink, RESERVE).expect("fill the reserve");
         assert_eq!(sink.len(), RESERVE);
     }
 
@@ -422,25 +416,23 @@ mod tests {
     #[test]
     fn symlinks_and_writable_folders_are_refused() {
         use std::os::unix::fs::PermissionsExt;
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let store = FileStore::new(&paths(tmp.path()));
-        store
-            .save("p", &secrets("one"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        store.save("p", &secrets("one")).expect("save the tokens");
         let elsewhere = tmp.path().join("elsewhere.json");
-        fs::rename(store.path("p"), &elsewhere).unwrap_or_else(|e| panic!("{e}"));
-        std::os::unix::fs::symlink(&elsewhere, store.path("p")).unwrap_or_else(|e| panic!("{e}"));
+        fs::rename(store.path("p"), &elsewhere).expect("move the file away");
+        std::os::unix::fs::symlink(&elsewhere, store.path("p")).expect("make the symlink");
         let e = store
             .load("p")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("symbolic link"), "{e}");
-        fs::remove_file(store.path("p")).unwrap_or_else(|e| panic!("{e}"));
-        fs::rename(&elsewhere, store.path("p")).unwrap_or_else(|e| panic!("{e}"));
+        fs::remove_file(store.path("p")).expect("remove the symlink");
+        fs::rename(&elsewhere, store.path("p")).expect("move the file back");
         assert!(store.load("p").is_ok());
         fs::set_permissions(&store.dir, fs::Permissions::from_mode(0o777))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("set the permissions");
         let e = store
             .load("p")
             .err()
@@ -451,10 +443,10 @@ mod tests {
 
     #[test]
     fn damage_is_reported_not_ignored() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let store = FileStore::new(&paths(tmp.path()));
-        store.ensure_dir().unwrap_or_else(|e| panic!("{e}"));
-        fs::write(store.path("p"), "{not json").unwrap_or_else(|e| panic!("{e}"));
+        store.ensure_dir().expect("make the store directory");
+        fs::write(store.path("p"), "{not json").expect("write a broken file");
         let err = store
             .load("p")
             .err()

@@ -96,14 +96,14 @@ mod tests {
 
     #[tokio::test]
     async fn one_holder_at_a_time() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let paths = Paths {
             config_dir: tmp.path().join("c"),
             data_dir: tmp.path().join("d"),
         };
         let held = ProfileLock::acquire(&paths, "p", LOCK_WAIT)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("take the profile lock");
         // A second open file description of the same file conflicts, as another process's would.
         let second = ProfileLock::acquire(&paths, "p", Duration::from_millis(60)).await;
         assert!(

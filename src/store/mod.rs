@@ -637,7 +637,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_write_keeps_the_profile_lock_until_it_ends() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let paths = Paths {
             config_dir: tmp.path().join("c"),
             data_dir: tmp.path().join("d"),
@@ -646,7 +646,7 @@ mod tests {
         let lock = Arc::new(
             lock::ProfileLock::acquire(&paths, "p", Duration::ZERO)
                 .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("take the profile lock"),
         );
         let store = Store::new(Arc::new(Slow {
             delay: Duration::from_millis(600),

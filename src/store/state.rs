@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_cleanup() {
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let paths = Paths {
             config_dir: tmp.path().join("c"),
             data_dir: tmp.path().join("d"),
@@ -281,12 +281,12 @@ mod tests {
         assert_eq!(read(&paths, "a b").ok(), Some(None));
         let mut st = ProfileState::new("a b");
         st.store = Some(Backend::File);
-        write(&paths, &st).unwrap_or_else(|e| panic!("{e}"));
+        write(&paths, &st).expect("write the file");
         assert_eq!(read(&paths, "a b").ok().flatten(), Some(st.clone()));
         let listed: Vec<_> = list(&paths).into_iter().filter_map(Result::ok).collect();
         assert_eq!(listed, vec![st.clone()]);
         st.store = None;
-        write(&paths, &st).unwrap_or_else(|e| panic!("{e}"));
+        write(&paths, &st).expect("write the file");
         assert_eq!(read(&paths, "a b").ok(), Some(None));
     }
 }

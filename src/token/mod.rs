@@ -14,23 +14,44 @@ pub mod time;
 pub mod verdict;
 pub mod verify;
 
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use crate::oauth::token::TokenResponse;
+
 /// The claims of a compact JWS (`header.payload.signature`), or `None` for anything else
-/// (opaque tokens, JWE, garbage).
+/// (opaque tokens, JWE, garbage). The same reading as the inspector's ([`jwt::decode`]): a
+/// token the inspector calls malformed has no claims here either.
 pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
-    let mut parts = token.split('.');
-    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(map) => Some(map),
+    match jwt::decode(token) {
+        jwt::Decoded::Jws(jws) => Some(jws.claims),
         _ => None,
+    }
+}
+
+/// Who a login or refresh is about: the `sub` and a display label (see [`subject_label`]),
+/// read from the id token's claims, else from a JWT access token's. Unescaped: each view
+/// escapes it for where it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Who {
+    /// The `sub` claim.
+    pub subject: Option<String>,
+    /// `Name <email>`, email, preferred_username or sub.
+    pub label: Option<String>,
+}
+
+/// Who `tokens` are about (the one place that decides which token speaks for the person).
+pub fn who(tokens: &TokenResponse) -> Who {
+    let claims = tokens
+        .id_token
+        .as_ref()
+        .and_then(|t| unverified_claims(t.secret()))
+        .or_else(|| unverified_claims(tokens.access_token.secret()));
+    match claims {
+        Some(c) => Who {
+            subject: c.get("sub").and_then(Value::as_str).map(str::to_owned),
+            label: subject_label(&c),
+        },
+        None => Who::default(),
     }
 }
 
@@ -58,6 +79,7 @@ mod tests {
     use super::*;
 
     fn jwt(payload: &str) -> String {
+        use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
     }
@@ -85,5 +107,55 @@ mod tests {
         ] {
             assert!(unverified_claims(garbage).is_none(), "{garbage}");
         }
+    }
+
+    #[test]
+    fn who_reads_the_id_token_first_then_a_jwt_access_token() {
+        use crate::oauth::token::IdToken;
+        use oauth2::AccessToken;
+        let tokens = |access: String, id: Option<String>| TokenResponse {
+            access_token: AccessToken::new(access),
+            token_type: "Bearer".into(),
+            expires_in: None,
+            refresh_token: None,
+            id_token: id.map(IdToken::new),
+            scope: None,
+            refresh_expires_in: None,
+            extra: Map::new(),
+        };
+        let ada = jwt(r#"{"sub":"u1","email":"ada@example.org"}"#);
+        let api = jwt(r#"{"sub":"svc","preferred_username":"robot"}"#);
+        let both = who(&tokens(api.clone(), Some(ada)));
+        assert_eq!(both.subject.as_deref(), Some("u1"));
+        assert_eq!(both.label.as_deref(), Some("ada@example.org"));
+        let access_only = who(&tokens(api.clone(), Some("opaque".into())));
+        assert_eq!(access_only.label.as_deref(), Some("robot"));
+        assert_eq!(who(&tokens("gho_x".into(), None)), Who::default());
+    }
+
+    /// Never more optimistic than the inspector: a readable payload behind a header that is
+    /// not a JSON object, or a signature that is not base64url, is a malformed JWT, not claims.
+    #[test]
+    fn what_the_inspector_calls_malformed_has_no_claims() {
+        let b64 = |s: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+        };
+        let payload = b64(r#"{"sub":"u1"}"#);
+        for token in [
+            format!("{}.{payload}.sig", b64("[1]")),
+            format!("{}.{payload}.sig", b64("\u{feff}{}")),
+            format!("{}.{payload}.a+b", b64(r#"{"alg":"RS256"}"#)),
+            format!("{}.{payload}==.sig", b64(r#"{"alg":"RS256"}"#)),
+        ] {
+            assert!(
+                !matches!(jwt::decode(&token), jwt::Decoded::Jws(_)),
+                "{token}"
+            );
+            assert!(unverified_claims(&token).is_none(), "{token}");
+        }
+        // Trailing padding on the last segment is fine for both.
+        let padded = format!("{}.{payload}.c2ln==", b64(r#"{"alg":"RS256"}"#));
+        assert!(unverified_claims(&padded).is_some(), "{padded}");
     }
 }

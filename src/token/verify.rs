@@ -11,8 +11,6 @@
 //! `crit` header naming extensions tvlogin does not understand makes the token invalid
 //! (RFC 7515 §4.1.11).
 
-use std::fmt;
-
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value, json};
@@ -20,6 +18,7 @@ use serde_json::{Map, Value, json};
 use super::jwt::Jws;
 use super::time::{numeric_date, relative};
 use crate::clock::UnixTime;
+use crate::secret::Secret;
 
 /// Clock skew forgiven by default for `nbf` and `iat` in the future, in seconds: a token the
 /// issuer stamped a little ahead of this machine's clock is not a risk. `exp` gets no default
@@ -129,15 +128,9 @@ impl Check {
     }
 }
 
-/// An HMAC secret, read from an environment variable. Never printed.
-#[derive(Clone)]
-pub struct HmacSecret(Vec<u8>);
-
-impl fmt::Debug for HmacSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HmacSecret([redacted])")
-    }
-}
+/// An HMAC secret, read from an environment variable. Never printed (`HmacSecret([redacted])`).
+#[derive(Debug, Clone)]
+pub struct HmacSecret(Secret<Vec<u8>>);
 
 impl HmacSecret {
     /// Wraps a secret, refusing ones that are public keys: a public key is public, so using
@@ -155,7 +148,7 @@ impl HmacSecret {
         if bytes.is_empty() {
             return Err("the HMAC secret is empty".into());
         }
-        Ok(Self(bytes))
+        Ok(Self(Secret::new(bytes)))
     }
 }
 
@@ -209,7 +202,7 @@ pub fn signature(jws: &Jws, keys: &Keys<'_>, refetched: bool) -> SignatureStep {
         let public_keys = keys.jwks.is_some() || keys.pem.is_some();
         return match (keys.secret, public_keys) {
             (Some(secret), _) => Done(
-                match verify_with(jws, &DecodingKey::from_secret(&secret.0), alg) {
+                match verify_with(jws, &DecodingKey::from_secret(secret.0.secret()), alg) {
                     Ok(()) => Passed(format!("{alg_name} with the shared secret")),
                     Err(e) => Failed(format!("{alg_name} with the shared secret: {e}")),
                 },

@@ -437,22 +437,12 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     }
 }
 
-fn who(tokens: &crate::oauth::token::TokenResponse) -> Option<String> {
-    tokens
-        .id_token
-        .as_ref()
-        .and_then(|t| token::unverified_claims(t.secret()))
-        .or_else(|| token::unverified_claims(tokens.access_token.secret()))
-        .and_then(|claims| token::subject_label(&claims))
-        .map(|label| escape(&label))
-}
-
 /// Logged in: who, scopes, expiry, where the tokens went.
 pub fn approved(app: &App, a: &Approved, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let mut col = Column::new(inset(area), buf);
     col.blank();
     col.line(Line::styled("✔ Logged in", theme.ok));
-    if let Some(who) = who(&a.tokens) {
+    if let Some(who) = token::who(&a.tokens).label.map(|label| escape(&label)) {
         col.line(Line::raw(format!("  as {who}")));
     }
     col.blank();

@@ -36,10 +36,11 @@ fn on_path(program: &str) -> bool {
 }
 
 fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind chromedriver's port on 127.0.0.1");
     listener
         .local_addr()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("read chromedriver's port")
         .port()
 }
 
@@ -61,9 +62,9 @@ impl Browser {
                 .stderr(Stdio::null())
                 .process_group(0)
                 .spawn()
-                .unwrap_or_else(|e| panic!("chromedriver: {e}")),
+                .expect("start chromedriver"),
         );
-        let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let profile = tempfile::tempdir().expect("create chromedriver's profile dir");
         Ok(Self {
             client: connect(port, &profile).await,
             _driver: driver,
@@ -119,10 +120,7 @@ impl Browser {
 
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
-        self.client
-            .screenshot()
-            .await
-            .unwrap_or_else(|e| panic!("screenshot: {e}"))
+        self.client.screenshot().await.expect("take a screenshot")
     }
 }
 

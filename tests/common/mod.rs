@@ -1,7 +1,12 @@
 //! Shared helpers for the end-to-end tests: run the real binary with a private config and
 //! data dir, start the embedded server, and serve canned answers for malformed providers.
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code)]
+// each test crate uses a different subset
+// Test helpers: a failed `expect` is the test failing with its reason. clippy.toml's
+// allow-expect-in-tests covers only #[test] functions, not the helpers they call.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod pty;
 pub mod runtime;
 pub mod screen;
 pub mod secret_service;
@@ -30,6 +35,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// What a process started at `started` left in `output`.
+    pub fn new(output: std::process::Output, started: Instant) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+
     /// The JSON lines on stdout.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.stdout
@@ -55,15 +70,15 @@ pub struct Home {
 impl Home {
     pub fn new() -> Self {
         Self {
-            dir: tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}")),
+            dir: tempfile::tempdir().expect("create the scratch home"),
         }
     }
 
     /// Writes `config.toml`.
     pub fn config(&self, text: &str) {
         let dir = self.dir.path().join("config");
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.join("config.toml"), text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&dir).expect("create the config dir");
+        std::fs::write(dir.join("config.toml"), text).expect("write config.toml");
     }
 
     /// Runs `tvlogin args…` to completion (killed after [`PROCESS_LIMIT`]).
@@ -79,22 +94,23 @@ impl Home {
         }
     }
 
+    /// Where the default profile's tokens are kept by the file store.
+    pub fn tokens_file(&self) -> std::path::PathBuf {
+        self.paths().data_dir.join("profiles/default.tokens.json")
+    }
+
+    /// The default profile's session metadata.
+    pub fn state_file(&self) -> std::path::PathBuf {
+        self.paths().data_dir.join("profiles/default.state.json")
+    }
+
     pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let started = Instant::now();
-        let child = self
-            .command(args, env)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn tvlogin: {e}"));
-        let output = tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("tvlogin {args:?} hung for {PROCESS_LIMIT:?}"))
-            .unwrap_or_else(|e| panic!("wait: {e}"));
-        let run = Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed: started.elapsed(),
-        };
+        let child = self.command(args, env).spawn().expect("spawn tvlogin");
+        let run = Run::new(
+            output_of(child, &format!("tvlogin {args:?}")).await,
+            started,
+        );
         assert!(
             !run.stderr.contains("panicked"),
             "tvlogin panicked: {}",
@@ -131,11 +147,61 @@ impl Home {
     }
 }
 
+/// The environment that asks for the file store.
+pub const FILE_STORE: [(&str, &str); 1] = [("TVLOGIN_STORE", "file")];
+
+/// A JSON file's document (panics naming the file when it is missing or not JSON).
+pub fn read_json(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display()))
+}
+
+/// The outcome of each refresh the server has answered, in order.
+pub fn refresh_outcomes(server: &ServerHandle) -> Vec<String> {
+    server.refreshes().into_iter().map(|r| r.outcome).collect()
+}
+
+/// What the server's introspection endpoint says about a token.
+pub async fn introspect(server: &ServerHandle, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(server.introspection_endpoint())
+        .form(&[("token", token), ("client_id", DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .expect("send the introspection request")
+        .json()
+        .await
+        .expect("parse the introspection answer")
+}
+
+/// Waits for a spawned process (`what`, for the message) and collects its output; a hang
+/// fails after [`PROCESS_LIMIT`].
+pub async fn output_of(child: tokio::process::Child, what: &str) -> std::process::Output {
+    tokio::time::timeout(PROCESS_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung for {PROCESS_LIMIT:?}"))
+        .unwrap_or_else(|e| panic!("wait for {what}: {e}"))
+}
+
 /// Starts the embedded server.
 pub async fn server(config: ServerConfig) -> ServerHandle {
     ServerHandle::start(config)
         .await
-        .unwrap_or_else(|e| panic!("server: {e}"))
+        .expect("start the embedded server")
+}
+
+/// The phone: approves `code` through the verification page's form, over HTTP.
+pub async fn approve_at_the_page(server: &ServerHandle, code: &str) {
+    let page = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("build the HTTP client")
+        .post(server.verification_uri())
+        .form(&[("user_code", code), ("action", "approve")])
+        .send()
+        .await
+        .expect("approve at the verification page");
+    assert!(page.status().is_success(), "{}", page.status());
 }
 
 /// Approves every pending code as soon as one appears (like a person with a phone).
@@ -192,10 +258,12 @@ impl Canned {
 pub async fn canned(routes: Vec<(&'static str, Canned)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the canned provider's port on 127.0.0.1");
     let base = format!(
         "http://{}",
-        listener.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        listener
+            .local_addr()
+            .expect("read the canned provider's address")
     );
     let routes: HashMap<&'static str, Canned> = routes
         .into_iter()

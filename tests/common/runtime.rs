@@ -86,7 +86,8 @@ pub struct Driven {
 
 /// Starts `root` on a `width`×`height` test terminal.
 pub fn drive(root: Box<dyn Screen>, width: u16, height: u16, clock: Clock) -> Driven {
-    let terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+    let terminal =
+        Terminal::new(TestBackend::new(width, height)).expect("create the test terminal");
     let seen = Arc::new(Mutex::new(Seen {
         terminal,
         draws: 0,
@@ -207,8 +208,8 @@ impl Driven {
     pub async fn finish(self) -> Outcome {
         tokio::time::timeout(Duration::from_secs(60), self.done)
             .await
-            .unwrap_or_else(|_| panic!("the runtime did not return"))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the runtime did not return")
+            .expect("join the runtime's task")
+            .expect("run the runtime")
     }
 }

@@ -14,10 +14,10 @@ where
     for<'a> &'a W: ratatui::widgets::Widget,
 {
     let mut terminal =
-        Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+        Terminal::new(TestBackend::new(width, height)).expect("create the test terminal");
     terminal
         .draw(|frame| frame.render_widget(app, frame.area()))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("draw the screen");
     let buffer = terminal.backend().buffer().clone();
     let mut rows = Vec::new();
     let mut colours: BTreeMap<String, usize> = BTreeMap::new();
@@ -124,10 +124,10 @@ where
 {
     use ratatui::style::Modifier;
     let mut terminal =
-        Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| panic!("{e}"));
+        Terminal::new(TestBackend::new(width, height)).expect("create the test terminal");
     terminal
         .draw(|frame| frame.render_widget(app, frame.area()))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("draw the screen");
     let buffer = terminal.backend().buffer().clone();
     let light = |c: Color, default_light: bool| match c {
         Color::Reset => default_light,

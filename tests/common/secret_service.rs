@@ -78,9 +78,9 @@ impl SecretService {
                 "{program} is not installed (Debian package {package}); .ci/run installs it"
             ));
         }
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let dir = tempfile::tempdir().expect("create the bus's temp dir");
         for sub in ["home", "run", "data", "config", "services"] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::create_dir_all(dir.path().join(sub)).expect("create a bus subdirectory");
         }
         set_mode(&dir.path().join("run"), 0o700);
         if prompter == Prompter::NeverAnswers {
@@ -95,13 +95,13 @@ impl SecretService {
                     file,
                     format!("[D-BUS Service]\nName={name}\nExec=/bin/sleep 300\n"),
                 )
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("write a stand-in prompter service");
             }
         }
         let socket = dir.path().join("run/bus");
         let config = dir.path().join("bus.conf");
         std::fs::write(&config, bus_config(&socket, &dir.path().join("services")))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("write the bus config");
         let bus = Command::new("dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--nopidfile"])
@@ -114,7 +114,7 @@ impl SecretService {
             // dropping the value kills them all.
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("dbus-daemon: {e}"));
+            .expect("start dbus-daemon");
         let mut service = Self {
             dir,
             bus,
@@ -173,12 +173,12 @@ impl SecretService {
             .stderr(Stdio::null())
             .process_group(self.bus.id() as i32)
             .spawn()
-            .unwrap_or_else(|e| panic!("gnome-keyring-daemon: {e}"));
+            .expect("start gnome-keyring-daemon");
         // --unlock reads the password up to the end of stdin.
         if let Some(mut stdin) = child.stdin.take() {
             stdin
                 .write_all(PASSWORD.as_bytes())
-                .unwrap_or_else(|e| panic!("password to gnome-keyring-daemon: {e}"));
+                .expect("give gnome-keyring-daemon its password");
         }
         self.keyring = Some(child);
         self.wait_for(
@@ -219,7 +219,7 @@ impl SecretService {
                 "['/org/freedesktop/secrets/collection/login']",
             ])
             .output()
-            .unwrap_or_else(|e| panic!("gdbus: {e}"));
+            .expect("run gdbus (lock)");
         assert!(out.status.success(), "lock: {out:?}");
         assert!(self.is_locked(), "the login collection is still unlocked");
     }
@@ -241,7 +241,7 @@ impl SecretService {
                 "Locked",
             ])
             .output()
-            .unwrap_or_else(|e| panic!("gdbus: {e}"));
+            .expect("run gdbus (read Locked)");
         !out.status.success() || String::from_utf8_lossy(&out.stdout).contains("true")
     }
 
@@ -260,7 +260,7 @@ impl SecretService {
                 "org.freedesktop.secrets",
             ])
             .output()
-            .unwrap_or_else(|e| panic!("gdbus: {e}"));
+            .expect("run gdbus (NameHasOwner)");
         String::from_utf8_lossy(&out.stdout).contains("true")
     }
 
@@ -278,9 +278,7 @@ impl SecretService {
         for (k, v) in attributes {
             command.args([k, v]);
         }
-        let out = command
-            .output()
-            .unwrap_or_else(|e| panic!("secret-tool: {e}"));
+        let out = command.output().expect("run secret-tool");
         // secret-tool exits 1 when nothing matches.
         parse_search(&String::from_utf8_lossy(&out.stdout))
     }

@@ -5,7 +5,10 @@
 //! `Authorization: Bearer <token>`, or as the password of `Authorization: Basic` (how git
 //! sends a credential helper's password). Its certificate comes from a CA generated here;
 //! clients trust that CA (PEM file, or base64 for a kubeconfig).
-#![allow(dead_code)] // each test crate uses a different subset
+#![allow(dead_code)]
+// each test crate uses a different subset
+// Test helpers: a failed `expect` is the test failing with its reason (see tests/common).
+#![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,7 +48,7 @@ impl ResourceServer {
     /// The CA in a file, for git (`GIT_SSL_CAINFO`) and friends.
     pub fn ca_file(&self, dir: &Path) -> PathBuf {
         let path = dir.join("ca.pem");
-        std::fs::write(&path, &self.ca_pem).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, &self.ca_pem).expect("write the CA file");
         path
     }
 
@@ -56,13 +59,12 @@ impl ResourceServer {
 
     /// A client trusting only this server's CA.
     pub fn client(&self) -> reqwest::Client {
-        let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).expect("parse the CA");
         reqwest::Client::builder()
             .no_proxy()
             .tls_certs_only([ca])
             .build()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("build the HTTP client")
     }
 
     /// Status of `GET /api` with these headers.
@@ -72,7 +74,7 @@ impl ResourceServer {
             .header(name, value)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("GET /api")
             .status()
             .as_u16()
     }
@@ -117,43 +119,45 @@ impl axum::serve::Listener for TlsListener {
 /// Starts the server: tokens are checked at `userinfo` (the embedded server's userinfo
 /// endpoint); git repositories are served from `git_root`.
 pub async fn start(userinfo: String, git_root: PathBuf) -> ResourceServer {
-    let ca_key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let ca_key = KeyPair::generate().expect("generate the CA key");
     let mut ca_params =
-        CertificateParams::new(Vec::<String>::new()).unwrap_or_else(|e| panic!("{e}"));
+        CertificateParams::new(Vec::<String>::new()).expect("CA certificate parameters");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "tvlogin test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap_or_else(|e| panic!("{e}"));
-    let leaf_key = KeyPair::generate().unwrap_or_else(|e| panic!("{e}"));
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).expect("self-sign the CA");
+    let leaf_key = KeyPair::generate().expect("generate the leaf key");
     let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("leaf certificate parameters")
         .signed_by(&leaf_key, &ca)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("sign the leaf certificate");
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("choose the TLS versions")
         .with_no_client_auth()
         .with_single_cert(
             vec![leaf.der().clone(), CertificateDer::from(ca.der().to_vec())],
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("set the server certificate");
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
 
     let tcp = TcpListener::bind("127.0.0.1:0")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = tcp.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        .expect("bind the resource server's port on 127.0.0.1");
+    let addr = tcp
+        .local_addr()
+        .expect("read the resource server's address");
     let shared = Shared {
         userinfo,
         git_root,
         http: reqwest::Client::builder()
             .no_proxy()
             .build()
-            .unwrap_or_else(|e| panic!("{e}")),
+            .expect("build the HTTP client"),
         accepted: Arc::new(AtomicUsize::new(0)),
         refused: Arc::new(AtomicUsize::new(0)),
         bearer_seen: Arc::new(AtomicUsize::new(0)),
@@ -294,16 +298,14 @@ async fn git_cgi(
     {
         command.env("GIT_PROTOCOL", protocol);
     }
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("git http-backend: {e}"));
+    let mut child = command.spawn().expect("spawn git http-backend");
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(&body).await;
     }
     let output = child
         .wait_with_output()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("wait for git http-backend");
     // CGI: headers, a blank line, the body.
     let out = output.stdout;
     let split = out
@@ -339,9 +341,9 @@ async fn git_cgi(
 /// A bare repository `repo.git` under `root` with one commit, made with the real git.
 pub fn make_repo(root: &Path) {
     let work = root.join("work");
-    std::fs::create_dir_all(&work).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(&work).expect("create the work tree");
     std::fs::write(work.join("README"), "hello from the test repository\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("write the README");
     let git = |dir: &Path, args: &[&str]| {
         let out = std::process::Command::new("git")
             .current_dir(dir)
@@ -351,7 +353,7 @@ pub fn make_repo(root: &Path) {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .output()
-            .unwrap_or_else(|e| panic!("git: {e}"));
+            .expect("run git");
         assert!(
             out.status.success(),
             "git {args:?}: {}",
