@@ -26,16 +26,7 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
     if let Some(signal) = session::critical::interrupted() {
         return Ok(Exit::Signal(signal));
     }
-    // A token is a header value: anything that is not printable ASCII would break the header
-    // it is pasted into, or (on a terminal) be interpreted by it.
-    if issued.token.secret().is_empty()
-        || !issued.token.secret().bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Error::Protocol(
-            "the stored token contains characters no token may contain; refusing to print it"
-                .into(),
-        ));
-    }
+    super::helper::printable(&issued, "print it")?;
     let format = match (args.json, args.format) {
         (true, _) => TokenFormat::Json,
         (false, Some(format)) => format,

@@ -266,7 +266,7 @@ pub(crate) mod tests {
             );
         }
         RawResponse {
-            url: url::Url::parse("https://idp.example/token").unwrap_or_else(|e| panic!("{e}")),
+            url: url::Url::parse("https://idp.example/token").expect("a valid URL"),
             status,
             headers,
             body: body.as_bytes().to_vec(),

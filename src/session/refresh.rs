@@ -282,8 +282,8 @@ mod tests {
     ) {
         let server = ServerHandle::start(ServerConfig::default())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            .expect("start the embedded server");
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let ctx = Context {
             paths: Paths {
                 config_dir: tmp.path().join("c"),
@@ -329,7 +329,7 @@ mod tests {
         let lock = Arc::new(
             ProfileLock::acquire(&ctx.paths, "p", Duration::ZERO)
                 .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("take the profile lock"),
         );
         let store = Store::new(recording.clone()).holding(&lock);
         let mut st = ProfileState::new("p");
