@@ -19,8 +19,9 @@ import sys
 LAYERS = [
     # The one redacting wrapper for secrets: std only, so every module may hold secrets in it.
     ["secret"],
-    # Leaves: no crate imports but `secret` (the embedded server is a world of its own).
-    ["exit", "humanize", "sanitize", "child_env", "server", "signals"],
+    # Leaves: no crate imports but `secret` (the embedded server is a world of its own;
+    # clock is the one wall clock).
+    ["exit", "humanize", "sanitize", "child_env", "clock", "server", "signals"],
     # Errors, and the browser opener (which only needs the child environment).
     ["error", "browser"],
     # Where the files are.

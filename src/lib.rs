@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod child_env;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dashboard;

@@ -7,6 +7,7 @@ mod common;
 use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tvlogin::app::ColorMode;
+use tvlogin::clock::UnixTime;
 use tvlogin::dashboard::{
     Badge, Confirm, Context, Dashboard, Effect, Mode, Msg, Refresh, Row, badge, update,
 };
@@ -19,6 +20,11 @@ use tvlogin::store::state::{SessionMeta, StoredEndpoints};
 
 /// 2026-11-18 21:33:20 UTC.
 const NOW: u64 = 1_795_000_000;
+
+/// The clock at Unix second `secs`.
+fn at(secs: u64) -> UnixTime {
+    UnixTime::from_unsigned(secs)
+}
 
 fn ctx(colors: ColorMode) -> Context {
     Context {
@@ -101,7 +107,7 @@ fn ci() -> Row {
 }
 
 fn loaded(rows: Vec<Row>, colors: ColorMode) -> Dashboard {
-    let mut d = Dashboard::new(ctx(colors), NOW);
+    let mut d = Dashboard::new(ctx(colors), at(NOW));
     let start = d.start();
     assert_eq!(start, vec![Effect::Reload]);
     update(&mut d, Msg::Loaded(rows, Vec::new()));
@@ -128,7 +134,7 @@ fn text(d: &Dashboard) -> String {
 
 #[test]
 fn snapshot_reading() {
-    let d = Dashboard::new(ctx(ColorMode::Ansi256), NOW);
+    let d = Dashboard::new(ctx(ColorMode::Ansi256), at(NOW));
     insta::assert_snapshot!(snapshot(&d, 80, 24));
 }
 
@@ -322,7 +328,7 @@ fn keys_without_a_session_explain_instead_of_acting() {
         update(&mut d, key('l')),
         vec![Effect::Login("staging".into())]
     );
-    assert_eq!(badge(&d.rows[0], NOW), Badge::NotLoggedIn);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::NotLoggedIn);
 }
 
 #[test]
@@ -386,14 +392,14 @@ fn the_schedule_renews_shortly_before_expiry_and_backs_off_after_a_failure() {
     }
     let mut d = loaded(vec![w], ColorMode::Ansi256);
     // 60 s before expiry, not earlier.
-    assert!(update(&mut d, Msg::Tick(NOW + 539)).is_empty());
+    assert!(update(&mut d, Msg::Tick(at(NOW + 539))).is_empty());
     assert_eq!(
-        update(&mut d, Msg::Tick(NOW + 541)),
+        update(&mut d, Msg::Tick(at(NOW + 541))),
         vec![Effect::Refresh("work".into())]
     );
-    assert_eq!(badge(&d.rows[0], NOW + 541), Badge::Refreshing);
+    assert_eq!(badge(&d.rows[0], at(NOW + 541)), Badge::Refreshing);
     // No second request while one is under way.
-    assert!(!update(&mut d, Msg::Tick(NOW + 542)).contains(&Effect::Refresh("work".into())));
+    assert!(!update(&mut d, Msg::Tick(at(NOW + 542))).contains(&Effect::Refresh("work".into())));
     let effects = update(
         &mut d,
         Msg::Refreshed {
@@ -403,8 +409,8 @@ fn the_schedule_renews_shortly_before_expiry_and_backs_off_after_a_failure() {
     );
     assert_eq!(effects, vec![Effect::Reload]);
     // 30 s of back-off, then a retry.
-    assert!(!update(&mut d, Msg::Tick(NOW + 560)).contains(&Effect::Refresh("work".into())));
-    assert!(update(&mut d, Msg::Tick(NOW + 572)).contains(&Effect::Refresh("work".into())));
+    assert!(!update(&mut d, Msg::Tick(at(NOW + 560))).contains(&Effect::Refresh("work".into())));
+    assert!(update(&mut d, Msg::Tick(at(NOW + 572))).contains(&Effect::Refresh("work".into())));
     let effects = update(
         &mut d,
         Msg::Refreshed {
@@ -423,7 +429,7 @@ fn the_schedule_renews_shortly_before_expiry_and_backs_off_after_a_failure() {
         Refresh::Done { rotated: true, .. }
     ));
     // The new expiry counts at once, before the files are re-read.
-    assert!(!update(&mut d, Msg::Tick(NOW + 573)).contains(&Effect::Refresh("work".into())));
+    assert!(!update(&mut d, Msg::Tick(at(NOW + 573))).contains(&Effect::Refresh("work".into())));
     let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
     assert!(toast.contains("refreshed work"), "{toast}");
 }
@@ -437,8 +443,8 @@ fn auto_refresh_can_be_switched_off() {
     let mut d = loaded(vec![w], ColorMode::Ansi256);
     update(&mut d, key('a'));
     assert!(!d.rows[0].auto_refresh);
-    assert!(update(&mut d, Msg::Tick(NOW + 1)).is_empty());
-    assert_eq!(badge(&d.rows[0], NOW + 1), Badge::Expiring);
+    assert!(update(&mut d, Msg::Tick(at(NOW + 1))).is_empty());
+    assert_eq!(badge(&d.rows[0], at(NOW + 1)), Badge::Expiring);
     // A reload keeps the person's choice.
     update(&mut d, Msg::Loaded(vec![work()], Vec::new()));
     assert!(!d.rows[0].auto_refresh);
@@ -448,17 +454,17 @@ fn auto_refresh_can_be_switched_off() {
 fn a_tick_redraws_only_when_a_countdown_runs() {
     let mut d = loaded(vec![github()], ColorMode::Ansi256);
     d.take_dirty();
-    update(&mut d, Msg::Tick(NOW + 1));
+    update(&mut d, Msg::Tick(at(NOW + 1)));
     assert!(
         !d.take_dirty(),
         "an expired token shows nothing that changes"
     );
     let mut d = three();
     d.take_dirty();
-    update(&mut d, Msg::Tick(NOW + 1));
+    update(&mut d, Msg::Tick(at(NOW + 1)));
     assert!(d.take_dirty());
     // The same second again changes nothing.
-    update(&mut d, Msg::Tick(NOW + 1));
+    update(&mut d, Msg::Tick(at(NOW + 1)));
     assert!(!d.take_dirty());
     // Re-reading identical files changes nothing either.
     update(
@@ -473,7 +479,7 @@ fn files_are_reread_every_few_seconds_one_read_at_a_time() {
     let mut d = loaded(vec![github()], ColorMode::Ansi256);
     let mut reloads = 0;
     for t in 1..=10 {
-        reloads += update(&mut d, Msg::Tick(NOW + t))
+        reloads += update(&mut d, Msg::Tick(at(NOW + t)))
             .iter()
             .filter(|e| **e == Effect::Reload)
             .count();
@@ -482,7 +488,7 @@ fn files_are_reread_every_few_seconds_one_read_at_a_time() {
     update(&mut d, Msg::Loaded(vec![github()], Vec::new()));
     let mut reloads = 0;
     for t in 11..=20 {
-        if update(&mut d, Msg::Tick(NOW + t)).contains(&Effect::Reload) {
+        if update(&mut d, Msg::Tick(at(NOW + t))).contains(&Effect::Reload) {
             reloads += 1;
             update(&mut d, Msg::Loaded(vec![github()], Vec::new()));
         }
@@ -503,14 +509,14 @@ fn a_login_elsewhere_clears_an_old_failure() {
     );
     // The failure ended the session.
     update(&mut d, Msg::Loaded(vec![row("work", None)], Vec::new()));
-    assert_eq!(badge(&d.rows[0], NOW), Badge::RefreshFailed);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::RefreshFailed);
     assert!(d.rows[0].last_session.is_some(), "l can log in again");
     let mut fresh = work();
     if let Some(m) = &mut fresh.session {
         m.obtained_at = NOW;
     }
     update(&mut d, Msg::Loaded(vec![fresh], Vec::new()));
-    assert_eq!(badge(&d.rows[0], NOW), Badge::Valid);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::Valid);
 }
 
 #[test]
@@ -531,18 +537,18 @@ fn the_back_off_grows_with_failures_in_a_row_and_a_success_is_not_repeated_at_on
         );
     };
     let refreshes = |effects: Vec<Effect>| effects.contains(&Effect::Refresh("work".into()));
-    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 50))));
+    assert!(refreshes(update(&mut d, Msg::Tick(at(NOW + 50)))));
     fail(&mut d);
     // 30 s, then 60 s.
-    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 79))));
-    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 80))));
+    assert!(!refreshes(update(&mut d, Msg::Tick(at(NOW + 79)))));
+    assert!(refreshes(update(&mut d, Msg::Tick(at(NOW + 80)))));
     fail(&mut d);
     assert!(matches!(
         d.rows[0].refresh,
         Refresh::Failed { failures: 2, .. }
     ));
-    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 139))));
-    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 140))));
+    assert!(!refreshes(update(&mut d, Msg::Tick(at(NOW + 139)))));
+    assert!(refreshes(update(&mut d, Msg::Tick(at(NOW + 140)))));
     // A server answering with an already expired token is not asked again every second.
     update(
         &mut d,
@@ -556,9 +562,9 @@ fn the_back_off_grows_with_failures_in_a_row_and_a_success_is_not_repeated_at_on
             }),
         },
     );
-    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 141))));
-    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 169))));
-    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 170))));
+    assert!(!refreshes(update(&mut d, Msg::Tick(at(NOW + 141)))));
+    assert!(!refreshes(update(&mut d, Msg::Tick(at(NOW + 169)))));
+    assert!(refreshes(update(&mut d, Msg::Tick(at(NOW + 170)))));
 }
 
 #[test]
@@ -669,7 +675,7 @@ fn simulate(lifetime: u64, secs: u64) -> Vec<u64> {
                 },
             ));
         }
-        effects.extend(update(&mut d, Msg::Tick(now)));
+        effects.extend(update(&mut d, Msg::Tick(at(now))));
         for effect in effects {
             match effect {
                 Effect::Refresh(_) => {
@@ -711,7 +717,7 @@ fn the_card_shows_the_renewal_of_the_new_token_not_a_delay() {
     m.access_issued_at = NOW;
     m.access_expires_at = Some(NOW + 20);
     let mut d = loaded(vec![row("p", Some(m))], ColorMode::Ansi256);
-    assert!(update(&mut d, Msg::Tick(NOW + 10)).contains(&Effect::Refresh("p".into())));
+    assert!(update(&mut d, Msg::Tick(at(NOW + 10))).contains(&Effect::Refresh("p".into())));
     update(
         &mut d,
         Msg::Refreshed {
@@ -724,7 +730,7 @@ fn the_card_shows_the_renewal_of_the_new_token_not_a_delay() {
             }),
         },
     );
-    update(&mut d, Msg::Tick(NOW + 11));
+    update(&mut d, Msg::Tick(at(NOW + 11)));
     let screen = text(&d);
     assert!(screen.contains("19s left · renews in 9s"), "{screen}");
 }
@@ -740,7 +746,7 @@ fn failed_work(d: &mut Dashboard) {
     );
     // The re-read right after the failure shows the same file.
     update(d, Msg::Loaded(vec![work()], Vec::new()));
-    assert_eq!(badge(&d.rows[0], NOW), Badge::RefreshFailed);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::RefreshFailed);
 }
 
 #[test]
@@ -756,7 +762,7 @@ fn a_refresh_elsewhere_clears_a_failure_at_the_next_read() {
     }
     update(&mut d, Msg::Loaded(vec![newer], Vec::new()));
     assert_eq!(d.rows[0].refresh, Refresh::Idle);
-    assert_eq!(badge(&d.rows[0], NOW), Badge::Valid);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::Valid);
     assert!(!text(&d).contains("failed"), "{}", text(&d));
 }
 
@@ -765,7 +771,7 @@ fn a_logout_elsewhere_clears_a_failure() {
     let mut d = loaded(vec![work()], ColorMode::Ansi256);
     failed_work(&mut d);
     update(&mut d, Msg::Loaded(vec![row("work", None)], Vec::new()));
-    assert_eq!(badge(&d.rows[0], NOW), Badge::NotLoggedIn);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::NotLoggedIn);
 }
 
 #[test]
@@ -774,14 +780,14 @@ fn a_failed_card_retries_at_once_when_its_file_changes() {
     failed_work(&mut d);
     // The back-off holds while nothing changes…
     let refreshes = |e: Vec<Effect>| e.contains(&Effect::Refresh("work".into()));
-    assert!(!refreshes(update(&mut d, Msg::Tick(NOW + 1))));
+    assert!(!refreshes(update(&mut d, Msg::Tick(at(NOW + 1)))));
     // …a change of the file (here: a later expiry written without a new generation) ends it.
     let mut changed = work();
     if let Some(m) = &mut changed.session {
         m.access_expires_at = Some(NOW + 60);
     }
     update(&mut d, Msg::Loaded(vec![changed], Vec::new()));
-    assert!(refreshes(update(&mut d, Msg::Tick(NOW + 2))));
+    assert!(refreshes(update(&mut d, Msg::Tick(at(NOW + 2)))));
 }
 
 #[test]
@@ -793,7 +799,7 @@ fn a_missing_secret_variable_is_said_once_and_not_retried_by_the_schedule() {
     }
     let mut d = loaded(vec![w.clone()], ColorMode::Ansi256);
     let refreshes = |e: &[Effect]| e.contains(&Effect::Refresh("work".into()));
-    assert!(refreshes(&update(&mut d, Msg::Tick(NOW + 50))));
+    assert!(refreshes(&update(&mut d, Msg::Tick(at(NOW + 50)))));
     let why = "set WORK_SECRET (tvlogin never stores client secrets)";
     update(
         &mut d,
@@ -806,7 +812,10 @@ fn a_missing_secret_variable_is_said_once_and_not_retried_by_the_schedule() {
     let toast = d.toast.clone().map(|t| t.text).unwrap_or_default();
     assert_eq!(toast, format!("cannot refresh work: {why}"));
     for t in NOW + 51..NOW + 3600 {
-        assert!(!refreshes(&update(&mut d, Msg::Tick(t))), "retried at {t}");
+        assert!(
+            !refreshes(&update(&mut d, Msg::Tick(at(t)))),
+            "retried at {t}"
+        );
     }
     let screen = lines(&d, 80, 24).0;
     assert_eq!(
@@ -885,7 +894,7 @@ fn snapshot_badges_expiring_refreshing_not_logged_in_and_an_unreadable_state_fil
     let mut refreshing = work();
     refreshing.profile = "refreshing".into();
     let not_logged_in = row("staging", None);
-    let mut d = Dashboard::new(ctx(ColorMode::Ansi256), NOW);
+    let mut d = Dashboard::new(ctx(ColorMode::Ansi256), at(NOW));
     d.start();
     update(
         &mut d,
@@ -896,9 +905,9 @@ fn snapshot_badges_expiring_refreshing_not_logged_in_and_an_unreadable_state_fil
     );
     update(&mut d, key('j'));
     update(&mut d, key('r'));
-    assert_eq!(badge(&d.rows[0], NOW), Badge::Expiring);
-    assert_eq!(badge(&d.rows[1], NOW), Badge::Refreshing);
-    assert_eq!(badge(&d.rows[2], NOW), Badge::NotLoggedIn);
+    assert_eq!(badge(&d.rows[0], at(NOW)), Badge::Expiring);
+    assert_eq!(badge(&d.rows[1], at(NOW)), Badge::Refreshing);
+    assert_eq!(badge(&d.rows[2], at(NOW)), Badge::NotLoggedIn);
     let shot = snapshot(&d, 80, 30);
     assert!(shot.contains("cannot read a state file"), "{shot}");
     insta::assert_snapshot!(shot);
@@ -928,7 +937,7 @@ fn snapshot_plain_status_output() {
         },
         status(work()),
     ];
-    insta::assert_snapshot!(tvlogin::commands::status_table(&rows, NOW));
+    insta::assert_snapshot!(tvlogin::commands::status_table(&rows, at(NOW)));
 }
 
 #[test]

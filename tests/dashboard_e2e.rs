@@ -14,6 +14,7 @@ use common::runtime::drive;
 use common::{Home, logged_in, quick};
 use crossterm::event::KeyCode;
 use tvlogin::app::ColorMode;
+use tvlogin::clock::UnixTime;
 use tvlogin::config::ConfigFile;
 use tvlogin::dashboard::run::DashboardScreen;
 use tvlogin::dashboard::tabs::profile_tabs;
@@ -39,7 +40,7 @@ fn dashboard(home: &Home) -> DashboardScreen {
             config_path: "config.toml".into(),
             offset: 0,
         },
-        session::now(),
+        UnixTime::now(),
     );
     DashboardScreen::new(model, context(home), Box::new(std::io::sink()))
 }
@@ -64,7 +65,7 @@ async fn the_schedule_renews_a_short_lived_token_before_it_expires() {
         !server.refreshes().is_empty()
     })
     .await;
-    let renewed_at = session::now();
+    let renewed_at = UnixTime::now().unsigned();
     assert!(
         renewed_at <= first_expiry,
         "renewed at {renewed_at}, after the expiry {first_expiry}"

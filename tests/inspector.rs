@@ -10,6 +10,7 @@ use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value, json};
 use tvlogin::app::ColorMode;
+use tvlogin::clock::UnixTime;
 use tvlogin::exit::Exit;
 use tvlogin::inspector::{Inspector, Msg, RawToken, Tab, TabBody, update};
 use tvlogin::token::jwt;
@@ -55,7 +56,7 @@ fn report(raw: &str, signature: Outcome) -> Report {
                 name: "signature",
                 outcome: signature,
             });
-            checks.extend(verify::claims(&j.claims, &expect, NOW));
+            checks.extend(verify::claims(&j.claims, &expect, UnixTime::from_secs(NOW)));
         }
         jwt::Decoded::Jwe(_) => checks.push(Check {
             name: "signature",
@@ -70,7 +71,7 @@ fn report(raw: &str, signature: Outcome) -> Report {
         introspection: None,
         userinfo: None,
         notes: Vec::new(),
-        now: NOW,
+        now: UnixTime::from_secs(NOW),
         expect,
         asked: true,
     }
@@ -91,7 +92,7 @@ fn passed() -> Outcome {
 }
 
 fn model(tabs: Vec<Tab>) -> Inspector {
-    Inspector::new(tabs, NOW, 0, ColorMode::Ansi256)
+    Inspector::new(tabs, UnixTime::from_secs(NOW), 0, ColorMode::Ansi256)
 }
 
 fn token_tab(title: &str, raw: String, report: Report) -> Tab {
@@ -329,12 +330,12 @@ fn update_table() {
         (key(KeyCode::Left), 4, true, false),
         (key(KeyCode::Char('1')), 0, true, false),
         (key(KeyCode::Char('x')), 0, false, false),
-        (Msg::Tick(NOW), 0, false, false),
+        (Msg::Tick(UnixTime::from_secs(NOW)), 0, false, false),
         // The access token has a countdown: a new second redraws it.
-        (Msg::Tick(NOW + 1), 0, true, false),
+        (Msg::Tick(UnixTime::from_secs(NOW + 1)), 0, true, false),
         (key(KeyCode::Char('3')), 2, true, false),
         // The refresh token tab shows no time: a tick changes nothing on screen.
-        (Msg::Tick(NOW + 2), 2, false, false),
+        (Msg::Tick(UnixTime::from_secs(NOW + 2)), 2, false, false),
         (key(KeyCode::Char('q')), 2, true, true),
     ];
     for (i, (msg, selected, dirty, exited)) in table.into_iter().enumerate() {
@@ -374,7 +375,7 @@ fn countdowns_and_checks_are_live() {
     let screen = |m: &Inspector| lines(m, 100, 44).0.join("\n");
     assert!(screen(&m).contains("in 4m 12s"), "{}", screen(&m));
     assert!(screen(&m).contains("✓ VERIFIED"));
-    update(&mut m, Msg::Tick(NOW + 252 + 61));
+    update(&mut m, Msg::Tick(UnixTime::from_secs(NOW + 252 + 61)));
     let later = screen(&m);
     assert!(later.contains("1m 01s ago"), "{later}");
     assert!(later.contains("✗ INVALID"), "{later}");
@@ -527,7 +528,7 @@ fn snapshot_decode_only_is_unverified() {
             _ => unreachable!(),
         },
         &r.expect,
-        NOW,
+        UnixTime::from_secs(NOW),
     );
     r.checks.insert(
         0,
@@ -569,7 +570,7 @@ fn snapshot_unreachable_issuer_reason() {
     let mut remote =
         tvlogin::token::remote::Remote::lazy(tvlogin::oauth::http::HttpSettings::default());
     let mut r = runtime.block_on(tvlogin::token::report::inspect(&raw, options, &mut remote));
-    r.now = NOW;
+    r.now = UnixTime::from_secs(NOW);
     let mut m = model(vec![token_tab("token", raw, r)]);
     let shown = snapshot(&m, 100, 40);
     assert!(

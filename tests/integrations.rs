@@ -246,7 +246,7 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
     );
 
     // After the access token expired, a fetch goes through one refresh.
-    let now = tvlogin::session::now();
+    let now = tvlogin::clock::UnixTime::now().unsigned();
     tokio::time::sleep(Duration::from_secs(exp.saturating_sub(now) + 1)).await;
     let accepted_before = rs.accepted.load(Ordering::SeqCst);
     let fetch = tools.run_in(&tools.path().join("clone"), "git", &["fetch", "-q"], "");

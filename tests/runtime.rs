@@ -12,6 +12,7 @@ use common::{Home, logged_in, quick};
 use crossterm::event::KeyCode;
 use serde_json::json;
 use tvlogin::app::ColorMode;
+use tvlogin::clock::UnixTime;
 use tvlogin::config::ConfigFile;
 use tvlogin::dashboard::run::DashboardScreen;
 use tvlogin::dashboard::{Context, Dashboard};
@@ -40,12 +41,22 @@ fn inspector() -> InspectorScreen {
             body: TabBody::Empty("The refresh token is opaque.".into()),
         },
     ];
-    InspectorScreen::new(Inspector::new(tabs, NOW as i64, 0, ColorMode::None))
+    InspectorScreen::new(Inspector::new(
+        tabs,
+        UnixTime::from_unsigned(NOW),
+        0,
+        ColorMode::None,
+    ))
 }
 
 #[tokio::test(start_paused = true)]
 async fn inspector_keys_help_resize_tick_and_signals_through_the_one_loop() {
-    let run = drive(Box::new(inspector()), 80, 24, Clock::starting_at(NOW));
+    let run = drive(
+        Box::new(inspector()),
+        80,
+        24,
+        Clock::starting_at(UnixTime::from_unsigned(NOW)),
+    );
     run.wait_for("userinfo").await;
     // ? opens help; q in help closes it and does not quit.
     run.char('?');
@@ -89,7 +100,12 @@ async fn every_screen_quits_on_q_esc_ctrl_c_and_ctrl_d() {
         ("ctrl-c", Exit::Cancelled),
         ("ctrl-d", Exit::Cancelled),
     ] {
-        let run = drive(Box::new(inspector()), 80, 24, Clock::starting_at(NOW));
+        let run = drive(
+            Box::new(inspector()),
+            80,
+            24,
+            Clock::starting_at(UnixTime::from_unsigned(NOW)),
+        );
         run.wait_for("userinfo").await;
         match press {
             "q" => run.char('q'),
@@ -103,7 +119,12 @@ async fn every_screen_quits_on_q_esc_ctrl_c_and_ctrl_d() {
 
 #[tokio::test(start_paused = true)]
 async fn a_closed_terminal_ends_the_screen() {
-    let mut run = drive(Box::new(inspector()), 80, 24, Clock::starting_at(NOW));
+    let mut run = drive(
+        Box::new(inspector()),
+        80,
+        24,
+        Clock::starting_at(UnixTime::from_unsigned(NOW)),
+    );
     run.wait_for("userinfo").await;
     run.hang_up();
     assert_eq!(run.finish().await.exit, Exit::Cancelled);
@@ -124,7 +145,7 @@ fn dashboard(home: &Home, env: Vec<(&'static str, String)>) -> DashboardScreen {
             config_path: "config.toml".into(),
             offset: 0,
         },
-        session::now(),
+        UnixTime::now(),
     );
     DashboardScreen::new(model, dashboard_ctx(home, env), Box::new(std::io::sink()))
 }

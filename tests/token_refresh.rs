@@ -16,13 +16,16 @@ async fn assert_valid_jwt(server: &ServerHandle, token: &str) {
         tvlogin::token::unverified_claims(token).unwrap_or_else(|| panic!("not a JWT: {token:?}"));
     assert_eq!(claims["iss"], server.issuer_str());
     let exp = claims["exp"].as_u64().unwrap_or(0);
-    assert!(exp > tvlogin::session::now(), "expired: {claims:?}");
+    assert!(
+        exp > tvlogin::clock::UnixTime::now().unsigned(),
+        "expired: {claims:?}"
+    );
     // The server must know the token. With one-second tokens on a busy machine it may also
     // have expired it by the time it is asked: inactive is only accepted once `exp` (whole
     // seconds, never later than the server's own expiry) has passed.
     let active = introspect(server, token).await["active"] == true;
     assert!(
-        active || tvlogin::session::now() >= exp,
+        active || tvlogin::clock::UnixTime::now().unsigned() >= exp,
         "the server does not know a token that has not expired: {claims:?}"
     );
 }
@@ -31,7 +34,7 @@ async fn assert_valid_jwt(server: &ServerHandle, token: &str) {
 async fn wait_for_expiry(home: &Home) {
     let state = read_json(&home.state_file());
     let exp = state["session"]["access_expires_at"].as_u64().unwrap_or(0);
-    while tvlogin::session::now() < exp {
+    while tvlogin::clock::UnixTime::now().unsigned() < exp {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -59,7 +62,10 @@ async fn a_cached_token_is_printed_without_a_refresh() {
     let left = doc["expires_in"].as_u64().unwrap_or(0);
     assert!((3590..=3600).contains(&left), "{doc}");
     let at = doc["expires_at"].as_u64().unwrap_or(0);
-    assert!(at.abs_diff(tvlogin::session::now() + left) <= 2, "{doc}");
+    assert!(
+        at.abs_diff(tvlogin::clock::UnixTime::now().unsigned() + left) <= 2,
+        "{doc}"
+    );
 
     let run = home.run(&["token", "--id-token"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -429,7 +435,8 @@ async fn an_expired_id_token_is_not_printed_after_a_refresh_without_one() {
     std::fs::write(home.tokens_file(), tokens.to_string()).expect("write the tokens file");
     let mut state = read_json(&home.state_file());
     state["session"]["has_id_token"] = Value::from(true);
-    state["session"]["id_expires_at"] = Value::from(tvlogin::session::now() - 600);
+    state["session"]["id_expires_at"] =
+        Value::from(tvlogin::clock::UnixTime::now().unsigned() - 600);
     std::fs::write(home.state_file(), state.to_string()).expect("write the state file");
 
     let run = home.run(&["token", "--id-token"]).await;

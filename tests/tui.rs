@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use oauth2::DeviceCode;
-use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, update};
+use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, QrMatrix, update};
 use tvlogin::error::Error;
 use tvlogin::exit::Exit;
 use tvlogin::oauth::device::DeviceAuthorization;
@@ -73,6 +73,7 @@ fn answer(status: u16, body: &str) -> Result<OAuthResponse, HttpError> {
         status,
         headers,
         body: body.as_bytes().to_vec(),
+        received: tvlogin::clock::UnixTime::from_secs(0),
     }))
 }
 
@@ -296,6 +297,32 @@ fn the_qr_decodes_back_to_the_complete_url_at_80x24_and_200x50() {
     let scene = Scene::waiting(ColorMode::Ansi256, false, None);
     let (rows, _) = lines(&scene.app, 80, 24);
     assert_eq!(decode_qr(&rows), ["https://login.example.com/device"]);
+}
+
+/// The QR code is encoded into the model when the code arrives, and the view only draws the
+/// model's matrix: swapped for another, the screen shows the other; taken away, none.
+#[test]
+fn the_qr_code_is_encoded_in_the_model_and_only_drawn_by_the_view() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let Flow::Waiting(w) = &mut scene.app.flow else {
+        panic!("not waiting: {:?}", scene.app.flow);
+    };
+    assert_eq!(
+        w.qr,
+        QrMatrix::encode(&format!(
+            "https://login.example.com/device?user_code={CODE}"
+        ))
+    );
+    w.qr = QrMatrix::encode("https://other.example/");
+    let (rows, _) = lines(&scene.app, 80, 24);
+    assert_eq!(decode_qr(&rows), ["https://other.example/"]);
+    if let Flow::Waiting(w) = &mut scene.app.flow {
+        w.qr = None;
+    }
+    let (rows, _) = lines(&scene.app, 80, 24);
+    assert_eq!(decode_qr(&rows), Vec::<String>::new());
+    let text = rows.join("\n");
+    assert!(text.contains("No room for the QR code"), "{text}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 pub mod keymap;
 pub mod msg;
+pub mod qr;
 pub mod update;
 
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use crate::oauth::poll::{Next, Poller};
 use crate::oauth::token::TokenResponse;
 
 pub use msg::{Effect, Msg};
+pub use qr::QrMatrix;
 pub use update::update;
 
 /// How colours may be used.
@@ -91,6 +93,9 @@ pub enum Flow {
 pub struct Waiting {
     /// The code and where to enter it.
     pub auth: DeviceAuthorization,
+    /// The QR code of [`DeviceAuthorization::qr_url`], encoded when the code arrived; `None`
+    /// when the address is too long for any QR symbol.
+    pub qr: Option<QrMatrix>,
     /// When the code was issued.
     pub issued: Instant,
     /// The pure poll state (interval, deadline, attempts).

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::keymap::{self, Action};
-use super::{App, Approved, Effect, Flow, Msg, Notice, Saved, TOAST_FOR, Toast, Waiting};
+use super::{App, Approved, Effect, Flow, Msg, Notice, QrMatrix, Saved, TOAST_FOR, Toast, Waiting};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::oauth::poll::{Next, PollOutcome, Poller};
@@ -67,8 +67,11 @@ pub fn update(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
                 Ok(auth) => {
                     let poller = Poller::new(auth.interval, auth.expires_in, at);
                     let next = poller.first(at);
+                    // Encoded here, once per code; the view only draws it.
+                    let qr = QrMatrix::encode(auth.qr_url().as_str());
                     app.flow = Flow::Waiting(Box::new(Waiting {
                         auth,
+                        qr,
                         issued: at,
                         poller,
                         next,

@@ -2,6 +2,7 @@
 //! scripts and pipes get text, not escape sequences).
 
 use crate::cli::StatusArgs;
+use crate::clock::UnixTime;
 use crate::dashboard::{self, Dashboard};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -16,7 +17,7 @@ pub async fn dashboard() -> Result<Exit, Error> {
         return super::status(StatusArgs { json: false }).await;
     }
     let ctx = session::Context::from_env()?;
-    let now = session::now();
+    let now = UnixTime::now();
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         // Asked now, before the TUI reads keys, for the login screens it may show.
         runtime::dark_background();
@@ -28,7 +29,7 @@ pub async fn dashboard() -> Result<Exit, Error> {
                 std::env::var("COLORTERM").ok().as_deref(),
             ),
             config_path: ctx.paths.config_file().display().to_string(),
-            offset: local_offset(i64::try_from(now).unwrap_or(0)),
+            offset: local_offset(now.secs()),
         },
         now,
     );

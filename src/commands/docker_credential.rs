@@ -128,7 +128,7 @@ async fn run(operation: DockerOperation) -> Result<String, Failure> {
                 Prompt::stderr_if_terminal(),
             )
             .await?;
-            helper::printable(&token)?;
+            helper::printable(&token, "hand it out")?;
             Ok(json!({
                 "ServerURL": server,
                 "Username": USERNAME,

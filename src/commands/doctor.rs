@@ -2,12 +2,13 @@
 //! are, and whether each known issuer answers and agrees with this machine's clock.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use url::Url;
 
 use crate::cli::DoctorArgs;
+use crate::clock::UnixTime;
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -345,9 +346,7 @@ async fn issuer_check(issuer: &str, allow_http: bool) -> Check {
     };
     let took = started.elapsed();
     let response = OAuthResponse::from_raw(&raw);
-    let skew = response
-        .date
-        .map(|date| skew_seconds(date, SystemTime::now()));
+    let skew = response.date.map(|date| skew_seconds(date, raw.received));
     let level = match skew {
         Some(s) if s.abs() > SKEW_WARNING => Level::Warning,
         _ => Level::Ok,
@@ -371,11 +370,8 @@ async fn issuer_check(issuer: &str, allow_http: bool) -> Check {
 }
 
 /// The server's clock minus ours, in whole seconds (positive: the server is ahead).
-fn skew_seconds(server: SystemTime, local: SystemTime) -> i64 {
-    match server.duration_since(local) {
-        Ok(ahead) => i64::try_from(ahead.as_secs()).unwrap_or(i64::MAX),
-        Err(behind) => -i64::try_from(behind.duration().as_secs()).unwrap_or(i64::MAX),
-    }
+fn skew_seconds(server: UnixTime, local: UnixTime) -> i64 {
+    local.until(server)
 }
 
 #[cfg(test)]
@@ -384,9 +380,9 @@ mod tests {
 
     #[test]
     fn skew_sign() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(skew_seconds(t + Duration::from_secs(90), t), 90);
-        assert_eq!(skew_seconds(t, t + Duration::from_secs(90)), -90);
+        let t = UnixTime::from_secs(1_000_000);
+        assert_eq!(skew_seconds(t.plus_secs(90), t), 90);
+        assert_eq!(skew_seconds(t, t.plus_secs(90)), -90);
         assert_eq!(skew_seconds(t, t), 0);
     }
 }

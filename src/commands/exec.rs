@@ -103,7 +103,7 @@ pub async fn exec(args: ExecArgs) -> Result<Exit, Error> {
     let profile = helper::profile_or_default(args.profile);
     let token =
         helper::access_token(&ctx, &profile, args.min_ttl, Prompt::stderr_if_terminal()).await?;
-    helper::printable(&token)?;
+    helper::printable(&token, "hand it out")?;
     let mut command = Command::new(program);
     command.args(rest);
     child_environment(

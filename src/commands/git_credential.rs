@@ -163,7 +163,7 @@ pub async fn git_credential(args: GitCredentialArgs) -> Result<Exit, Error> {
             }
             let token =
                 helper::access_token(&ctx, &profile, session::DEFAULT_MIN_TTL, Prompt::Tty).await?;
-            helper::printable(&token)?;
+            helper::printable(&token, "hand it out")?;
             let settings = ctx.file.profiles.get(&profile);
             let username = settings
                 .and_then(|p| p.git_username.clone())

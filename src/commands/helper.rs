@@ -213,15 +213,15 @@ async fn refused_check(
     session::current_token(ctx, profile, TokenKind::Access, min_ttl).await
 }
 
-/// Refuses tokens that cannot be pasted into a header or a command's environment.
-pub fn printable(token: &IssuedToken) -> Result<(), Error> {
-    if token.token.secret().is_empty()
-        || !token.token.secret().bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Error::Protocol(
-            "the stored token contains characters no token may contain; refusing to hand it out"
-                .into(),
-        ));
+/// Refuses tokens that cannot be pasted into a header or a command's environment: a token is
+/// a header value, and anything that is not printable ASCII would break the header it goes
+/// into, or (on a terminal) be interpreted by it. `doing` ends the message ("print it").
+pub fn printable(token: &IssuedToken, doing: &str) -> Result<(), Error> {
+    let text = token.token.secret();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::Protocol(format!(
+            "the stored token contains characters no token may contain; refusing to {doing}"
+        )));
     }
     Ok(())
 }
@@ -229,6 +229,38 @@ pub fn printable(token: &IssuedToken) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `token`, `exec` and the credential helpers hand out is one header value.
+    #[test]
+    fn only_printable_ascii_tokens_are_handed_out() {
+        let issued = |text: &str| IssuedToken {
+            token: text.into(),
+            token_type: "Bearer".into(),
+            expires_at: None,
+            scope: None,
+            refreshed: false,
+        };
+        for ok in [
+            "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
+            "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+            "a-._~+/=",
+        ] {
+            assert!(printable(&issued(ok), "print it").is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "two words",
+            "tab\there",
+            "esc\u{1b}[31m",
+            "caf\u{e9}",
+            "nl\n",
+            "del\u{7f}",
+        ] {
+            let err = printable(&issued(bad), "print it").expect_err(bad);
+            assert!(err.to_string().ends_with("refusing to print it"), "{err}");
+            assert_eq!(err.exit().code(), 5, "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_login_qr_code_decodes_to_the_link() {

@@ -33,11 +33,16 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("COLORTERM").ok().as_deref(),
         );
-        let now = crate::token::time::now_unix();
+        let now = crate::clock::UnixTime::now();
         let title = tab_title(&report);
         let tabs = Inspector::tabs_for(title, token, report);
-        return crate::inspector::run::run(Inspector::new(tabs, now, local_offset(now), colors))
-            .await;
+        return crate::inspector::run::run(Inspector::new(
+            tabs,
+            now,
+            local_offset(now.secs()),
+            colors,
+        ))
+        .await;
     }
     if args.json {
         println!("{}", json_pretty(&report.to_json(&offset)));

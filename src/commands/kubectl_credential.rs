@@ -94,7 +94,7 @@ pub async fn kubectl_credential(args: KubectlCredentialArgs) -> Result<Exit, Err
     let ctx = Context::from_env()?;
     let profile = helper::profile_or_default(args.profile);
     let token = helper::access_token(&ctx, &profile, args.min_ttl, prompt).await?;
-    helper::printable(&token)?;
+    helper::printable(&token, "hand it out")?;
     let mut out = std::io::stdout().lock();
     let _ =
         writeln!(out, "{}", exec_credential(info.api_version, &token)).and_then(|()| out.flush());

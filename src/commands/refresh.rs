@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::cli::ProfileArgs;
+use crate::clock::UnixTime;
 use crate::config::DEFAULT_PROFILE;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -15,7 +16,8 @@ pub async fn refresh(args: ProfileArgs) -> Result<Exit, Error> {
     let ctx = Context::from_env()?;
     let profile = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.into());
     let report = session::force_refresh(&ctx, &profile).await?;
-    let now = session::now();
+    // Read after the refresh: the lifetimes printed are what is left now.
+    let now = UnixTime::now();
     let left = |at: Option<u64>| match session::seconds_left(now, at) {
         Some(s) => format!("expires in {}", humanize::duration(Duration::from_secs(s))),
         None => "no expiry given".into(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cli::StatusArgs;
+use crate::clock::UnixTime;
 use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -15,12 +16,12 @@ use crate::sanitize::escape;
 use crate::session::{self, ProfileStatus, collect};
 use crate::store::state::SessionMeta;
 
-fn expiry(now: u64, at: Option<u64>) -> Value {
+fn expiry(now: UnixTime, at: Option<u64>) -> Value {
     json!({"expires_at": at, "expires_in": session::seconds_left(now, at)})
 }
 
 /// The JSON form of one row.
-pub fn row_json(row: &ProfileStatus, now: u64) -> Value {
+pub fn row_json(row: &ProfileStatus, now: UnixTime) -> Value {
     let st = row.state.as_ref();
     let mut v = json!({
         "profile": row.profile,
@@ -70,7 +71,7 @@ pub fn row_json(row: &ProfileStatus, now: u64) -> Value {
     v
 }
 
-fn left(now: u64, at: Option<u64>, present: bool) -> String {
+fn left(now: UnixTime, at: Option<u64>, present: bool) -> String {
     if !present {
         return "-".into();
     }
@@ -103,7 +104,7 @@ fn remembered_server(l: &crate::store::state::RememberedLogin) -> String {
 }
 
 /// The plain-text table.
-pub fn table(rows: &[ProfileStatus], now: u64) -> String {
+pub fn table(rows: &[ProfileStatus], now: UnixTime) -> String {
     let mut lines = vec![
         [
             "PROFILE", "STORE", "SUBJECT", "ISSUER", "ACCESS", "REFRESH", "SCOPE",
@@ -181,7 +182,7 @@ pub async fn status(args: StatusArgs) -> Result<Exit, Error> {
     let paths = Paths::from_env()?;
     let file = ConfigFile::load(&paths.config_file())?;
     let (rows, errors) = collect(&paths, &file);
-    let now = session::now();
+    let now = UnixTime::now();
     if args.json {
         let doc = json!({
             "profiles": rows.iter().map(|r| row_json(r, now)).collect::<Vec<_>>(),
@@ -254,7 +255,7 @@ mod tests {
                 state: None,
             },
         ];
-        let text = table(&rows, 1000);
+        let text = table(&rows, UnixTime::from_secs(1000));
         assert!(text.contains("1h 00m"), "{text}");
         assert!(text.contains("no expiry"), "{text}");
         assert!(text.contains("(not logged in)"), "{text}");
@@ -262,10 +263,13 @@ mod tests {
             !text.contains('\u{1b}'),
             "escape sequences are escaped: {text}"
         );
-        let v = row_json(&rows[0], 1000);
+        let v = row_json(&rows[0], UnixTime::from_secs(1000));
         assert_eq!(v["access_token"]["expires_in"], 3600);
         assert_eq!(v["store"], "file");
         assert_eq!(v["refresh_token"]["present"], true);
-        assert_eq!(row_json(&rows[1], 1000)["logged_in"], false);
+        assert_eq!(
+            row_json(&rows[1], UnixTime::from_secs(1000))["logged_in"],
+            false
+        );
     }
 }

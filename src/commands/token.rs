@@ -5,6 +5,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::cli::{TokenArgs, TokenFormat};
+use crate::clock::UnixTime;
 use crate::config::DEFAULT_PROFILE;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -19,22 +20,13 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
     } else {
         TokenKind::Access
     };
-    let now = session::now();
+    let now = UnixTime::now();
     let issued = session::current_token_at(&ctx, &profile, kind, args.min_ttl, now).await?;
     // A signal arrived while a refresh was finishing: it is stored; exit as asked.
     if let Some(signal) = session::critical::interrupted() {
         return Ok(Exit::Signal(signal));
     }
-    // A token is a header value: anything that is not printable ASCII would break the header
-    // it is pasted into, or (on a terminal) be interpreted by it.
-    if issued.token.secret().is_empty()
-        || !issued.token.secret().bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Error::Protocol(
-            "the stored token contains characters no token may contain; refusing to print it"
-                .into(),
-        ));
-    }
+    super::helper::printable(&issued, "print it")?;
     let format = match (args.json, args.format) {
         (true, _) => TokenFormat::Json,
         (false, Some(format)) => format,
@@ -73,7 +65,7 @@ pub fn shell_quote(text: &str) -> String {
 
 /// The text `token --format` prints (without the final newline). `issued.token` has been
 /// checked to be printable ASCII.
-pub fn render(format: TokenFormat, issued: &IssuedToken, now: u64) -> String {
+pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> String {
     match format {
         TokenFormat::Bare => issued.token.secret().clone(),
         TokenFormat::Header => format!(
@@ -132,14 +124,23 @@ mod tests {
             ),
         ];
         for (format, want) in table {
-            assert_eq!(render(format, &t, 1000), want, "{format:?}");
+            assert_eq!(
+                render(format, &t, UnixTime::from_secs(1000)),
+                want,
+                "{format:?}"
+            );
         }
         let json: serde_json::Value =
-            serde_json::from_str(&render(TokenFormat::Json, &t, 1000)).unwrap_or_default();
+            serde_json::from_str(&render(TokenFormat::Json, &t, UnixTime::from_secs(1000)))
+                .unwrap_or_default();
         assert_eq!(json["expires_in"], 300);
         assert_eq!(json["token"], "abc.def");
         assert_eq!(
-            render(TokenFormat::Env, &issued("a'b", "Bearer", None), 0),
+            render(
+                TokenFormat::Env,
+                &issued("a'b", "Bearer", None),
+                UnixTime::from_secs(0)
+            ),
             "export BEARER_TOKEN='a'\\''b'\nunset BEARER_TOKEN_EXPIRES_AT"
         );
     }

@@ -14,6 +14,7 @@ pub mod view;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::ColorMode;
+use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::inspector::{self, Inspector};
 use crate::session::{self, RefreshReport, TokenView};
@@ -143,7 +144,7 @@ impl Badge {
 }
 
 /// The badge of `row` at `now`.
-pub fn badge(row: &Row, now: u64) -> Badge {
+pub fn badge(row: &Row, now: UnixTime) -> Badge {
     if matches!(row.refresh, Refresh::Running { .. }) {
         return Badge::Refreshing;
     }
@@ -292,8 +293,8 @@ pub struct Dashboard {
     pub mode: Mode,
     /// The status line.
     pub toast: Option<Toast>,
-    /// Now, in Unix seconds.
-    pub now: u64,
+    /// Now, as the last tick said.
+    pub now: UnixTime,
     /// Set when the person leaves.
     pub exit: Option<Exit>,
     /// Whether the rows have been read at least once.
@@ -311,8 +312,8 @@ pub struct Dashboard {
 pub enum Msg {
     /// A key press.
     Key(KeyEvent),
-    /// The clock advanced to this Unix second.
-    Tick(u64),
+    /// The clock advanced to this second.
+    Tick(UnixTime),
     /// The terminal changed size.
     Resized,
     /// A signal asked us to stop.
@@ -394,7 +395,7 @@ pub const KEYS: &[(&str, &str)] = &[
 
 impl Dashboard {
     /// A dashboard at `now`, before the profiles are read.
-    pub fn new(ctx: Context, now: u64) -> Self {
+    pub fn new(ctx: Context, now: UnixTime) -> Self {
         Self {
             ctx,
             rows: Vec::new(),
@@ -451,7 +452,7 @@ impl Dashboard {
     /// Shows a message. Escaped here as a whole (profile names come from files), which is
     /// safe for parts escaped before: escaping leaves the escapes' backslashes alone.
     fn say(&mut self, tone: Tone, text: String) {
-        let until = (tone != Tone::Busy).then_some(self.now + TOAST_SECS);
+        let until = (tone != Tone::Busy).then_some(self.now.unsigned() + TOAST_SECS);
         self.toast = Some(Toast {
             text: crate::sanitize::escape(&text),
             tone,
@@ -486,12 +487,14 @@ impl Dashboard {
 
     /// Whether a tick at a new second changes what is drawn: a countdown that is running, or
     /// a message that times out.
-    fn ticking(&self, now: u64) -> bool {
+    fn ticking(&self, now: UnixTime) -> bool {
+        // Stored times are unsigned seconds (the session's state files).
+        let (now, last) = (now.unsigned(), self.now.unsigned());
         // A time at or after the last tick is still counting down (or just reached zero).
-        let counting = |at: Option<u64>| at.is_some_and(|at| at >= self.now);
+        let counting = |at: Option<u64>| at.is_some_and(|at| at >= last);
         let countdown = self.visible().into_iter().any(|i| {
             let r = &self.rows[i];
-            matches!(r.refresh, Refresh::Failed { retry_at, .. } if retry_at >= self.now)
+            matches!(r.refresh, Refresh::Failed { retry_at, .. } if retry_at >= last)
                 || r.session.as_ref().is_some_and(|m| {
                     counting(m.access_expires_at)
                         || counting(m.id_expires_at)
@@ -580,7 +583,7 @@ pub fn update(d: &mut Dashboard, msg: Msg) -> Vec<Effect> {
                 Ok(tabs) => {
                     d.toast = None;
                     d.mode = Mode::Inspect(Box::new(
-                        Inspector::new(tabs, d.now as i64, d.ctx.offset, d.ctx.colors)
+                        Inspector::new(tabs, d.now, d.ctx.offset, d.ctx.colors)
                             .for_profile(&profile),
                     ));
                 }
@@ -627,17 +630,19 @@ fn reload(d: &mut Dashboard) -> Vec<Effect> {
     vec![Effect::Reload]
 }
 
-fn tick(d: &mut Dashboard, now: u64) -> Vec<Effect> {
-    if now == d.now {
+fn tick(d: &mut Dashboard, at: UnixTime) -> Vec<Effect> {
+    if at == d.now {
         return Vec::new();
     }
     if let Mode::Inspect(i) = &mut d.mode {
-        inspector::update(i, inspector::Msg::Tick(now as i64));
+        inspector::update(i, inspector::Msg::Tick(at));
         d.dirty |= i.take_dirty();
-    } else if d.ticking(now) {
+    } else if d.ticking(at) {
         d.dirty = true;
     }
-    d.now = now;
+    d.now = at;
+    // Stored times are unsigned seconds (the session's state files).
+    let now = at.unsigned();
     if d.toast
         .as_ref()
         .and_then(|t| t.until)
@@ -673,7 +678,12 @@ fn tick(d: &mut Dashboard, now: u64) -> Vec<Effect> {
 /// process refreshed) or no session (a logout elsewhere — unless this dashboard's own failed
 /// refresh just ended it, which stays on the card to say why); a failure whose profile's file
 /// changed otherwise is retried at once rather than after its back-off.
-fn carried_refresh(old: &Row, fresh: &Row, now: u64, own_failure_just_reported: bool) -> Refresh {
+fn carried_refresh(
+    old: &Row,
+    fresh: &Row,
+    now: UnixTime,
+    own_failure_just_reported: bool,
+) -> Refresh {
     let (was, is) = (old.session.as_ref(), fresh.session.as_ref());
     let new_login = is.is_some() && is.map(|m| m.obtained_at) != was.map(|m| m.obtained_at);
     if new_login {
@@ -695,7 +705,7 @@ fn carried_refresh(old: &Row, fresh: &Row, now: u64, own_failure_just_reported: 
             at: *at,
             message: message.clone(),
             failures: *failures,
-            retry_at: (*retry_at).min(now),
+            retry_at: (*retry_at).min(now.unsigned()),
         },
         _ => old.refresh.clone(),
     }
@@ -761,7 +771,7 @@ fn refreshed(
     profile: &str,
     result: Result<RefreshReport, String>,
 ) -> Vec<Effect> {
-    let now = d.now;
+    let now = d.now.unsigned();
     d.dirty = true;
     let Some(row) = d.row_mut(profile) else {
         return reload(d);
@@ -821,7 +831,7 @@ fn refreshed(
 /// by `r`, or when the profile's file changes.
 fn refresh_blocked(d: &mut Dashboard, profile: &str, message: String) -> Vec<Effect> {
     d.dirty = true;
-    let now = d.now;
+    let now = d.now.unsigned();
     let Some(row) = d.row_mut(profile) else {
         return reload(d);
     };

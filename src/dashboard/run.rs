@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::tabs::profile_tabs;
 use super::{Dashboard, Effect, Msg, Row, update};
+use crate::clock::UnixTime;
 use crate::config::{ConfigFile, LoginConfig, LoginSettings};
 use crate::error::Error;
 use crate::exit::Exit;
@@ -67,7 +68,7 @@ pub struct DashboardScreen {
     /// The screen this one pushed and that is still open.
     showing: Option<Pushed>,
     /// Quitting, waiting for token writes until this Unix second.
-    finishing: Option<u64>,
+    finishing: Option<UnixTime>,
     done: bool,
 }
 
@@ -99,7 +100,7 @@ impl DashboardScreen {
         &self.model
     }
 
-    fn apply(&mut self, msg: Msg, now: u64) {
+    fn apply(&mut self, msg: Msg, now: UnixTime) {
         let effects = update(&mut self.model, msg);
         self.run_effects(effects);
         // An inspection that opened becomes a screen of its own on top of the list.
@@ -142,7 +143,7 @@ impl DashboardScreen {
 
     /// Once the model says quit: at once, or after the token writes under way (any key or
     /// signal stops the wait).
-    fn check_exit(&mut self, now: u64) {
+    fn check_exit(&mut self, now: UnixTime) {
         if self.model.exit.is_none() || self.finishing.is_some() || self.done {
             return;
         }
@@ -151,7 +152,7 @@ impl DashboardScreen {
             self.done = true;
             return;
         }
-        self.finishing = Some(now + FINISH_WITHIN);
+        self.finishing = Some(now.plus_secs(FINISH_WITHIN));
         self.model.mode = super::Mode::List;
         self.model.say(
             super::Tone::Busy,
@@ -160,7 +161,7 @@ impl DashboardScreen {
         self.model.dirty = true;
     }
 
-    fn reply(&mut self, reply: Reply, now: u64) {
+    fn reply(&mut self, reply: Reply, now: UnixTime) {
         match reply {
             Reply::Msg(msg) => self.apply(msg, now),
             Reply::Clipboard(text, msg) => {
@@ -323,7 +324,8 @@ impl Tasks {
                 .await
                 {
                     Ok(t) => {
-                        let left = session::seconds_left(session::now(), t.expires_at);
+                        // An effect (an edge): the lifetime left once the token is in hand.
+                        let left = session::seconds_left(UnixTime::now(), t.expires_at);
                         Reply::Clipboard(
                             t.token,
                             Msg::Copied {

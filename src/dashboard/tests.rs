@@ -108,7 +108,7 @@ fn badges() {
         ),
     ];
     for (i, (r, now, want)) in table.into_iter().enumerate() {
-        assert_eq!(badge(&r, now), want, "case {i}");
+        assert_eq!(badge(&r, UnixTime::from_unsigned(now)), want, "case {i}");
     }
 }
 

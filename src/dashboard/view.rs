@@ -206,8 +206,9 @@ fn fitted(lines: Vec<Line<'static>>, width: u16) -> Vec<Line<'static>> {
 }
 
 fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> Vec<Line<'static>> {
-    let now = d.now;
-    let b = badge(row, now);
+    let b = badge(row, d.now);
+    // Stored times are unsigned seconds (the session's state files).
+    let now = d.now.unsigned();
     let marker = if selected { "▶ " } else { "  " };
     let name_style = if selected { theme.key } else { theme.title };
     let mut first = vec![
@@ -413,14 +414,14 @@ fn failure_lines(d: &Dashboard, row: &Row, width: u16, theme: &Theme) -> Vec<Lin
     } else if row.auto_refresh && row.session.as_ref().is_some_and(|m| m.has_refresh_token) {
         format!(
             " (retry in {})",
-            humanize::duration(Duration::from_secs(retry_at.saturating_sub(d.now)))
+            humanize::duration(Duration::from_secs(d.now.left_until(*retry_at)))
         )
     } else {
         String::new()
     };
     let text = format!(
         "✗ refresh at {} failed: {message}{retry}",
-        clock(*at, d.now, d.ctx.offset)
+        clock(*at, d.now.unsigned(), d.ctx.offset)
     );
     wrap(&text, usize::from(width).saturating_sub(6).max(20), 3)
         .into_iter()

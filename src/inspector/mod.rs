@@ -10,6 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
 use crate::app::ColorMode;
+use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::secret::Secret;
 use crate::token::report::{Lookup, Report};
@@ -57,8 +58,8 @@ pub struct Inspector {
     pub scroll: u16,
     /// The help overlay is open.
     pub help: bool,
-    /// Now, in Unix seconds (advanced by ticks, injected in tests).
-    pub now: i64,
+    /// Now (advanced by ticks, injected in tests).
+    pub now: UnixTime,
     /// The local zone's offset from UTC, in seconds.
     pub offset: i32,
     /// Colour capability.
@@ -79,7 +80,7 @@ pub enum Msg {
     /// A key press.
     Key(KeyEvent),
     /// The clock advanced to this Unix second.
-    Tick(i64),
+    Tick(UnixTime),
     /// The terminal changed size.
     Resized,
     /// A signal asked us to stop.
@@ -100,7 +101,7 @@ pub const KEYS: &[(&str, &str)] = &[
 
 impl Inspector {
     /// A model showing `tabs` at `now`.
-    pub fn new(tabs: Vec<Tab>, now: i64, offset: i32, colors: ColorMode) -> Self {
+    pub fn new(tabs: Vec<Tab>, now: UnixTime, offset: i32, colors: ColorMode) -> Self {
         Self {
             tabs,
             selected: 0,

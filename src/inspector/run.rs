@@ -37,7 +37,7 @@ impl Screen for InspectorScreen {
         let msg = match input {
             Input::Key(key) => Msg::Key(key),
             Input::Resize(width, height) => Msg::Size(width, height),
-            Input::Tick => Msg::Tick(i64::try_from(now.unix).unwrap_or(i64::MAX)),
+            Input::Tick => Msg::Tick(now.unix),
             Input::Terminate => {
                 self.signalled = true;
                 Msg::Terminate

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Widget, Wrap};
 use serde_json::{Map, Value};
 
 use super::{Inspector, KEYS, TabBody};
+use crate::clock::UnixTime;
 use crate::sanitize::escape;
 use crate::token::claims::{self, Kind};
 use crate::token::jwt::Decoded;
@@ -187,7 +188,7 @@ fn kind_label(report: &Report) -> String {
 
 /// The report's checks with the time and claim checks run again at `now`, so a token
 /// expiring while on screen turns red.
-pub fn live_checks(report: &Report, now: i64) -> Vec<Check> {
+pub fn live_checks(report: &Report, now: UnixTime) -> Vec<Check> {
     report.checks_at(now)
 }
 
@@ -343,8 +344,8 @@ fn table<'a>(
                 && let Some(at) = time
             {
                 let style = match key.as_str() {
-                    "exp" if at <= m.now => theme.error,
-                    "exp" if at - m.now < 300 => theme.warn,
+                    "exp" if at <= m.now.secs() => theme.error,
+                    "exp" if m.now.until(UnixTime::from_secs(at)) < 300 => theme.warn,
                     _ => theme.ok,
                 };
                 spans.push(Span::styled(format!("  {}", relative(at, m.now)), style));

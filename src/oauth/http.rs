@@ -14,6 +14,8 @@ use base64::Engine as _;
 use oauth2::ClientSecret;
 use url::{Host, Url};
 
+use crate::clock::UnixTime;
+
 /// The largest response body tvlogin reads from an authorization server. Real OAuth responses
 /// are a few kilobytes; a megabyte leaves room for large JWKS documents.
 pub const MAX_BODY: usize = crate::error::MAX_RESPONSE_BODY;
@@ -51,6 +53,9 @@ pub struct RawResponse {
     pub headers: http::HeaderMap,
     /// The whole body, at most [`MAX_BODY`] bytes.
     pub body: Vec<u8>,
+    /// When the answer arrived (the clock that `Retry-After` dates and the `Date` skew are
+    /// measured against).
+    pub received: UnixTime,
 }
 
 impl fmt::Debug for RawResponse {
@@ -226,6 +231,8 @@ impl Http {
             status,
             headers,
             body,
+            // An edge: the moment the answer arrived, read once.
+            received: UnixTime::now(),
         })
     }
 

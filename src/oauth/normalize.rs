@@ -14,11 +14,12 @@
 //! Which error *means* what (pending, slow_down, denial under its several names) is decided
 //! by the poll step in `poll.rs`; this module only makes the fields readable.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::http::RawResponse;
+use crate::clock::UnixTime;
 use crate::sanitize;
 
 /// The body of a response, as far as it could be understood. Its `Debug` shows field names,
@@ -70,7 +71,7 @@ pub struct OAuthResponse {
     /// How long the server asked us to wait (`Retry-After`).
     pub retry_after: Option<Duration>,
     /// The server's clock (`Date`), for skew checks.
-    pub date: Option<SystemTime>,
+    pub date: Option<UnixTime>,
     /// `Location` of a redirect, which tvlogin never follows but reports.
     pub location: Option<String>,
 }
@@ -99,8 +100,10 @@ impl OAuthResponse {
             status: raw.status,
             body: parse_body(content_type.as_deref(), &raw.body),
             retry_after: header(http::header::RETRY_AFTER)
-                .and_then(|v| parse_retry_after(&v, SystemTime::now())),
-            date: header(http::header::DATE).and_then(|v| httpdate::parse_http_date(&v).ok()),
+                .and_then(|v| parse_retry_after(&v, raw.received)),
+            date: header(http::header::DATE)
+                .and_then(|v| httpdate::parse_http_date(&v).ok())
+                .map(UnixTime::from_system),
             location: header(http::header::LOCATION),
         }
     }
@@ -236,13 +239,14 @@ fn alias(mut map: Map<String, Value>) -> Map<String, Value> {
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+/// A date is measured from `now`, when the answer arrived; one already past means no wait.
+fn parse_retry_after(value: &str, now: UnixTime) -> Option<Duration> {
     let value = value.trim();
     let wait = match value.parse::<u64>() {
         Ok(secs) => Duration::from_secs(secs),
         Err(_) => {
-            let at = httpdate::parse_http_date(value).ok()?;
-            at.duration_since(now).unwrap_or(Duration::ZERO)
+            let at = UnixTime::from_system(httpdate::parse_http_date(value).ok()?);
+            Duration::from_secs(u64::try_from(now.until(at)).unwrap_or(0))
         }
     };
     Some(wait.min(MAX_RETRY_AFTER))
@@ -262,10 +266,11 @@ pub(crate) mod tests {
             );
         }
         RawResponse {
-            url: url::Url::parse("https://idp.example/token").unwrap_or_else(|e| panic!("{e}")),
+            url: url::Url::parse("https://idp.example/token").expect("a valid URL"),
             status,
             headers,
             body: body.as_bytes().to_vec(),
+            received: UnixTime::from_secs(1_000_000),
         }
     }
 
@@ -357,14 +362,18 @@ pub(crate) mod tests {
 
     #[test]
     fn retry_after_in_both_forms() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let now = UnixTime::from_secs(1_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        let later = httpdate::fmt_http_date(
+            std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_030),
+        );
         assert_eq!(
             parse_retry_after(&later, now),
             Some(Duration::from_secs(30))
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        let past = httpdate::fmt_http_date(std::time::SystemTime::UNIX_EPOCH);
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(
             parse_retry_after("18446744073709551615", now),
             Some(MAX_RETRY_AFTER)

@@ -14,12 +14,13 @@
 use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures_util::{Stream, StreamExt};
 use ratatui::Frame;
 
+use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::exit::Exit;
 
@@ -28,8 +29,8 @@ use crate::exit::Exit;
 pub struct Now {
     /// Monotonic (countdowns, poll intervals).
     pub at: Instant,
-    /// Wall clock, in Unix seconds (token expiries).
-    pub unix: u64,
+    /// Wall clock (token expiries).
+    pub unix: UnixTime,
 }
 
 /// Where the runtime reads the time: tokio's clock (so tests can pause and advance it) and
@@ -38,7 +39,7 @@ pub struct Now {
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     start: tokio::time::Instant,
-    fixed_unix: Option<u64>,
+    fixed_unix: Option<UnixTime>,
 }
 
 impl Clock {
@@ -51,7 +52,7 @@ impl Clock {
     }
 
     /// A wall clock that reads `unix` now and advances with tokio's clock.
-    pub fn starting_at(unix: u64) -> Self {
+    pub fn starting_at(unix: UnixTime) -> Self {
         Self {
             start: tokio::time::Instant::now(),
             fixed_unix: Some(unix),
@@ -62,10 +63,8 @@ impl Clock {
     pub fn now(&self) -> Now {
         let at = tokio::time::Instant::now();
         let unix = match self.fixed_unix {
-            Some(u) => u + at.duration_since(self.start).as_secs(),
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            Some(u) => u.saturating_add(at.duration_since(self.start)),
+            None => UnixTime::now(),
         };
         Now {
             at: at.into_std(),

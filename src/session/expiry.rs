@@ -1,6 +1,7 @@
 //! Pure decisions about token lifetimes: whether a cached token will do, when tokens expire.
-//! Every function takes `now` (Unix seconds) from the caller's one clock.
+//! Every function takes `now` ([`UnixTime`]) from the caller, who read the clock once.
 
+use crate::clock::UnixTime;
 use crate::token;
 
 // ----- pure decisions -----
@@ -50,14 +51,14 @@ pub fn effective_min_ttl(min_ttl: u64, view: &TokenView) -> u64 {
 }
 
 /// Decides whether `view`'s token can be handed out at `now` with at least `min_ttl` left.
-pub fn decide(now: u64, view: &TokenView, min_ttl: u64) -> Decision {
+pub fn decide(now: UnixTime, view: &TokenView, min_ttl: u64) -> Decision {
     if !view.present {
         return Decision::Refresh(Why::Missing);
     }
     let Some(exp) = view.expires_at else {
         return Decision::Use;
     };
-    let left = exp.saturating_sub(now);
+    let left = now.left_until(exp);
     if left == 0 {
         Decision::Refresh(Why::Expired)
     } else if left < effective_min_ttl(min_ttl, view) {
@@ -73,9 +74,9 @@ pub fn jwt_exp(token: &str) -> Option<u64> {
 }
 
 /// When an access token expires: `expires_in` from the response, else its JWT `exp`.
-pub fn access_expiry(now: u64, expires_in: Option<u64>, access_token: &str) -> Option<u64> {
+pub fn access_expiry(now: UnixTime, expires_in: Option<u64>, access_token: &str) -> Option<u64> {
     expires_in
-        .map(|s| now.saturating_add(s))
+        .map(|s| now.unsigned().saturating_add(s))
         .or_else(|| jwt_exp(access_token))
 }
 
@@ -83,14 +84,14 @@ pub fn access_expiry(now: u64, expires_in: Option<u64>, access_token: &str) -> O
 /// `refresh_token_expires_in` (0 means "no expiry" at Keycloak), else a JWT refresh token's
 /// `exp`, else — when the server kept the old refresh token — what was known before.
 pub fn refresh_expiry(
-    now: u64,
+    now: UnixTime,
     refresh_expires_in: Option<u64>,
     refresh_token: Option<&str>,
     kept_previous: bool,
     previous: Option<u64>,
 ) -> Option<u64> {
     if let Some(secs) = refresh_expires_in.filter(|s| *s > 0) {
-        return Some(now.saturating_add(secs));
+        return Some(now.unsigned().saturating_add(secs));
     }
     if refresh_expires_in == Some(0) {
         return None;
@@ -102,8 +103,8 @@ pub fn refresh_expiry(
 }
 
 /// Seconds left until `at`, zero once passed.
-pub fn seconds_left(now: u64, at: Option<u64>) -> Option<u64> {
-    at.map(|at| at.saturating_sub(now))
+pub fn seconds_left(now: UnixTime, at: Option<u64>) -> Option<u64> {
+    at.map(|at| now.left_until(at))
 }
 
 #[cfg(test)]
@@ -157,7 +158,7 @@ mod tests {
         ];
         for (now, view, min_ttl, want) in table {
             assert_eq!(
-                decide(now, &view, min_ttl),
+                decide(UnixTime::from_secs(now), &view, min_ttl),
                 want,
                 "{now} {view:?} {min_ttl}"
             );
@@ -194,7 +195,7 @@ mod tests {
         let jwt_rt = jwt(r#"{"exp":9000,"typ":"Refresh"}"#);
         // (now, refresh_expires_in, token, kept_previous, previous, want)
         type Row<'a> = (
-            u64,
+            i64,
             Option<u64>,
             Option<&'a str>,
             bool,
@@ -220,7 +221,7 @@ mod tests {
         ];
         for (now, expires_in, token, kept, previous, want) in table {
             assert_eq!(
-                refresh_expiry(now, expires_in, token, kept, previous),
+                refresh_expiry(UnixTime::from_secs(now), expires_in, token, kept, previous),
                 want,
                 "{expires_in:?} {token:?} {kept} {previous:?}"
             );
@@ -229,13 +230,12 @@ mod tests {
 
     #[test]
     fn access_token_expiry() {
-        assert_eq!(access_expiry(1000, Some(3600), "opaque"), Some(4600));
-        assert_eq!(
-            access_expiry(1000, None, &jwt(r#"{"exp":7000}"#)),
-            Some(7000)
-        );
-        assert_eq!(access_expiry(1000, None, "opaque"), None);
-        assert_eq!(seconds_left(1000, Some(900)), Some(0));
-        assert_eq!(seconds_left(1000, Some(1900)), Some(900));
+        let t = UnixTime::from_secs(1000);
+        assert_eq!(access_expiry(t, Some(3600), "opaque"), Some(4600));
+        assert_eq!(access_expiry(t, None, &jwt(r#"{"exp":7000}"#)), Some(7000));
+        assert_eq!(access_expiry(t, None, "opaque"), None);
+        assert_eq!(access_expiry(t, Some(u64::MAX), "opaque"), Some(u64::MAX));
+        assert_eq!(seconds_left(t, Some(900)), Some(0));
+        assert_eq!(seconds_left(t, Some(1900)), Some(900));
     }
 }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::persist::{read_state, remembered_from_meta, write_state_locked};
-use super::{Context, client_for, critical, now, parse_url};
+use super::{Context, client_for, critical, parse_url};
+use crate::clock::UnixTime;
 use crate::config;
 use crate::error::Error;
 use crate::humanize;
@@ -95,6 +96,8 @@ async fn logout_steps(
     options: LogoutOptions,
     report: &mut (dyn FnMut(&Step) + Send),
 ) -> Result<bool, Error> {
+    // The one clock reading of this logout (an edge: the command's own IO workflow).
+    let now = UnixTime::now();
     let st = read_state(&ctx.paths, profile).await?;
     if st.is_none_or(|s| s.session.is_none()) {
         if options.forget {
@@ -205,7 +208,7 @@ async fn logout_steps(
             })
             .map_err(|e| e.to_string()),
     };
-    let access_left = match super::seconds_left(now(), meta.access_expires_at) {
+    let access_left = match super::seconds_left(now, meta.access_expires_at) {
         Some(0) => "it has expired already".to_owned(),
         Some(s) => format!(
             "it stays valid at the server until it expires, in {}",

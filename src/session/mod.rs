@@ -32,10 +32,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use url::Url;
 
+use crate::clock::UnixTime;
 use crate::config::{self, ConfigFile, Profile};
 use crate::error::Error;
 use crate::oauth::client::{AuthMethod, OAuthClient};
@@ -67,14 +68,6 @@ use refresh::refresh_locked;
 
 /// The default of `token --min-ttl`: a token with less than this left is refreshed first.
 pub const DEFAULT_MIN_TTL: u64 = 60;
-
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// Looks up environment variables.
 pub type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -202,14 +195,14 @@ fn issue(
 
 /// A valid token of `profile`, refreshed first when it is missing, expired or has less than
 /// `min_ttl` seconds left. Never starts a login. Exit 7 ([`Error::NotLoggedIn`]) when there is
-/// no session or the server has ended it.
+/// no session or the server has ended it. An entry edge: it reads the clock once.
 pub async fn current_token(
     ctx: &Context,
     profile: &str,
     kind: TokenKind,
     min_ttl: u64,
 ) -> Result<IssuedToken, Error> {
-    current_token_at(ctx, profile, kind, min_ttl, now()).await
+    current_token_at(ctx, profile, kind, min_ttl, UnixTime::now()).await
 }
 
 /// [`current_token`] with the clock read by the caller: every decision of the call uses `now`.
@@ -218,7 +211,7 @@ pub async fn current_token_at(
     profile: &str,
     kind: TokenKind,
     min_ttl: u64,
-    now: u64,
+    now: UnixTime,
 ) -> Result<IssuedToken, Error> {
     let (_, meta, store) = open_session(&ctx.paths, profile).await?;
     if kind == TokenKind::Id && !meta.has_id_token {
@@ -303,16 +296,17 @@ pub struct RefreshReport {
     pub location: String,
 }
 
-/// Refreshes `profile` now, whatever the access token's expiry.
+/// Refreshes `profile` now, whatever the access token's expiry. An entry edge: it reads the
+/// clock once.
 pub async fn force_refresh(ctx: &Context, profile: &str) -> Result<RefreshReport, Error> {
-    force_refresh_at(ctx, profile, now()).await
+    force_refresh_at(ctx, profile, UnixTime::now()).await
 }
 
 /// [`force_refresh`] with the clock read by the caller.
 pub async fn force_refresh_at(
     ctx: &Context,
     profile: &str,
-    now: u64,
+    now: UnixTime,
 ) -> Result<RefreshReport, Error> {
     // Opened once before the lock so a missing session fails without creating a lock file.
     open_session(&ctx.paths, profile).await?;

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::expiry::{access_expiry, jwt_exp, refresh_expiry};
 use super::{critical, not_logged_in};
+use crate::clock::UnixTime;
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::login::{self, Reporter};
@@ -141,7 +142,8 @@ pub async fn persist_login(
         .as_ref()
         .and_then(|p| p.session.as_ref())
         .map_or(1, |s| s.generation + 1);
-    let meta = new_meta(super::now(), generation, config, endpoints, tokens);
+    // The tokens just arrived: their lifetimes count from here.
+    let meta = new_meta(UnixTime::now(), generation, config, endpoints, tokens);
     let st = ProfileState {
         version: state::VERSION,
         profile: profile.to_owned(),
@@ -196,7 +198,7 @@ async fn end_saved_session(paths: &Paths, profile: &str) -> Result<(), Error> {
 
 /// Metadata of a fresh login.
 fn new_meta(
-    now: u64,
+    now: UnixTime,
     generation: u64,
     config: &LoginConfig,
     endpoints: &Endpoints,
@@ -228,9 +230,9 @@ fn new_meta(
             .clone()
             .or_else(|| config.request.scope.clone()),
         token_type: tokens.token_type.clone(),
-        obtained_at: now,
+        obtained_at: now.unsigned(),
         refreshed_at: None,
-        access_issued_at: now,
+        access_issued_at: now.unsigned(),
         access_expires_at: access_expiry(now, tokens.expires_in, tokens.access_token.secret()),
         has_refresh_token: tokens.refresh_token.is_some(),
         refresh_expires_at: refresh_expiry(
@@ -247,15 +249,15 @@ fn new_meta(
 
 /// Metadata after a refresh.
 pub(super) fn refreshed_meta(
-    now: u64,
+    now: UnixTime,
     mut meta: SessionMeta,
     tokens: &TokenResponse,
     secrets: &Secrets,
 ) -> SessionMeta {
     let rotated = tokens.refresh_token.is_some();
     meta.generation += 1;
-    meta.refreshed_at = Some(now);
-    meta.access_issued_at = now;
+    meta.refreshed_at = Some(now.unsigned());
+    meta.access_issued_at = now.unsigned();
     meta.access_expires_at = access_expiry(now, tokens.expires_in, tokens.access_token.secret());
     if let Some(scope) = &tokens.scope {
         meta.scope = Some(scope.clone());

@@ -12,6 +12,7 @@ use oauth2::RefreshToken;
 use super::expiry::refresh_expiry;
 use super::persist::{keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta};
 use super::{Context, critical, not_logged_in, parse_url, timeout_for};
+use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::refresh::{self, RefreshFailure};
@@ -36,7 +37,7 @@ pub(super) async fn refresh_locked(
     meta: SessionMeta,
     secrets: Secrets,
     store: &Store,
-    now: u64,
+    now: UnixTime,
 ) -> Result<(SessionMeta, Secrets), Error> {
     let Some(rt) = secrets.refresh_token.clone() else {
         return Err(not_logged_in(
@@ -172,7 +173,7 @@ async fn keep_new_refresh_token(
     mut meta: SessionMeta,
     secrets: Secrets,
     new_rt: RefreshToken,
-    now: u64,
+    now: UnixTime,
 ) -> Result<(), Error> {
     let kept = Secrets {
         refresh_token: Some(new_rt),
@@ -201,10 +202,7 @@ pub const TRACE_ENV: &str = "TVLOGIN_TRACE_REFRESH";
 
 fn trace(stage: &str) {
     if std::env::var_os(TRACE_ENV).is_some() {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0);
+        let ms = crate::clock::wall_millis();
         eprintln!("tvlogin: trace: refresh {stage} {ms}");
     }
 }
@@ -284,8 +282,8 @@ mod tests {
     ) {
         let server = ServerHandle::start(ServerConfig::default())
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            .expect("start the embedded server");
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
         let ctx = Context {
             paths: Paths {
                 config_dir: tmp.path().join("c"),
@@ -331,13 +329,23 @@ mod tests {
         let lock = Arc::new(
             ProfileLock::acquire(&ctx.paths, "p", Duration::ZERO)
                 .await
-                .unwrap_or_else(|e| panic!("{e}")),
+                .expect("take the profile lock"),
         );
         let store = Store::new(recording.clone()).holding(&lock);
         let mut st = ProfileState::new("p");
         st.store = Some(Backend::File);
         st.session = Some(meta.clone());
-        let result = refresh_locked(&ctx, "p", &lock, st, meta, secrets, &store, 2000).await;
+        let result = refresh_locked(
+            &ctx,
+            "p",
+            &lock,
+            st,
+            meta,
+            secrets,
+            &store,
+            UnixTime::from_secs(2000),
+        )
+        .await;
         let calls = recording
             .calls
             .lock()

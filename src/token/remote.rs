@@ -3,14 +3,13 @@
 //! transport policy, timeouts and the 1 MiB cap apply. Every answer's `Date` is kept for the
 //! clock-skew indicator.
 
-use std::time::SystemTime;
-
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Map, Value};
 use url::Url;
 
 use super::jwt::Jws;
 use super::verify::{self, Keys, Outcome, SignatureStep};
+use crate::clock::UnixTime;
 use crate::error::Error;
 use crate::oauth::client::OAuthClient;
 use crate::oauth::discovery::well_known_urls;
@@ -27,14 +26,9 @@ pub struct Skew {
 
 impl Skew {
     /// From a `Date` header value and the local time the answer arrived.
-    pub fn new(server: SystemTime, local: SystemTime) -> Self {
-        let secs = |t: SystemTime| {
-            t.duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        };
+    pub fn new(server: UnixTime, local: UnixTime) -> Self {
         Self {
-            seconds: secs(server) - secs(local),
+            seconds: local.until(server),
         }
     }
 
@@ -113,13 +107,13 @@ impl Remote {
     async fn get(&mut self, url: &Url) -> Result<OAuthResponse, Error> {
         let raw = self.client()?.get(url).await?;
         let response = OAuthResponse::from_raw(&raw);
-        self.note(&response);
+        self.note(&response, raw.received);
         Ok(response)
     }
 
-    fn note(&mut self, response: &OAuthResponse) {
+    fn note(&mut self, response: &OAuthResponse, received: UnixTime) {
         if let Some(date) = response.date {
-            self.skew = Some(Skew::new(date, SystemTime::now()));
+            self.skew = Some(Skew::new(date, received));
         }
     }
 
@@ -185,7 +179,7 @@ impl Remote {
             .await
             .map_err(|e| e.to_string())?;
         let response = OAuthResponse::from_raw(&raw);
-        self.note(&response);
+        self.note(&response, raw.received);
         answer_fields(&response)
     }
 
@@ -203,7 +197,7 @@ impl Remote {
             .map_err(|e| e.to_string())?;
         let raw = client.execute(request).await.map_err(|e| e.to_string())?;
         let response = OAuthResponse::from_raw(&raw);
-        self.note(&response);
+        self.note(&response, raw.received);
         answer_fields(&response).map_err(|e| {
             if response.status == 401 {
                 format!("{e}; {}", userinfo_hint(token))
@@ -444,8 +438,8 @@ mod tests {
 
     #[test]
     fn skew_reads_both_ways() {
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000);
-        let later = t + std::time::Duration::from_secs(42);
+        let t = UnixTime::from_secs(1000);
+        let later = t.plus_secs(42);
         assert_eq!(Skew::new(later, t).seconds, 42);
         assert!(Skew::new(later, t).describe().contains("42s ahead"));
         assert!(Skew::new(t, later).describe().contains("behind"));

@@ -11,6 +11,7 @@ use super::remote::{self, IssuerInfo, JwksSource, Remote, Skew};
 use super::time::{TimeView, numeric_date};
 use super::verdict::{self, Judgement, Verdict};
 use super::verify::{self, Check, Expect, HmacSecret, Leeway, Outcome};
+use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::oauth::client::OAuthClient;
 use crate::sanitize::escape;
@@ -64,16 +65,18 @@ pub struct Report {
     pub userinfo: Option<Lookup>,
     /// Plain remarks ("nothing can be learned …", a failed discovery).
     pub notes: Vec<String>,
-    /// When the checks ran (Unix seconds).
-    pub now: i64,
+    /// When the checks ran.
+    pub now: UnixTime,
     /// What the claims were checked against (the TUI re-runs the time checks every second).
     pub expect: Expect,
     /// Whether a key source was named: an unverified token then exits 6.
     pub asked: bool,
 }
 
-/// Decodes `token` and runs every check `options` allows.
+/// Decodes `token` and runs every check `options` allows. An edge (it asks the issuer): the
+/// clock is read once, here, and every time check of the report uses that reading.
 pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> Report {
+    let now = UnixTime::now();
     let token = jwt::clean(token);
     let decoded = jwt::decode(token);
     let asked = options.asks_to_verify();
@@ -97,6 +100,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                 leeway: options.leeway,
             },
             asked,
+            now,
         );
     }
     if let Some(issuer) = &options.issuer {
@@ -152,11 +156,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                 name: "signature",
                 outcome,
             });
-            checks.extend(verify::claims(
-                &jws.claims,
-                &expect,
-                super::time::now_unix(),
-            ));
+            checks.extend(verify::claims(&jws.claims, &expect, now));
         }
         Decoded::Jwe(jwe) => {
             let enc = jwe.header.get("enc").and_then(Value::as_str).unwrap_or("?");
@@ -178,7 +178,16 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                 if let Some(why) = no_keys {
                     notes.push(why);
                 }
-                return finish(decoded, checks, remote, (None, None), notes, expect, asked);
+                return finish(
+                    decoded,
+                    checks,
+                    remote,
+                    (None, None),
+                    notes,
+                    expect,
+                    asked,
+                    now,
+                );
             };
             if let (Some(endpoint), Some(client)) = (&info.introspection, &options.client) {
                 let result = remote.introspect(endpoint, client, token).await;
@@ -186,7 +195,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                     checks.push(active_check(fields));
                     if fields.get("active") == Some(&Value::Bool(true)) {
                         checks.extend(
-                            verify::claims(fields, &expect, super::time::now_unix())
+                            verify::claims(fields, &expect, now)
                                 .into_iter()
                                 .filter(|c| !matches!(c.outcome, Outcome::NotChecked(_))),
                         );
@@ -228,9 +237,11 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
         notes,
         expect,
         asked,
+        now,
     )
 }
 
+#[allow(clippy::too_many_arguments)] // the parts of one report, each named where it is built
 fn finish(
     decoded: Decoded,
     checks: Vec<Check>,
@@ -239,6 +250,7 @@ fn finish(
     notes: Vec<String>,
     expect: Expect,
     asked: bool,
+    now: UnixTime,
 ) -> Report {
     Report {
         asked,
@@ -248,7 +260,7 @@ fn finish(
         introspection,
         userinfo,
         notes,
-        now: super::time::now_unix(),
+        now,
         expect,
     }
 }
@@ -278,7 +290,7 @@ pub fn show_value(value: &Value) -> String {
 /// The named fields holding times, shown three ways.
 pub fn times(
     claims: &Map<String, Value>,
-    now: i64,
+    now: UnixTime,
     offset: &dyn Fn(i64) -> i32,
 ) -> Vec<(String, TimeView)> {
     claims
@@ -303,7 +315,7 @@ impl Report {
 
     /// The checks with the time and claim checks run again at `now`, so a token expiring
     /// while on screen turns invalid.
-    pub fn checks_at(&self, now: i64) -> Vec<Check> {
+    pub fn checks_at(&self, now: UnixTime) -> Vec<Check> {
         match &self.decoded {
             Decoded::Jws(j) => {
                 let fresh = verify::claims(&j.claims, &self.expect, now);
@@ -323,7 +335,7 @@ impl Report {
     }
 
     /// The verdict at `now`.
-    pub fn judge_at(&self, now: i64) -> Judgement {
+    pub fn judge_at(&self, now: UnixTime) -> Judgement {
         verdict::judge(&self.decoded, &self.checks_at(now), self.asked)
     }
 
@@ -385,7 +397,7 @@ impl Report {
             "introspection": lookup(&self.introspection),
             "userinfo": lookup(&self.userinfo),
             "notes": self.notes,
-            "checked_at": self.now,
+            "checked_at": self.now.secs(),
         })
     }
 
@@ -508,7 +520,7 @@ fn section(
     title: &str,
     fields: &Map<String, Value>,
     lookup: fn(&str) -> Option<&'static claims::Entry>,
-    now: i64,
+    now: UnixTime,
     offset: &dyn Fn(i64) -> i32,
 ) {
     out.push_str(&format!("\n{title}\n"));

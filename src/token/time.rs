@@ -1,13 +1,14 @@
 //! Token times for people: local time, UTC and relative ("in 4m 12s", "3d 4h ago").
 //!
-//! The clock and the local offset are passed in, so output is deterministic in tests and
-//! snapshots; [`local_offset`] reads the real one.
+//! The clock ([`UnixTime`]) and the local offset are passed in, so output is deterministic in
+//! tests and snapshots; [`local_offset`] reads the real offset.
 
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone, Utc};
 use serde_json::{Value, json};
 
+use crate::clock::UnixTime;
 use crate::humanize;
 
 /// One instant shown three ways.
@@ -25,7 +26,7 @@ pub struct TimeView {
 
 impl TimeView {
     /// Describes `at` as seen at `now` in a zone `offset_secs` east of UTC.
-    pub fn new(at: i64, now: i64, offset_secs: i32) -> Self {
+    pub fn new(at: i64, now: UnixTime, offset_secs: i32) -> Self {
         let utc = DateTime::<Utc>::from_timestamp(at, 0);
         let offset = FixedOffset::east_opt(offset_secs).unwrap_or_else(|| Utc.fix());
         Self {
@@ -59,8 +60,8 @@ impl TimeView {
 }
 
 /// "in 4m 12s", "3d 4h ago", or "now" within a second.
-pub fn relative(at: i64, now: i64) -> String {
-    let delta = at - now;
+pub fn relative(at: i64, now: UnixTime) -> String {
+    let delta = now.until(UnixTime::from_secs(at));
     if delta == 0 {
         "now".into()
     } else if delta > 0 {
@@ -84,11 +85,6 @@ pub fn local_offset(at: i64) -> i32 {
     }
 }
 
-/// Now, in Unix seconds.
-pub fn now_unix() -> i64 {
-    Utc::now().timestamp()
-}
-
 /// A claim value as Unix seconds: integers and (RFC 7519 NumericDate allows it) fractions.
 pub fn numeric_date(value: &Value) -> Option<i64> {
     match value {
@@ -103,12 +99,16 @@ mod tests {
 
     #[test]
     fn three_ways() {
-        let v = TimeView::new(1_795_000_000, 1_795_000_252, 3600);
+        let v = TimeView::new(1_795_000_000, UnixTime::from_secs(1_795_000_252), 3600);
         assert_eq!(v.utc, "2026-11-18 11:06:40 UTC");
         assert_eq!(v.local, "2026-11-18 12:06:40 +01:00");
         assert_eq!(v.relative, "4m 12s ago");
-        assert_eq!(relative(100, 100), "now");
-        assert_eq!(relative(100 + 3 * 86_400 + 4 * 3600, 100), "in 3d 4h");
+        let t = UnixTime::from_secs(100);
+        assert_eq!(relative(100, t), "now");
+        assert_eq!(relative(100 + 3 * 86_400 + 4 * 3600, t), "in 3d 4h");
+        // A hostile claim at either end of the range reads, never overflows.
+        assert!(relative(i64::MIN, t).ends_with(" ago"));
+        assert!(relative(i64::MAX, UnixTime::from_secs(-100)).starts_with("in "));
         let j = v.to_json(3600);
         assert_eq!(j["local"], "2026-11-18T12:06:40+01:00");
         assert_eq!(numeric_date(&json!(12.7)), Some(12));

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::jwt::Jws;
 use super::time::{numeric_date, relative};
+use crate::clock::UnixTime;
 use crate::secret::Secret;
 
 /// Clock skew forgiven by default for `nbf` and `iat` in the future, in seconds: a token the
@@ -465,7 +466,8 @@ pub struct Expect {
 }
 
 /// The time and claim checks, in the order `exp`, `nbf`, `iat`, `iss`, `aud`.
-pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Check> {
+pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: UnixTime) -> Vec<Check> {
+    let secs = now.secs();
     use Outcome::*;
     let time = |name: &'static str| -> Result<Option<i64>, Outcome> {
         match claims.get(name) {
@@ -480,13 +482,13 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Che
     let exp = match time("exp") {
         Err(o) => o,
         Ok(None) => NotChecked("the token has no exp claim: it never expires".into()),
-        Ok(Some(exp)) if now < exp => Passed(format!("expires {}", relative(exp, now))),
-        Ok(Some(exp)) if now < exp + leeway.exp => Passed(format!(
+        Ok(Some(exp)) if secs < exp => Passed(format!("expires {}", relative(exp, now))),
+        Ok(Some(exp)) if secs < exp + leeway.exp => Passed(format!(
             "expired {}, forgiven by the {}s leeway asked for",
             relative(exp, now),
             leeway.exp
         )),
-        Ok(Some(exp)) if now < exp + CLOCK_SKEW => Failed(format!(
+        Ok(Some(exp)) if secs < exp + CLOCK_SKEW => Failed(format!(
             "expired {} (if the issuer's clock runs behind this one, --leeway {CLOCK_SKEW} \
              forgives up to a minute)",
             relative(exp, now)
@@ -500,8 +502,8 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Che
     let nbf = match time("nbf") {
         Err(o) => o,
         Ok(None) => NotChecked("no nbf claim".into()),
-        Ok(Some(nbf)) if nbf <= now => Passed(format!("valid since {}", relative(nbf, now))),
-        Ok(Some(nbf)) if nbf <= now + leeway.future => Passed(format!(
+        Ok(Some(nbf)) if nbf <= secs => Passed(format!("valid since {}", relative(nbf, now))),
+        Ok(Some(nbf)) if nbf <= secs + leeway.future => Passed(format!(
             "valid from {}, within the {}s clock-skew leeway",
             relative(nbf, now),
             leeway.future
@@ -515,7 +517,7 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: i64) -> Vec<Che
     let iat = match time("iat") {
         Err(o) => o,
         Ok(None) => NotChecked("no iat claim".into()),
-        Ok(Some(iat)) if iat <= now + leeway.future => {
+        Ok(Some(iat)) if iat <= secs + leeway.future => {
             Passed(format!("issued {}", relative(iat, now)))
         }
         Ok(Some(iat)) => Failed(format!(
@@ -588,13 +590,14 @@ mod tests {
 
     #[test]
     fn time_and_claim_checks() {
-        let now = 1_000_000;
+        let secs = 1_000_000;
+        let now = UnixTime::from_secs(secs);
         let expect = Expect {
             issuer: Some("https://idp.example/".into()),
             audience: Some("api".into()),
             ..Expect::default()
         };
-        let c = map(json!({"exp": now + 10, "nbf": now - 5, "iat": now - 5,
+        let c = map(json!({"exp": secs + 10, "nbf": secs - 5, "iat": secs - 5,
             "iss": "https://idp.example", "aud": ["web", "api"]}));
         let checks = claims(&c, &expect, now);
         assert!(
@@ -603,11 +606,11 @@ mod tests {
         );
 
         let table: [(Value, &str, &str); 7] = [
-            (json!({"exp": now - 61}), "exp", "failed"),
-            (json!({"exp": now - 30}), "exp", "failed"),
+            (json!({"exp": secs - 61}), "exp", "failed"),
+            (json!({"exp": secs - 30}), "exp", "failed"),
             (json!({"exp": "soon"}), "exp", "failed"),
-            (json!({"nbf": now + 120}), "nbf", "failed"),
-            (json!({"iat": now + 3600}), "iat", "failed"),
+            (json!({"nbf": secs + 120}), "nbf", "failed"),
+            (json!({"iat": secs + 3600}), "iat", "failed"),
             (json!({"iss": "https://evil.example"}), "iss", "failed"),
             (json!({"aud": "web"}), "aud", "failed"),
         ];

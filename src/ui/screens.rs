@@ -12,7 +12,7 @@ use ratatui::widgets::Widget;
 use super::bigtext;
 use super::qr::Qr;
 use super::theme::Theme;
-use crate::app::{App, Approved, Flow, Notice, Saved, Waiting};
+use crate::app::{App, Approved, Flow, Notice, QrMatrix, Saved, Waiting};
 use crate::error::Error;
 use crate::humanize;
 use crate::oauth::poll::Next;
@@ -28,11 +28,11 @@ const TEXT_MAX: u16 = 64;
 /// at double size, then the QR at the largest size that fits beside the text with the big
 /// code above it, then the QR without the big code (the plain code is always shown), then
 /// the big code alone.
-fn waiting_layout(
+fn waiting_layout<'a>(
     code: &str,
-    qr_data: &str,
+    matrix: Option<&'a QrMatrix>,
     area: Rect,
-) -> (Option<(Vec<String>, u16)>, Option<Qr>) {
+) -> (Option<(Vec<String>, u16)>, Option<Qr<'a>>) {
     let qr_width = area.width.saturating_sub(LEFT_MIN + 2);
     let big = |scale: u16| {
         bigtext::width(code, scale)
@@ -43,12 +43,12 @@ fn waiting_layout(
     for scale in [2, 1] {
         if let Some(band) = big(scale) {
             let below = area.height.saturating_sub(bigtext::height(scale));
-            if let Some(qr) = Qr::fit(qr_data, qr_width, below) {
+            if let Some(qr) = matrix.and_then(|m| Qr::fit(m, qr_width, below)) {
                 return (Some(band), Some(qr));
             }
         }
     }
-    match Qr::fit(qr_data, qr_width, area.height) {
+    match matrix.and_then(|m| Qr::fit(m, qr_width, area.height)) {
         Some(qr) => (None, Some(qr)),
         None => (big(1), None),
     }
@@ -282,8 +282,7 @@ fn inset(area: Rect) -> Rect {
 /// The smart-TV screen: big code, URL, QR, countdown and poll state.
 pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &Theme) {
     let code = &w.auth.user_code;
-    let qr_data = w.auth.qr_url().as_str();
-    let (big, qr) = waiting_layout(code, qr_data, area);
+    let (big, qr) = waiting_layout(code, w.qr.as_ref(), area);
     let band_height = big.as_ref().map_or(0, |(_, scale)| bigtext::height(*scale));
     let [band_area, rest] =
         Layout::vertical([Constraint::Length(band_height), Constraint::Fill(1)]).areas(area);
@@ -423,9 +422,11 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     }
     if qr.is_none() {
         col.blank();
-        let need = Qr::min_size(qr_data)
-            .map(|(qw, qh)| format!(" to {}x{}", qw + LEFT_MIN + 2, qh + 2))
-            .unwrap_or_default();
+        let need =
+            w.qr.as_ref()
+                .map(Qr::min_size)
+                .map(|(qw, qh)| format!(" to {}x{}", qw + LEFT_MIN + 2, qh + 2))
+                .unwrap_or_default();
         col.wrapped(
             "",
             &format!(
