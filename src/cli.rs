@@ -36,6 +36,59 @@ pub fn args_os() -> Vec<std::ffi::OsString> {
     rewrite_args(std::env::args_os().collect())
 }
 
+/// Parses the process's command line the way `Cli::parse_from(args_os())` does: help,
+/// version and usage errors are printed and exit exactly as clap does it.
+///
+/// Building clap's whole command tree (every subcommand's flags and help) costs about as much
+/// as the rest of a quick command's start-up, so the commands that scripts and helpers run
+/// often (`inspect`, `token`, and the git, kubectl and docker credential helpers) are first
+/// parsed with their own flags alone. That small parser accepts a subset of what the full one
+/// accepts, with the same meaning; whatever it does not accept (`--help`, `--version`, a
+/// mistake) is handed to the full parser, which prints what it always printed.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let args = args_os();
+    if let Some(cli) = parse_quick(&args) {
+        return cli;
+    }
+    let mut command = Cli::command();
+    let cli = match command.try_get_matches_from_mut(args) {
+        Ok(mut matches) => Cli::from_arg_matches_mut(&mut matches)
+            .unwrap_or_else(|e| e.format(&mut Cli::command()).exit()),
+        Err(e) => e.exit(),
+    };
+    // The process exits soon: freeing the tree would cost about as much as building it.
+    std::mem::forget(command);
+    cli
+}
+
+/// The quick parse of [`parse`]: `Some` only when the subcommand's own flags alone accept
+/// the arguments.
+fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
+    fn one<A: clap::Args + clap::FromArgMatches>(
+        name: &'static str,
+        rest: &[std::ffi::OsString],
+        wrap: fn(A) -> Command,
+    ) -> Option<Cli> {
+        let command = A::augment_args(clap::Command::new(name).no_binary_name(true));
+        let mut matches = command.try_get_matches_from(rest).ok()?;
+        let parsed = A::from_arg_matches_mut(&mut matches).ok()?;
+        Some(Cli {
+            command: Some(wrap(parsed)),
+        })
+    }
+    let name = args.get(1)?.to_str()?;
+    let rest = &args[2..];
+    match name {
+        "inspect" => one("inspect", rest, Command::Inspect),
+        "token" => one("token", rest, Command::Token),
+        "git-credential" => one("git-credential", rest, Command::GitCredential),
+        "kubectl-credential" => one("kubectl-credential", rest, Command::KubectlCredential),
+        "docker-credential" => one("docker-credential", rest, Command::DockerCredential),
+        _ => None,
+    }
+}
+
 fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as = args
         .first()
@@ -614,6 +667,58 @@ mod tests {
         read.sort();
         assert_eq!(read, flags);
         assert!(!flags.is_empty());
+    }
+
+    /// The quick parse of the frequent commands means what the full parse means, and leaves
+    /// everything else (help, version, mistakes, other commands) to the full parse.
+    #[test]
+    fn the_quick_parse_agrees_with_the_full_parse() {
+        use clap::Parser;
+        let quick = [
+            "inspect",
+            "inspect -",
+            "inspect --json --jwks k.json -",
+            "inspect eyJ.e30.x --issuer https://i.example --leeway 30 --json",
+            "inspect --secret-env K -- -token-starting-with-dash",
+            "token",
+            "token --profile work --min-ttl 120",
+            "token --format header --id-token",
+            "token --json",
+            "git-credential get",
+            "git-credential --profile w store",
+            "kubectl-credential --profile w",
+            "docker-credential get",
+        ];
+        for line in quick {
+            let args: Vec<std::ffi::OsString> = std::iter::once("tvlogin")
+                .chain(line.split(' '))
+                .map(Into::into)
+                .collect();
+            let full = super::Cli::try_parse_from(&args).expect(line);
+            let fast = super::parse_quick(&args).unwrap_or_else(|| panic!("not quick: {line}"));
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
+        }
+        let full_only = [
+            "inspect --help",
+            "inspect -h",
+            "inspect --version",
+            "inspect --no-such-flag",
+            "token --min-ttl soon",
+            "token extra",
+            "git-credential",
+            "docker-credential get extra",
+            "login",
+            "status",
+            "--version",
+            "",
+        ];
+        for line in full_only {
+            let args: Vec<std::ffi::OsString> = std::iter::once("tvlogin")
+                .chain(line.split(' ').filter(|w| !w.is_empty()))
+                .map(Into::into)
+                .collect();
+            assert!(super::parse_quick(&args).is_none(), "{line}");
+        }
     }
 
     /// The flags that say how to log in all reach the configuration.

@@ -2,21 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
-use tvlogin::cli::{Cli, Command};
+use tvlogin::cli::Command;
 use tvlogin::exit::Exit;
 
 fn main() -> ExitCode {
-    // `Cli::parse_from`, except that the command tree is not freed afterwards: dropping it
-    // costs about as much as parsing (measured with callgrind on `inspect`), and the process
-    // exits soon anyway. Errors are printed and exit exactly as `parse_from` does it.
-    let mut command = Cli::command();
-    let cli = match command.try_get_matches_from_mut(tvlogin::cli::args_os()) {
-        Ok(mut matches) => Cli::from_arg_matches_mut(&mut matches)
-            .unwrap_or_else(|e| e.format(&mut Cli::command()).exit()),
-        Err(e) => e.exit(),
-    };
-    std::mem::forget(command);
+    let cli = tvlogin::cli::parse();
     // One-shot commands do a request or two and exit: starting worker threads costs more
     // than they gain (`inspect` is benchmarked against jwt-cli). The long-running ones (TUIs,
     // the server) get two workers. Signals and timers work on both (`enable_all`).
