@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use oauth2::ClientSecret;
+use crate::secret::ClientSecret;
 use serde::Deserialize;
 use url::Url;
 

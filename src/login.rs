@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use oauth2::DeviceCode;
+use crate::secret::DeviceCode;
 use serde_json::{Value, json};
 use url::Url;
 

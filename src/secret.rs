@@ -1,16 +1,17 @@
 //! The one redacting wrapper for secrets tvlogin holds beside the OAuth protocol's own.
 //!
-//! The oauth2 crate's newtypes (`AccessToken`, `RefreshToken`, `DeviceCode`, `ClientSecret`)
-//! carry the protocol's named secrets; everything else that is a secret (an id token, a token
-//! pasted into the inspector, an HMAC key, a token handed to a script or on its way to the
-//! clipboard) is held in [`Secret`], so no type needs a hand-written `Debug` to stay quiet:
-//! a struct that holds its secrets in these types can derive `Debug`.
+//! Every secret tvlogin holds is a [`Secret`]: the protocol's named ones ([`AccessToken`],
+//! [`RefreshToken`], [`DeviceCode`], [`ClientSecret`]: newtypes over it, so one cannot be
+//! passed where another is meant) and the rest (an id token, a token pasted into the
+//! inspector, an HMAC key, a token handed to a script or on its way to the clipboard). No type
+//! needs a hand-written `Debug` to stay quiet: a struct that holds its secrets in these types
+//! can derive `Debug`.
 //!
-//! A leaf module: std only, so any part of tvlogin can use it.
+//! A leaf module: it imports nothing from tvlogin, so any part of it can use it.
 
 use std::fmt;
 
-/// A secret value whose `Debug` is `[redacted]`, like oauth2's `AccessToken([redacted])`.
+/// A secret value whose `Debug` is `[redacted]`.
 /// It has no `Display`: the value leaves only through [`Secret::secret`], so every place a
 /// secret is used is visible as such.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -59,6 +60,58 @@ impl PartialEq<&str> for Secret<String> {
     }
 }
 
+/// Read from configuration (`client_secret` in config.toml) as the value itself.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Self)
+    }
+}
+
+/// Declares a named secret: a newtype over [`Secret<String>`] whose `Debug` is
+/// `Name([redacted])`.
+macro_rules! named_secret {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Secret<String>);
+
+        impl $name {
+            /// Wraps a secret.
+            pub fn new(value: String) -> Self {
+                Self(Secret::new(value))
+            }
+
+            /// The secret itself.
+            pub fn secret(&self) -> &String {
+                self.0.secret()
+            }
+
+            /// The secret itself, unwrapped.
+            pub fn into_secret(self) -> String {
+                self.0.into_secret()
+            }
+        }
+    };
+}
+
+named_secret!(
+    /// An OAuth access token (RFC 6749 §1.4).
+    AccessToken
+);
+named_secret!(
+    /// An OAuth refresh token (RFC 6749 §1.5).
+    RefreshToken
+);
+named_secret!(
+    /// The device code of a device authorization (RFC 8628 §3.2): it polls for the tokens.
+    DeviceCode
+);
+named_secret!(
+    /// A confidential client's secret (RFC 6749 §2.3.1).
+    ClientSecret
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +140,19 @@ mod tests {
             holder.key.map(Secret::into_secret),
             Some(b"hunter3".to_vec())
         );
+    }
+
+    #[test]
+    fn named_secrets_say_what_they_are_and_nothing_else() {
+        let token = AccessToken::new("hunter2".into());
+        assert_eq!(format!("{token:?}"), "AccessToken([redacted])");
+        assert_eq!(
+            format!("{:?}", Some(ClientSecret::new("hunter2".into()))),
+            "Some(ClientSecret([redacted]))"
+        );
+        assert_eq!(token.secret(), "hunter2");
+        let read: ClientSecret = serde_json::from_str("\"s3cret\"").expect("a string");
+        assert_eq!(read.secret(), "s3cret");
+        assert_eq!(format!("{read:?}"), "ClientSecret([redacted])");
     }
 }

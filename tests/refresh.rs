@@ -98,7 +98,7 @@ async fn github_errors_with_http_200_reach_us_as_errors() {
         .await
         .expect("refresh");
     assert!(renewed.access_token.secret().starts_with("gho_"));
-    let bogus = oauth2::RefreshToken::new("ghr_bogus".into());
+    let bogus = tvlogin::secret::RefreshToken::new("ghr_bogus".into());
     let err = refresh(
         &http,
         &config.client,

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use keyring_core::api::{CredentialApi, CredentialStoreApi};
 use keyring_core::{Credential, CredentialStore, Entry, Error as KError, mock};
-use oauth2::{AccessToken, RefreshToken};
 use tvlogin::cli::LoginArgs;
 use tvlogin::config::{ConfigFile, EndpointSource, LoginConfig, Paths};
 use tvlogin::oauth::token::{IdToken, TokenResponse};
+use tvlogin::secret::{AccessToken, RefreshToken};
 use tvlogin::session::{self, Context, TokenKind};
 use tvlogin::store::keyring::{KeyringKind, KeyringStore};
 use tvlogin::store::{self, Backend, Secrets, Store, StoreError, TokenStore};

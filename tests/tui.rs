@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use oauth2::DeviceCode;
 use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, QrMatrix, update};
 use tvlogin::error::Error;
 use tvlogin::exit::Exit;
@@ -15,6 +14,7 @@ use tvlogin::oauth::device::DeviceAuthorization;
 use tvlogin::oauth::discovery::Endpoints;
 use tvlogin::oauth::http::{HttpError, RawResponse};
 use tvlogin::oauth::normalize::OAuthResponse;
+use tvlogin::secret::DeviceCode;
 use url::Url;
 
 const CODE: &str = "WDJB-MJHT";

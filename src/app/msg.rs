@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
+use crate::secret::DeviceCode;
 use crossterm::event::KeyEvent;
-use oauth2::DeviceCode;
 use url::Url;
 
 use crate::error::Error;

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 use std::time::Duration;
 
-use oauth2::ClientSecret;
+use crate::secret::ClientSecret;
 use url::Url;
 
 use crate::cli::InspectArgs;

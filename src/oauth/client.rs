@@ -1,6 +1,6 @@
 //! The OAuth client's identity and how it authenticates at the server's endpoints.
 
-use oauth2::ClientSecret;
+use crate::secret::ClientSecret;
 use serde::{Deserialize, Serialize};
 
 use super::http::BasicAuth;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use oauth2::DeviceCode;
+use crate::secret::DeviceCode;
 use url::Url;
 
 use super::client::OAuthClient;

@@ -10,8 +10,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::secret::ClientSecret;
 use base64::Engine as _;
-use oauth2::ClientSecret;
 use url::{Host, Url};
 
 use crate::clock::UnixTime;
@@ -72,7 +72,7 @@ impl fmt::Debug for RawResponse {
 pub use crate::error::HttpError;
 
 /// Credentials for HTTP Basic client authentication (RFC 6749 §2.3.1). `Debug` redacts the
-/// secret (oauth2's `ClientSecret`).
+/// secret (a [`crate::secret::ClientSecret`]).
 #[derive(Debug)]
 pub struct BasicAuth<'a> {
     /// The client identifier.

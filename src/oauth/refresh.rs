@@ -6,7 +6,7 @@
 //! caller can keep it (a rotating server has already retired the old one). It also tells a
 //! grant the server has ended (exit 7: log in again) from a server that failed (exit 5).
 
-use oauth2::RefreshToken;
+use crate::secret::RefreshToken;
 use url::Url;
 
 use super::client::OAuthClient;

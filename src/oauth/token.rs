@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use oauth2::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, RefreshToken};
 use serde_json::{Map, Value};
 
 use super::normalize::OAuthResponse;
 use crate::secret::Secret;
 
 /// An OpenID Connect id_token: a secret like the others, redacted in Debug
-/// (`IdToken([redacted])`, as oauth2's `AccessToken([redacted])`).
+/// (`IdToken([redacted])`, as `AccessToken([redacted])`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdToken(Secret<String>);
 

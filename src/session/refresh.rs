@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth2::RefreshToken;
+use crate::secret::RefreshToken;
 
 use super::expiry::refresh_expiry;
 use super::persist::{keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta};
@@ -219,7 +219,7 @@ fn lost(profile: &str, why: &str) -> Error {
 mod tests {
     use std::sync::Mutex;
 
-    use oauth2::AccessToken;
+    use crate::secret::AccessToken;
 
     use super::*;
     use crate::config::ConfigFile;

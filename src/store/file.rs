@@ -16,7 +16,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use oauth2::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Secrets, StoreError, TokenStore, file_stem};

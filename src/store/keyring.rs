@@ -22,8 +22,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::secret::{AccessToken, RefreshToken};
 use keyring_core::{CredentialStore, Entry, Error as KError};
-use oauth2::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Secrets, StoreError, TokenStore};

@@ -65,7 +65,7 @@ impl TokenStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oauth2::RefreshToken;
+    use crate::secret::RefreshToken;
 
     #[test]
     fn round_trip() {

@@ -66,7 +66,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth2::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;

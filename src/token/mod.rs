@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn who_reads_the_id_token_first_then_a_jwt_access_token() {
         use crate::oauth::token::IdToken;
-        use oauth2::AccessToken;
+        use crate::secret::AccessToken;
         let tokens = |access: String, id: Option<String>| TokenResponse {
             access_token: AccessToken::new(access),
             token_type: "Bearer".into(),
