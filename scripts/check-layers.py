@@ -34,13 +34,14 @@ LAYERS = [
     ["store"],
     # config.toml, presets, flags-as-data merged into a login configuration.
     ["config"],
-    # The login screen's pure model, then its view.
+    # The login's pure model (its state, messages, update step and QR matrix).
     ["app"],
-    ["ui"],
     # The device flow driven to its end, for every front end.
     ["login"],
     # Sessions: refresh, persist, logout, the profiles known.
     ["session"],
+    # The TUI's widgets and screens, drawn from the models.
+    ["ui"],
     # The terminal runtime (one loop for every screen), then the screens above it.
     ["runtime"],
     ["inspector"],

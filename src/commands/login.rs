@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::app::qr::TextPolarity;
 use crate::cli::LoginArgs;
 use crate::config::{ConfigFile, LoginConfig};
 use crate::error::Error;
@@ -12,7 +13,6 @@ use crate::runtime::{self, executor::Storage};
 use crate::sanitize::escape;
 use crate::server::ServerHandle;
 use crate::store::{self, StoreError};
-use crate::ui::qr::TextPolarity;
 
 use crate::signals::stop_requested;
 

@@ -112,49 +112,5 @@ impl Widget for QrWidget<'_> {
     }
 }
 
-/// How a QR code printed as text (plain mode, on stderr) keeps its polarity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TextPolarity {
-    /// Explicit black on white (the colour cube's fixed 16 and 231).
-    Colors,
-    /// NO_COLOR on a dark background: reverse video.
-    Reverse,
-    /// NO_COLOR on a light background: the glyphs as they are.
-    Plain,
-}
-
-/// `data` as lines of half-block text with a 2-module quiet zone, dark modules as ink,
-/// for a terminal (the escapes keep dark modules dark on a light quiet zone); `None` if it
-/// cannot be encoded. Plain mode prints it once, so it encodes here.
-pub fn text_lines(data: &str, polarity: TextPolarity) -> Option<Vec<String>> {
-    let code = QrMatrix::encode(data)?;
-    let width = code.width();
-    let quiet = 2;
-    let dark = |x: usize, y: usize| {
-        let (Some(x), Some(y)) = (x.checked_sub(quiet), y.checked_sub(quiet)) else {
-            return false;
-        };
-        code.is_dark(x, y)
-    };
-    let (on, off) = match polarity {
-        TextPolarity::Colors => ("\x1b[38;5;16;48;5;231m", "\x1b[0m"),
-        TextPolarity::Reverse => ("\x1b[7m", "\x1b[27m"),
-        TextPolarity::Plain => ("", ""),
-    };
-    let modules = width + 2 * quiet;
-    Some(
-        (0..modules.div_ceil(2))
-            .map(|row| {
-                let glyphs: String = (0..modules)
-                    .map(|x| match (dark(x, 2 * row), dark(x, 2 * row + 1)) {
-                        (true, true) => '█',
-                        (true, false) => '▀',
-                        (false, true) => '▄',
-                        (false, false) => ' ',
-                    })
-                    .collect();
-                format!("{on}{glyphs}{off}")
-            })
-            .collect(),
-    )
-}
+// Plain mode's QR text lives with the matrix (the plain login output sits below the TUI).
+pub use crate::app::qr::{TextPolarity, text_lines};
