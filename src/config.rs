@@ -276,11 +276,11 @@ pub struct LoginSettings {
 
 impl LoginSettings {
     /// What `tvlogin login --profile PROFILE` would be given with no other flag: the profile
-    /// and the `TVLOGIN_*` variables that stand in for flags (unset or empty ones count as
-    /// absent). A value that is not one of a flag's choices is a usage error naming the
-    /// variable.
+    /// and the `TVLOGIN_*` variables that stand in for flags, read as clap reads them for
+    /// `login` (a variable that is set counts, even when empty). A value that is not one of a
+    /// flag's choices is a usage error naming the variable.
     pub fn from_env(profile: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let var = |name: &str| env(name);
         Ok(Self {
             profile: Some(profile.to_owned()),
             issuer: var(ISSUER_ENV),
@@ -1342,8 +1342,9 @@ mod tests {
                 profile: Some("work".into()),
                 issuer: Some("https://idp.example".into()),
                 provider: Some(Provider::Keycloak),
-                // Empty is absent, as clap reads it.
-                client_id: None,
+                // Set but empty still counts, as clap reads it (resolving then says no client
+                // id was given, as `login` does).
+                client_id: Some(String::new()),
                 scope: Some("openid".into()),
                 store: Some(Backend::File),
                 ..LoginSettings::default()
