@@ -5,10 +5,14 @@
 //! screen, set the window title or (with OSC 52) the clipboard, and bidi overrides could make
 //! text read differently from what it is. Everything such a party controls goes through
 //! this module before any output: [`escape`] for plain text and the TUI, [`json`] /
-//! [`json_pretty`] for every `--json` document and event (serde_json escapes only C0, so DEL,
-//! C1 and Unicode format characters are escaped here as `\uXXXX`).
+//! [`json_pretty`] / [`write_json`] for every `--json` document and event (serde_json escapes
+//! only C0, so DEL, C1 and Unicode format characters are escaped here as `\uXXXX`).
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io;
+
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 /// Returns `text` with control characters, bidi controls and other invisible formatting
 /// characters replaced by visible escapes (`\x1b`, `\u{202e}`); plain text is unchanged.
@@ -47,39 +51,125 @@ pub fn escape_truncated(text: &str, max: usize) -> String {
     cut
 }
 
-/// Makes serialized JSON safe to print: characters [`escape`] would escape are written as
-/// `\uXXXX` escapes, which JSON parsers read back as the same characters. serde_json already
-/// escapes C0 controls inside strings; this catches DEL, C1 controls and bidi or invisible
-/// formatting characters, which it writes raw. Line breaks outside strings are kept.
-pub fn json_output(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    // Harmless runs are copied whole rather than char by char: `inspect --json` is
-    // benchmarked, and its documents are almost all printable ASCII.
-    let mut copied = 0;
-    for (at, c) in json.char_indices() {
-        if matches!(c, ' '..='~' | '\n' | '\t' | '\r') || !is_dangerous(c) {
-            continue;
-        }
-        out.push_str(&json[copied..at]);
-        copied = at + c.len_utf8();
-        let mut units = [0u16; 2];
-        for unit in c.encode_utf16(&mut units) {
-            let _ = write!(out, "\\u{unit:04x}");
-        }
+/// One JSON line (compact), safe to print: see [`write_json`].
+pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    to_string(value, false)
+}
+
+/// One pretty-printed JSON document, safe to print: see [`write_json`].
+pub fn json_pretty<T: Serialize + ?Sized>(value: &T) -> String {
+    to_string(value, true)
+}
+
+fn to_string<T: Serialize + ?Sized>(value: &T, pretty: bool) -> String {
+    let mut out = Vec::with_capacity(256);
+    // Writing into a Vec cannot fail, and a serializer only fails on maps with keys that are
+    // not strings, which no caller has; the fallback keeps it total.
+    if write_json(&mut out, value, pretty).is_err() {
+        return "null".into();
     }
-    out.push_str(&json[copied..]);
-    out
+    // The serializer writes only UTF-8 (strings are copied whole or escaped).
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// One JSON line (compact), safe to print: see [`json_output`].
-pub fn json(value: &serde_json::Value) -> String {
-    json_output(&value.to_string())
+/// Serializes `value` as JSON into `out`, safe to print: every character [`escape`] would
+/// escape is written as a `\uXXXX` escape (a surrogate pair above U+FFFF), which any JSON
+/// parser reads back as the same character. serde_json escapes only C0 controls (and `"` and
+/// the backslash) itself; DEL, C1 controls and bidi or invisible formatting characters are caught
+/// here, as the text is written: nothing is serialized twice, and no string is scanned again
+/// (`inspect --json` is benchmarked).
+pub fn write_json<W: io::Write, T: Serialize + ?Sized>(
+    out: W,
+    value: &T,
+    pretty: bool,
+) -> serde_json::Result<()> {
+    if pretty {
+        value.serialize(&mut serde_json::Serializer::with_formatter(
+            out,
+            SafeFormatter(PrettyFormatter::new()),
+        ))
+    } else {
+        value.serialize(&mut serde_json::Serializer::with_formatter(
+            out,
+            SafeFormatter(CompactFormatter),
+        ))
+    }
 }
 
-/// One pretty-printed JSON document, safe to print: see [`json_output`].
-pub fn json_pretty(value: &serde_json::Value) -> String {
-    // Serializing a Value cannot fail (its keys are strings); the fallback keeps it total.
-    json_output(&serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()))
+/// A serde_json formatter that writes string contents (keys and values) with the characters
+/// a terminal acts on escaped; layout is left to the inner formatter.
+struct SafeFormatter<F>(F);
+
+impl<F: Formatter> Formatter for SafeFormatter<F> {
+    /// serde_json hands over the runs of a string that it does not escape itself.
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Harmless runs are written whole, and found a byte at a time: the documents are
+        // almost all printable ASCII, and only a byte outside it starts a character that is
+        // looked at.
+        let bytes = fragment.as_bytes();
+        let (mut copied, mut at) = (0, 0);
+        while let Some(skip) = bytes[at..].iter().position(|b| !(b' '..=b'~').contains(b)) {
+            let start = at + skip;
+            let Some(c) = fragment[start..].chars().next() else {
+                break;
+            };
+            at = start + c.len_utf8();
+            if !is_dangerous(c) {
+                continue;
+            }
+            writer.write_all(&bytes[copied..start])?;
+            copied = at;
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+        }
+        writer.write_all(&bytes[copied..])
+    }
+
+    // The layout: everything the pretty and compact formatters do differently.
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
 }
 
 /// Characters that change how a terminal behaves or how text reads, rather than showing a
@@ -124,9 +214,9 @@ mod tests {
     }
 
     #[test]
-    fn json_output_stays_json_and_loses_nothing() {
+    fn json_stays_json_and_loses_nothing() {
         let value = serde_json::json!({"name": "admin\u{202e}nimda\u{1b}[31m\u{9b}\u{7f}"});
-        let text = json_output(&serde_json::to_string_pretty(&value).unwrap_or_default());
+        let text = json_pretty(&value);
         assert!(
             text.contains("admin\\u202enimda\\u001b[31m\\u009b\\u007f"),
             "{text}"
@@ -177,6 +267,23 @@ mod tests {
         }
         let plain = escape(&hostile);
         assert!(!plain.chars().any(is_dangerous), "{plain:?}");
+    }
+
+    /// JSON keeps printable text as it is (non-ASCII included) and escapes only what a
+    /// terminal would act on, wherever it sits in a string.
+    #[test]
+    fn json_escapes_exactly_the_dangerous_characters() {
+        let table = [
+            ("plain", r#""plain""#),
+            ("ünïcödé 日本 🙂", r#""ünïcödé 日本 🙂""#),
+            ("\u{202e}start", r#""\u202estart""#),
+            ("end\u{9b}", r#""end\u009b""#),
+            ("日\u{200b}本\u{7f}x\u{1b}", r#""日\u200b本\u007fx\u001b""#),
+            ("quote\" and \\", r#""quote\" and \\""#),
+        ];
+        for (input, want) in table {
+            assert_eq!(json(input), want, "{input:?}");
+        }
     }
 
     #[test]

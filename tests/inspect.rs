@@ -529,6 +529,36 @@ async fn the_command_line_contract() {
     let run = home.run(&["inspect", "--json", &expired]).await;
     let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(doc["times"]["exp"]["utc"], "2001-09-09T01:46:40+00:00");
+    // The document's keys, in the order they are written: alphabetical in every object.
+    let top: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  \"")?.split_once("\": ").map(|(k, _)| k))
+        .collect();
+    assert_eq!(
+        top,
+        [
+            "checked_at",
+            "claims",
+            "clock_skew",
+            "encrypted",
+            "header",
+            "introspection",
+            "kind",
+            "leeway",
+            "malformed",
+            "notes",
+            "times",
+            "userinfo",
+            "valid",
+            "verdict",
+            "verdict_reason",
+            "verification"
+        ],
+        "{}",
+        run.stdout
+    );
+    keys_in_order(&run.stdout);
     assert_eq!(doc["kind"], "jws");
 
     // Plain output names the bad segment; a JWE shows its header and says it is encrypted.
@@ -566,6 +596,31 @@ async fn the_command_line_contract() {
         !run.stderr.contains("MII"),
         "the secret is never echoed: {run:?}"
     );
+}
+
+/// Every object of a pretty-printed document lists its keys in alphabetical order (the order
+/// serde_json's maps print theirs, which `inspect --json` has always had).
+fn keys_in_order(pretty: &str) {
+    let mut last: Vec<Option<String>> = vec![None];
+    for line in pretty.lines() {
+        let text = line.trim_start();
+        let depth = (line.len() - text.len()) / 2;
+        if last.len() <= depth + 1 {
+            last.resize(depth + 2, None);
+        }
+        if let Some((key, _)) = text.strip_prefix('"').and_then(|t| t.split_once("\": ")) {
+            if let Some(previous) = &last[depth] {
+                assert!(
+                    previous.as_str() < key,
+                    "{previous} before {key} in:\n{pretty}"
+                );
+            }
+            last[depth] = Some(key.to_owned());
+        }
+        if text.ends_with('{') || text.ends_with('[') {
+            last[depth + 1] = None;
+        }
+    }
 }
 
 /// Logs in to the embedded server (as the basic-auth client) and returns its tokens.

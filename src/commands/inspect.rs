@@ -1,7 +1,7 @@
 //! `tvlogin inspect [FILE|-]`: decode any token and check what can be checked. Plain text or
 //! `--json`; the token comes from a file or stdin, never from argv.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,7 +14,6 @@ use crate::exit::Exit;
 use crate::inspector::Inspector;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{HttpSettings, MAX_BODY, check_url};
-use crate::sanitize::json_pretty;
 use crate::token::jwt::Decoded;
 use crate::token::remote::{self, JwksSource, Remote};
 use crate::token::report::{self, Options};
@@ -27,8 +26,7 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
     let (token, options, settings) = prepare(&args, &env)?;
     let mut remote = Remote::lazy(settings);
     let report = report::inspect(&token, options, &mut remote).await;
-    let offset = |at: i64| local_offset(at);
-    if !args.json && !args.no_tui && crate::runtime::tui_output_possible() {
+    if shows_tui(&args) {
         let colors = crate::ui::theme::color_mode(
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("COLORTERM").ok().as_deref(),
@@ -44,11 +42,67 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
         ))
         .await;
     }
-    if args.json {
-        println!("{}", json_pretty(&report.to_json(&offset)));
-    } else {
-        print!("{}", report.to_plain(&offset));
+    print(&report, &args)
+}
+
+/// Whether `inspect` with these flags runs without the async runtime: nothing can be fetched
+/// (no `--issuer`, no key URL, no introspection client) and no screen is drawn. Such an
+/// inspect is a decode and a signature check against local keys, and is benchmarked against
+/// jwt-cli's, to which the runtime's set-up would be pure overhead.
+pub fn inspect_needs_no_runtime(args: &InspectArgs) -> bool {
+    let key_url = args
+        .jwks
+        .as_deref()
+        .is_some_and(|j| j.starts_with("https://") || j.starts_with("http://"));
+    args.issuer.is_none() && args.client_id.is_none() && !key_url && !shows_tui(args)
+}
+
+/// `inspect` for flags [`inspect_needs_no_runtime`] admits, without a runtime. Its [`Remote`]
+/// refuses every request, so a change that made such an inspect fetch something would show up
+/// as a failed check, never as a hang or a panic.
+pub fn inspect_without_runtime(args: &InspectArgs) -> Result<Exit, Error> {
+    let env = |name: &str| std::env::var(name).ok();
+    let (token, options, _) = prepare(args, &env)?;
+    let mut remote = Remote::offline();
+    let report = poll_once(report::inspect(&token, options, &mut remote)).ok_or_else(|| {
+        Error::Other("inspect: the report waited for the network without a runtime".into())
+    })?;
+    print(&report, args)
+}
+
+/// Polls `future` once. Without IO (an offline [`Remote`]) the report is ready at once; a
+/// future that would wait is dropped and reported, rather than blocked on forever.
+fn poll_once<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
     }
+}
+
+/// Whether the report is shown in the inspector TUI (a terminal, and neither `--json` nor
+/// `--no-tui`).
+fn shows_tui(args: &InspectArgs) -> bool {
+    !args.json && !args.no_tui && crate::runtime::tui_output_possible()
+}
+
+/// Prints the report as JSON or plain text, in one write, and returns its exit code.
+fn print(report: &report::Report, args: &InspectArgs) -> Result<Exit, Error> {
+    let offset = |at: i64| local_offset(at);
+    let mut text = Vec::with_capacity(4096);
+    if args.json {
+        // Serialized straight into one buffer: no intermediate JSON value, no second pass.
+        crate::sanitize::write_json(&mut text, &report.to_json(&offset), true)
+            .map_err(|e| Error::Other(format!("writing the report: {e}")))?;
+        text.push(b'\n');
+    } else {
+        text = report.to_plain(&offset).into_bytes();
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(&text)
+        .map_err(|e| Error::Other(format!("writing the report: {e}")))?;
     Ok(report.exit())
 }
 
@@ -218,4 +272,48 @@ fn read_token(file: Option<&Path>) -> Result<String, Error> {
         return Err(Error::Usage("no token: the input is empty".into()));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only an inspect with nothing to fetch and no screen to draw skips the runtime; the
+    /// rest need it (a request, or the inspector TUI).
+    #[test]
+    fn only_local_plain_inspects_run_without_the_runtime() {
+        let json = |edit: fn(&mut InspectArgs)| {
+            let mut args = InspectArgs {
+                json: true,
+                ..InspectArgs::default()
+            };
+            edit(&mut args);
+            inspect_needs_no_runtime(&args)
+        };
+        assert!(json(|_| {}));
+        assert!(json(|a| a.jwks = Some("keys.json".into())));
+        assert!(json(|a| a.secret_env = Some("K".into())));
+        assert!(json(|a| a.audience = Some("api".into())));
+        assert!(!json(|a| a.jwks = Some("https://idp.example/jwks".into())));
+        assert!(!json(|a| a.jwks = Some("http://127.0.0.1:9/jwks".into())));
+        assert!(!json(|a| a.issuer = Some("https://idp.example".into())));
+        assert!(!json(|a| a.client_id = Some("c".into())));
+    }
+
+    /// The offline remote answers every request with an error at once: a report that tried
+    /// to fetch without a runtime would show a failed lookup, never hang or panic.
+    #[test]
+    fn the_offline_remote_refuses_every_request() {
+        let mut remote = Remote::offline();
+        let issuer = Url::parse("https://idp.example").expect("a URL");
+        let refused = poll_once(remote.discover(&issuer)).expect("answered without waiting");
+        let error = refused.expect_err("refused").to_string();
+        assert!(error.contains("makes no requests"), "{error}");
+        let jwks = Url::parse("https://idp.example/jwks").expect("a URL");
+        assert!(
+            poll_once(remote.fetch_jwks(&jwks))
+                .expect("answered without waiting")
+                .is_err()
+        );
+    }
 }

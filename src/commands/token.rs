@@ -74,16 +74,13 @@ pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> Strin
             issued.token.secret()
         ),
         // Server-given text (scope, token type) may hold characters a terminal acts on.
-        TokenFormat::Json => crate::sanitize::json_output(
-            &json!({
-                "token": issued.token.secret(),
-                "token_type": issued.token_type,
-                "expires_at": issued.expires_at,
-                "expires_in": session::seconds_left(now, issued.expires_at),
-                "scope": issued.scope,
-            })
-            .to_string(),
-        ),
+        TokenFormat::Json => crate::sanitize::json(&json!({
+            "token": issued.token.secret(),
+            "token_type": issued.token_type,
+            "expires_at": issued.expires_at,
+            "expires_in": session::seconds_left(now, issued.expires_at),
+            "scope": issued.scope,
+        })),
         TokenFormat::Env => {
             let mut text = format!("export BEARER_TOKEN={}", shell_quote(issued.token.secret()));
             match issued.expires_at {

@@ -72,6 +72,8 @@ pub struct Remote {
     pub skew: Option<Skew>,
     /// How many JWKS fetches were made (for messages and tests).
     pub jwks_fetches: u32,
+    /// Every request fails at once ([`Remote::offline`]).
+    offline: bool,
 }
 
 impl Remote {
@@ -82,6 +84,7 @@ impl Remote {
             http: Some(http),
             skew: None,
             jwks_fetches: 0,
+            offline: false,
         }
     }
 
@@ -92,10 +95,25 @@ impl Remote {
             settings,
             skew: None,
             jwks_fetches: 0,
+            offline: false,
+        }
+    }
+
+    /// A remote that refuses every request: for an inspect that has nothing to fetch and
+    /// runs without the async runtime, where a request could not run.
+    pub fn offline() -> Self {
+        Self {
+            offline: true,
+            ..Self::lazy(HttpSettings::default())
         }
     }
 
     fn client(&mut self) -> Result<Http, Error> {
+        if self.offline {
+            return Err(Error::Other(
+                "this inspect makes no requests (no --issuer, key URL or --client-id)".into(),
+            ));
+        }
         if let Some(http) = &self.http {
             return Ok(http.clone());
         }
@@ -280,12 +298,18 @@ pub fn parse_key_file(text: &str, origin: &str) -> Result<JwksSource, String> {
             origin: origin.to_owned(),
         });
     }
-    let single = serde_json::from_str::<Value>(trimmed)
-        .ok()
-        .filter(|v| v.get("kty").is_some() && v.get("keys").is_none());
-    let set = match single {
-        Some(jwk) => parse_jwks(&serde_json::json!({ "keys": [jwk] }).to_string())?,
-        None => parse_jwks(trimmed)?,
+    // A JWKS is read in one pass; only what is not one is looked at again as a single JWK.
+    let set = match parse_jwks(trimmed) {
+        Ok(set) => set,
+        Err(not_a_set) => {
+            match serde_json::from_str::<Value>(trimmed)
+                .ok()
+                .filter(|v| v.get("kty").is_some() && v.get("keys").is_none())
+            {
+                Some(jwk) => parse_jwks(&serde_json::json!({ "keys": [jwk] }).to_string())?,
+                None => return Err(not_a_set),
+            }
+        }
     };
     Ok(JwksSource::File {
         set,

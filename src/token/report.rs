@@ -2,13 +2,16 @@
 //! [`inspect`] (which does the IO), then shown as plain text or as one JSON document; the
 //! inspector TUI draws the same [`Report`].
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
 use url::Url;
 
 use super::claims::{self, Kind};
 use super::jwt::{self, Decoded};
 use super::remote::{self, IssuerInfo, JwksSource, Remote, Skew};
-use super::time::{TimeView, numeric_date};
+use super::time::{JsonTime, TimeView, numeric_date};
 use super::verdict::{self, Judgement, Verdict};
 use super::verify::{self, Check, Expect, HmacSecret, Leeway, Outcome};
 use crate::clock::UnixTime;
@@ -293,13 +296,17 @@ pub fn times(
     now: UnixTime,
     offset: &dyn Fn(i64) -> i32,
 ) -> Vec<(String, TimeView)> {
+    time_claims(claims)
+        .map(|(k, at)| (k.to_owned(), TimeView::new(at, now, offset(at))))
+        .collect()
+}
+
+/// The fields that name a time (`exp`, `iat`, …) and hold a NumericDate, with its value.
+fn time_claims(claims: &Map<String, Value>) -> impl Iterator<Item = (&str, i64)> {
     claims
         .iter()
         .filter(|(k, _)| claims::claim(k).is_some_and(|e| e.kind == Kind::Time))
-        .filter_map(|(k, v)| {
-            numeric_date(v).map(|at| (k.clone(), TimeView::new(at, now, offset(at))))
-        })
-        .collect()
+        .filter_map(|(k, v)| numeric_date(v).map(|at| (k.as_str(), at)))
 }
 
 impl Report {
@@ -350,55 +357,66 @@ impl Report {
         self.judgement().exit()
     }
 
-    /// The `--json` document.
-    pub fn to_json(&self, offset: &dyn Fn(i64) -> i32) -> Value {
+    /// The `--json` document, borrowing from the report; it is serialized straight to the
+    /// output through [`crate::sanitize::write_json`].
+    pub fn to_json(&self, offset: &dyn Fn(i64) -> i32) -> JsonReport<'_> {
         let (header, claims) = match &self.decoded {
-            Decoded::Jws(j) => (Some(j.header.clone()), Some(j.claims.clone())),
-            Decoded::Jwe(j) => (Some(j.header.clone()), None),
+            Decoded::Jws(j) => (Some(&j.header), Some(&j.claims)),
+            Decoded::Jwe(j) => (Some(&j.header), None),
             _ => (None, None),
         };
-        let time_source = claims.clone().or_else(|| {
+        let time_source = claims.or_else(|| {
             self.introspection
                 .as_ref()
-                .and_then(|l| l.result.as_ref().ok().cloned())
+                .and_then(|l| l.result.as_ref().ok())
         });
-        let times: Map<String, Value> = time_source
-            .as_ref()
+        let times = time_source
             .map(|c| {
-                self::times(c, self.now, offset)
-                    .into_iter()
-                    .map(|(k, v)| (k, v.to_json(offset(v.unix))))
+                time_claims(c)
+                    .map(|(k, at)| (k, JsonTime::new(at, self.now, offset(at))))
                     .collect()
             })
             .unwrap_or_default();
-        let lookup = |l: &Option<Lookup>| {
-            l.as_ref().map(|l| match &l.result {
-                Ok(fields) => json!({"endpoint": l.endpoint, "ok": true, "fields": fields}),
-                Err(e) => json!({"endpoint": l.endpoint, "ok": false, "error": e}),
-            })
-        };
         let judgement = self.judgement();
-        json!({
-            "kind": self.kind(),
-            "verdict": judgement.verdict.label(),
-            "verdict_reason": judgement.reason,
-            "valid": judgement.verdict == Verdict::Verified,
-            "leeway": {"exp": self.expect.leeway.exp, "nbf_iat": self.expect.leeway.future},
-            "header": header,
-            "claims": claims,
-            "encrypted": matches!(self.decoded, Decoded::Jwe(_)),
-            "malformed": match &self.decoded {
-                Decoded::Malformed(m) => json!({"segment": m.segment, "name": m.name, "message": m.to_string()}),
-                _ => Value::Null,
+        JsonReport {
+            checked_at: self.now.secs(),
+            claims,
+            clock_skew: self.skew.map(|s| JsonSkew {
+                description: s.describe(),
+                seconds: s.seconds,
+            }),
+            encrypted: matches!(self.decoded, Decoded::Jwe(_)),
+            header,
+            introspection: self.introspection.as_ref().map(JsonLookup::new),
+            kind: self.kind(),
+            leeway: JsonLeeway {
+                exp: self.expect.leeway.exp,
+                nbf_iat: self.expect.leeway.future,
             },
-            "times": times,
-            "verification": self.checks.iter().map(Check::to_json).collect::<Vec<_>>(),
-            "clock_skew": self.skew.map(|s| json!({"seconds": s.seconds, "description": s.describe()})),
-            "introspection": lookup(&self.introspection),
-            "userinfo": lookup(&self.userinfo),
-            "notes": self.notes,
-            "checked_at": self.now.secs(),
-        })
+            malformed: match &self.decoded {
+                Decoded::Malformed(m) => Some(JsonMalformed {
+                    message: m.to_string(),
+                    name: m.name,
+                    segment: m.segment,
+                }),
+                _ => None,
+            },
+            notes: &self.notes,
+            times,
+            userinfo: self.userinfo.as_ref().map(JsonLookup::new),
+            valid: judgement.verdict == Verdict::Verified,
+            verdict: judgement.verdict.label(),
+            verdict_reason: judgement.reason,
+            verification: self
+                .checks
+                .iter()
+                .map(|c| JsonCheck {
+                    check: c.name,
+                    detail: c.outcome.detail(),
+                    result: c.outcome.label(),
+                })
+                .collect(),
+        }
     }
 
     /// The plain-text report; every piece of token or server text is escaped.
@@ -540,6 +558,85 @@ fn section(
         match entry {
             Some(e) => out.push_str(&format!("{pad}{} ({})\n", e.about, e.spec)),
             None => out.push_str(&format!("{pad}(not a registered name)\n")),
+        }
+    }
+}
+
+/// The `inspect --json` document (the contract in DESIGN.md). Every object's fields are in
+/// alphabetical order, as serde_json's maps print theirs, so the key order is stable.
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    checked_at: i64,
+    claims: Option<&'a Map<String, Value>>,
+    clock_skew: Option<JsonSkew>,
+    encrypted: bool,
+    header: Option<&'a Map<String, Value>>,
+    introspection: Option<JsonLookup<'a>>,
+    kind: &'static str,
+    leeway: JsonLeeway,
+    malformed: Option<JsonMalformed>,
+    notes: &'a [String],
+    times: BTreeMap<&'a str, JsonTime>,
+    userinfo: Option<JsonLookup<'a>>,
+    valid: bool,
+    verdict: &'static str,
+    verdict_reason: String,
+    verification: Vec<JsonCheck<'a>>,
+}
+
+/// `clock_skew` in [`JsonReport`].
+#[derive(Debug, Serialize)]
+struct JsonSkew {
+    description: String,
+    seconds: i64,
+}
+
+/// `leeway` in [`JsonReport`]: the seconds each time check forgave.
+#[derive(Debug, Serialize)]
+struct JsonLeeway {
+    exp: i64,
+    nbf_iat: i64,
+}
+
+/// `malformed` in [`JsonReport`].
+#[derive(Debug, Serialize)]
+struct JsonMalformed {
+    message: String,
+    name: &'static str,
+    segment: usize,
+}
+
+/// One entry of `verification` in [`JsonReport`].
+#[derive(Debug, Serialize)]
+struct JsonCheck<'a> {
+    check: &'static str,
+    detail: &'a str,
+    result: &'static str,
+}
+
+/// `introspection` / `userinfo` in [`JsonReport`]: `fields` when the endpoint answered,
+/// `error` when not.
+#[derive(Debug, Serialize)]
+struct JsonLookup<'a> {
+    endpoint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fields: Option<&'a Map<String, Value>>,
+    ok: bool,
+}
+
+impl<'a> JsonLookup<'a> {
+    fn new(lookup: &'a Lookup) -> Self {
+        let (fields, error) = match &lookup.result {
+            Ok(fields) => (Some(fields), None),
+            Err(e) => (None, Some(e.as_str())),
+        };
+        Self {
+            endpoint: &lookup.endpoint,
+            error,
+            fields,
+            ok: lookup.result.is_ok(),
         }
     }
 }

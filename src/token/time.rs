@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::clock::UnixTime;
 use crate::humanize;
@@ -44,18 +45,34 @@ impl TimeView {
             relative: relative(at, now),
         }
     }
+}
 
-    /// `{unix, utc, local, relative}` for `--json` (times in RFC 3339).
-    pub fn to_json(&self, offset_secs: i32) -> Value {
-        let utc = DateTime::<Utc>::from_timestamp(self.unix, 0);
-        let local = FixedOffset::east_opt(offset_secs)
-            .and_then(|o| utc.map(|t| t.with_timezone(&o).to_rfc3339()));
-        json!({
-            "unix": self.unix,
-            "utc": utc.map(|t| t.to_rfc3339()),
-            "local": local,
-            "relative": self.relative,
-        })
+/// One instant in `--json`: `{local, relative, unix, utc}`, the times in RFC 3339 (null when
+/// out of range). Written straight to the output; the fields are in alphabetical order, the
+/// order of every JSON object tvlogin prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonTime {
+    /// In the local zone.
+    pub local: Option<String>,
+    /// `in 4m 12s`, `3d 4h ago`, `now`.
+    pub relative: String,
+    /// Seconds since the Unix epoch.
+    pub unix: i64,
+    /// In UTC.
+    pub utc: Option<String>,
+}
+
+impl JsonTime {
+    /// Describes `at` as seen at `now` in a zone `offset_secs` east of UTC.
+    pub fn new(at: i64, now: UnixTime, offset_secs: i32) -> Self {
+        let utc = DateTime::<Utc>::from_timestamp(at, 0);
+        Self {
+            local: FixedOffset::east_opt(offset_secs)
+                .and_then(|o| utc.map(|t| t.with_timezone(&o).to_rfc3339())),
+            relative: relative(at, now),
+            unix: at,
+            utc: utc.map(|t| t.to_rfc3339()),
+        }
     }
 }
 
@@ -109,9 +126,11 @@ mod tests {
         // A hostile claim at either end of the range reads, never overflows.
         assert!(relative(i64::MIN, t).ends_with(" ago"));
         assert!(relative(i64::MAX, UnixTime::from_secs(-100)).starts_with("in "));
-        let j = v.to_json(3600);
-        assert_eq!(j["local"], "2026-11-18T12:06:40+01:00");
-        assert_eq!(numeric_date(&json!(12.7)), Some(12));
-        assert_eq!(numeric_date(&json!("12")), None);
+        let j = JsonTime::new(1_795_000_000, UnixTime::from_secs(1_795_000_252), 3600);
+        assert_eq!(j.local.as_deref(), Some("2026-11-18T12:06:40+01:00"));
+        assert_eq!(j.utc.as_deref(), Some("2026-11-18T11:06:40+00:00"));
+        assert_eq!(j.relative, "4m 12s ago");
+        assert_eq!(numeric_date(&serde_json::json!(12.7)), Some(12));
+        assert_eq!(numeric_date(&serde_json::json!("12")), None);
     }
 }
