@@ -96,6 +96,15 @@ pub fn write_json<W: io::Write, T: Serialize + ?Sized>(
     }
 }
 
+/// Formatter methods that only hand their call to the inner formatter.
+macro_rules! pass_on {
+    ($($method:ident $(($arg:ident: $ty:ty))?),* $(,)?) => {$(
+        fn $method<W: ?Sized + io::Write>(&mut self, w: &mut W $(, $arg: $ty)?) -> io::Result<()> {
+            self.0.$method(w $(, $arg)?)
+        }
+    )*};
+}
+
 /// A serde_json formatter that writes string contents (keys and values) with the characters
 /// a terminal acts on escaped; layout is left to the inner formatter.
 struct SafeFormatter<F>(F);
@@ -132,43 +141,10 @@ impl<F: Formatter> Formatter for SafeFormatter<F> {
     }
 
     // The layout: everything the pretty and compact formatters do differently.
-    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_key(w)
-    }
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+    pass_on! {
+        begin_array, end_array, begin_array_value(first: bool), end_array_value,
+        begin_object, end_object, begin_object_key(first: bool), end_object_key,
+        begin_object_value, end_object_value,
     }
 }
 
