@@ -50,10 +50,7 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
 /// inspect is a decode and a signature check against local keys, and is benchmarked against
 /// jwt-cli's, to which the runtime's set-up would be pure overhead.
 pub fn inspect_needs_no_runtime(args: &InspectArgs) -> bool {
-    let key_url = args
-        .jwks
-        .as_deref()
-        .is_some_and(|j| j.starts_with("https://") || j.starts_with("http://"));
+    let key_url = args.jwks.as_deref().is_some_and(is_url);
     args.issuer.is_none() && args.client_id.is_none() && !key_url && !shows_tui(args)
 }
 
@@ -79,6 +76,11 @@ fn poll_once<F: std::future::Future>(future: F) -> Option<F::Output> {
         std::task::Poll::Ready(output) => Some(output),
         std::task::Poll::Pending => None,
     }
+}
+
+/// Whether `--jwks` names a URL (fetched) rather than a file (read).
+fn is_url(text: &str) -> bool {
+    text.starts_with("https://") || text.starts_with("http://")
 }
 
 /// Whether the report is shown in the inspector TUI (a terminal, and neither `--json` nor
@@ -150,7 +152,7 @@ pub fn prepare(
     };
     let jwks = match args.jwks.as_deref() {
         None => None,
-        Some(text) if text.starts_with("https://") || text.starts_with("http://") => {
+        Some(text) if is_url(text) => {
             let url = parse_url("--jwks", text)?;
             check_url(&url, settings.allow_http)?;
             Some(JwksSource::Url {
