@@ -735,6 +735,16 @@ mod tests {
         assert!(!flags.is_empty());
     }
 
+    /// The words of `line` (split on spaces) after `first`, as a process would get them.
+    fn argv(first: &[&str], line: &str) -> Vec<std::ffi::OsString> {
+        first
+            .iter()
+            .copied()
+            .chain(line.split(' ').filter(|w| !w.is_empty()))
+            .map(Into::into)
+            .collect()
+    }
+
     /// The quick parse of the frequent commands means what the full parse means, and leaves
     /// everything else (help, version, mistakes, other commands) to the full parse.
     #[test]
@@ -756,10 +766,7 @@ mod tests {
             "docker-credential get",
         ];
         for line in quick {
-            let args: Vec<std::ffi::OsString> = std::iter::once("tvlogin")
-                .chain(line.split(' '))
-                .map(Into::into)
-                .collect();
+            let args = argv(&["tvlogin"], line);
             let full = super::Cli::try_parse_from(&args).expect(line);
             let fast = super::parse_quick(&args).unwrap_or_else(|| panic!("not quick: {line}"));
             assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
@@ -779,10 +786,7 @@ mod tests {
             "",
         ];
         for line in full_only {
-            let args: Vec<std::ffi::OsString> = std::iter::once("tvlogin")
-                .chain(line.split(' ').filter(|w| !w.is_empty()))
-                .map(Into::into)
-                .collect();
+            let args = argv(&["tvlogin"], line);
             assert!(super::parse_quick(&args).is_none(), "{line}");
         }
     }
@@ -825,18 +829,9 @@ mod tests {
             "-h",
             "--version",
         ];
-        let words = |line: &str| -> Vec<std::ffi::OsString> {
-            line.split(' ')
-                .filter(|w| !w.is_empty())
-                .map(Into::into)
-                .collect()
-        };
+        let words = |line: &str| argv(&[], line);
         let clap = |line: &str| {
-            let argv = ["tvlogin", "inspect"]
-                .into_iter()
-                .map(Into::into)
-                .chain(words(line));
-            super::Cli::try_parse_from(argv.collect::<Vec<std::ffi::OsString>>())
+            super::Cli::try_parse_from(argv(&["tvlogin", "inspect"], line))
                 .map(|cli| format!("{cli:?}"))
         };
         for line in taken {
