@@ -19,9 +19,10 @@ import sys
 LAYERS = [
     # The one redacting wrapper for secrets: std only, so every module may hold secrets in it.
     ["secret"],
-    # Leaves: no crate imports but `secret` (the embedded server is a world of its own;
+    # Leaves: no crate imports but `secret` (the embedded server is a crate of its own,
+    # crates/tvlogin-server;
     # clock is the one wall clock).
-    ["exit", "humanize", "sanitize", "child_env", "clock", "server", "signals"],
+    ["exit", "humanize", "sanitize", "child_env", "clock", "signals"],
     # Errors, and the browser opener (which only needs the child environment).
     ["error", "browser"],
     # Where the files are.

@@ -44,8 +44,8 @@ pub fn args_os() -> Vec<std::ffi::OsString> {
 /// often (`inspect`, `token`, and the git, kubectl and docker credential helpers) are first
 /// parsed with their own flags alone. That small parser accepts a subset of what the full one
 /// accepts, with the same meaning; whatever it does not accept (`--help`, `--version`, a
-/// mistake) is handed to the full parser, which prints what it always printed. `inspect`'s
-/// plain spellings are read before even that, without clap.
+/// mistake) is handed to the full parser, which prints what it always printed. Both read the
+/// one clap definition of each command's flags.
 pub fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
     let args = args_os();
@@ -81,78 +81,13 @@ fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
     let name = args.get(1)?.to_str()?;
     let rest = &args[2..];
     match name {
-        "inspect" => inspect_by_hand(rest)
-            .map(|args| Cli {
-                command: Some(Command::Inspect(args)),
-            })
-            .or_else(|| one("inspect", rest, Command::Inspect)),
+        "inspect" => one("inspect", rest, Command::Inspect),
         "token" => one("token", rest, Command::Token),
         "git-credential" => one("git-credential", rest, Command::GitCredential),
         "kubectl-credential" => one("kubectl-credential", rest, Command::KubectlCredential),
         "docker-credential" => one("docker-credential", rest, Command::DockerCredential),
         _ => None,
     }
-}
-
-/// `inspect`'s flags read without clap, for the plain spellings scripts use (`--flag VALUE`,
-/// `--flag=VALUE`, each flag once, one FILE or `-`): even `inspect`'s own small clap command
-/// costs about a tenth of a verifying inspect, which is benchmarked against jwt-cli. Anything
-/// else (`--auth`, `--`, a value starting with `-`, an empty or non-numeric number, a repeat,
-/// text that is not UTF-8, help) returns `None` and goes to clap, so this never decides
-/// anything clap would decide differently; a test holds it to clap's answers.
-fn inspect_by_hand(rest: &[std::ffi::OsString]) -> Option<InspectArgs> {
-    fn set<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
-        match (slot.is_some(), value) {
-            (false, Some(value)) => {
-                *slot = Some(value);
-                Some(())
-            }
-            _ => None,
-        }
-    }
-    fn switch(slot: &mut bool, inline: Option<&str>) -> Option<()> {
-        (!*slot && inline.is_none()).then(|| *slot = true)
-    }
-    fn number<T: std::str::FromStr>(text: String) -> Option<T> {
-        text.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| text.parse().ok())
-            .flatten()
-    }
-    let mut args = InspectArgs::default();
-    let mut words = rest.iter();
-    while let Some(word) = words.next() {
-        let word = word.to_str()?;
-        let (flag, inline) = match word.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
-            _ => (word, None),
-        };
-        let mut value = || {
-            let text = match inline {
-                Some(text) => text,
-                None => words.next()?.to_str()?,
-            };
-            (!text.is_empty() && !text.starts_with('-')).then(|| text.to_owned())
-        };
-        match flag {
-            "--json" => switch(&mut args.json, inline)?,
-            "--no-tui" => switch(&mut args.no_tui, inline)?,
-            "--allow-http" => switch(&mut args.allow_http, inline)?,
-            "--jwks" => set(&mut args.jwks, value())?,
-            "--issuer" => set(&mut args.issuer, value())?,
-            "--audience" => set(&mut args.audience, value())?,
-            "--secret-env" => set(&mut args.secret_env, value())?,
-            "--client-id" => set(&mut args.client_id, value())?,
-            "--client-secret-env" => set(&mut args.client_secret_env, value())?,
-            "--timeout" => set(&mut args.timeout, value().and_then(number))?,
-            "--leeway" => set(&mut args.leeway, value().and_then(number))?,
-            file if file == "-" || !file.starts_with('-') => {
-                set(&mut args.file, Some(std::path::PathBuf::from(file)))?
-            }
-            _ => return None,
-        }
-    }
-    Some(args)
 }
 
 fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
@@ -466,7 +401,7 @@ pub struct DemoArgs {
         default_value = "rfc",
         value_name = "rfc|github|google|microsoft|auth0|keycloak"
     )]
-    pub quirks: crate::server::Quirks,
+    pub quirks: tvlogin_server::Quirks,
     /// Approve automatically after this many seconds (for recordings and scripts)
     #[arg(long, value_name = "SECS")]
     pub approve_after: Option<u64>,
@@ -494,7 +429,7 @@ pub struct ServeArgs {
         default_value = "rfc",
         value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile"
     )]
-    pub quirks: crate::server::Quirks,
+    pub quirks: tvlogin_server::Quirks,
     /// Polling interval the server asks for, in seconds
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     pub interval: u64,
@@ -788,73 +723,6 @@ mod tests {
         for line in full_only {
             let args = argv(&["tvlogin"], line);
             assert!(super::parse_quick(&args).is_none(), "{line}");
-        }
-    }
-
-    /// `inspect`'s hand-read flags take the plain spellings and otherwise defer to clap; when
-    /// they answer, the answer is clap's.
-    #[test]
-    fn inspect_by_hand_answers_as_clap_or_not_at_all() {
-        use clap::Parser;
-        let taken = [
-            "",
-            "-",
-            "token.txt",
-            "--json --jwks k.json -",
-            "--json --jwks=k.json",
-            "--no-tui --issuer https://i.example --audience api --leeway 30 t.jwt",
-            "--issuer=https://i.example/?a=b --client-id c --client-secret-env S",
-            "--secret-env K --timeout 5 --allow-http",
-            "--leeway 0 --timeout 18446744073709551615",
-        ];
-        let deferred = [
-            "--json --json",
-            "--json=true",
-            "--jwks",
-            "--jwks=",
-            "--jwks -",
-            "--jwks=-k.json",
-            "--timeout +5",
-            "--timeout 5s",
-            "--timeout 18446744073709551616",
-            "--leeway 4294967296",
-            "--leeway -1",
-            "--auth basic",
-            "--secret-env K -- -token-starting-with-dash",
-            "a b",
-            "- -",
-            "--jwk k.json",
-            "-j",
-            "--help",
-            "-h",
-            "--version",
-        ];
-        let words = |line: &str| argv(&[], line);
-        let clap = |line: &str| {
-            super::Cli::try_parse_from(argv(&["tvlogin", "inspect"], line))
-                .map(|cli| format!("{cli:?}"))
-        };
-        for line in taken {
-            let by_hand = super::inspect_by_hand(&words(line))
-                .unwrap_or_else(|| panic!("deferred to clap: {line:?}"));
-            let by_hand = format!(
-                "{:?}",
-                super::Cli {
-                    command: Some(super::Command::Inspect(by_hand)),
-                }
-            );
-            assert_eq!(
-                Ok(by_hand),
-                clap(line).map_err(|e| e.to_string()),
-                "{line:?}"
-            );
-        }
-        for line in deferred {
-            assert!(
-                super::inspect_by_hand(&words(line)).is_none(),
-                "{line:?} was read by hand; clap says {:?}",
-                clap(line).map_err(|e| e.kind())
-            );
         }
     }
 

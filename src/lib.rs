@@ -20,7 +20,6 @@ pub mod oauth;
 pub mod paths;
 pub mod sanitize;
 pub mod secret;
-pub mod server;
 pub mod session;
 pub mod signals;
 pub mod store;

@@ -24,7 +24,7 @@ use real_browser::{Browser, PHONE};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
-use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 async fn browser(test: &str) -> Option<Browser> {
     match Browser::start().await {

@@ -86,7 +86,7 @@ async fn the_login_screens_browser_key_passes_no_secret() {
         "the rest is kept: {seen}"
     );
     for secret in [
-        tvlogin::server::BASIC_CLIENT_SECRET,
+        tvlogin_server::BASIC_CLIENT_SECRET,
         "the-global-secret-value",
         "MY_CS=",
         "TVLOGIN_CLIENT_SECRET=",
@@ -113,10 +113,10 @@ async fn no_browser_keeps_o_from_starting_one_and_says_why() {
 /// and the screen.
 async fn press_o_on_the_login_screen(
     extra: &[&str],
-) -> (tvlogin::server::ServerHandle, Option<String>, String) {
+) -> (tvlogin_server::ServerHandle, Option<String>, String) {
     use common::pty::Pty;
     use std::time::{Duration, Instant};
-    use tvlogin::server::{BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig, ServerHandle};
+    use tvlogin_server::{BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig, ServerHandle};
 
     let server = ServerHandle::start(ServerConfig::default())
         .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Home, server};
 use tokio::io::AsyncBufReadExt;
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig};
 
 #[tokio::test]
 async fn help_lists_the_working_subcommands() {

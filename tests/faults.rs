@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Canned, Home, approve_when_pending, canned, device_answer, discovery_doc, server};
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, Fault, ServerConfig};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, Fault, ServerConfig};
 
 #[tokio::test]
 async fn login_survives_503_html_a_reset_and_a_slow_answer() {
@@ -325,7 +325,7 @@ async fn a_wrong_client_secret_is_a_configuration_error() {
                 "--issuer",
                 &server.issuer_str(),
                 "--client-id",
-                tvlogin::server::BASIC_CLIENT_ID,
+                tvlogin_server::BASIC_CLIENT_ID,
                 "--client-secret-env",
                 "S",
             ],

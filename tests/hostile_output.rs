@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Home, Run, server};
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
 
 /// Every byte of both streams is printable, or a line break.
 fn assert_clean(what: &str, run: &Run) {
@@ -148,6 +148,6 @@ fn as_refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-async fn server_denying() -> tvlogin::server::ServerHandle {
+async fn server_denying() -> tvlogin_server::ServerHandle {
     server(hostile(false)).await
 }

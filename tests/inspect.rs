@@ -624,8 +624,8 @@ fn keys_in_order(pretty: &str) {
 }
 
 /// Logs in to the embedded server (as the basic-auth client) and returns its tokens.
-async fn embedded_tokens() -> (tvlogin::server::ServerHandle, String, String, String) {
-    use tvlogin::server::{AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig};
+async fn embedded_tokens() -> (tvlogin_server::ServerHandle, String, String, String) {
+    use tvlogin_server::{AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, ServerConfig};
     let server = server(ServerConfig {
         interval: 1,
         auto_decision: Some(AutoDecision {
@@ -751,14 +751,14 @@ async fn tokens_from_the_embedded_server_verify_via_discovery() {
                 "CS",
                 &refresh,
             ],
-            &[("CS", tvlogin::server::BASIC_CLIENT_SECRET)],
+            &[("CS", tvlogin_server::BASIC_CLIENT_SECRET)],
         )
         .await;
     let doc: Value = serde_json::from_str(&run.stdout).expect("parse inspect --json");
     assert_eq!(doc["kind"], "opaque", "{doc:#}");
     assert_eq!(doc["introspection"]["ok"], true, "{doc:#}");
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(!run.stdout.contains(tvlogin::server::BASIC_CLIENT_SECRET));
+    assert!(!run.stdout.contains(tvlogin_server::BASIC_CLIENT_SECRET));
 
     // Without a client: userinfo is tried, and the report says what could not be learned.
     let run = home.run(&["inspect", "--issuer", &issuer, &refresh]).await;
@@ -1286,7 +1286,7 @@ async fn opaque_tokens_need_introspection_to_be_verified() {
     let home = Home::new();
     let issuer = server.issuer_str();
     let rt = put(&home, "rt", &refresh);
-    let secret = [("CS", tvlogin::server::BASIC_CLIENT_SECRET)];
+    let secret = [("CS", tvlogin_server::BASIC_CLIENT_SECRET)];
     let with_client = [
         "inspect",
         "--json",

@@ -141,7 +141,7 @@ fn git_version(tools: &Tools) -> (u32, u32) {
     (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
 }
 
-async fn resource(server: &tvlogin::server::ServerHandle, git_root: PathBuf) -> ResourceServer {
+async fn resource(server: &tvlogin_server::ServerHandle, git_root: PathBuf) -> ResourceServer {
     resource_server::start(server.userinfo_endpoint().to_string(), git_root).await
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::approve_at_the_page;
 use common::pty::{self, Pty, find_code};
 use tokio::io::AsyncWriteExt;
-use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 /// A profile that could log in (issuer, client, file store) but has never done so.
 fn configure(home: &common::Home, server: &ServerHandle) {

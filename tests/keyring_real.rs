@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::secret_service::{Prompter, SecretService};
 use common::skip::{note, skip_or_fail};
 use common::{Home, Run, quick};
-use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 /// Starts the private Secret Service, or reports the skip and returns `None`.
 fn secret_service(test: &str, prompter: Prompter) -> Option<SecretService> {

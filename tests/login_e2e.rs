@@ -13,11 +13,11 @@ use tvlogin::cli::LoginArgs;
 use tvlogin::config::{ConfigFile, LoginConfig};
 use tvlogin::login::{self, OutputMode, Reporter};
 use tvlogin::oauth::client::AuthMethod;
-use tvlogin::server::{
+use tvlogin::store::{Backend, Stored};
+use tvlogin_server::{
     AutoDecision, BASIC_CLIENT_ID, BASIC_CLIENT_SECRET, DEMO_CLIENT_ID, POST_CLIENT_ID,
     POST_CLIENT_SECRET, Quirks, ServerConfig, ServerHandle,
 };
-use tvlogin::store::{Backend, Stored};
 
 fn quick(quirks: Quirks) -> ServerConfig {
     ServerConfig {

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Home, server};
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
 
 #[tokio::test]
 async fn polls_respect_the_interval_and_slow_down_raises_it() {

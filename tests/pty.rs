@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::approve_at_the_page;
 use common::pty::{Pty, find_code, has};
 use common::screen::decode_qr;
-use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig};
+use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_in_a_real_terminal() {

@@ -14,12 +14,12 @@ use tvlogin::config::{ConfigFile, LoginConfig};
 use tvlogin::login::{self, OutputMode, Reporter};
 use tvlogin::oauth::http::Http;
 use tvlogin::oauth::refresh::{RefreshFailure, refresh};
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
 
 async fn logged_in(
     quirks: Quirks,
 ) -> (
-    tvlogin::server::ServerHandle,
+    tvlogin_server::ServerHandle,
     LoginConfig,
     tvlogin::oauth::token::TokenResponse,
 ) {

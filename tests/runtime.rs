@@ -20,9 +20,9 @@ use tvlogin::exit::Exit;
 use tvlogin::inspector::run::InspectorScreen;
 use tvlogin::inspector::{Inspector, Tab, TabBody};
 use tvlogin::runtime::screen::{Clock, Sig};
-use tvlogin::server::{DEMO_CLIENT_ID, ServerConfig};
 use tvlogin::session;
 use tvlogin::token::report::Lookup;
+use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig};
 
 const NOW: u64 = 1_795_000_000;
 
@@ -255,7 +255,7 @@ async fn a_signal_during_a_pushed_login_stops_both_screens() {
 async fn quitting_during_a_refresh_finishes_it_first_and_says_so() {
     let (server, home) = logged_in(quick(3600)).await;
     // The next token request (the refresh) takes three seconds.
-    server.push_faults([tvlogin::server::Fault::Delay(Duration::from_secs(3))]);
+    server.push_faults([tvlogin_server::Fault::Delay(Duration::from_secs(3))]);
     let run = drive(
         Box::new(dashboard(&home, Vec::new())),
         80,

@@ -15,7 +15,7 @@ use common::{Canned, FILE_STORE, Home, canned, logged_in, quick, read_json, refr
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tvlogin::server::{Knobs, ServerConfig, ServerHandle};
+use tvlogin_server::{Knobs, ServerConfig, ServerHandle};
 
 fn profiles(home: &Home) -> PathBuf {
     home.paths().data_dir.join("profiles")
@@ -225,7 +225,7 @@ async fn login_into(home: &Home, server: &ServerHandle) {
                 "--issuer",
                 &server.issuer_str(),
                 "--client-id",
-                tvlogin::server::DEMO_CLIENT_ID,
+                tvlogin_server::DEMO_CLIENT_ID,
                 "--scope",
                 "openid offline_access",
                 "--json",
@@ -611,7 +611,7 @@ async fn logout_without_a_revocation_endpoint_exits_0() {
                 "--token-endpoint",
                 server.token_endpoint().as_str(),
                 "--client-id",
-                tvlogin::server::DEMO_CLIENT_ID,
+                tvlogin_server::DEMO_CLIENT_ID,
                 "--json",
             ],
             &FILE_STORE,
@@ -652,7 +652,7 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
         .post(server.revocation_endpoint())
         .form(&[
             ("token", rt.as_str()),
-            ("client_id", tvlogin::server::DEMO_CLIENT_ID),
+            ("client_id", tvlogin_server::DEMO_CLIENT_ID),
         ])
         .send()
         .await
@@ -804,7 +804,7 @@ async fn doctor_lists_a_profile_whose_refresh_will_fail() {
                 "--issuer",
                 &server.issuer_str(),
                 "--client-id",
-                tvlogin::server::POST_CLIENT_ID,
+                tvlogin_server::POST_CLIENT_ID,
                 "--auth",
                 "post",
                 "--client-secret-env",
@@ -813,7 +813,7 @@ async fn doctor_lists_a_profile_whose_refresh_will_fail() {
             ],
             &[
                 ("TVLOGIN_STORE", "file"),
-                ("WORK_SECRET", tvlogin::server::POST_CLIENT_SECRET),
+                ("WORK_SECRET", tvlogin_server::POST_CLIENT_SECRET),
             ],
         )
         .await;
@@ -821,7 +821,7 @@ async fn doctor_lists_a_profile_whose_refresh_will_fail() {
     let with = home
         .run_with_env(
             &["doctor", "--json"],
-            &[("WORK_SECRET", tvlogin::server::POST_CLIENT_SECRET)],
+            &[("WORK_SECRET", tvlogin_server::POST_CLIENT_SECRET)],
         )
         .await;
     assert!(
@@ -874,7 +874,7 @@ async fn refresh_errors_as_a_bare_400_end_the_session() {
         .post(server.revocation_endpoint())
         .form(&[
             ("token", rt.as_str()),
-            ("client_id", tvlogin::server::DEMO_CLIENT_ID),
+            ("client_id", tvlogin_server::DEMO_CLIENT_ID),
         ])
         .send()
         .await;
@@ -900,7 +900,7 @@ async fn the_dashboards_login_key_works_for_a_remembered_profile() {
     };
     let config = tvlogin::dashboard::run::login_config(&ctx, "default", None)
         .expect("resolve the profile's login config");
-    assert_eq!(config.client.id, tvlogin::server::DEMO_CLIENT_ID);
+    assert_eq!(config.client.id, tvlogin_server::DEMO_CLIENT_ID);
     match &config.source {
         tvlogin::config::EndpointSource::Discover(issuer) => {
             assert_eq!(issuer.as_str().trim_end_matches('/'), server.issuer_str());

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Home, server};
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig};
 
 fn quick() -> ServerConfig {
     ServerConfig {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{FILE_STORE, Home, introspect, logged_in, quick, read_json, refresh_outcomes, server};
 use serde_json::Value;
-use tvlogin::server::{DEMO_CLIENT_ID, ServerHandle};
+use tvlogin_server::{DEMO_CLIENT_ID, ServerHandle};
 
 /// Asserts `token` is a JWT from `server`, unexpired and active there.
 async fn assert_valid_jwt(server: &ServerHandle, token: &str) {
@@ -356,7 +356,7 @@ async fn token_never_starts_a_login() {
 /// The file store, and the confidential client's secret in `MY_SECRET`.
 const SECRET: [(&str, &str); 2] = [
     ("TVLOGIN_STORE", "file"),
-    ("MY_SECRET", tvlogin::server::BASIC_CLIENT_SECRET),
+    ("MY_SECRET", tvlogin_server::BASIC_CLIENT_SECRET),
 ];
 
 /// A server issuing 1 s access tokens, and a home logged in to it as a
@@ -371,7 +371,7 @@ async fn logged_in_with_a_secret() -> (ServerHandle, Home) {
                 "--issuer",
                 &server.issuer_str(),
                 "--client-id",
-                tvlogin::server::BASIC_CLIENT_ID,
+                tvlogin_server::BASIC_CLIENT_ID,
                 "--client-secret-env",
                 "MY_SECRET",
                 "--scope",
@@ -390,7 +390,7 @@ async fn a_confidential_client_needs_its_secret_again_to_refresh() {
     let stored = std::fs::read_to_string(home.state_file()).unwrap_or_default()
         + &std::fs::read_to_string(home.tokens_file()).unwrap_or_default();
     assert!(
-        !stored.contains(tvlogin::server::BASIC_CLIENT_SECRET),
+        !stored.contains(tvlogin_server::BASIC_CLIENT_SECRET),
         "the secret was stored"
     );
     assert!(
@@ -459,10 +459,7 @@ async fn a_refresh_never_falls_back_to_the_global_client_secret() {
     let (server, home) = logged_in_with_a_secret().await;
     wait_for_expiry(&home).await;
     // The global variable holds a secret this server would even accept.
-    let global = [(
-        "TVLOGIN_CLIENT_SECRET",
-        tvlogin::server::BASIC_CLIENT_SECRET,
-    )];
+    let global = [("TVLOGIN_CLIENT_SECRET", tvlogin_server::BASIC_CLIENT_SECRET)];
     for args in [&["token"][..], &["refresh"]] {
         let run = home.run_with_env(args, &global).await;
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);

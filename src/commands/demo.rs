@@ -13,7 +13,7 @@ use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::device::DeviceRequest;
 use crate::oauth::http::HttpSettings;
 use crate::sanitize::escape;
-use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 use super::login::{plain_qr, run_login, run_tui};
 

@@ -11,8 +11,8 @@ use crate::login::{self, OutputMode, Reporter};
 use crate::paths::Paths;
 use crate::runtime::{self, executor::Storage};
 use crate::sanitize::escape;
-use crate::server::ServerHandle;
 use crate::store::{self, StoreError};
+use tvlogin_server::ServerHandle;
 
 use crate::signals::stop_requested;
 

@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::exit::Exit;
 use std::time::Duration;
 
-use crate::server::{Knobs, ServerConfig, ServerHandle};
+use tvlogin_server::{Knobs, ServerConfig, ServerHandle};
 
 use crate::signals::stop_requested;
 
@@ -35,11 +35,11 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
          clients: {} (public), {} / {} (client_secret_basic), {} / {} (client_secret_post)\n\
          approve codes at {}; Ctrl-C stops",
         server.issuer_str(),
-        crate::server::DEMO_CLIENT_ID,
-        crate::server::BASIC_CLIENT_ID,
-        crate::server::BASIC_CLIENT_SECRET,
-        crate::server::POST_CLIENT_ID,
-        crate::server::POST_CLIENT_SECRET,
+        tvlogin_server::DEMO_CLIENT_ID,
+        tvlogin_server::BASIC_CLIENT_ID,
+        tvlogin_server::BASIC_CLIENT_SECRET,
+        tvlogin_server::POST_CLIENT_ID,
+        tvlogin_server::POST_CLIENT_SECRET,
         server.verification_uri(),
     );
     tokio::select! {

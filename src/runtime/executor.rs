@@ -16,9 +16,9 @@ use crate::oauth::device;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::http::Http;
 use crate::paths::Paths;
-use crate::server::ServerHandle;
 use crate::session::persist_login_detached;
 use crate::store::{Backend, StoreChoice};
+use tvlogin_server::ServerHandle;
 
 /// Where a login's tokens go.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use crate::app::{App, Context, Flow, Msg, update};
 use crate::config::{EndpointSource, LoginConfig};
 use crate::error::Error;
 use crate::oauth::http::Http;
-use crate::server::ServerHandle;
+use tvlogin_server::ServerHandle;
 
 /// The login screen: a device flow from the first request to the stored tokens.
 pub struct LoginScreen {

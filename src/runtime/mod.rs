@@ -18,13 +18,13 @@ use crate::app::{ColorMode, Context};
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::server::ServerHandle;
 use crate::signals;
 use crate::ui::theme::color_mode;
 use executor::Storage;
 use login::LoginScreen;
 use screen::{Clock, Outcome, Screen, Sig};
 use terminal::TerminalGuard;
+use tvlogin_server::ServerHandle;
 
 /// Whether this process can show the TUI: both ends are terminals and the terminal is not
 /// `dumb`.

@@ -225,9 +225,9 @@ mod tests {
     use crate::config::ConfigFile;
     use crate::oauth::client::AuthMethod;
     use crate::paths::Paths;
-    use crate::server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
     use crate::store::state::StoredEndpoints;
     use crate::store::{Backend, StoreError, TokenStore};
+    use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
     /// A store that records what happens to it; `full` makes its pre-flight fail the way a
     /// full disk does.

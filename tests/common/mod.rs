@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use tvlogin::server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig, ServerHandle};
+use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 /// Nothing in these tests should take this long; a hang fails instead of blocking CI.
 pub const PROCESS_LIMIT: Duration = Duration::from_secs(60);

@@ -2,7 +2,7 @@
 //! (never across an `.await`), and encode the answer.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -14,42 +14,17 @@ use axum::routing::{get, post};
 use futures_util::stream;
 use serde_json::json;
 
-use super::config::{ClientRegistration, Fault};
-use super::limits::{Limits, body_guard, refuse_when_full};
+use super::config::Fault;
+use super::limits::{Limits, Peer, body_guard};
 use super::page;
 use super::quirks;
 use super::reply::{self, Endpoint, ErrorKind, OAuthError, Wire};
 use super::request::{Form, authenticate};
-use super::state::{Clock, DecisionError, Env, State as ServerState};
+use super::shared::Shared;
+use super::state::{Clock, DecisionError};
 
 /// RFC 8628 §3.4 grant type.
 pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// What every handler shares.
-pub(crate) struct Shared {
-    pub(crate) env: Env,
-    state: Mutex<ServerState>,
-}
-
-impl Shared {
-    pub(crate) fn new(env: Env) -> Shared {
-        let state = ServerState::new(&env.cfg);
-        Shared {
-            env,
-            state: Mutex::new(state),
-        }
-    }
-
-    /// Lock the state. A panic while holding the lock cannot leave it half-updated in a way
-    /// that matters more than losing the test server, so poisoning is ignored.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, ServerState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn clients(&self) -> &[ClientRegistration] {
-        &self.env.cfg.clients
-    }
-}
 
 type AppState = State<Arc<Shared>>;
 
@@ -115,18 +90,23 @@ async fn jwks(State(sh): AppState) -> Response {
 async fn device_authorization(
     State(sh): AppState,
     axum::Extension(limits): axum::Extension<Limits>,
+    peer: Option<axum::Extension<Peer>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(full) = refuse_when_full(&sh, &limits) {
-        return full;
-    }
+    let peer = peer.map(|axum::Extension(Peer(ip))| ip);
     let wire = Wire::new(sh.env.cfg.quirks, Endpoint::DeviceAuthorization, &headers);
     let result = Form::parse(&headers, &body).and_then(|form| {
         let client = authenticate(sh.clients(), &headers, &form)?;
         let audience = requested_audience(&form)?;
-        sh.lock()
-            .device_authorization(&sh.env, client, form.get("scope"), audience, Clock::read())
+        sh.lock().device_authorization(
+            &sh.env,
+            client,
+            form.get("scope"),
+            audience,
+            (peer, &limits),
+            Clock::read(),
+        )
     });
     match result {
         Ok(body) => reply::success(wire, body),

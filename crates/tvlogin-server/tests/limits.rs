@@ -1,6 +1,7 @@
 //! `tvlogin serve` under abuse: a 200k-field form is refused with an RFC-shaped error (not
 //! parsed for a minute), a slow-header connection is closed by the header-read timeout, too
-//! many pending device codes are refused, and discovery keeps answering throughout.
+//! many pending device codes evict the oldest (per client address, then in all) instead of
+//! refusing everyone, and discovery keeps answering throughout.
 //! Correctness only: how fast is measured by `scripts/bench-serve-abuse.sh`, not here.
 // Helpers outside #[test] functions use `expect` too, and clippy.toml's
 // allow-expect-in-tests covers only #[test] functions: test code, not product code.
@@ -11,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tvlogin::server::{DEMO_CLIENT_ID, Limits, ServerConfig, ServerHandle};
+use tvlogin_server::{DEMO_CLIENT_ID, Limits, ServerConfig, ServerHandle};
 
 async fn start(limits: Limits) -> ServerHandle {
     ServerHandle::start_with_limits(ServerConfig::default(), limits)
@@ -21,7 +22,23 @@ async fn start(limits: Limits) -> ServerHandle {
 
 /// One request on its own connection; the whole answer as (status, body).
 async fn request(server: &ServerHandle, head: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(server.local_addr())
+    request_from([127, 0, 0, 1], server, head, body).await
+}
+
+/// [`request`] from a chosen loopback source address (Linux answers for all of 127/8), so
+/// the server sees different clients.
+async fn request_from(
+    source: [u8; 4],
+    server: &ServerHandle,
+    head: &str,
+    body: &[u8],
+) -> (u16, String) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind((std::net::Ipv4Addr::from(source), 0).into())
+        .expect("bind the loopback source address");
+    let mut stream = socket
+        .connect(server.local_addr())
         .await
         .expect("connect to the server");
     let head = format!(
@@ -174,26 +191,64 @@ async fn slow_clients_are_cut_off_and_discovery_keeps_answering() {
     server.shutdown().await;
 }
 
+/// A device authorization from `source`: its device code.
+async fn authorize_from(source: [u8; 4], server: &ServerHandle) -> String {
+    let body = format!("client_id={DEMO_CLIENT_ID}&scope=openid");
+    let (status, answer) = request_from(source, server, FORM, body.as_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    let doc: Value = serde_json::from_str(&answer).expect("a JSON answer");
+    doc["device_code"]
+        .as_str()
+        .expect("a device_code")
+        .to_owned()
+}
+
+/// The OAuth error a poll of `device_code` gets.
+async fn poll(server: &ServerHandle, device_code: &str) -> String {
+    let body = format!(
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id={DEMO_CLIENT_ID}&device_code={device_code}"
+    );
+    let head = "POST /token HTTP/1.1\r\ncontent-type: application/x-www-form-urlencoded";
+    let (_, answer) = request(server, head, body.as_bytes()).await;
+    oauth_error(&answer).0
+}
+
 #[tokio::test]
-async fn pending_device_codes_are_capped() {
+async fn pending_device_codes_evict_the_oldest_instead_of_refusing() {
     let server = start(Limits {
         max_pending: 3,
+        max_pending_per_peer: 2,
         ..Limits::default()
     })
     .await;
-    let ok = format!("client_id={DEMO_CLIENT_ID}&scope=openid");
-    for _ in 0..3 {
-        let (status, body) = request(&server, FORM, ok.as_bytes()).await;
-        assert_eq!(status, 200, "{body}");
+    let (a, b) = ([127, 0, 0, 1], [127, 0, 0, 2]);
+    let a1 = authorize_from(a, &server).await;
+    let a2 = authorize_from(a, &server).await;
+    // A third from the same address: that address's oldest makes room.
+    let a3 = authorize_from(a, &server).await;
+    assert_eq!(poll(&server, &a1).await, "expired_token");
+    assert_eq!(poll(&server, &a2).await, "authorization_pending");
+    assert_eq!(server.pending_user_codes().len(), 2);
+    // Another client is never refused because of the first one's flood.
+    let b1 = authorize_from(b, &server).await;
+    assert_eq!(server.pending_user_codes().len(), 3);
+    // Past the global cap, the oldest pending code of anyone goes.
+    let b2 = authorize_from(b, &server).await;
+    assert_eq!(poll(&server, &a2).await, "expired_token");
+    for code in [&a3, &b1, &b2] {
+        assert_eq!(poll(&server, code).await, "authorization_pending");
     }
-    let (status, body) = request(&server, FORM, ok.as_bytes()).await;
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(oauth_error(&body).0, "temporarily_unavailable");
-    // Deciding one frees a place.
-    let code = server.pending_user_codes().remove(0);
-    server.approve(&code).expect("approve the code");
-    let (status, body) = request(&server, FORM, ok.as_bytes()).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(server.pending_user_codes().len(), 3);
+    // A flood from one address (ten times its cap) leaves the other's codes alone.
+    for _ in 0..20 {
+        authorize_from(a, &server).await;
+    }
+    // Polled a moment ago: `slow_down` is as alive as `authorization_pending`.
+    let answer = poll(&server, &b2).await;
+    assert!(
+        ["authorization_pending", "slow_down"].contains(&answer.as_str()),
+        "{answer}"
+    );
     discovery_answers(&server).await;
     server.shutdown().await;
 }

@@ -5,6 +5,7 @@
 //! The state lives behind a `std::sync::Mutex` that is never held across an `.await`.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -12,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::config::{ClientRegistration, Fault, ServerConfig};
 use super::jwt::{self, Alg};
 use super::keys::Keys;
+use super::limits::Limits;
 use super::quirks::{self, DeviceIssued, Minted, RefreshPolicy};
 use super::random;
 use super::reply::{self, Endpoint, ErrorKind, OAuthError};
@@ -132,6 +134,9 @@ enum Status {
     Consumed,
     /// Denial (or, for Auth0, expiry) was reported; the device code is no longer valid.
     Dead,
+    /// Pushed out while pending to make room under the pending caps ([`Limits`]): polls are
+    /// told `expired_token`, as for a code that timed out.
+    Evicted,
 }
 
 struct DeviceAuth {
@@ -141,6 +146,8 @@ struct DeviceAuth {
     client_id: String,
     scope: String,
     audience: Vec<String>,
+    /// The address the authorization was requested from (`None` for in-process callers).
+    peer: Option<IpAddr>,
     /// `None` if the TTL overflowed `Instant`: effectively never.
     expires_at: Option<Instant>,
     status: Status,
@@ -264,6 +271,7 @@ impl State {
         client: &ClientRegistration,
         scope: Option<&str>,
         audience: Vec<String>,
+        (peer, limits): (Option<IpAddr>, &Limits),
         clock: Clock,
     ) -> Result<Map<String, Value>, OAuthError> {
         let scope = match scope {
@@ -277,8 +285,9 @@ impl State {
         while self.devices.iter().any(|d| d.user_code == user_code) {
             user_code = random::user_code()?;
         }
-        let number = u32::try_from(self.devices.len() + 1).unwrap_or(u32::MAX);
         let cfg = &env.cfg;
+        self.make_room(cfg, peer, limits, clock.now);
+        let number = u32::try_from(self.devices.len() + 1).unwrap_or(u32::MAX);
         self.device_codes
             .insert(device_code.clone(), self.devices.len());
         self.devices.push(DeviceAuth {
@@ -287,6 +296,7 @@ impl State {
             client_id: client.client_id.clone(),
             scope,
             audience,
+            peer,
             expires_at: clock
                 .now
                 .checked_add(Duration::from_secs(cfg.device_code_ttl)),
@@ -303,6 +313,41 @@ impl State {
             interval: cfg.interval,
         };
         Ok(quirks::device_response(cfg.quirks, &issued))
+    }
+
+    /// Evicts the oldest pending authorizations so one more fits under both caps: first
+    /// within the requesting address's own, then in all. Nobody is ever refused: a flood
+    /// from one address displaces that address's codes, and a global flood the oldest ones.
+    fn make_room(
+        &mut self,
+        cfg: &ServerConfig,
+        peer: Option<IpAddr>,
+        limits: &Limits,
+        now: Instant,
+    ) {
+        let live = |d: &DeviceAuth| d.status == Status::Pending && !d.expired(cfg, now);
+        let mine = |d: &DeviceAuth| live(d) && d.peer == peer;
+        let mut count = self.devices.iter().filter(|d| mine(d)).count();
+        // `devices` is in issue order, so the first live ones are the oldest.
+        for d in self.devices.iter_mut() {
+            if count < limits.max_pending_per_peer.max(1) {
+                break;
+            }
+            if mine(d) {
+                d.status = Status::Evicted;
+                count -= 1;
+            }
+        }
+        let mut count = self.devices.iter().filter(|d| live(d)).count();
+        for d in self.devices.iter_mut() {
+            if count < limits.max_pending.max(1) {
+                break;
+            }
+            if live(d) {
+                d.status = Status::Evicted;
+                count -= 1;
+            }
+        }
     }
 
     // ----- decisions (the verification page and ServerHandle::approve/deny) -----
@@ -323,7 +368,7 @@ impl State {
             .find_user_code(input)
             .ok_or_else(|| DecisionError::Unknown(shown.clone()))?;
         let d = &self.devices[i];
-        if d.expired(cfg, now) {
+        if d.expired(cfg, now) || d.status == Status::Evicted {
             return Err(DecisionError::Expired(shown));
         }
         if d.status != Status::Pending {
@@ -516,6 +561,12 @@ impl State {
                     "the device code is no longer valid",
                 ));
             }
+            Status::Evicted => {
+                return Err(OAuthError::with(
+                    ErrorKind::ExpiredToken,
+                    "the device code was dropped: too many device authorizations were pending",
+                ));
+            }
             _ => {}
         }
         if expired {
@@ -558,6 +609,7 @@ impl State {
             }
             // Handled above; kept total without a panic path.
             Status::Consumed | Status::Dead => Err(OAuthError::new(ErrorKind::InvalidGrant)),
+            Status::Evicted => Err(OAuthError::new(ErrorKind::ExpiredToken)),
         }
     }
 

@@ -14,7 +14,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use tvlogin::server::{ServerConfig, ServerHandle};
+//! use tvlogin_server::{ServerConfig, ServerHandle};
 //! let server = ServerHandle::start(ServerConfig::default()).await?;
 //! println!("issuer: {}", server.issuer_str());
 //! // ... run a client, then approve its user code:
@@ -35,10 +35,8 @@ mod random;
 mod reply;
 mod request;
 mod routes;
+mod shared;
 mod state;
-
-#[cfg(test)]
-mod tests;
 
 use std::fmt;
 use std::io;
@@ -60,7 +58,7 @@ pub use limits::{Limits, MAX_BODY};
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
 
 use keys::Keys;
-use routes::Shared;
+use shared::Shared;
 use state::{Clock, Env};
 
 /// How long [`ServerHandle::shutdown`] waits for in-flight requests (e.g. a

@@ -1,12 +1,14 @@
 //! What keeps `tvlogin serve` answering when a client misbehaves: header-read and body-read
-//! timeouts, a body size cap, a cap on pending device authorizations, and a connection loop
-//! (hyper's HTTP/1 server directly, since `axum::serve` sets no timeouts). Form parsing caps
-//! (field count, value length) live with the parser in `request`.
+//! timeouts, a body size cap, caps on pending device authorizations (per client address and in
+//! all; the oldest pending ones are evicted, so one noisy client never locks everyone else
+//! out), and a connection loop (hyper's HTTP/1 server directly, since `axum::serve` sets no
+//! timeouts) that tags every request with the address it came from ([`Peer`]). Form parsing
+//! caps (field count, value length) live with the parser in `request`.
 //!
 //! Every refusal is an RFC 6749 §5.2 shaped JSON error, so clients see a reason.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -14,15 +16,20 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tower::ServiceExt as _;
 
 use super::reply;
-use super::routes::Shared;
+
+/// The address a request came from (set by the connection loop for every request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub std::net::IpAddr);
 
 /// The largest request body read, in bytes (form bodies of OAuth requests are a few hundred).
 pub const MAX_BODY: usize = 64 * 1024;
@@ -35,9 +42,13 @@ pub struct Limits {
     pub header_read: Duration,
     /// A client must send a request's body within this time.
     pub body_read: Duration,
-    /// Device authorizations pending at once; more are refused until some are decided or
-    /// expire.
+    /// Device authorizations pending at once, in all: past it, the oldest pending one is
+    /// evicted (its polls get `expired_token`) to make room for the new one.
     pub max_pending: usize,
+    /// Device authorizations pending at once from one client address: past it, that
+    /// address's oldest pending one is evicted, so a flood from one address only ever
+    /// displaces its own codes.
+    pub max_pending_per_peer: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +57,7 @@ impl Default for Limits {
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(10),
             max_pending: 1000,
+            max_pending_per_peer: 100,
         }
     }
 }
@@ -97,24 +109,6 @@ pub(crate) async fn body_guard(
     }
 }
 
-/// A refusal when `max_pending` device authorizations are pending already.
-pub(crate) fn refuse_when_full(sh: &Shared, limits: &Limits) -> Option<Response> {
-    let pending = sh
-        .lock()
-        .pending_user_codes(&sh.env.cfg, Instant::now())
-        .len();
-    (pending >= limits.max_pending).then(|| {
-        let mut r = refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "too many device authorizations are pending; try again later",
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        r
-    })
-}
-
 /// Accepts connections until `stopped`, serving each with hyper's HTTP/1 server and the
 /// header-read timeout; on stop, waits for connections in flight (the caller bounds the wait).
 pub(crate) async fn serve(
@@ -129,8 +123,8 @@ pub(crate) async fn serve(
             _ = &mut stopped => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             // Out of file descriptors and the like: wait a moment instead of spinning.
             Err(_) => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -138,7 +132,15 @@ pub(crate) async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // Every request carries the address it came from, for the per-address caps.
+        let ip = peer.ip();
+        let tagged = app
+            .clone()
+            .map_request(move |mut request: axum::http::Request<Incoming>| {
+                request.extensions_mut().insert(Peer(ip));
+                request
+            });
+        let service = TowerToHyperService::new(tagged);
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())

@@ -1,0 +1,34 @@
+//! The state every request handler shares: the server's fixed environment and its mutable
+//! state behind one lock. Its own module so that the routes and the limits both build on it
+//! without importing each other.
+
+use std::sync::{Mutex, MutexGuard};
+
+use super::config::ClientRegistration;
+use super::state::{Env, State as ServerState};
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub(crate) env: Env,
+    state: Mutex<ServerState>,
+}
+
+impl Shared {
+    pub(crate) fn new(env: Env) -> Shared {
+        let state = ServerState::new(&env.cfg);
+        Shared {
+            env,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Lock the state. A panic while holding the lock cannot leave it half-updated in a way
+    /// that matters more than losing the test server, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ServerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn clients(&self) -> &[ClientRegistration] {
+        &self.env.cfg.clients
+    }
+}
