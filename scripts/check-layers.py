@@ -22,7 +22,8 @@ LAYERS = [
     # Leaves: no crate imports but `secret` (the embedded server is a crate of its own,
     # crates/tvlogin-server;
     # clock is the one wall clock).
-    ["exit", "humanize", "sanitize", "child_env", "clock", "signals"],
+    # qr is the QR matrix and its plain-text rendering (the plain login and the TUI draw it).
+    ["exit", "humanize", "sanitize", "child_env", "clock", "signals", "qr"],
     # Errors, and the browser opener (which only needs the child environment).
     ["error", "browser"],
     # Where the files are.
@@ -35,18 +36,13 @@ LAYERS = [
     ["store"],
     # config.toml, presets, flags-as-data merged into a login configuration.
     ["config"],
-    # The login's pure model (its state, messages, update step and QR matrix).
-    ["app"],
     # The device flow driven to its end, for every front end.
     ["login"],
     # Sessions: refresh, persist, logout, the profiles known.
     ["session"],
-    # The TUI's widgets and screens, drawn from the models.
-    ["ui"],
-    # The terminal runtime (one loop for every screen), then the screens above it.
-    ["runtime"],
-    ["inspector"],
-    ["dashboard"],
+    # The terminal UI wing: one loop, the terminal guard, theme, text, widgets, and the
+    # screens (login, inspector, dashboard), each with model, update, view and screen.
+    ["tui"],
     # The command line's flags, then the commands that take them.
     ["cli"],
     ["commands"],

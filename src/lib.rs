@@ -10,14 +10,13 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
-pub mod dashboard;
 pub mod error;
 pub mod exit;
 pub mod humanize;
-pub mod inspector;
 pub mod login;
 pub mod oauth;
 pub mod paths;
+pub mod qr;
 pub mod sanitize;
 pub mod secret;
 pub mod session;
@@ -104,6 +103,4 @@ pub fn report_error(error: &Error) {
         eprintln!("tvlogin: hint: {}", sanitize::escape(&hint));
     }
 }
-pub mod app;
-pub mod runtime;
-pub mod ui;
+pub mod tui;

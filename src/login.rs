@@ -83,7 +83,7 @@ pub struct Reporter<O: Write, E: Write> {
     out: O,
     err: E,
     last_interval: Option<Duration>,
-    qr: Option<crate::app::qr::TextPolarity>,
+    qr: Option<crate::qr::TextPolarity>,
 }
 
 impl<O: Write, E: Write> Reporter<O, E> {
@@ -99,7 +99,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
     }
 
     /// Also prints the QR code in plain mode (the caller checked that stderr is a terminal).
-    pub fn with_qr(mut self, polarity: Option<crate::app::qr::TextPolarity>) -> Self {
+    pub fn with_qr(mut self, polarity: Option<crate::qr::TextPolarity>) -> Self {
         self.qr = polarity;
         self
     }
@@ -169,7 +169,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     .unwrap_or(&auth.verification_uri);
                 if let Some(lines) = self
                     .qr
-                    .and_then(|p| crate::app::qr::text_lines(qr_url.as_str(), p))
+                    .and_then(|p| crate::qr::text_lines(qr_url.as_str(), p))
                 {
                     text.push_str("\n  Or scan this with a phone:\n\n");
                     for line in lines {

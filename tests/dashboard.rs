@@ -6,17 +6,17 @@ mod common;
 
 use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tvlogin::app::ColorMode;
 use tvlogin::clock::UnixTime;
-use tvlogin::dashboard::{
-    Badge, Confirm, Context, Dashboard, Effect, Mode, Msg, Refresh, Row, badge, update,
-};
 use tvlogin::exit::Exit;
-use tvlogin::inspector::{Tab, TabBody};
 use tvlogin::oauth::client::AuthMethod;
 use tvlogin::session::RefreshReport;
 use tvlogin::store::Backend;
 use tvlogin::store::state::{SessionMeta, StoredEndpoints};
+use tvlogin::tui::dashboard::{
+    Badge, Confirm, Context, Dashboard, Effect, Mode, Msg, Refresh, Row, badge, update,
+};
+use tvlogin::tui::inspector::{Tab, TabBody};
+use tvlogin::tui::login::ColorMode;
 
 /// 2026-11-18 21:33:20 UTC.
 const NOW: u64 = 1_795_000_000;

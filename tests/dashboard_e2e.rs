@@ -13,17 +13,17 @@ use std::time::Duration;
 use common::runtime::drive;
 use common::{Home, logged_in, quick};
 use crossterm::event::KeyCode;
-use tvlogin::app::ColorMode;
 use tvlogin::clock::UnixTime;
 use tvlogin::config::ConfigFile;
-use tvlogin::dashboard::run::DashboardScreen;
-use tvlogin::dashboard::tabs::profile_tabs;
-use tvlogin::dashboard::{Context, Dashboard};
 use tvlogin::exit::Exit;
-use tvlogin::inspector::TabBody;
-use tvlogin::runtime::screen::Clock;
 use tvlogin::session;
 use tvlogin::token::verify::Outcome;
+use tvlogin::tui::dashboard::screen::DashboardScreen;
+use tvlogin::tui::dashboard::tabs::profile_tabs;
+use tvlogin::tui::dashboard::{Context, Dashboard};
+use tvlogin::tui::inspector::TabBody;
+use tvlogin::tui::login::ColorMode;
+use tvlogin::tui::screen::Clock;
 
 fn context(home: &Home) -> session::Context {
     session::Context {

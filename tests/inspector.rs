@@ -9,14 +9,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::screen::{check_layout, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value, json};
-use tvlogin::app::ColorMode;
 use tvlogin::clock::UnixTime;
 use tvlogin::exit::Exit;
-use tvlogin::inspector::{Inspector, Msg, RawToken, Tab, TabBody, update};
 use tvlogin::token::jwt;
 use tvlogin::token::remote::Skew;
 use tvlogin::token::report::{Lookup, Report};
 use tvlogin::token::verify::{self, Check, Expect, Outcome};
+use tvlogin::tui::inspector::{Inspector, Msg, RawToken, Tab, TabBody, update};
+use tvlogin::tui::login::ColorMode;
 
 const NOW: i64 = 1_795_000_000;
 const ISSUER: &str = "https://login.example.com";

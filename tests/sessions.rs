@@ -898,7 +898,7 @@ async fn the_dashboards_login_key_works_for_a_remembered_profile() {
         file: tvlogin::config::ConfigFile::default(),
         env: Box::new(|_| None),
     };
-    let config = tvlogin::dashboard::run::login_config(&ctx, "default", None)
+    let config = tvlogin::tui::dashboard::screen::login_config(&ctx, "default", None)
         .expect("resolve the profile's login config");
     assert_eq!(config.client.id, tvlogin_server::DEMO_CLIENT_ID);
     match &config.source {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tvlogin::app::{App, ColorMode, Context, Effect, Flow, Msg, QrMatrix, update};
 use tvlogin::error::Error;
 use tvlogin::exit::Exit;
 use tvlogin::oauth::device::DeviceAuthorization;
@@ -15,6 +14,7 @@ use tvlogin::oauth::discovery::Endpoints;
 use tvlogin::oauth::http::{HttpError, RawResponse};
 use tvlogin::oauth::normalize::OAuthResponse;
 use tvlogin::secret::DeviceCode;
+use tvlogin::tui::login::{App, ColorMode, Context, Effect, Flow, Msg, QrMatrix, update};
 use url::Url;
 
 const CODE: &str = "WDJB-MJHT";
@@ -814,7 +814,7 @@ fn snapshot_expired_with_the_servers_words() {
 #[test]
 fn snapshot_plain_text_login_output() {
     use tvlogin::login::{OutputMode, Reporter};
-    use tvlogin::ui::qr::TextPolarity;
+    use tvlogin::tui::widgets::qr::TextPolarity;
     let mut reporter =
         Reporter::new(OutputMode::Plain, Vec::new(), Vec::new()).with_qr(Some(TextPolarity::Plain));
     reporter.starting("work", "https://login.example.com");

@@ -3,24 +3,24 @@
 
 use crate::cli::StatusArgs;
 use crate::clock::UnixTime;
-use crate::dashboard::{self, Dashboard};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::runtime;
 use crate::session;
 use crate::token::time::local_offset;
-use crate::ui::theme::color_mode;
+use crate::tui;
+use crate::tui::dashboard::{self, Dashboard};
+use crate::tui::theme::color_mode;
 
 /// Runs the dashboard.
 pub async fn dashboard() -> Result<Exit, Error> {
-    if !runtime::tui_possible() {
+    if !tui::tui_possible() {
         return super::status(StatusArgs { json: false }).await;
     }
     let ctx = session::Context::from_env()?;
     let now = UnixTime::now();
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         // Asked now, before the TUI reads keys, for the login screens it may show.
-        runtime::dark_background();
+        tui::dark_background();
     }
     let model = Dashboard::new(
         dashboard::Context {
@@ -33,5 +33,5 @@ pub async fn dashboard() -> Result<Exit, Error> {
         },
         now,
     );
-    dashboard::run::run(model, ctx).await
+    dashboard::screen::run(model, ctx).await
 }

@@ -16,6 +16,7 @@ use crate::sanitize::escape;
 use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
 use super::login::{plain_qr, run_login, run_tui};
+use crate::tui::login::executor::DemoDecide;
 
 /// `tvlogin demo`: the embedded server plus a login against it.
 pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
@@ -52,10 +53,23 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         OutputMode::Plain
     };
     let server = Arc::new(server);
-    let tui = !args.json && !args.no_tui && crate::runtime::tui_possible();
+    let tui = !args.json && !args.no_tui && crate::tui::tui_possible();
     let approver = spawn_approver(&server, args.approve_after, mode, tui);
     let result = if tui {
-        run_tui(config, Some(Arc::clone(&server)), false).await
+        let at_server = Arc::clone(&server);
+        let decide: DemoDecide = Arc::new(move |user_code: &str, approve: bool| {
+            let result = if approve {
+                at_server.approve(user_code)
+            } else {
+                at_server.deny(user_code)
+            };
+            match (result, approve) {
+                (Ok(()), true) => "Approved at the demo server".to_owned(),
+                (Ok(()), false) => "Denied at the demo server".to_owned(),
+                (Err(e), _) => e.to_string(),
+            }
+        });
+        run_tui(config, Some(decide), false).await
     } else {
         run_login(&config, mode, plain_qr(mode, args.no_qr)).await
     };

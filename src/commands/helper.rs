@@ -161,7 +161,7 @@ async fn login_on(
         crate::sanitize::escape(profile)
     );
     let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal)
-        .with_qr(Some(crate::app::qr::TextPolarity::Colors));
+        .with_qr(Some(crate::qr::TextPolarity::Colors));
     session::login_and_store_until(&config, &mut reporter, stop_requested()).await?;
     Ok(())
 }

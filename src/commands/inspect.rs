@@ -11,7 +11,6 @@ use url::Url;
 use crate::cli::InspectArgs;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inspector::Inspector;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{HttpSettings, MAX_BODY, check_url};
 use crate::token::jwt::Decoded;
@@ -19,6 +18,7 @@ use crate::token::remote::{self, JwksSource, Remote};
 use crate::token::report::{self, Options};
 use crate::token::time::local_offset;
 use crate::token::verify::{HmacSecret, Leeway};
+use crate::tui::inspector::Inspector;
 
 /// Runs `tvlogin inspect`.
 pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
@@ -27,14 +27,14 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
     let mut remote = Remote::lazy(settings);
     let report = report::inspect(&token, options, &mut remote).await;
     if shows_tui(&args) {
-        let colors = crate::ui::theme::color_mode(
+        let colors = crate::tui::theme::color_mode(
             std::env::var("NO_COLOR").ok().as_deref(),
             std::env::var("COLORTERM").ok().as_deref(),
         );
         let now = crate::clock::UnixTime::now();
         let title = tab_title(&report);
         let tabs = Inspector::tabs_for(title, token, report);
-        return crate::inspector::run::run(Inspector::new(
+        return crate::tui::inspector::screen::run(Inspector::new(
             tabs,
             now,
             local_offset(now.secs()),
@@ -86,7 +86,7 @@ fn is_url(text: &str) -> bool {
 /// Whether the report is shown in the inspector TUI (a terminal, and neither `--json` nor
 /// `--no-tui`).
 fn shows_tui(args: &InspectArgs) -> bool {
-    !args.json && !args.no_tui && crate::runtime::tui_output_possible()
+    !args.json && !args.no_tui && crate::tui::tui_output_possible()
 }
 
 /// Prints the report as JSON or plain text, in one write, and returns its exit code.

@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 
-use crate::app::qr::TextPolarity;
 use crate::cli::LoginArgs;
 use crate::config::{ConfigFile, LoginConfig};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::login::{self, OutputMode, Reporter};
 use crate::paths::Paths;
-use crate::runtime::{self, executor::Storage};
+use crate::qr::TextPolarity;
 use crate::sanitize::escape;
 use crate::store::{self, StoreError};
-use tvlogin_server::ServerHandle;
+use crate::tui;
+use crate::tui::login::executor::{DemoDecide, Storage};
 
 use crate::signals::stop_requested;
 
@@ -34,7 +34,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
         &|var| std::env::var(var).ok(),
         remembered.as_ref(),
     )?;
-    if !args.json && !args.no_tui && runtime::tui_possible() {
+    if !args.json && !args.no_tui && tui::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }
     let mode = if args.json {
@@ -58,25 +58,25 @@ pub(super) fn plain_qr(mode: OutputMode, no_qr: bool) -> Option<TextPolarity> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Some(if !no_color {
         TextPolarity::Colors
-    } else if runtime::dark_background() {
+    } else if tui::dark_background() {
         TextPolarity::Reverse
     } else {
         TextPolarity::Plain
     })
 }
 
-/// Runs the login screen; `server` is the embedded server when this is `tvlogin demo`.
+/// Runs the login screen; `demo` decides codes at the embedded server when this is
+/// `tvlogin demo`.
 pub(super) async fn run_tui(
     config: LoginConfig,
-    server: Option<Arc<ServerHandle>>,
+    demo: Option<DemoDecide>,
     no_browser: bool,
 ) -> Result<Exit, Error> {
-    let (mut ctx, storage, problem) = screen_parts(&config, server.is_some()).await?;
+    let (mut ctx, storage, problem) = screen_parts(&config, demo.is_some()).await?;
     if no_browser {
         ctx.no_browser = Some("--no-browser was given".into());
     }
-    let (exit, summary) =
-        runtime::run_login(Arc::new(config), ctx, server, storage, problem).await?;
+    let (exit, summary) = tui::run_login(Arc::new(config), ctx, demo, storage, problem).await?;
     if let Some(line) = summary {
         eprintln!("tvlogin: {}", escape(&line));
     }
@@ -89,8 +89,8 @@ pub(super) async fn run_tui(
 pub async fn screen_parts(
     config: &LoginConfig,
     demo: bool,
-) -> Result<(crate::app::Context, Storage, Option<String>), Error> {
-    let ctx = runtime::context(&config.profile, &login::server_label(config), demo);
+) -> Result<(crate::tui::login::Context, Storage, Option<String>), Error> {
+    let ctx = tui::context(&config.profile, &login::server_label(config), demo);
     let paths = Paths::from_env()?;
     let (choice, problem) = match store::choose(&paths, config).await {
         Ok(choice) => (Some(choice), None),

@@ -1,4 +1,4 @@
-//! The real runtime ([`tvlogin::runtime::screen::run`]) on a test backend: keys, resizes and
+//! The real runtime ([`tvlogin::tui::screen::run`]) on a test backend: keys, resizes and
 //! signals injected through channels, the screen read back as text, suspends counted.
 
 use std::io;
@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tvlogin::error::Error;
-use tvlogin::runtime::screen::{Clock, Outcome, Screen, Sig, Term, run};
+use tvlogin::tui::screen::{Clock, Outcome, Screen, Sig, Term, run};
 
 /// What the test terminal saw.
 pub struct Seen {

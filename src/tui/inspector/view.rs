@@ -16,8 +16,8 @@ use crate::token::report::{Lookup, Report, show_value};
 use crate::token::time::{TimeView, numeric_date, relative};
 use crate::token::verdict::Verdict;
 use crate::token::verify::{self, Check, Outcome};
-use crate::ui::text::wrap;
-use crate::ui::theme::Theme;
+use crate::tui::text::wrap;
+use crate::tui::theme::Theme;
 
 impl Widget for &Inspector {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -41,7 +41,7 @@ impl Widget for &Inspector {
                 .iter()
                 .map(|s| s.content.as_ref())
                 .collect();
-            title_line = Line::styled(crate::ui::text::fit(&plain, cols), theme.title);
+            title_line = Line::styled(crate::tui::text::fit(&plain, cols), theme.title);
         }
         title_line.render(title, buf);
         let full: Vec<String> = self
@@ -51,7 +51,7 @@ impl Widget for &Inspector {
             .map(|(i, t)| format!("{} {}", i + 1, t.title))
             .collect();
         // Narrow: other tabs show only their number (the selected one keeps its name).
-        let need: usize = full.iter().map(|t| crate::ui::text::width(t) + 3).sum();
+        let need: usize = full.iter().map(|t| crate::tui::text::width(t) + 3).sum();
         let titles: Vec<Line> = full
             .into_iter()
             .enumerate()
@@ -83,7 +83,7 @@ impl Widget for &Inspector {
             })
             .collect();
         // Narrow: the least useful hints go first; help and quit always stay.
-        let kept = crate::ui::text::fit_hints(&keys, usize::from(hints.width), |k| {
+        let kept = crate::tui::text::fit_hints(&keys, usize::from(hints.width), |k| {
             matches!(*k, "?" | "q")
         });
         let mut spans = vec![Span::raw(" ")];

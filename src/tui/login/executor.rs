@@ -8,7 +8,6 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::app::{Effect, Msg};
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::login::resolve_endpoints;
@@ -18,7 +17,12 @@ use crate::oauth::http::Http;
 use crate::paths::Paths;
 use crate::session::persist_login_detached;
 use crate::store::{Backend, StoreChoice};
-use tvlogin_server::ServerHandle;
+use crate::tui::login::{Effect, Msg};
+
+/// The demo's stand-in for the phone: decides the user code (`true`: approve) at the embedded
+/// server and says what happened, in a line for the screen. `tvlogin demo` hands one in, so
+/// the terminal UI never depends on the server itself; other logins have none.
+pub type DemoDecide = Arc<dyn Fn(&str, bool) -> String + Send + Sync>;
 
 /// Where a login's tokens go.
 #[derive(Debug, Clone)]
@@ -34,18 +38,18 @@ pub struct Executor {
     http: Http,
     config: Arc<LoginConfig>,
     endpoints: Option<Endpoints>,
-    server: Option<Arc<ServerHandle>>,
+    demo: Option<DemoDecide>,
     storage: Storage,
     tx: UnboundedSender<Msg>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Executor {
-    /// An executor sending results on `tx`. `server` is the embedded server of `tvlogin demo`.
+    /// An executor sending results on `tx`. `demo` decides codes when this is `tvlogin demo`.
     pub fn new(
         http: Http,
         config: Arc<LoginConfig>,
-        server: Option<Arc<ServerHandle>>,
+        demo: Option<DemoDecide>,
         storage: Storage,
         tx: UnboundedSender<Msg>,
     ) -> Self {
@@ -53,7 +57,7 @@ impl Executor {
             http,
             config,
             endpoints: None,
-            server,
+            demo,
             storage,
             tx,
             tasks: Vec::new(),
@@ -184,19 +188,8 @@ impl Executor {
                 });
             }
             Effect::DemoDecide { approve, user_code } => {
-                let text = match &self.server {
-                    Some(server) => {
-                        let result = if approve {
-                            server.approve(&user_code)
-                        } else {
-                            server.deny(&user_code)
-                        };
-                        match (result, approve) {
-                            (Ok(()), true) => "Approved at the demo server".to_owned(),
-                            (Ok(()), false) => "Denied at the demo server".to_owned(),
-                            (Err(e), _) => e.to_string(),
-                        }
-                    }
+                let text = match &self.demo {
+                    Some(decide) => decide(&user_code, approve),
                     None => "Not a demo".to_owned(),
                 };
                 let _ = self.tx.send(Msg::Done { text });

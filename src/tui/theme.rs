@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::app::ColorMode;
+use crate::tui::login::ColorMode;
 
 /// Styles by what they mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,13 +8,12 @@ use std::time::Instant;
 use ratatui::Frame;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
-use super::executor::{Executor, Storage};
-use super::screen::{Input, Now, Outcome, Screen};
-use crate::app::{App, Context, Flow, Msg, update};
+use super::executor::{DemoDecide, Executor, Storage};
 use crate::config::{EndpointSource, LoginConfig};
 use crate::error::Error;
 use crate::oauth::http::Http;
-use tvlogin_server::ServerHandle;
+use crate::tui::login::{App, Context, Flow, Msg, update};
+use crate::tui::screen::{Input, Now, Outcome, Screen};
 
 /// The login screen: a device flow from the first request to the stored tokens.
 pub struct LoginScreen {
@@ -30,7 +29,7 @@ impl LoginScreen {
     pub fn new(
         config: Arc<LoginConfig>,
         ctx: Context,
-        server: Option<Arc<ServerHandle>>,
+        demo: Option<DemoDecide>,
         storage: Storage,
         store_problem: Option<String>,
         now: Instant,
@@ -45,7 +44,7 @@ impl LoginScreen {
         };
         let (tx, results) = mpsc::unbounded_channel();
         let file = crate::store::StoreChoice::file(&storage.paths, &config.profile).location;
-        let mut executor = Executor::new(http, config, server, storage, tx);
+        let mut executor = Executor::new(http, config, demo, storage, tx);
         let mut app = App::new(ctx, endpoints, now);
         if let Some(reason) = store_problem {
             app = app.asking_for_store(reason, file);
@@ -124,15 +123,15 @@ impl Screen for LoginScreen {
 pub fn summary(app: &App) -> Option<String> {
     match &app.flow {
         Flow::Approved(a) => Some(match &a.saved {
-            crate::app::Saved::Done(place) => format!(
+            crate::tui::login::Saved::Done(place) => format!(
                 "logged in (profile {}); tokens stored in {place}",
                 app.ctx.profile
             ),
-            crate::app::Saved::Failed(why) => format!(
+            crate::tui::login::Saved::Failed(why) => format!(
                 "logged in (profile {}), but the tokens were not stored: {why}",
                 app.ctx.profile
             ),
-            crate::app::Saved::Saving => format!("logged in (profile {})", app.ctx.profile),
+            crate::tui::login::Saved::Saving => format!("logged in (profile {})", app.ctx.profile),
         }),
         Flow::Denied { error, .. } => Some(format!("access denied ({error})")),
         Flow::Expired { .. } => Some("the code expired before it was approved".into()),

@@ -1,19 +1,15 @@
-//! The inspector TUI: tabs of reports (a token, userinfo, introspection), a claims table with
-//! live countdowns, verification results, a raw view with coloured segments, and secrets
-//! hidden until asked for. The model and its pure [`update`] live here, the view in [`view`],
-//! the loop owning the terminal in [`run`].
-
-pub mod run;
-pub mod view;
+//! The inspector's model and its pure [`update`]: the tabs, the selection, the scroll, and
+//! which secrets are shown.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value};
 
-use crate::app::ColorMode;
+use super::view;
 use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::secret::Secret;
 use crate::token::report::{Lookup, Report};
+use crate::tui::login::ColorMode;
 
 /// What one tab shows.
 #[derive(Debug, Clone, PartialEq)]

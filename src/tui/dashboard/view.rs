@@ -14,9 +14,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use super::{Badge, Confirm, Dashboard, KEYS, Mode, Refresh, Row, Tone, badge, renewal_at};
 use crate::humanize;
 use crate::sanitize::{escape, escape_truncated};
-use crate::ui::screens::{centered, gauge};
-use crate::ui::text::{fit_line, wrap, wrap_spans};
-use crate::ui::theme::Theme;
+use crate::tui::login::screens::{centered, gauge};
+use crate::tui::text::{fit_line, wrap, wrap_spans};
+use crate::tui::theme::Theme;
 
 impl Widget for &Dashboard {
     fn render(self, area: Rect, buf: &mut Buffer) {

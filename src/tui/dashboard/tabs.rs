@@ -6,12 +6,12 @@
 use url::Url;
 
 use crate::error::Error;
-use crate::inspector::{RawToken, Tab, TabBody};
 use crate::session::{self, StoredSession};
 use crate::store::Secrets;
 use crate::token::jwt::{self, Decoded};
 use crate::token::remote::{IssuerInfo, JwksSource, Remote};
 use crate::token::report::{self, Lookup, Options, Report};
+use crate::tui::inspector::{RawToken, Tab, TabBody};
 
 /// The tokens as plain strings, gathered once (each is a secret; the tabs keep them in
 /// [`RawToken`], whose Debug is redacted).

@@ -8,8 +8,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::widgets::Widget;
 
-use super::theme::Theme;
-use crate::app::QrMatrix;
+use crate::tui::login::QrMatrix;
+use crate::tui::theme::Theme;
 
 /// A QR code sized for a place on screen: the model's encoded matrix, borrowed, and how
 /// large to draw it. Nothing here encodes.
@@ -113,4 +113,4 @@ impl Widget for QrWidget<'_> {
 }
 
 // Plain mode's QR text lives with the matrix (the plain login output sits below the TUI).
-pub use crate::app::qr::{TextPolarity, text_lines};
+pub use crate::qr::{TextPolarity, text_lines};

@@ -1,5 +1,6 @@
 //! The QR code of the verification address, as the model keeps it: encoded once, when the
-//! device code arrives ([`update`](super::update::update) on `Msg::CodeIssued`), and only drawn after that.
+//! device code arrives (the login screen's update on `Msg::CodeIssued`), and only drawn after that,
+//! or written as text lines by the plain login (which is why it lives outside the TUI).
 //! The screen redraws every second while the code stays the same for minutes, and encoding
 //! is most of a frame's cost, so the view never encodes.
 

@@ -9,15 +9,15 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::bigtext;
-use super::qr::Qr;
-use super::theme::Theme;
-use crate::app::{App, Approved, Flow, Notice, QrMatrix, Saved, Waiting};
 use crate::error::Error;
 use crate::humanize;
 use crate::oauth::poll::Next;
 use crate::sanitize::escape;
 use crate::token;
+use crate::tui::login::{App, Approved, Flow, Notice, QrMatrix, Saved, Waiting};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::bigtext;
+use crate::tui::widgets::qr::Qr;
 
 /// The narrowest the text column beside the QR code may get.
 const LEFT_MIN: u16 = 36;
@@ -89,7 +89,7 @@ impl<'b> Column<'b> {
             .first()
             .map_or(0, |s| s.content.len() - s.content.trim_start().len());
         let mut first = None;
-        for part in crate::ui::text::fit_line(owned, usize::from(self.area.width), lead + 2) {
+        for part in crate::tui::text::fit_line(owned, usize::from(self.area.width), lead + 2) {
             if !self.room() {
                 break;
             }
@@ -561,8 +561,8 @@ pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
         "",
         &format!(
             "tvlogin: enlarge the window (at least {}x{}).",
-            super::MIN_WIDTH,
-            super::MIN_HEIGHT
+            super::view::MIN_WIDTH,
+            super::view::MIN_HEIGHT
         ),
         theme.warn,
     );

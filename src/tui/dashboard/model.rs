@@ -1,25 +1,16 @@
-//! The dashboard, `tvlogin` with no arguments: every stored profile with a status badge and
-//! live countdowns, renewing access tokens shortly before they expire, and the inspector,
-//! the login screen, logout and copy one key away.
-//!
-//! The model and its pure [`update`] live here; [`view`] draws it, [`run`] owns the terminal
-//! and carries out the [`Effect`]s, [`tabs`] reads a stored profile into inspector tabs.
+//! The dashboard's model and its pure [`update`]; the screen carries out the [`Effect`]s.
 //! Time comes in with [`Msg::Tick`], so countdowns, badges and the auto-refresh schedule are
 //! table-tested and snapshots are deterministic.
 
-pub mod run;
-pub mod tabs;
-pub mod view;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::app::ColorMode;
 use crate::clock::UnixTime;
 use crate::exit::Exit;
-use crate::inspector::{self, Inspector};
 use crate::session::{self, RefreshReport, TokenView};
 use crate::store::Backend;
 use crate::store::state::SessionMeta;
+use crate::tui::inspector::{self, Inspector};
+use crate::tui::login::ColorMode;
 
 /// Seconds before expiry the dashboard renews an access token unless the profile says
 /// otherwise (`refresh_before`); capped at half the token's lifetime.
@@ -302,7 +293,7 @@ pub struct Dashboard {
     /// The profile whose inspection is under way (a later Enter replaces it).
     pub inspecting: Option<String>,
     reloading: bool,
-    dirty: bool,
+    pub(super) dirty: bool,
     /// Profiles whose refresh failed since the files were last read.
     just_failed: Vec<String>,
 }
@@ -451,7 +442,7 @@ impl Dashboard {
 
     /// Shows a message. Escaped here as a whole (profile names come from files), which is
     /// safe for parts escaped before: escaping leaves the escapes' backslashes alone.
-    fn say(&mut self, tone: Tone, text: String) {
+    pub(super) fn say(&mut self, tone: Tone, text: String) {
         let until = (tone != Tone::Busy).then_some(self.now.unsigned() + TOAST_SECS);
         self.toast = Some(Toast {
             text: crate::sanitize::escape(&text),
@@ -1066,4 +1057,5 @@ fn list_key(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
 }
 
 #[cfg(test)]
+#[path = "tests.rs"]
 mod tests;

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::keymap::{self, Action};
+use super::keys::{self as keymap, Action};
 use super::{App, Approved, Effect, Flow, Msg, Notice, QrMatrix, Saved, TOAST_FOR, Toast, Waiting};
 use crate::error::Error;
 use crate::exit::Exit;

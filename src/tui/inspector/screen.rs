@@ -8,8 +8,8 @@ use ratatui::Frame;
 use super::{Inspector, Msg, update};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::runtime::run_screen;
-use crate::runtime::screen::{Input, Now, Outcome, Screen};
+use crate::tui::run_screen;
+use crate::tui::screen::{Input, Now, Outcome, Screen};
 
 /// The inspector on its own (`tvlogin inspect` on a terminal).
 pub struct InspectorScreen {

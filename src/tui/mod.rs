@@ -1,12 +1,20 @@
-//! The one owner of the terminal: [`screen::run`] `select!`s over key events, a 1 s tick,
-//! effect results and signals for every screen (login, dashboard, inspector), and redraws
-//! only when the screen on top says something visible changed. This module also holds what
-//! the login screen needs from the environment and its [`login::LoginScreen`].
+//! The terminal UI wing: every screen (the [`login`], the [`inspector`], the [`dashboard`])
+//! has the same rooms — model, update, view, screen — and runs on one loop,
+//! [`screen::run`], which `select!`s over key events, a 1 s tick, effect results and
+//! signals, and redraws only when the screen on top says something visible changed.
+//! [`terminal`] guards the terminal, [`theme`] and [`text`] style and fit what is drawn,
+//! [`widgets`] are shared by the screens. Nothing below this module imports it.
+//!
+//! This module starts a screen and reads what the screens need from the environment.
 
-pub mod executor;
+pub mod dashboard;
+pub mod inspector;
 pub mod login;
 pub mod screen;
 pub mod terminal;
+pub mod text;
+pub mod theme;
+pub mod widgets;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -14,17 +22,16 @@ use std::time::Instant;
 
 use crossterm::event::EventStream;
 
-use crate::app::{ColorMode, Context};
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::signals;
-use crate::ui::theme::color_mode;
-use executor::Storage;
-use login::LoginScreen;
+use crate::tui::login::{ColorMode, Context};
+use crate::tui::theme::color_mode;
+use login::executor::{DemoDecide, Storage};
+use login::screen::LoginScreen;
 use screen::{Clock, Outcome, Screen, Sig};
 use terminal::TerminalGuard;
-use tvlogin_server::ServerHandle;
 
 /// Whether this process can show the TUI: both ends are terminals and the terminal is not
 /// `dumb`.
@@ -98,11 +105,11 @@ fn no_browser_reason(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
 pub async fn run_login(
     config: Arc<LoginConfig>,
     ctx: Context,
-    server: Option<Arc<ServerHandle>>,
+    demo: Option<DemoDecide>,
     storage: Storage,
     store_problem: Option<String>,
 ) -> Result<(Exit, Option<String>), Error> {
-    let screen = LoginScreen::new(config, ctx, server, storage, store_problem, Instant::now())?;
+    let screen = LoginScreen::new(config, ctx, demo, storage, store_problem, Instant::now())?;
     let ended = run_screen(Box::new(screen)).await?;
     Ok((ended.exit, ended.summary))
 }

@@ -17,14 +17,14 @@ use crate::clock::UnixTime;
 use crate::config::{ConfigFile, LoginConfig, LoginSettings};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::inspector::run::InspectorScreen;
-use crate::runtime::executor::Storage;
-use crate::runtime::login::LoginScreen;
-use crate::runtime::run_screen;
-use crate::runtime::screen::{Input, Now, Outcome, Screen};
 use crate::sanitize::escape;
 use crate::session::{self, ProfileStatus, StepOutcome, TokenKind, collect};
 use crate::store::state::SessionMeta;
+use crate::tui::inspector::screen::InspectorScreen;
+use crate::tui::login::executor::Storage;
+use crate::tui::login::screen::LoginScreen;
+use crate::tui::run_screen;
+use crate::tui::screen::{Input, Now, Outcome, Screen};
 
 /// What a task hands back: a message, for a copy the text to put on the clipboard (written
 /// by the screen, which owns the terminal's output), or a login ready to be shown.
@@ -461,7 +461,7 @@ async fn prepare_login(
     let screen = async {
         // The dashboard's own directories (not re-read from the environment).
         let app_ctx =
-            crate::runtime::context(&config.profile, &crate::login::server_label(&config), false);
+            crate::tui::context(&config.profile, &crate::login::server_label(&config), false);
         let (choice, problem) = match crate::store::choose(&ctx.paths, &config).await {
             Ok(choice) => (Some(choice), None),
             Err(crate::store::StoreError::KeyringUnavailable { reason }) => (None, Some(reason)),

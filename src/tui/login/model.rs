@@ -1,12 +1,7 @@
-//! The login TUI's model: everything the screen shows, changed only by [`update::update`].
+//! The login TUI's model: everything the screen shows, changed only by [`update`](super::update::update).
 //!
 //! The model holds no IO handles and never reads the clock: time arrives as the `now` of each
 //! message, so every state, countdown included, is reproducible in tests and snapshots.
-
-pub mod keymap;
-pub mod msg;
-pub mod qr;
-pub mod update;
 
 use std::time::{Duration, Instant};
 
@@ -17,9 +12,8 @@ use crate::oauth::discovery::Endpoints;
 use crate::oauth::poll::{Next, Poller};
 use crate::oauth::token::TokenResponse;
 
-pub use msg::{Effect, Msg};
-pub use qr::QrMatrix;
-pub use update::update;
+use super::msg::Effect;
+use crate::qr::QrMatrix;
 
 /// How colours may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +213,7 @@ impl App {
         self
     }
 
-    fn first_step(endpoints_known: bool) -> Flow {
+    pub(super) fn first_step(endpoints_known: bool) -> Flow {
         if endpoints_known {
             Flow::Requesting
         } else {

@@ -1,22 +1,18 @@
 //! Pure views of the login TUI: `impl Widget for &App`. Views read the model (and its `now`)
 //! and never change it or do IO, so each state renders the same way every time.
 
-pub mod bigtext;
-pub mod qr;
-pub mod text;
-pub mod theme;
-
-pub(crate) mod screens;
-
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
-use crate::app::{App, Flow, keymap};
+use super::keys as keymap;
+use super::screens;
+use super::{App, Flow};
 use crate::sanitize::escape;
-use theme::Theme;
+use crate::tui::text;
+use crate::tui::theme::Theme;
 
 /// Below this size only a short message (with the URL and code) is shown.
 pub const MIN_WIDTH: u16 = 40;
