@@ -9,6 +9,7 @@
 
 pub mod dashboard;
 pub mod inspector;
+pub mod keys;
 pub mod login;
 pub mod screen;
 pub mod terminal;

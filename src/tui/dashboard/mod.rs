@@ -1,12 +1,15 @@
 //! The dashboard, `tvlogin` with no arguments: every stored profile with a status badge and
 //! live countdowns, renewing access tokens shortly before they expire, and the inspector,
-//! the login screen, logout and copy one key away. The model and its pure `update` live in
-//! [`model`], the view in [`view`], the screen the terminal loop runs (and that carries out
-//! the effects) in [`screen`]; [`tabs`] reads a stored profile into inspector tabs.
+//! the login screen, logout and copy one key away. The rooms: [`model`], the pure
+//! [`update()`], the key table ([`keys`]), the [`view`], and the [`screen`] the terminal loop
+//! runs (which carries out the effects); [`tabs`] reads a stored profile into inspector tabs.
 
+pub mod keys;
 pub mod model;
 pub mod screen;
 pub mod tabs;
+pub mod update;
 pub mod view;
 
 pub use model::*;
+pub use update::update;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::oauth::client::AuthMethod;
+use crate::store::state::SessionMeta;
 use crate::store::state::StoredEndpoints;
 
 fn meta(issued: u64, expires: Option<u64>, refresh: bool) -> SessionMeta {

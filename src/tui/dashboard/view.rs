@@ -11,9 +11,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
-use super::{Badge, Confirm, Dashboard, KEYS, Mode, Refresh, Row, Tone, badge, renewal_at};
+use super::keys::table;
+use super::{Badge, Confirm, Dashboard, Mode, Refresh, Row, Tone, badge, renewal_at};
 use crate::humanize;
 use crate::sanitize::{escape, escape_truncated};
+use crate::tui::keys;
 use crate::tui::login::screens::{centered, gauge};
 use crate::tui::text::{fit_line, wrap, wrap_spans};
 use crate::tui::theme::Theme;
@@ -489,7 +491,8 @@ fn status_line(d: &Dashboard, theme: &Theme) -> Line<'static> {
 
 /// The keys that fit, always ending with help and quit.
 fn hint_bar(width: u16, theme: &Theme) -> Line<'static> {
-    let (optional, always) = KEYS.split_at(KEYS.len() - 2);
+    let hints = keys::hints(table());
+    let (optional, always) = hints.split_at(hints.len().saturating_sub(2));
     let cost = |(key, what): &(&str, &str)| key.chars().count() + what.chars().count() + 3;
     let mut room = usize::from(width).saturating_sub(1 + always.iter().map(cost).sum::<usize>());
     let mut shown: Vec<&(&str, &str)> = Vec::new();
@@ -513,19 +516,7 @@ fn hint_bar(width: u16, theme: &Theme) -> Line<'static> {
 }
 
 fn help(area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let rows = [
-        ("↑/↓ j/k", "select a profile"),
-        ("Enter", "inspect its tokens (signatures checked"),
-        ("", "against the issuer's keys)"),
-        ("r", "refresh the access token now"),
-        ("l", "log in to the selected profile"),
-        ("n", "log in to a new profile"),
-        ("d", "log out: revoke, then delete (asks)"),
-        ("c", "copy the access token via OSC 52 (asks)"),
-        ("a", "auto-refresh on/off for this profile"),
-        ("/", "filter; Esc clears"),
-        ("q", "quit"),
-    ];
+    let rows = keys::help_lines(table());
     let rect = centered(area, 56, rows.len() as u16 + 5);
     Clear.render(rect, buf);
     let mut lines: Vec<Line> = rows

@@ -1,7 +1,7 @@
-//! The inspector's model and its pure [`update`]: the tabs, the selection, the scroll, and
-//! which secrets are shown.
+//! The inspector's model: the tabs, the selection, the scroll, and which secrets are shown;
+//! [`update`](super::update::update) changes it.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use serde_json::{Map, Value};
 
 use super::view;
@@ -67,7 +67,7 @@ pub struct Inspector {
     /// The terminal's size in columns and rows (0×0 until known): scrolling stops where the
     /// text ends.
     pub size: (u16, u16),
-    dirty: bool,
+    pub(super) dirty: bool,
 }
 
 /// Inputs to [`update`].
@@ -84,16 +84,6 @@ pub enum Msg {
     /// The terminal's size in columns and rows.
     Size(u16, u16),
 }
-
-/// The key table: key, what it does (for the hint bar and help).
-pub const KEYS: &[(&str, &str)] = &[
-    ("←/→", "tab"),
-    ("↑/↓", "scroll"),
-    ("w", "raw view"),
-    ("s", "show secrets"),
-    ("?", "help"),
-    ("q", "quit"),
-];
 
 impl Inspector {
     /// A model showing `tabs` at `now`.
@@ -123,14 +113,14 @@ impl Inspector {
 
     /// The furthest the body can scroll: its wrapped text's height less the rows it has
     /// (unlimited while the size is unknown).
-    fn max_scroll(&self) -> u16 {
+    pub(super) fn max_scroll(&self) -> u16 {
         if self.size == (0, 0) {
             return u16::MAX;
         }
         view::max_scroll(self)
     }
 
-    fn scroll_to(&mut self, to: u16) {
+    pub(super) fn scroll_to(&mut self, to: u16) {
         self.scroll = to.min(self.max_scroll());
     }
 
@@ -167,7 +157,7 @@ impl Inspector {
 
     /// The exit code when the user leaves: the first tab's verdict as shown now (a token
     /// that expired while on screen counts as expired).
-    fn exit_code(&self) -> Exit {
+    pub(super) fn exit_code(&self) -> Exit {
         match self.tabs.first().map(|t| &t.body) {
             Some(TabBody::Token { report, .. }) => report.judge_at(self.now).exit(),
             _ => Exit::Ok,
@@ -176,93 +166,9 @@ impl Inspector {
 
     /// Whether a field of `fields` holds a time that is shown relative to now (so a tick
     /// changes the screen).
-    fn has_countdown(fields: &Map<String, Value>) -> bool {
+    pub(super) fn has_countdown(fields: &Map<String, Value>) -> bool {
         ["exp", "iat", "nbf", "auth_time"]
             .iter()
             .any(|k| fields.contains_key(*k))
-    }
-}
-
-/// Rows one PgUp/PgDn moves: the body's height less one for context, at least one.
-fn page(m: &Inspector) -> u16 {
-    view::body_rows(m.size.1).saturating_sub(1).max(1)
-}
-
-/// Applies one input. Pure: no IO, time comes in the message.
-pub fn update(m: &mut Inspector, msg: Msg) {
-    match msg {
-        Msg::Tick(now) => {
-            if now != m.now {
-                let live = m.tabs.get(m.selected).is_some_and(|t| match &t.body {
-                    TabBody::Token { report, .. } => match &report.decoded {
-                        crate::token::jwt::Decoded::Jws(j) => Inspector::has_countdown(&j.claims),
-                        _ => false,
-                    },
-                    TabBody::Fields(Lookup { result: Ok(f), .. }) => Inspector::has_countdown(f),
-                    _ => false,
-                });
-                m.now = now;
-                m.dirty |= live && !m.raw;
-            }
-        }
-        Msg::Resized => m.dirty = true,
-        Msg::Size(width, height) => {
-            m.size = (width, height);
-            m.scroll_to(m.scroll);
-            m.dirty = true;
-        }
-        Msg::Terminate => m.exit = Some(Exit::Cancelled),
-        Msg::Key(key) => {
-            m.dirty = true;
-            if key.modifiers.contains(KeyModifiers::CONTROL)
-                && matches!(key.code, KeyCode::Char('c' | 'd'))
-            {
-                m.exit = Some(Exit::Cancelled);
-                return;
-            }
-            // Any key closes help, q too (as on every screen).
-            if m.help {
-                m.help = false;
-                return;
-            }
-            let count = m.tabs.len().max(1);
-            match key.code {
-                KeyCode::Char('q') | KeyCode::Esc => m.exit = Some(m.exit_code()),
-                KeyCode::Right | KeyCode::Tab | KeyCode::Char('l') => {
-                    m.selected = (m.selected + 1) % count;
-                    m.scroll = 0;
-                }
-                KeyCode::Left | KeyCode::BackTab | KeyCode::Char('h') => {
-                    m.selected = (m.selected + count - 1) % count;
-                    m.scroll = 0;
-                }
-                KeyCode::Char(c @ '1'..='9') => {
-                    let i = c as usize - '1' as usize;
-                    if i < m.tabs.len() {
-                        m.selected = i;
-                        m.scroll = 0;
-                    }
-                }
-                KeyCode::Down | KeyCode::Char('j') => m.scroll_to(m.scroll.saturating_add(1)),
-                KeyCode::Up | KeyCode::Char('k') => m.scroll_to(m.scroll.saturating_sub(1)),
-                KeyCode::PageDown | KeyCode::Char(' ') => {
-                    m.scroll_to(m.scroll.saturating_add(page(m)));
-                }
-                KeyCode::PageUp => m.scroll_to(m.scroll.saturating_sub(page(m))),
-                KeyCode::Home | KeyCode::Char('g') => m.scroll = 0,
-                KeyCode::End | KeyCode::Char('G') => m.scroll_to(u16::MAX),
-                // The other view has other text: keep the place where it still exists.
-                KeyCode::Char('w') => {
-                    m.raw = !m.raw;
-                    m.scroll_to(m.scroll);
-                }
-                KeyCode::Char('s') => {
-                    m.reveal = !m.reveal;
-                    m.scroll_to(m.scroll);
-                }
-                KeyCode::Char('?') => m.help = true,
-                _ => m.dirty = false,
-            }
-        }
     }
 }

@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Widget, Wrap};
 use serde_json::{Map, Value};
 
-use super::{Inspector, KEYS, TabBody};
+use super::keys::table as key_table;
+use super::{Inspector, TabBody};
 use crate::clock::UnixTime;
 use crate::sanitize::escape;
 use crate::token::claims::{self, Kind};
@@ -16,6 +17,7 @@ use crate::token::report::{Lookup, Report, show_value};
 use crate::token::time::{TimeView, numeric_date, relative};
 use crate::token::verdict::Verdict;
 use crate::token::verify::{self, Check, Outcome};
+use crate::tui::keys;
 use crate::tui::text::wrap;
 use crate::tui::theme::Theme;
 
@@ -74,14 +76,7 @@ impl Widget for &Inspector {
             .saturating_sub(usize::from(body.height));
         let scroll = self.scroll.min(u16::try_from(most).unwrap_or(u16::MAX));
         text.scroll((scroll, 0)).render(body, buf);
-        let keys: Vec<(&str, &str)> = KEYS
-            .iter()
-            .map(|&(key, what)| match key {
-                "s" if self.reveal => (key, "hide secrets"),
-                "w" if self.raw => (key, "tables"),
-                _ => (key, what),
-            })
-            .collect();
+        let keys = keys::hints(&key_table(self));
         // Narrow: the least useful hints go first; help and quit always stay.
         let kept = crate::tui::text::fit_hints(&keys, usize::from(hints.width), |k| {
             matches!(*k, "?" | "q")
@@ -96,7 +91,7 @@ impl Widget for &Inspector {
         }
         Line::from(spans).render(hints, buf);
         if self.help {
-            help(area, buf, &theme);
+            help(self, area, buf, &theme);
         }
     }
 }
@@ -459,9 +454,10 @@ fn raw_view<'a>(raw: &str, report: &Report, m: &Inspector, theme: &Theme) -> Vec
     out
 }
 
-fn help(area: Rect, buf: &mut Buffer, theme: &Theme) {
+fn help(m: &Inspector, area: Rect, buf: &mut Buffer, theme: &Theme) {
+    let rows = keys::help_lines(&key_table(m));
     let width = 44.min(area.width);
-    let height = (KEYS.len() as u16 + 4).min(area.height);
+    let height = (rows.len() as u16 + 4).min(area.height);
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -469,7 +465,7 @@ fn help(area: Rect, buf: &mut Buffer, theme: &Theme) {
         height,
     };
     Clear.render(rect, buf);
-    let mut lines: Vec<Line> = KEYS
+    let mut lines: Vec<Line> = rows
         .iter()
         .map(|(k, what)| {
             Line::from(vec![

@@ -1,9 +1,12 @@
-//! Keys to actions, per screen. The hint bar and the help overlay read the same table, so
+//! The login screen's keys, per state, in the one table type every screen uses
+//! ([`crate::tui::keys`]): the hint bar, the help overlay and the key handling read it, so
 //! they can never disagree with what the keys do.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyCode::{self, Char, Enter, Esc};
+use crossterm::event::KeyEvent;
 
 use super::{App, Flow};
+use crate::tui::keys::{self, Binding};
 
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,59 +35,98 @@ pub enum Action {
     DemoDeny,
 }
 
-/// The keys that work on the current screen: (key label, description, action).
-pub fn bindings(app: &App) -> Vec<(&'static str, &'static str, Action)> {
+const fn key(
+    label: &'static str,
+    hint: &'static str,
+    keys: &'static [(KeyCode, Action)],
+) -> Binding<Action> {
+    Binding::new(label, hint, &[], keys)
+}
+
+const FILE: Binding<Action> = key("f", "file", &[(Char('f'), Action::UseFile)]);
+const MEMORY: Binding<Action> = key("m", "memory", &[(Char('m'), Action::UseMemory)]);
+const CANCEL: Binding<Action> = key(
+    "q",
+    "cancel",
+    &[(Char('q'), Action::Quit), (Esc, Action::Quit)],
+);
+const APPROVE: Binding<Action> = key("a", "approve", &[(Char('a'), Action::DemoApprove)]);
+const DENY: Binding<Action> = key("d", "deny", &[(Char('d'), Action::DemoDeny)]);
+const COPY_CODE: Binding<Action> = key("c", "copy code", &[(Char('c'), Action::CopyCode)]);
+const COPY_URL: Binding<Action> = key("u", "copy URL", &[(Char('u'), Action::CopyUrl)]);
+const OPEN: Binding<Action> = key("o", "open browser", &[(Char('o'), Action::Open)]);
+const NEW_CODE: Binding<Action> = key("r", "new code", &[(Char('r'), Action::Restart)]);
+const DONE: Binding<Action> = key(
+    "q/Enter",
+    "done",
+    &[
+        (Char('q'), Action::Quit),
+        (Enter, Action::Quit),
+        (Esc, Action::Quit),
+    ],
+);
+const TRY_AGAIN: Binding<Action> = key("r", "try again", &[(Char('r'), Action::Restart)]);
+const QUIT: Binding<Action> = key(
+    "q",
+    "quit",
+    &[(Char('q'), Action::Quit), (Esc, Action::Quit)],
+);
+const HELP: Binding<Action> = key("?", "help", &[(Char('?'), Action::Help)]);
+
+/// The keys that work on the current screen, in the order the hint bar and help show them.
+pub fn bindings(app: &App) -> Vec<Binding<Action>> {
     let mut keys = Vec::new();
     match &app.flow {
-        Flow::ChooseStore { .. } => {
-            keys.push(("f", "file", Action::UseFile));
-            keys.push(("m", "memory", Action::UseMemory));
-            keys.push(("q", "cancel", Action::Quit));
-        }
+        Flow::ChooseStore { .. } => keys.extend([FILE, MEMORY, CANCEL]),
         Flow::Waiting(_) => {
             // The demo's own keys first: its screen tells people to press a.
             if app.ctx.demo {
-                keys.push(("a", "approve", Action::DemoApprove));
-                keys.push(("d", "deny", Action::DemoDeny));
+                keys.extend([APPROVE, DENY]);
             }
-            keys.push(("c", "copy code", Action::CopyCode));
-            keys.push(("u", "copy URL", Action::CopyUrl));
-            keys.push(("o", "open browser", Action::Open));
-            keys.push(("r", "new code", Action::Restart));
-            keys.push(("q", "cancel", Action::Quit));
+            keys.extend([COPY_CODE, COPY_URL, OPEN, NEW_CODE, CANCEL]);
         }
-        Flow::Discovering | Flow::Requesting => keys.push(("q", "cancel", Action::Quit)),
-        Flow::Approved(_) => keys.push(("q/Enter", "done", Action::Quit)),
+        Flow::Discovering | Flow::Requesting => keys.push(CANCEL),
+        Flow::Approved(_) => keys.push(DONE),
         Flow::Denied { .. } | Flow::Expired { .. } | Flow::Failed(_) => {
-            keys.push(("r", "try again", Action::Restart));
-            keys.push(("q", "quit", Action::Quit));
+            keys.extend([TRY_AGAIN, QUIT]);
         }
     }
-    keys.push(("?", "help", Action::Help));
+    keys.push(HELP);
     keys
 }
 
-/// The action for a key press on the current screen, if any.
+/// The action for a key press on the current screen, if any. Letters work in either case.
 pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d'))
-            .then_some(Action::Interrupt);
+    if keys::is_interrupt(&key) {
+        return Some(Action::Interrupt);
     }
     if app.help {
         // Any key closes help.
         return Some(Action::Help);
     }
-    let label = match key.code {
-        KeyCode::Esc => return Some(Action::Quit),
-        KeyCode::Enter if matches!(app.flow, Flow::Approved(_)) => return Some(Action::Quit),
-        KeyCode::Char(c) => c.to_ascii_lowercase(),
-        _ => return None,
+    let code = match key.code {
+        KeyCode::Char(c) => Char(c.to_ascii_lowercase()),
+        other => other,
     };
-    bindings(app)
-        .into_iter()
-        .find(|(keys, _, _)| {
-            keys.split('/')
-                .any(|k| k.len() == 1 && k.starts_with(label))
-        })
-        .map(|(_, _, action)| action)
+    keys::action(&bindings(app), code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No state lists a key twice for different actions.
+    #[test]
+    fn the_tables_are_consistent() {
+        for table in [
+            vec![FILE, MEMORY, CANCEL, HELP],
+            vec![
+                APPROVE, DENY, COPY_CODE, COPY_URL, OPEN, NEW_CODE, CANCEL, HELP,
+            ],
+            vec![DONE, HELP],
+            vec![TRY_AGAIN, QUIT, HELP],
+        ] {
+            assert!(keys::shadowed(&table).is_empty());
+        }
+    }
 }

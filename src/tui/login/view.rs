@@ -11,6 +11,7 @@ use super::keys as keymap;
 use super::screens;
 use super::{App, Flow};
 use crate::sanitize::escape;
+use crate::tui::keys;
 use crate::tui::text;
 use crate::tui::theme::Theme;
 
@@ -120,10 +121,7 @@ fn notice_lines(app: &App, width: u16) -> Vec<String> {
 /// The key hints, from the same table the keys use; when narrow, whole hints are dropped
 /// from the least useful end, but quit/cancel and help always stay.
 fn render_hints(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let hints: Vec<(&str, &str)> = keymap::bindings(app)
-        .into_iter()
-        .map(|(key, what, _)| (key, what))
-        .collect();
+    let hints = keys::hints(&keymap::bindings(app));
     let kept = text::fit_hints(&hints, usize::from(area.width), |k| {
         matches!(*k, "?" | "q" | "q/Enter")
     });
@@ -150,7 +148,7 @@ fn render_help(app: &App, body: Rect, buf: &mut Buffer, theme: &Theme) {
         Line::raw(how),
         Line::raw(""),
     ];
-    for (key, what, _) in keymap::bindings(app) {
+    for (key, what) in keys::hints(&keymap::bindings(app)) {
         lines.push(Line::from(vec![
             Span::styled(format!("{key:>8}  "), theme.key),
             Span::raw(what),
