@@ -12,11 +12,11 @@ use tvlogin::oauth::client::AuthMethod;
 use tvlogin::session::RefreshReport;
 use tvlogin::store::Backend;
 use tvlogin::store::state::{SessionMeta, StoredEndpoints};
+use tvlogin::tui::caps::ColorMode;
 use tvlogin::tui::dashboard::{
     Badge, Confirm, Context, Dashboard, Effect, Mode, Msg, Refresh, Row, badge, update,
 };
 use tvlogin::tui::inspector::{Tab, TabBody};
-use tvlogin::tui::login::ColorMode;
 
 /// 2026-11-18 21:33:20 UTC.
 const NOW: u64 = 1_795_000_000;

@@ -18,11 +18,11 @@ use tvlogin::config::ConfigFile;
 use tvlogin::exit::Exit;
 use tvlogin::session;
 use tvlogin::token::verify::Outcome;
+use tvlogin::tui::caps::ColorMode;
 use tvlogin::tui::dashboard::screen::DashboardScreen;
 use tvlogin::tui::dashboard::tabs::profile_tabs;
 use tvlogin::tui::dashboard::{Context, Dashboard};
 use tvlogin::tui::inspector::TabBody;
-use tvlogin::tui::login::ColorMode;
 use tvlogin::tui::screen::Clock;
 
 fn context(home: &Home) -> session::Context {

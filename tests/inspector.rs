@@ -15,8 +15,8 @@ use tvlogin::token::jwt;
 use tvlogin::token::remote::Skew;
 use tvlogin::token::report::{Lookup, Report};
 use tvlogin::token::verify::{self, Check, Expect, Outcome};
+use tvlogin::tui::caps::ColorMode;
 use tvlogin::tui::inspector::{Inspector, Msg, RawToken, Tab, TabBody, update};
-use tvlogin::tui::login::ColorMode;
 
 const NOW: i64 = 1_795_000_000;
 const ISSUER: &str = "https://login.example.com";

@@ -16,11 +16,11 @@ use tvlogin::config::ConfigFile;
 use tvlogin::exit::Exit;
 use tvlogin::session;
 use tvlogin::token::report::Lookup;
+use tvlogin::tui::caps::ColorMode;
 use tvlogin::tui::dashboard::screen::DashboardScreen;
 use tvlogin::tui::dashboard::{Context, Dashboard};
 use tvlogin::tui::inspector::screen::InspectorScreen;
 use tvlogin::tui::inspector::{Inspector, Tab, TabBody};
-use tvlogin::tui::login::ColorMode;
 use tvlogin::tui::screen::{Clock, Sig};
 use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig};
 

@@ -14,7 +14,8 @@ use tvlogin::oauth::discovery::Endpoints;
 use tvlogin::oauth::http::{HttpError, RawResponse};
 use tvlogin::oauth::normalize::OAuthResponse;
 use tvlogin::secret::DeviceCode;
-use tvlogin::tui::login::{App, ColorMode, Context, Effect, Flow, Msg, QrMatrix, update};
+use tvlogin::tui::caps::ColorMode;
+use tvlogin::tui::login::{App, Context, Effect, Flow, Msg, QrMatrix, update};
 use url::Url;
 
 const CODE: &str = "WDJB-MJHT";

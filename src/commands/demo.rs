@@ -53,7 +53,7 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         OutputMode::Plain
     };
     let server = Arc::new(server);
-    let tui = !args.json && !args.no_tui && crate::tui::tui_possible();
+    let tui = !args.json && !args.no_tui && crate::tui::caps::tui_possible();
     let approver = spawn_approver(&server, args.approve_after, mode, tui);
     let result = if tui {
         let at_server = Arc::clone(&server);

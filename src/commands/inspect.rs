@@ -27,10 +27,7 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
     let mut remote = Remote::lazy(settings);
     let report = report::inspect(&token, options, &mut remote).await;
     if shows_tui(&args) {
-        let colors = crate::tui::theme::color_mode(
-            std::env::var("NO_COLOR").ok().as_deref(),
-            std::env::var("COLORTERM").ok().as_deref(),
-        );
+        let colors = crate::tui::caps::colors();
         let now = crate::clock::UnixTime::now();
         let title = tab_title(&report);
         let tabs = Inspector::tabs_for(title, token, report);
@@ -86,7 +83,7 @@ fn is_url(text: &str) -> bool {
 /// Whether the report is shown in the inspector TUI (a terminal, and neither `--json` nor
 /// `--no-tui`).
 fn shows_tui(args: &InspectArgs) -> bool {
-    !args.json && !args.no_tui && crate::tui::tui_output_possible()
+    !args.json && !args.no_tui && crate::tui::caps::tui_output_possible()
 }
 
 /// Prints the report as JSON or plain text, in one write, and returns its exit code.

@@ -34,7 +34,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
         &|var| std::env::var(var).ok(),
         remembered.as_ref(),
     )?;
-    if !args.json && !args.no_tui && tui::tui_possible() {
+    if !args.json && !args.no_tui && tui::caps::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }
     let mode = if args.json {
@@ -51,14 +51,12 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
 /// terminal's background.
 pub(super) fn plain_qr(mode: OutputMode, no_qr: bool) -> Option<TextPolarity> {
     use std::io::IsTerminal;
-    let term_ok = std::env::var("TERM").map_or(true, |t| t != "dumb");
-    if mode != OutputMode::Plain || no_qr || !std::io::stderr().is_terminal() || !term_ok {
+    if mode != OutputMode::Plain || no_qr || !std::io::stderr().is_terminal() || tui::caps::dumb() {
         return None;
     }
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Some(if !no_color {
+    Some(if !tui::caps::no_color() {
         TextPolarity::Colors
-    } else if tui::dark_background() {
+    } else if tui::caps::dark_background() {
         TextPolarity::Reverse
     } else {
         TextPolarity::Plain

@@ -7,6 +7,7 @@
 //!
 //! This module starts a screen and reads what the screens need from the environment.
 
+pub mod caps;
 pub mod dashboard;
 pub mod inspector;
 pub mod keys;
@@ -17,7 +18,6 @@ pub mod text;
 pub mod theme;
 pub mod widgets;
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,26 +27,11 @@ use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::signals;
-use crate::tui::login::{ColorMode, Context};
-use crate::tui::theme::color_mode;
+use crate::tui::login::Context;
 use login::executor::{DemoDecide, Storage};
 use login::screen::LoginScreen;
 use screen::{Clock, Outcome, Screen, Sig};
 use terminal::TerminalGuard;
-
-/// Whether this process can show the TUI: both ends are terminals and the terminal is not
-/// `dumb`.
-pub fn tui_possible() -> bool {
-    std::io::stdout().is_terminal()
-        && std::io::stdin().is_terminal()
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
-}
-
-/// Whether output can be a TUI when the input was piped in: stdout is a terminal and the
-/// terminal is not `dumb` (keys are then read from the controlling terminal).
-pub fn tui_output_possible() -> bool {
-    std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
-}
 
 /// Session facts from the environment.
 pub fn context(profile: &str, server: &str, demo: bool) -> Context {
@@ -56,30 +41,9 @@ pub fn context(profile: &str, server: &str, demo: bool) -> Context {
         server: server.to_owned(),
         demo,
         no_browser: no_browser_reason(&var),
-        colors: match color_mode(
-            std::env::var("NO_COLOR").ok().as_deref(),
-            var("COLORTERM").as_deref(),
-        ) {
-            ColorMode::None if dark_background() => ColorMode::NoneOnDark,
-            mode => mode,
-        },
-        hyperlinks: !matches!(var("TERM").as_deref(), Some("linux" | "dumb")),
+        colors: caps::colors_for_background(),
+        hyperlinks: caps::hyperlinks(),
     }
-}
-
-/// Whether the terminal's background is dark, asked once (OSC 11, answered within 200 ms
-/// or taken as dark, the default of most terminals). Only asked under NO_COLOR, before the
-/// TUI reads keys; the dashboard asks at start so its login screens use the answer.
-pub fn dark_background() -> bool {
-    static DARK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *DARK.get_or_init(|| {
-        let mut options = terminal_colorsaurus::QueryOptions::default();
-        options.timeout = std::time::Duration::from_millis(200);
-        !matches!(
-            terminal_colorsaurus::theme_mode(options),
-            Ok(terminal_colorsaurus::ThemeMode::Light)
-        )
-    })
 }
 
 /// Why opening a browser here would be wrong: over SSH it opens on the remote machine, without

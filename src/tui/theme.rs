@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::tui::login::ColorMode;
+use crate::tui::caps::ColorMode;
 
 /// Styles by what they mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,28 +83,12 @@ impl Theme {
     }
 }
 
-/// The colour mode for an environment: `NO_COLOR` (any value) wins, then `COLORTERM`.
-pub fn color_mode(no_color: Option<&str>, colorterm: Option<&str>) -> ColorMode {
-    if no_color.is_some_and(|v| !v.is_empty()) {
-        ColorMode::None
-    } else if colorterm
-        .is_some_and(|v| v.eq_ignore_ascii_case("truecolor") || v.eq_ignore_ascii_case("24bit"))
-    {
-        ColorMode::TrueColor
-    } else {
-        ColorMode::Ansi256
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn environment_decides_colours() {
-        assert_eq!(color_mode(Some("1"), Some("truecolor")), ColorMode::None);
-        assert_eq!(color_mode(Some(""), Some("24bit")), ColorMode::TrueColor);
-        assert_eq!(color_mode(None, None), ColorMode::Ansi256);
+    fn no_colour_means_no_qr_colours() {
         assert_eq!(Theme::new(ColorMode::None).qr_dark, None);
     }
 }

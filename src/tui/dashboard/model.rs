@@ -10,8 +10,8 @@ use crate::exit::Exit;
 use crate::session::{self, RefreshReport, TokenView};
 use crate::store::Backend;
 use crate::store::state::SessionMeta;
+use crate::tui::caps::ColorMode;
 use crate::tui::inspector::{self, Inspector};
-use crate::tui::login::ColorMode;
 
 /// Seconds before expiry the dashboard renews an access token unless the profile says
 /// otherwise (`refresh_before`); capped at half the token's lifetime.
@@ -299,7 +299,7 @@ pub struct Dashboard {
     pub(super) just_failed: Vec<String>,
 }
 
-/// Inputs to [`update`].
+/// Inputs to [`update`](super::update::update).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     /// A key press.

@@ -1,5 +1,5 @@
 //! The dashboard's executor and its [`Screen`] on the runtime: keys, the tick, results and
-//! signals become messages for the pure [`update`], effects run as tokio tasks, and `l`/`n`
+//! signals become messages for the pure [`update()`], effects run as tokio tasks, and `l`/`n`
 //! push the login screen.
 
 use std::io::Write;

@@ -16,9 +16,9 @@ use super::{Badge, Confirm, Dashboard, Mode, Refresh, Row, Tone, badge, renewal_
 use crate::humanize;
 use crate::sanitize::{escape, escape_truncated};
 use crate::tui::keys;
-use crate::tui::login::screens::{centered, gauge};
 use crate::tui::text::{fit_line, wrap, wrap_spans};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::{centered, gauge};
 
 impl Widget for &Dashboard {
     fn render(self, area: Rect, buf: &mut Buffer) {

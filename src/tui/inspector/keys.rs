@@ -116,8 +116,8 @@ pub fn table(m: &Inspector) -> Vec<Binding<Action>> {
 #[cfg(test)]
 mod tests {
     use crate::clock::UnixTime;
+    use crate::tui::caps::ColorMode;
     use crate::tui::keys::shadowed;
-    use crate::tui::login::ColorMode;
 
     /// Every key acts as its row says, whatever the toggles.
     #[test]

@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::secret::Secret;
 use crate::token::report::{Lookup, Report};
-use crate::tui::login::ColorMode;
+use crate::tui::caps::ColorMode;
 
 /// What one tab shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +70,7 @@ pub struct Inspector {
     pub(super) dirty: bool,
 }
 
-/// Inputs to [`update`].
+/// Inputs to [`update`](super::update::update).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
     /// A key press.

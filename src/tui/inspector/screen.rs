@@ -1,5 +1,5 @@
 //! The inspector as a [`Screen`] of the runtime: keys, the tick and signals become its
-//! messages for the pure [`update`]; it has no effects of its own.
+//! messages for the pure [`update()`]; it has no effects of its own.
 
 use std::task::{Context, Poll};
 

@@ -14,21 +14,7 @@ use crate::oauth::token::TokenResponse;
 
 use super::msg::Effect;
 use crate::qr::QrMatrix;
-
-/// How colours may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorMode {
-    /// `NO_COLOR` is set: no colours, only shapes and bold/underline (the terminal's
-    /// background is light, or this is not a terminal: text drawn as is).
-    None,
-    /// `NO_COLOR` is set and the terminal's background is dark (or did not say): the QR code
-    /// is drawn in reverse video, so its dark modules still come out dark on light.
-    NoneOnDark,
-    /// The 256-colour palette.
-    Ansi256,
-    /// 24-bit colour (`COLORTERM=truecolor|24bit`).
-    TrueColor,
-}
+use crate::tui::caps::ColorMode;
 
 /// Facts about this session that do not change while it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

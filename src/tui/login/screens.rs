@@ -18,6 +18,7 @@ use crate::tui::login::{App, Approved, Flow, Notice, QrMatrix, Saved, Waiting};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::bigtext;
 use crate::tui::widgets::qr::Qr;
+use crate::tui::widgets::{centered, gauge};
 
 /// The narrowest the text column beside the QR code may get.
 const LEFT_MIN: u16 = 36;
@@ -190,25 +191,6 @@ fn hyperlink(buf: &mut Buffer, row: Rect, start: u16, len: u16, url: &str) {
             buf[(x + 1, row.y)].set_diff_option(CellDiffOption::Skip);
         }
         x += 2;
-    }
-}
-
-/// A bar of `width` cells, `fraction` of it filled.
-pub(crate) fn gauge(fraction: f64, width: u16, theme: &Theme) -> Line<'static> {
-    let width = usize::from(width);
-    let filled = ((fraction.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
-    Line::from(vec![
-        Span::styled("━".repeat(filled), theme.gauge),
-        Span::styled("─".repeat(width - filled), theme.dim),
-    ])
-}
-
-pub(crate) fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    Rect {
-        x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
-        width: width.min(area.width),
-        height: height.min(area.height),
     }
 }
 
