@@ -36,10 +36,11 @@ LAYERS = [
     ["store"],
     # config.toml, presets, flags-as-data merged into a login configuration.
     ["config"],
-    # The device flow driven to its end, for every front end.
-    ["login"],
-    # Sessions: refresh, persist, logout, the profiles known.
+    # Sessions: refresh, persist, logout, the profiles known, and the one resolver of a
+    # profile's login settings.
     ["session"],
+    # The login use case: the device flow driven to its end, stored, reported.
+    ["login"],
     # The terminal UI wing: one loop, the terminal guard, theme, text, widgets, and the
     # screens (login, inspector, dashboard), each with model, update, view and screen.
     ["tui"],

@@ -1,7 +1,12 @@
-//! `tvlogin login` without the TUI: the device flow reported as plain text on stderr, or as
-//! JSON lines on stdout (`--json`, events per DESIGN.md §1). Secrets are never written; text
-//! that came from the server is escaped first.
+//! The login use case: the device flow run to its end ([`login`]), its tokens stored
+//! ([`login_and_store`]: the store picked and probed first, the session written through the
+//! session layer), and the whole reported as plain text on stderr or as JSON lines on stdout
+//! (`--json`, events per the command-line contract) by a [`Reporter`]. The plain login, the
+//! demo and the credential helpers' inline login run it; the login screen runs the same flow
+//! steps through its own executor. Secrets are never written; text that came from the server
+//! is escaped first.
 
+use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -20,8 +25,10 @@ use crate::oauth::http::{Http, HttpError};
 use crate::oauth::normalize::OAuthResponse;
 use crate::oauth::poll::{Next, PollOutcome, Poller, Step};
 use crate::oauth::token::TokenResponse;
+use crate::paths::Paths;
 use crate::sanitize::escape;
-use crate::store::Stored;
+use crate::session;
+use crate::store::{self, Backend, Stored};
 use crate::token;
 
 /// What a successful device flow produced: the tokens, and the endpoints they came from
@@ -382,4 +389,55 @@ pub async fn login<O: Write, E: Write>(
     })
     .await?;
     Ok(LoginOutcome { tokens, endpoints })
+}
+
+// ----- the use case: flow, store, report -----
+
+/// `login` without the TUI: picks and probes the store (failing before the device flow when
+/// it cannot work), runs the flow, stores the tokens, then reports where they went. Never
+/// cancelled from inside; see [`login_and_store_until`] for a login that a signal may stop.
+pub async fn login_and_store<O: Write, E: Write>(
+    config: &LoginConfig,
+    reporter: &mut Reporter<O, E>,
+) -> Result<Stored, Error> {
+    login_and_store_until(config, reporter, std::future::pending()).await
+}
+
+/// [`login_and_store`], stopped by `cancel` (Ctrl-C, SIGTERM) while the device flow runs:
+/// then `Err(Error::Cancelled)`. Once the server has issued tokens, `cancel` is no longer
+/// listened to: storing them runs to completion (on a task of its own, so even dropping this
+/// future does not stop it part-way), and the result says where they went.
+pub async fn login_and_store_until<O: Write, E: Write>(
+    config: &LoginConfig,
+    reporter: &mut Reporter<O, E>,
+    cancel: impl Future<Output = ()>,
+) -> Result<Stored, Error> {
+    let paths = match (config.store, Paths::from_env()) {
+        (_, Ok(paths)) => paths,
+        // Memory needs no directories; do not fail a demo for want of a home directory.
+        (Some(Backend::Memory), Err(_)) => Paths {
+            config_dir: std::env::temp_dir(),
+            data_dir: std::env::temp_dir(),
+        },
+        (_, Err(e)) => return Err(e),
+    };
+    let flow = async {
+        let choice = store::choose(&paths, config).await?;
+        let outcome = login(config, &mut *reporter).await?;
+        Ok::<_, Error>((choice, outcome))
+    };
+    let (choice, outcome) = tokio::select! {
+        result = flow => result?,
+        () = cancel => return Err(Error::Cancelled),
+    };
+    let stored = session::persist_login_detached(
+        paths,
+        config.clone(),
+        outcome.endpoints.clone(),
+        outcome.tokens.clone(),
+        choice,
+    )
+    .await?;
+    reporter.tokens(&outcome.tokens, &config.profile, &stored);
+    Ok(stored)
 }

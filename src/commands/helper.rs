@@ -10,10 +10,7 @@ use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command};
-use crate::config::{DEFAULT_PROFILE, LoginConfig};
+use crate::config::{DEFAULT_PROFILE, LoginSettings};
 use crate::error::Error;
 use crate::login::{OutputMode, Reporter};
 use crate::session::{self, Context, IssuedToken, TokenKind};
@@ -129,22 +126,11 @@ async fn login_on(
     profile: &str,
     mut terminal: Box<dyn Write + Send>,
 ) -> Result<(), Error> {
-    // Parsed through clap so that the environment variables `login` honours
-    // (TVLOGIN_ISSUER, TVLOGIN_STORE, …) apply here exactly as there.
-    // `--profile=P` in one word: a profile name starting with `-` stays a value.
-    let cli = Cli::try_parse_from([
-        "tvlogin",
-        "login",
-        "--no-tui",
-        &format!("--profile={profile}"),
-    ])
-    .map_err(|e| Error::Usage(e.to_string()))?;
-    let Some(Command::Login(args)) = cli.command else {
-        return Err(Error::Other(
-            "internal: login arguments did not parse".into(),
-        ));
-    };
-    let config = LoginConfig::resolve(&args, &ctx.file, &ctx.paths.config_file(), ctx.env.as_ref())
+    // The variables `login` honours (TVLOGIN_ISSUER, TVLOGIN_STORE, …) apply here exactly
+    // as there, and so does what the profile remembers of its last login.
+    let env = ctx.env.as_ref();
+    let config = LoginSettings::from_env(profile, env)
+        .and_then(|settings| session::login_config(&ctx.paths, settings, env, None))
         .map_err(|e| Error::NotLoggedIn {
             profile: profile.to_owned(),
             reason: format!("profile {profile:?} is not logged in, and cannot log in here: {e}"),
@@ -162,7 +148,7 @@ async fn login_on(
     );
     let mut reporter = Reporter::new(OutputMode::Plain, std::io::sink(), terminal)
         .with_qr(Some(crate::qr::TextPolarity::Colors));
-    session::login_and_store_until(&config, &mut reporter, stop_requested()).await?;
+    crate::login::login_and_store_until(&config, &mut reporter, stop_requested()).await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::cli::LoginArgs;
-use crate::config::{ConfigFile, LoginConfig};
+use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::login::{self, OutputMode, Reporter};
@@ -19,21 +19,9 @@ use crate::signals::stop_requested;
 /// `tvlogin login`.
 pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     let paths = Paths::from_env()?;
-    let path = paths.config_file();
-    let file = ConfigFile::load(&path)?;
     // How the profile last logged in is the lowest layer: `login --profile P` alone again.
-    let profile = args
-        .profile
-        .clone()
-        .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.into());
-    let remembered = crate::session::remembered_login(&paths, &profile).await?;
-    let config = LoginConfig::resolve_remembering(
-        &args,
-        &file,
-        &path,
-        &|var| std::env::var(var).ok(),
-        remembered.as_ref(),
-    )?;
+    let config =
+        crate::session::login_config(&paths, (&args).into(), &|var| std::env::var(var).ok(), None)?;
     if !args.json && !args.no_tui && tui::caps::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }
@@ -106,7 +94,7 @@ pub(super) async fn run_login(
 ) -> Result<Exit, Error> {
     let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr()).with_qr(qr);
     // Ctrl-C cancels the device flow; once tokens exist, storing them runs to completion.
-    let result = crate::session::login_and_store_until(config, &mut reporter, stop_requested())
+    let result = crate::login::login_and_store_until(config, &mut reporter, stop_requested())
         .await
         .map(|_| Exit::Ok);
     if let Err(e) = &result {

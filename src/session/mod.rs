@@ -52,6 +52,7 @@ mod logout;
 mod persist;
 mod profiles;
 mod refresh;
+mod resolve;
 
 pub use expiry::{
     Decision, TokenView, Why, access_expiry, decide, effective_min_ttl, jwt_exp, refresh_expiry,
@@ -59,12 +60,10 @@ pub use expiry::{
 };
 pub use logout::{LogoutOptions, Step, StepOutcome, logout, logout_with};
 use persist::open_session;
-pub use persist::{
-    login_and_store, login_and_store_until, persist_login, persist_login_detached,
-    remembered_login, remembered_login_blocking,
-};
+pub use persist::{persist_login, persist_login_detached};
 pub use profiles::{ProfileStatus, collect};
 use refresh::refresh_locked;
+pub use resolve::login_config;
 
 /// The default of `token --min-ttl`: a token with less than this left is refreshed first.
 pub const DEFAULT_MIN_TTL: u64 = 60;

@@ -1,7 +1,6 @@
 //! Persistence: a login's tokens stored, the state file read and written off the runtime.
 
 use std::future::Future;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,6 @@ use super::{critical, not_logged_in};
 use crate::clock::UnixTime;
 use crate::config::LoginConfig;
 use crate::error::Error;
-use crate::login::{self, Reporter};
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::token::TokenResponse;
 use crate::paths::Paths;
@@ -31,55 +29,6 @@ use crate::token;
 pub(super) const PATIENCE: Duration = Duration::from_secs(600);
 
 // ----- login -----
-
-/// `login` without the TUI: picks and probes the store (failing before the device flow when
-/// it cannot work), runs the flow, stores the tokens, then reports where they went. Never
-/// cancelled from inside; see [`login_and_store_until`] for a login that a signal may stop.
-pub async fn login_and_store<O: Write, E: Write>(
-    config: &LoginConfig,
-    reporter: &mut Reporter<O, E>,
-) -> Result<Stored, Error> {
-    login_and_store_until(config, reporter, std::future::pending()).await
-}
-
-/// [`login_and_store`], stopped by `cancel` (Ctrl-C, SIGTERM) while the device flow runs:
-/// then `Err(Error::Cancelled)`. Once the server has issued tokens, `cancel` is no longer
-/// listened to: storing them runs to completion (on a task of its own, so even dropping this
-/// future does not stop it part-way), and the result says where they went.
-pub async fn login_and_store_until<O: Write, E: Write>(
-    config: &LoginConfig,
-    reporter: &mut Reporter<O, E>,
-    cancel: impl Future<Output = ()>,
-) -> Result<Stored, Error> {
-    let paths = match (config.store, Paths::from_env()) {
-        (_, Ok(paths)) => paths,
-        // Memory needs no directories; do not fail a demo for want of a home directory.
-        (Some(Backend::Memory), Err(_)) => Paths {
-            config_dir: std::env::temp_dir(),
-            data_dir: std::env::temp_dir(),
-        },
-        (_, Err(e)) => return Err(e),
-    };
-    let flow = async {
-        let choice = store::choose(&paths, config).await?;
-        let outcome = login::login(config, &mut *reporter).await?;
-        Ok::<_, Error>((choice, outcome))
-    };
-    let (choice, outcome) = tokio::select! {
-        result = flow => result?,
-        () = cancel => return Err(Error::Cancelled),
-    };
-    let stored = persist_login_detached(
-        paths,
-        config.clone(),
-        outcome.endpoints.clone(),
-        outcome.tokens.clone(),
-        choice,
-    )
-    .await?;
-    reporter.tokens(&outcome.tokens, &config.profile, &stored);
-    Ok(stored)
-}
 
 /// [`persist_login`] on a task of its own: dropping the returned future (a cancelled caller)
 /// does not stop the tokens from being stored and the state from being written.
@@ -383,39 +332,6 @@ pub(super) async fn preflight(
         .unwrap_or_else(|| Err(slow_disk()))
         .map_err(refuse)?;
     store.prepare(profile, current).await.map_err(refuse)
-}
-
-/// How `profile` last logged in: what its state remembers (also from a session written
-/// before logins were remembered), for `login --profile P` alone and the dashboard's `l`.
-pub async fn remembered_login(
-    paths: &Paths,
-    profile: &str,
-) -> Result<Option<RememberedLogin>, Error> {
-    let Some(st) = read_state(paths, profile).await? else {
-        return Ok(None);
-    };
-    Ok(st
-        .login
-        .or_else(|| st.session.as_ref().map(remembered_from_meta)))
-}
-
-/// [`remembered_login`] for synchronous callers (the dashboard's `l`): the state file is read
-/// on the calling thread; `meta` is the session the caller already holds, used when the state
-/// remembers nothing else.
-pub fn remembered_login_blocking(
-    paths: &Paths,
-    profile: &str,
-    meta: Option<&SessionMeta>,
-) -> Option<RememberedLogin> {
-    let st = state::read(paths, profile).ok().flatten();
-    st.as_ref()
-        .and_then(|s| s.login.clone())
-        .or_else(|| {
-            st.as_ref()
-                .and_then(|s| s.session.as_ref())
-                .map(remembered_from_meta)
-        })
-        .or_else(|| meta.map(remembered_from_meta))
 }
 
 /// What an older state's session says about how it logged in.

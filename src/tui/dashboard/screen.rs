@@ -495,16 +495,5 @@ pub fn login_config(
     meta: Option<&SessionMeta>,
 ) -> Result<LoginConfig, Error> {
     let settings = LoginSettings::from_env(profile, ctx.env.as_ref())?;
-    // Read again: the person may have added the profile since the dashboard started.
-    let path = ctx.paths.config_file();
-    let file = ConfigFile::load(&path)?;
-    // How the profile last logged in (kept after logout and after the session ended).
-    let remembered = session::remembered_login_blocking(&ctx.paths, profile, meta);
-    LoginConfig::resolve_remembering(
-        settings,
-        &file,
-        &path,
-        ctx.env.as_ref(),
-        remembered.as_ref(),
-    )
+    session::login_config(&ctx.paths, settings, ctx.env.as_ref(), meta)
 }
