@@ -10,7 +10,9 @@
 //!
 //! [`reserve`] writes that temp file at full size ahead of time (before a refresh is sent);
 //! the write then overwrites the reserved blocks and cuts the file to its content, so it
-//! needs no new disk space. Reads and the temp file's open never follow a symbolic link.
+//! needs no new disk space. Content larger than the reserve (a refresh answer with a huge
+//! access token) first grows the room to its size ([`reserve_at_least`]). Reads and the temp
+//! file's open never follow a symbolic link.
 
 use std::fs;
 use std::io::Write;
