@@ -318,7 +318,7 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
         run.stderr.contains(if data.is_some() {
             "mounted read-only"
         } else {
-            "may not write there"
+            "may not use it"
         }),
         "{}",
         run.stderr

@@ -178,9 +178,9 @@ pub enum StoreError {
         /// The command that fixes it.
         fix: String,
     },
-    /// The disk is full or over quota, the file system is read-only, or the folder is not
-    /// writable for this user: nothing tvlogin can work around, and nothing is lost (the
-    /// write was refused before anything was replaced), so the person is told what to fix.
+    /// The disk is full or over quota, the file system is read-only, or this user may not use
+    /// the file or folder: nothing tvlogin can work around, and nothing is lost (a write is
+    /// refused before anything is replaced), so the person is told what to fix.
     #[error("{action} {}: {detail}; {fix}", .path.display())]
     Disk {
         /// What was being done, e.g. "cannot write".
@@ -256,8 +256,8 @@ fn disk_fix(e: &std::io::Error) -> Option<&'static str> {
              TVLOGIN_DATA_DIR at a writable folder",
         ),
         ErrorKind::PermissionDenied => Some(
-            "this user may not write there: fix the folder's owner or permissions, or point \
-             TVLOGIN_DATA_DIR at a folder of your own",
+            "this user may not use it: fix the owner or permissions of the file or its \
+             folder, or point TVLOGIN_DATA_DIR at a folder of your own",
         ),
         _ => None,
     }
@@ -688,7 +688,7 @@ mod tests {
             (IoError::from_raw_os_error(28), 2, "the disk is full"), // ENOSPC
             (IoError::from_raw_os_error(122), 2, "the disk is full"), // EDQUOT
             (IoError::from_raw_os_error(30), 2, "read-only"),        // EROFS
-            (IoError::from_raw_os_error(13), 2, "may not write"),    // EACCES
+            (IoError::from_raw_os_error(13), 2, "may not use it"),   // EACCES
             (IoError::from(ErrorKind::StorageFull), 2, "the disk is full"),
             (IoError::from_raw_os_error(5), 1, "Input/output error"), // EIO
             (IoError::from(ErrorKind::InvalidData), 1, "invalid data"),
