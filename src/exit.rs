@@ -8,7 +8,9 @@ pub enum Exit {
     Ok,
     /// 1: any failure not covered below.
     Failure,
-    /// 2: bad usage or configuration (flags, config file, a provider refusing the client).
+    /// 2: bad usage or configuration (flags, config file, a provider refusing the client), or
+    /// storage the user must fix (an unusable keyring, folders others could write, a full or
+    /// read-only disk).
     Usage,
     /// 3: the person at the verification page denied access.
     Denied,

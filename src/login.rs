@@ -3,8 +3,10 @@
 //! session layer), and the whole reported as plain text on stderr or as JSON lines on stdout
 //! (`--json`, events per the command-line contract) by a [`Reporter`]. The plain login, the
 //! demo and the credential helpers' inline login run it; the login screen runs the same flow
-//! steps through its own executor. Secrets are never written; text that came from the server
-//! is escaped first.
+//! steps through its own executor. Secrets are never written. Text that came from the server
+//! is shown with visible escapes in plain text, and carried exactly in JSON values (the
+//! dangerous characters as JSON `\u` escapes, by [`crate::sanitize::json`]): never escaped for
+//! people first, which a script would read as altered text.
 
 use std::future::Future;
 use std::io::Write;
@@ -143,12 +145,12 @@ impl<O: Write, E: Write> Reporter<O, E> {
         match self.mode {
             OutputMode::Json => self.event(json!({
                 "event": "device_authorization",
-                "user_code": escape(&auth.user_code),
+                "user_code": auth.user_code,
                 "verification_uri": auth.verification_uri.as_str(),
                 "verification_uri_complete": auth.verification_uri_complete.as_ref().map(Url::as_str),
                 "expires_in": auth.expires_in.as_secs(),
                 "interval": auth.interval.as_secs(),
-                "message": auth.message.as_deref().map(escape),
+                "message": auth.message,
             })),
             OutputMode::Plain => {
                 // A loopback address (the demo, a local test server) is out of a phone's reach.
@@ -205,7 +207,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     "next_poll_in": next_in.map(|d| d.as_secs()),
                 });
                 if let PollOutcome::Transient { reason, .. } = &step.outcome {
-                    event["error_description"] = Value::from(escape(reason));
+                    event["error_description"] = Value::from(reason.as_str());
                 }
                 self.event(event);
                 if let PollOutcome::SlowDown { interval } = step.outcome {
@@ -250,9 +252,9 @@ impl<O: Write, E: Write> Reporter<O, E> {
         match self.mode {
             OutputMode::Json => self.event(json!({
                 "event": "tokens",
-                "token_type": escape(&tokens.token_type),
+                "token_type": tokens.token_type,
                 "expires_in": tokens.expires_in,
-                "scope": tokens.scope.as_deref().map(escape),
+                "scope": tokens.scope,
                 "has_refresh_token": tokens.refresh_token.is_some(),
                 "has_id_token": tokens.id_token.is_some(),
                 "refresh_token_expires_in": tokens.refresh_expires_in,
@@ -306,8 +308,8 @@ impl<O: Write, E: Write> Reporter<O, E> {
         if self.mode == OutputMode::Json {
             self.event(json!({
                 "event": "error",
-                "error": escape(&error.code()),
-                "error_description": escape(&error.to_string()),
+                "error": error.code(),
+                "error_description": error.to_string(),
                 "exit_code": error.exit().code(),
             }));
         }

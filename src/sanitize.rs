@@ -7,6 +7,10 @@
 //! this module before any output: [`escape`] for plain text and the TUI, [`json`] /
 //! [`json_pretty`] / [`write_json`] for every `--json` document and event (serde_json escapes
 //! only C0, so DEL, C1 and Unicode format characters are escaped here as `\uXXXX`).
+//!
+//! One rule: text is escaped once, where it is written out, for the output it goes to. Values
+//! inside the program (error messages, events, reports) keep the server's exact characters;
+//! a JSON value escaped for a terminal first would reach a script as altered text.
 
 use std::fmt::Write as _;
 use std::io;
@@ -47,6 +51,20 @@ pub fn escape_truncated(text: &str, max: usize) -> String {
         return escaped;
     }
     let mut cut: String = escaped.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `text` trimmed and cut to at most `max` characters (an ellipsis marks the cut), and not
+/// escaped: for excerpts of server text kept inside messages. The message is escaped where it
+/// is shown ([`escape`] for people, [`json`] for scripts), so a script reads the server's own
+/// characters, never an escape written for a terminal.
+pub fn truncate(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
 }
@@ -260,6 +278,15 @@ mod tests {
         for (input, want) in table {
             assert_eq!(json(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn truncate_cuts_without_escaping() {
+        assert_eq!(truncate("  abcdef  ", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        // The characters stay what they are: escaping is the output's business.
+        assert_eq!(truncate("\x1b[2J\u{9b}x", 3), "\x1b[…");
+        assert_eq!(truncate("\u{202e}ab", 5), "\u{202e}ab");
     }
 
     #[test]

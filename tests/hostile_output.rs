@@ -2,10 +2,13 @@
 //! isolates, zero-width characters and a BOM in error descriptions, the scope, the `name`
 //! claim, the user code and a message), no output of any command carries a raw control or
 //! format character: every `--json` command, plain `status`, and the plain streams of the rest.
+//! One rule for both: JSON values carry the server's exact text (dangerous characters as JSON
+//! `\u` escapes, which a parser reads back as the same characters); text for people shows
+//! visible escapes (`\x1b`, `\u{9b}`).
 
 mod common;
 
-use common::{Home, Run, server};
+use common::{Canned, Home, Run, canned, discovery_doc, server};
 use tvlogin_server::{AutoDecision, DEMO_CLIENT_ID, Quirks, ServerConfig};
 
 /// Every byte of both streams is printable, or a line break.
@@ -62,11 +65,30 @@ async fn no_command_prints_the_servers_control_characters() {
         .run_with_env(&as_refs(&login(true, "default")), &file_store)
         .await;
     assert_eq!(run.code, 0, "{run:?}");
-    // The hostile text did arrive (escaped), so the check below is not vacuous.
+    // The hostile text did arrive, as JSON escapes, so the check below is not vacuous; and it
+    // reads back as the server's own characters, not as escapes written for a terminal.
+    assert!(run.stdout.contains("\\u202e"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("\\u{202e}") || run.stdout.contains("\\\\u{202e}"),
-        "{}",
+        !run.stdout.contains("\\u{"),
+        "escaped twice: {}",
         run.stdout
+    );
+    let events = run.events();
+    let device = &events[0];
+    assert_eq!(device["event"], "device_authorization", "{}", run.stdout);
+    for field in ["user_code", "message"] {
+        let text = device[field].as_str().unwrap_or_default();
+        assert!(
+            text.contains('\u{9b}') && text.contains('\u{202e}') && text.contains('\u{7}'),
+            "{field}: {text:?}"
+        );
+    }
+    let tokens = events.last().cloned().unwrap_or_default();
+    assert!(
+        tokens["scope"]
+            .as_str()
+            .is_some_and(|s| s.contains('\u{9d}')),
+        "{tokens}"
     );
     assert_clean("login --json", &run);
     let run = home
@@ -150,4 +172,99 @@ fn as_refs(v: &[String]) -> Vec<&str> {
 
 async fn server_denying() -> tvlogin_server::ServerHandle {
     server(hostile(false)).await
+}
+
+/// What a hostile provider puts in its device answer's message and its denial: ESC (a CSI
+/// colour and an OSC window title ended by BEL), a C1 CSI, a right-to-left override, a
+/// directional isolate, a zero-width space and a byte-order mark.
+const HOSTILE: &str =
+    "\u{1b}[31mred\u{1b}]0;title\u{7} \u{9b}2J \u{202e}evil\u{2066}x\u{2069}\u{200b}\u{feff}";
+
+/// `HOSTILE` as `sanitize::escape` shows it to people, spelled out by hand.
+const HOSTILE_SHOWN: &str =
+    "\\x1b[31mred\\x1b]0;title\\x07 \\u{9b}2J \\u{202e}evil\\u{2066}x\\u{2069}\\u{200b}\\u{feff}";
+
+/// A provider that sends `HOSTILE` in the device answer's message, then denies the login on
+/// the first poll with `HOSTILE` as the error description.
+async fn provider_sending_hostile_text() -> String {
+    let device = serde_json::json!({
+        "device_code": "dc",
+        "user_code": "ABCD-EFGH",
+        "verification_uri": "{base}/verify",
+        "expires_in": 30,
+        "interval": 1,
+        "message": format!("Enter the code {HOSTILE}"),
+    });
+    let denial = serde_json::json!({"error": "access_denied", "error_description": HOSTILE});
+    canned(vec![
+        (
+            "/.well-known/openid-configuration",
+            Canned::json(200, discovery_doc()),
+        ),
+        ("/device", Canned::json(200, device.to_string())),
+        ("/token", Canned::json(400, denial.to_string())),
+    ])
+    .await
+}
+
+#[tokio::test]
+async fn json_carries_the_servers_exact_text_and_plain_text_shows_escapes() {
+    let base = provider_sending_hostile_text().await;
+    let home = Home::new();
+    let login = |json: bool| {
+        let mut args = vec!["login", "--issuer", &base, "--client-id", "c", "--no-tui"];
+        if json {
+            args.push("--json");
+        }
+        args
+    };
+
+    let run = home.run(&login(true)).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_clean("login --json", &run);
+    // No escape written for a terminal inside a JSON string: no `\u{…}`, no doubled backslash.
+    assert!(
+        !run.stdout.contains("\\u{") && !run.stdout.contains("\\\\"),
+        "{}",
+        run.stdout
+    );
+    for escaped in [
+        "\\u001b", "\\u0007", "\\u009b", "\\u202e", "\\u2066", "\\ufeff",
+    ] {
+        assert!(run.stdout.contains(escaped), "{escaped}: {}", run.stdout);
+    }
+    let events = run.events();
+    let device = events
+        .iter()
+        .find(|e| e["event"] == "device_authorization")
+        .unwrap_or_else(|| panic!("no device_authorization event: {}", run.stdout));
+    assert_eq!(
+        device["message"].as_str(),
+        Some(format!("Enter the code {HOSTILE}").as_str()),
+        "{}",
+        run.stdout
+    );
+    let error = events.last().cloned().unwrap_or_default();
+    assert_eq!(error["event"], "error", "{}", run.stdout);
+    assert_eq!(error["error"], "access_denied", "{}", run.stdout);
+    let description = error["error_description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains(HOSTILE),
+        "the server's words, exactly: {description:?}"
+    );
+
+    let run = home.run(&login(false)).await;
+    assert_eq!(run.code, 3, "{run:?}");
+    assert_clean("login (plain)", &run);
+    assert!(
+        run.stderr
+            .contains(&format!("The server says: Enter the code {HOSTILE_SHOWN}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(HOSTILE_SHOWN),
+        "the denial, shown: {}",
+        run.stderr
+    );
 }

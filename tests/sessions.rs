@@ -259,9 +259,12 @@ async fn a_full_disk_sends_nothing_and_keeps_the_session() {
         let _ = f.sync_all();
     }
     let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
-    assert_ne!(run.code, 0, "{}", run.stderr);
+    // A full disk is the person's to fix: exit 2, like the StrictModes refusals.
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains("nothing was sent") && run.stderr.contains("No space left"),
+        run.stderr.contains("nothing was sent")
+            && run.stderr.contains("No space left")
+            && run.stderr.contains("free some space"),
         "{}",
         run.stderr
     );
@@ -308,8 +311,18 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
     };
     assert!(read_only);
     let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
-    assert_ne!(run.code, 0, "{}", run.stderr);
+    // Read-only (or, for a user who is not root, not writable): the person's to fix, exit 2.
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("nothing was sent"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(if data.is_some() {
+            "mounted read-only"
+        } else {
+            "may not use it"
+        }),
+        "{}",
+        run.stderr
+    );
     assert!(server.refreshes().is_empty(), "a refresh was sent");
     match &data {
         Some(d) => assert!(sh(&["mount", "-o", "remount,rw", &d.to_string_lossy()])),
@@ -322,6 +335,147 @@ async fn a_read_only_folder_sends_nothing_and_keeps_the_session() {
     assert_eq!(stored_refresh_token(&home), before);
     let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// Fills the file system holding `dir` to the last byte, then gives `free` bytes back: the
+/// filler file, to be removed by the caller.
+fn leave_free(dir: &std::path::Path, free: u64) -> PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut f = std::fs::File::create(&filler).expect("create the filler file");
+    let block = vec![1u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let len = f
+        .metadata()
+        .map(|m| m.len())
+        .expect("read the filler's size");
+    f.set_len(len.saturating_sub(free))
+        .expect("give room back from the filler");
+    let _ = f.sync_all();
+    filler
+}
+
+/// Issue 25 item 11: with 200 KiB free and a 300,000-byte access token in the answer, the
+/// room reserved before the refresh (64 KiB) cannot take the answer, and the disk has no room
+/// to grow it. The server has rotated the refresh token by then: its successor must be kept
+/// (in the room already reserved), or the session is gone.
+#[tokio::test]
+async fn an_answer_larger_than_the_reserved_room_keeps_the_rotated_session() {
+    let test = "an_answer_larger_than_the_reserved_room_keeps_the_rotated_session";
+    let (home, data) = match tmpfs_home("1m") {
+        Ok(x) => x,
+        Err(why) => {
+            common::skip::skip_or_fail(test, &why);
+            return;
+        }
+    };
+    let _unmount = Unmount(data.clone());
+    let server = Arc::new(
+        common::server(with_knobs(Knobs {
+            access_token_bytes: Some(300_000),
+            ..Knobs::default()
+        }))
+        .await,
+    );
+    login_into(&home, &server).await;
+    let tokens = read_json(&home.tokens_file());
+    let at_len = tokens["access_token"].as_str().map_or(0, str::len);
+    assert!(at_len >= 299_000, "the access token is {at_len} bytes");
+    let before = stored_refresh_token(&home);
+    let filler = leave_free(&data, 200 * 1024);
+
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(refresh_outcomes(&server), ["tokens"]);
+    assert!(
+        run.stderr.contains("the new access token did not fit")
+            && run.stderr.contains("the new refresh token was stored"),
+        "{}",
+        run.stderr
+    );
+    // The rotated refresh token is what the file holds now (the old one is retired).
+    let after = stored_refresh_token(&home);
+    assert!(after.is_some() && after != before, "{after:?} {before:?}");
+    let tokens = read_json(&home.tokens_file());
+    assert!(tokens.get("access_token").is_none(), "{tokens}");
+    assert!(
+        tokens.get("id_token").is_some(),
+        "the id token fits: {tokens}"
+    );
+
+    // The session goes on: the stored refresh token is live (a replayed one would end it).
+    let run = home.run_with_env(&["token"], &FILE_STORE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.trim().len() >= 299_000, "a whole access token");
+    assert_eq!(refresh_outcomes(&server), ["tokens", "tokens"]);
+
+    // With room again, the whole answer is kept.
+    std::fs::remove_file(&filler).expect("remove the filler file");
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("did not fit"), "{}", run.stderr);
+    let tokens = read_json(&home.tokens_file());
+    assert!(
+        tokens["access_token"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 299_000),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(refresh_outcomes(&server), ["tokens", "tokens", "tokens"]);
+}
+
+/// The race of item 11: the disk fills to the last byte while the answer is on its way (after
+/// the pre-flight, after the server rotated). The refresh token still has the room reserved
+/// before the request was sent.
+#[tokio::test]
+async fn a_disk_filled_while_the_answer_is_on_its_way_keeps_the_rotated_session() {
+    let test = "a_disk_filled_while_the_answer_is_on_its_way_keeps_the_rotated_session";
+    let (home, data) = match tmpfs_home("1m") {
+        Ok(x) => x,
+        Err(why) => {
+            common::skip::skip_or_fail(test, &why);
+            return;
+        }
+    };
+    let _unmount = Unmount(data.clone());
+    let server = Arc::new(
+        common::server(with_knobs(Knobs {
+            access_token_bytes: Some(300_000),
+            refresh_delay: Some(Duration::from_millis(1500)),
+            ..Knobs::default()
+        }))
+        .await,
+    );
+    login_into(&home, &server).await;
+    let before = stored_refresh_token(&home);
+    let child = home
+        .command(&["refresh"], &FILE_STORE)
+        .spawn()
+        .expect("spawn tvlogin refresh");
+    for _ in 0..500 {
+        if !server.refreshes().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(refresh_outcomes(&server), ["tokens"], "no refresh arrived");
+    // Rotated, answer delayed: now nothing is left on the disk.
+    let filler = leave_free(&data, 0);
+    let out = common::output_of(child, "tvlogin refresh").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("did not fit"), "{stderr}");
+    let after = stored_refresh_token(&home);
+    assert!(after.is_some() && after != before, "{after:?} {before:?}");
+    std::fs::remove_file(&filler).expect("remove the filler file");
+    let run = home.run_with_env(&["refresh"], &FILE_STORE).await;
+    assert_eq!(
+        run.code, 0,
+        "the stored refresh token is live: {}",
+        run.stderr
+    );
+    assert_eq!(refresh_outcomes(&server), ["tokens", "tokens"]);
 }
 
 // ----- StrictModes -----

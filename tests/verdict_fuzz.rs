@@ -6,6 +6,9 @@
 //! - the verdict is `verified` only when an independent check (aws-lc-rs directly, with the
 //!   one key that signed the original) accepts the exact signature over the exact signing
 //!   input, under the exact algorithm name the key was made for;
+//! - a token whose registered header parameters or claims have the wrong JSON type (a `kid`
+//!   that is a number or null, a `sub` that is an object, …) or that uses `b64` without `crit`
+//!   listing it is `invalid`, however well it is signed (the shapes PyJWT rejects);
 //! - `verified` does happen (unmutated tokens and mutations outside the signed bytes), so the
 //!   property is not vacuous.
 // Helpers outside #[test] functions use `expect` too, and clippy.toml's
@@ -185,7 +188,7 @@ fn mutate(rng: &mut Rng, token: &str, family: &Family, now: u64) -> String {
             .unwrap_or(Value::Null)
     };
     let enc = |v: &Value| b64(v.to_string().as_bytes());
-    match rng.below(16) {
+    match rng.below(17) {
         // Unchanged, or changed only outside the signed bytes.
         0 => token.to_owned(),
         1 => format!("  Bearer {token}\n"),
@@ -285,9 +288,81 @@ fn mutate(rng: &mut Rng, token: &str, family: &Family, now: u64) -> String {
             );
             t
         }
+        // Registered header parameters or claims of the wrong JSON type, or b64 outside crit,
+        // correctly signed: the shapes another verifier (PyJWT) rejects.
+        16 => {
+            let (mut header, mut claims) = (decode(h), decode(p));
+            match rng.below(10) {
+                0 => header["kid"] = json!(rng.below(100)),
+                1 => header["kid"] = Value::Null,
+                2 => header["b64"] = json!(false),
+                3 => header["typ"] = json!(1),
+                4 => claims["sub"] = json!({"id": "u1"}),
+                5 => claims["iss"] = json!(["https://issuer.example"]),
+                6 => claims["aud"] = json!(["api", 7]),
+                7 => claims["jti"] = json!(12),
+                8 => header["cty"] = json!({}),
+                _ => claims["exp"] = json!((now + 3600).to_string()),
+            }
+            signed(family, &header, &claims)
+        }
         // Padding added to a segment.
-        _ => format!("{h}=.{p}.{s}"),
+        15 => format!("{h}=.{p}.{s}"),
+        _ => unreachable!("below(17)"),
     }
+}
+
+/// Why `token`'s header or claims break the JSON types of RFC 7515 §4.1 and RFC 7519 §4.1, or
+/// use `b64` without `crit` listing it (RFC 7797 §6); `None` when they do not, or cannot be
+/// read. Written from the RFCs, not from tvlogin's code: such a token must be invalid.
+fn wrongly_typed(token: &str) -> Option<String> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let object = |seg: &str| -> Option<serde_json::Map<String, Value>> {
+        match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).ok()?).ok()? {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    };
+    let (header, claims) = (object(parts[0])?, object(parts[1])?);
+    let string_list = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    for name in ["kid", "typ", "cty", "jku", "x5u", "x5t", "x5t#S256"] {
+        if header.get(name).is_some_and(|v| !v.is_string()) {
+            return Some(format!("header {name} is not a string"));
+        }
+    }
+    if header.get("jwk").is_some_and(|v| !v.is_object()) {
+        return Some("header jwk is not an object".into());
+    }
+    if header.get("x5c").is_some_and(|v| !string_list(v)) {
+        return Some("header x5c is not a list of strings".into());
+    }
+    let crit_lists_b64 = header
+        .get("crit")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|n| n == "b64"));
+    if header.contains_key("b64") && !crit_lists_b64 {
+        return Some("b64 without crit listing it".into());
+    }
+    for name in ["iss", "sub", "jti"] {
+        if claims.get(name).is_some_and(|v| !v.is_string()) {
+            return Some(format!("claim {name} is not a string"));
+        }
+    }
+    if claims
+        .get("aud")
+        .is_some_and(|v| !v.is_string() && !string_list(v))
+    {
+        return Some("claim aud is neither a string nor a list of strings".into());
+    }
+    for name in ["exp", "nbf", "iat"] {
+        if claims.get(name).is_some_and(|v| !v.is_number()) {
+            return Some(format!("claim {name} is not a number"));
+        }
+    }
+    None
 }
 
 #[tokio::test]
@@ -304,9 +379,13 @@ async fn mutated_tokens_are_verified_only_when_truly_signed() {
     let mut rng = Rng(SEED);
     let mut remote = Remote::lazy(HttpSettings::default());
     let (mut verified, mut invalid, mut unverified) = (0, 0, 0);
+    let mut wrongly_typed_cases = 0;
     for case in 0..CASES {
         let family = &families[rng.below(families.len())];
-        let header = json!({"alg": family.alg, "typ": "JWT", "kid": family.jwk.get("kid")});
+        let mut header = json!({"alg": family.alg, "typ": "JWT"});
+        if let Some(kid) = family.jwk.get("kid") {
+            header["kid"] = kid.clone();
+        }
         let claims = json!({"sub": "u1", "exp": now + 3600, "iat": now - 10});
         let original = signed(family, &header, &claims);
         let token = mutate(&mut rng, &original, family, now);
@@ -326,6 +405,14 @@ async fn mutated_tokens_are_verified_only_when_truly_signed() {
             Verdict::Verified => verified += 1,
             Verdict::Invalid => invalid += 1,
             Verdict::Unverified => unverified += 1,
+        }
+        if let Some(why) = wrongly_typed(tvlogin::token::jwt::clean(&token)) {
+            assert_eq!(
+                judgement.verdict,
+                Verdict::Invalid,
+                "case {case}: {why}, yet {judgement:?}: {token:?}"
+            );
+            wrongly_typed_cases += 1;
         }
         if judgement.verdict == Verdict::Verified {
             let cleaned = tvlogin::token::jwt::clean(&token);
@@ -377,6 +464,10 @@ async fn mutated_tokens_are_verified_only_when_truly_signed() {
         "too few verified cases ({verified}): the property is vacuous"
     );
     assert!(invalid > CASES / 2, "{invalid}");
+    assert!(
+        wrongly_typed_cases > CASES / 40,
+        "too few wrongly typed tokens ({wrongly_typed_cases}): that expectation is vacuous"
+    );
     assert_eq!(
         remote.jwks_fetches, 0,
         "no key source but the file was used"

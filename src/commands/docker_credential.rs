@@ -115,7 +115,7 @@ async fn run(operation: DockerOperation) -> Result<String, Failure> {
     let ctx = Context::from_env()?;
     match operation {
         DockerOperation::Version => Ok(String::new()),
-        DockerOperation::List => Ok(list(&ctx.file).to_string()),
+        DockerOperation::List => Ok(crate::sanitize::json(&list(&ctx.file))),
         DockerOperation::Get => {
             let server = read_stdin().trim().to_owned();
             let Some(profile) = profile_for(&ctx.file, &server) else {
@@ -129,12 +129,11 @@ async fn run(operation: DockerOperation) -> Result<String, Failure> {
             )
             .await?;
             helper::printable(&token, "hand it out")?;
-            Ok(json!({
+            Ok(crate::sanitize::json(&json!({
                 "ServerURL": server,
                 "Username": USERNAME,
                 "Secret": token.token.secret(),
-            })
-            .to_string())
+            })))
         }
         DockerOperation::Store | DockerOperation::Erase => {
             let input = read_stdin();

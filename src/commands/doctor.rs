@@ -184,7 +184,7 @@ pub async fn doctor(args: DoctorArgs) -> Result<Exit, Error> {
             "checks": checks.iter().map(|c| json!({
                 "check": c.name,
                 "status": c.level.name(),
-                "detail": escape(&c.detail),
+                "detail": c.detail,
             })).collect::<Vec<_>>(),
         });
         println!("{}", crate::sanitize::json(&doc));

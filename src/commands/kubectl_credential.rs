@@ -96,8 +96,12 @@ pub async fn kubectl_credential(args: KubectlCredentialArgs) -> Result<Exit, Err
     let token = helper::access_token(&ctx, &profile, args.min_ttl, prompt).await?;
     helper::printable(&token, "hand it out")?;
     let mut out = std::io::stdout().lock();
-    let _ =
-        writeln!(out, "{}", exec_credential(info.api_version, &token)).and_then(|()| out.flush());
+    let _ = writeln!(
+        out,
+        "{}",
+        crate::sanitize::json(&exec_credential(info.api_version, &token))
+    )
+    .and_then(|()| out.flush());
     Ok(Exit::Ok)
 }
 

@@ -28,11 +28,11 @@ use crate::sanitize;
 pub enum Body {
     /// A JSON object or a form-urlencoded body, as named fields.
     Fields(Map<String, Value>),
-    /// Something else: kept only as a sanitised, shortened snippet for error messages.
+    /// Something else: kept only as a shortened snippet for error messages.
     Other {
         /// The `Content-Type` the server declared, if any.
         content_type: Option<String>,
-        /// The first characters of the body, escaped for the terminal.
+        /// The first characters of the body, as sent (escaped where it is shown).
         snippet: String,
     },
     /// No body at all.
@@ -166,7 +166,7 @@ impl OAuthResponse {
             (300..=399, Some(to)) => format!(
                 "HTTP {} (a redirect to {}, which tvlogin never follows)",
                 self.status,
-                sanitize::escape_truncated(to, 120)
+                sanitize::truncate(to, 120)
             ),
             _ => format!("HTTP {} ({kind})", self.status),
         }
@@ -214,8 +214,8 @@ fn parse_body(content_type: Option<&str>, body: &[u8]) -> Body {
         return Body::Fields(alias(map));
     }
     Body::Other {
-        content_type: content_type.map(|ct| sanitize::escape_truncated(ct, 60)),
-        snippet: sanitize::escape_truncated(&String::from_utf8_lossy(body), 120),
+        content_type: content_type.map(|ct| sanitize::truncate(ct, 60)),
+        snippet: sanitize::truncate(&String::from_utf8_lossy(body), 120),
     }
 }
 
@@ -310,7 +310,10 @@ pub(crate) mod tests {
             shown.starts_with("HTTP 502 with a non-OAuth body (text/html)"),
             "{shown}"
         );
-        assert!(!shown.contains('\x1b'), "{shown}");
+        // The body's own characters are kept: the message is escaped where it is shown, for
+        // a terminal or as JSON, never before (a script would read altered text).
+        assert!(shown.contains("\x1b[2J Bad Gateway"), "{shown}");
+        assert!(!sanitize::escape(&shown).contains('\x1b'), "{shown}");
 
         let empty = OAuthResponse::from_raw(&raw(503, None, "  \n"));
         assert_eq!(empty.body, Body::Empty);

@@ -8,7 +8,10 @@
 //! - **Spent only when its successor can be kept** (`refresh`). Before a refresh
 //!   token is sent, the store must answer and the room for the new state must be reserved on
 //!   disk; from the moment it is sent until the answer is stored, signals do not abandon it
-//!   ([`critical`]), and a store that is slow to answer is waited for.
+//!   ([`critical`]), and a store that is slow to answer is waited for. An answer larger than
+//!   that room gets room of its size before anything is replaced; on a disk without it, the
+//!   new refresh token is kept in the room reserved and the caches that do not fit are left
+//!   out (the next use refreshes again).
 //! - **Never worse.** An empty refresh token in an answer is no refresh token; a new refresh
 //!   token in an otherwise unusable answer is stored before the error is reported; nonsense
 //!   lifetimes are unknown, not a reason to drop the answer (`oauth::refresh::judge`).

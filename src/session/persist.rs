@@ -279,6 +279,45 @@ pub(super) async fn keep_secrets(
     patiently(patient.save(profile, secrets), &store.location(profile)).await
 }
 
+/// What of a refresh answer can be kept, decided before anything is replaced: all of it when
+/// the room reserved before the refresh ([`preflight`]) can grow to its size; otherwise the
+/// new refresh token, with what still fits of the rest. The access token goes first, then the
+/// id token: both are caches (the next command refreshes for a missing one), while the
+/// refresh token is the session itself. The refresh token alone fits in the room reserved
+/// before the request was sent, so a rotated session is kept however large the answer.
+/// The second value says what was left out, and why, when something was.
+pub(super) async fn fit_answer(
+    store: &Store,
+    profile: &str,
+    secrets: &Secrets,
+) -> (Secrets, Option<String>) {
+    let patient = store.clone().with_timeout(PATIENCE);
+    let Err(why) = patient.reserve_for(profile, secrets).await else {
+        return (secrets.clone(), None);
+    };
+    let mut kept = Secrets {
+        access_token: None,
+        ..secrets.clone()
+    };
+    if kept.id_token.is_some() && patient.reserve_for(profile, &kept).await.is_err() {
+        kept.id_token = None;
+    }
+    let left_out = match (
+        secrets.access_token.is_some(),
+        secrets.id_token.is_some() && kept.id_token.is_none(),
+    ) {
+        (true, true) => "the new access and id tokens",
+        (true, false) => "the new access token",
+        (false, _) => "the new id token",
+    };
+    let note = format!(
+        "{left_out} did not fit in {} ({why}); the new refresh token was stored, so the \
+         session goes on, but until there is room every use refreshes again",
+        store.location(profile)
+    );
+    (kept, Some(note))
+}
+
 /// See [`keep_secrets`]: the state file, likewise.
 pub(super) async fn keep_state(
     paths: &Paths,

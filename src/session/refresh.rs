@@ -2,7 +2,10 @@
 //!
 //! Order, under the profile's lock: pre-flight (the store answers, the room for the new state
 //! is reserved: otherwise nothing is sent), then the critical section (send, judge, store,
-//! record) on a task of its own that signals do not abandon ([`super::critical`]).
+//! record) on a task of its own that signals do not abandon ([`super::critical`]). An answer
+//! larger than the room reserved ahead gets room of its size before anything is replaced;
+//! where the disk has none, the new refresh token is kept in the room already reserved, and
+//! the caches that do not fit (access, then id token) are left out with a warning.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +13,9 @@ use std::time::Duration;
 use crate::secret::RefreshToken;
 
 use super::expiry::refresh_expiry;
-use super::persist::{keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta};
+use super::persist::{
+    fit_answer, keep_secrets, keep_state, preflight, refreshed_meta, remembered_from_meta,
+};
 use super::{Context, critical, not_logged_in, parse_url, timeout_for};
 use crate::clock::UnixTime;
 use crate::error::Error;
@@ -18,7 +23,7 @@ use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::refresh::{self, RefreshFailure};
 use crate::store::lock::ProfileLock;
 use crate::store::state::{ProfileState, SessionMeta};
-use crate::store::{Secrets, Store};
+use crate::store::{Secrets, Store, StoreError};
 
 /// How long past the request timeout the HTTP layer may still deliver an answer. The timeout
 /// itself is applied around the request (see [`send`]); the client's own limit only catches
@@ -80,10 +85,16 @@ pub(super) async fn refresh_locked(
                     access_token: Some(tokens.access_token.clone()),
                     id_token: tokens.id_token.clone().or(secrets.id_token),
                 };
+                // Room for the answer before anything is replaced; what cannot have it is
+                // left out (never the refresh token), and this run still uses all of it.
+                let (kept, left_out) = fit_answer(&store, profile, &new_secrets).await;
                 // Durable before used: if this fails, the new access token is not handed out.
-                keep_secrets(&store, profile, &new_secrets)
+                keep_secrets(&store, profile, &kept)
                     .await
-                    .map_err(|e| lost(profile, &e.to_string()))?;
+                    .map_err(|e| lost(profile, &e))?;
+                if let Some(note) = left_out {
+                    warn(&note);
+                }
                 trace("stored");
                 let meta = refreshed_meta(now, meta, &tokens, &new_secrets);
                 st.session = Some(meta.clone());
@@ -175,13 +186,21 @@ async fn keep_new_refresh_token(
     new_rt: RefreshToken,
     now: UnixTime,
 ) -> Result<(), Error> {
-    let kept = Secrets {
-        refresh_token: Some(new_rt),
-        ..secrets
-    };
+    let (kept, left_out) = fit_answer(
+        store,
+        profile,
+        &Secrets {
+            refresh_token: Some(new_rt),
+            ..secrets
+        },
+    )
+    .await;
     keep_secrets(store, profile, &kept)
         .await
-        .map_err(|e| lost(profile, &e.to_string()))?;
+        .map_err(|e| lost(profile, &e))?;
+    if let Some(note) = left_out {
+        warn(&note);
+    }
     meta.generation += 1;
     meta.has_refresh_token = true;
     meta.refresh_expires_at = refresh_expiry(
@@ -200,6 +219,11 @@ async fn keep_new_refresh_token(
 /// between the server's rotation and the local write with it). Never prints a token.
 pub const TRACE_ENV: &str = "TVLOGIN_TRACE_REFRESH";
 
+/// A warning on stderr; the text names only local paths and the system's words.
+fn warn(note: &str) {
+    eprintln!("tvlogin: warning: {}", crate::sanitize::escape(note));
+}
+
 fn trace(stage: &str) {
     if std::env::var_os(TRACE_ENV).is_some() {
         let ms = crate::clock::wall_millis();
@@ -207,12 +231,19 @@ fn trace(stage: &str) {
     }
 }
 
-fn lost(profile: &str, why: &str) -> Error {
-    Error::Other(format!(
-        "the server issued new tokens but they could not be stored ({why}); if it rotated the \
+/// The answer could not be stored. A disk the person must fix (full, read-only) exits 2, as
+/// everywhere else; anything else 1.
+fn lost(profile: &str, e: &StoreError) -> Error {
+    let text = format!(
+        "the server issued new tokens but they could not be stored ({e}); if it rotated the \
          refresh token, run `{}` for a new session",
         super::login_command(profile)
-    ))
+    );
+    if e.is_disk() {
+        Error::Usage(text)
+    } else {
+        Error::Other(text)
+    }
 }
 
 #[cfg(test)]
@@ -263,11 +294,11 @@ mod tests {
         }
         fn prepare(&self, _: &str, _: &Secrets) -> Result<(), StoreError> {
             if self.full {
-                return Err(StoreError::Io {
-                    action: "cannot reserve space in",
-                    path: "/full/.p.tokens.json.tmp".into(),
-                    detail: "No space left on device (os error 28)".into(),
-                });
+                return Err(StoreError::io(
+                    "cannot reserve space in",
+                    "/full/.p.tokens.json.tmp",
+                    &std::io::Error::from_raw_os_error(28), // ENOSPC
+                ));
             }
             Ok(())
         }
@@ -363,6 +394,8 @@ mod tests {
             text.contains("nothing was sent") && text.contains("No space left"),
             "{text}"
         );
+        // A full disk is the person's to fix: exit 2, like the other storage refusals.
+        assert_eq!(e.exit().code(), 2, "{text}");
         assert!(server.refreshes().is_empty(), "the refresh token was spent");
         assert!(calls.is_empty(), "{calls:?}");
     }

@@ -10,7 +10,9 @@
 //!
 //! [`reserve`] writes that temp file at full size ahead of time (before a refresh is sent);
 //! the write then overwrites the reserved blocks and cuts the file to its content, so it
-//! needs no new disk space. Reads and the temp file's open never follow a symbolic link.
+//! needs no new disk space. Content larger than the reserve (a refresh answer with a huge
+//! access token) first grows the room to its size ([`reserve_at_least`]). Reads and the temp
+//! file's open never follow a symbolic link.
 
 use std::fs;
 use std::io::Write;
@@ -67,13 +69,24 @@ fn tmp_path(path: &Path) -> PathBuf {
 /// instead of asking for new ones, so a full disk or a read-only folder is found out here,
 /// before a refresh token is spent, not after the server has rotated it.
 pub fn reserve(path: &Path) -> Result<(), StoreError> {
+    reserve_at_least(path, RESERVE)
+}
+
+/// Grows the room set aside for the next [`write_atomic`] of `path` to at least `size` bytes
+/// (room already there is kept, never given back): what [`reserve`] does, for content whose
+/// size is known. On a disk too full for it the error says so, and the room reserved before
+/// is still there for content that fits in it.
+pub fn reserve_at_least(path: &Path, size: usize) -> Result<(), StoreError> {
+    use std::io::{Seek, SeekFrom};
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
     let tmp = tmp_path(path);
     let mut file = open_private(&tmp)?;
     let reserved = file.metadata().map(|m| m.len()).unwrap_or(0);
-    if reserved < RESERVE as u64 {
-        fill(&mut file, RESERVE)
+    if reserved < size as u64 {
+        // Appended: the blocks already reserved stay as they are.
+        file.seek(SeekFrom::End(0))
+            .and_then(|_| fill(&mut file, size - reserved as usize))
             .map_err(|e| StoreError::io("cannot reserve space in", &tmp, &e))?;
     }
     file.sync_all()
@@ -263,6 +276,20 @@ impl FileStore {
     pub fn ensure_dir(&self) -> Result<(), StoreError> {
         ensure_private_dir(&self.dir)
     }
+
+    /// The file's content for `secrets`.
+    fn encode(&self, profile: &str, secrets: &Secrets) -> Result<Vec<u8>, StoreError> {
+        let file = TokenFile {
+            version: 1,
+            refresh_token: secrets.refresh_token.as_ref().map(|t| t.secret().clone()),
+            access_token: secrets.access_token.as_ref().map(|t| t.secret().clone()),
+            id_token: secrets.id_token.as_ref().map(|t| t.secret().to_owned()),
+        };
+        serde_json::to_vec_pretty(&file).map_err(|e| StoreError::Corrupt {
+            path: self.path(profile),
+            detail: e.to_string(),
+        })
+    }
 }
 
 impl TokenStore for FileStore {
@@ -292,17 +319,7 @@ impl TokenStore for FileStore {
     }
 
     fn save(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
-        let file = TokenFile {
-            version: 1,
-            refresh_token: secrets.refresh_token.as_ref().map(|t| t.secret().clone()),
-            access_token: secrets.access_token.as_ref().map(|t| t.secret().clone()),
-            id_token: secrets.id_token.as_ref().map(|t| t.secret().to_owned()),
-        };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| StoreError::Corrupt {
-            path: self.path(profile),
-            detail: e.to_string(),
-        })?;
-        write_atomic(&self.path(profile), &bytes)
+        write_atomic(&self.path(profile), &self.encode(profile, secrets)?)
     }
 
     fn delete(&self, profile: &str) -> Result<(), StoreError> {
@@ -311,6 +328,10 @@ impl TokenStore for FileStore {
 
     fn prepare(&self, profile: &str, _current: &Secrets) -> Result<(), StoreError> {
         reserve(&self.path(profile))
+    }
+
+    fn reserve_for(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        reserve_at_least(&self.path(profile), self.encode(profile, secrets)?.len())
     }
 }
 
@@ -410,6 +431,33 @@ mod tests {
         let mut sink = Vec::new();
         fill(&mut sink, RESERVE).expect("fill the reserve");
         assert_eq!(sink.len(), RESERVE);
+    }
+
+    /// The room grows to what is asked and never shrinks; the write then uses it.
+    #[test]
+    fn the_reserved_room_grows_to_the_content() {
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
+        let store = FileStore::new(&paths(tmp.path()));
+        let reserved = || {
+            fs::metadata(store.dir.join(".p.tokens.json.tmp"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        store.prepare("p", &secrets("one")).expect("reserve");
+        assert_eq!(reserved(), RESERVE as u64);
+        let big = Secrets {
+            access_token: Some(AccessToken::new("a".repeat(3 * RESERVE))),
+            ..secrets("two")
+        };
+        store.reserve_for("p", &big).expect("grow the room");
+        let grown = reserved();
+        assert!(grown > 3 * RESERVE as u64, "{grown}");
+        // A smaller content keeps the room as it is.
+        store.reserve_for("p", &secrets("three")).expect("reserve");
+        assert_eq!(reserved(), grown);
+        store.save("p", &big).expect("save into the room");
+        assert_eq!(store.load("p").ok().flatten(), Some(big));
+        assert_eq!(reserved(), 0, "the room became the file");
     }
 
     #[cfg(unix)]

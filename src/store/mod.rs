@@ -11,7 +11,8 @@
 //! - **file** ([`mod@file`]): `DATA_DIR/profiles/PROFILE.tokens.json`, mode 0600, replaced
 //!   atomically (temp file, fsync, rename, fsync of the directory). Before a refresh the temp
 //!   file is reserved at full size ([`TokenStore::prepare`]), so a full disk is found out
-//!   before a refresh token is spent. Files and folders other users could have written are
+//!   before a refresh token is spent; once the answer is in, the room is grown to its size
+//!   ([`TokenStore::reserve_for`]) before anything is replaced. Files and folders other users could have written are
 //!   refused before they are read ([`safety`]).
 //! - **memory** ([`memory`]): this process only (tests, `demo`, one-shot runs). Nothing of a
 //!   memory login reaches the disk, not even the state file; but like any login it replaces
@@ -177,6 +178,20 @@ pub enum StoreError {
         /// The command that fixes it.
         fix: String,
     },
+    /// The disk is full or over quota, the file system is read-only, or this user may not use
+    /// the file or folder: nothing tvlogin can work around, and nothing is lost (a write is
+    /// refused before anything is replaced), so the person is told what to fix.
+    #[error("{action} {}: {detail}; {fix}", .path.display())]
+    Disk {
+        /// What was being done, e.g. "cannot write".
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's words.
+        detail: String,
+        /// What the person can do about it.
+        fix: &'static str,
+    },
     /// A file exists but does not hold what tvlogin wrote.
     #[error("{} is damaged ({detail}); delete it and log in again", .path.display())]
     Corrupt {
@@ -201,22 +216,63 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A failed file operation: [`StoreError::Disk`] when the disk or folder is the problem
+    /// (full, over quota, read-only, not writable), else [`StoreError::Io`].
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, e: &std::io::Error) -> Self {
-        StoreError::Io {
-            action,
-            path: path.into(),
-            detail: e.to_string(),
+        let (path, detail) = (path.into(), e.to_string());
+        match disk_fix(e) {
+            Some(fix) => StoreError::Disk {
+                action,
+                path,
+                detail,
+                fix,
+            },
+            None => StoreError::Io {
+                action,
+                path,
+                detail,
+            },
         }
     }
+
+    /// Whether this is [`StoreError::Disk`]: a problem with the disk the person must fix.
+    pub fn is_disk(&self) -> bool {
+        matches!(self, StoreError::Disk { .. })
+    }
 }
+
+/// What to do about an error that says the disk or folder cannot take the write, if it says
+/// that: ENOSPC, EDQUOT, EROFS, EACCES/EPERM (and their Windows counterparts).
+fn disk_fix(e: &std::io::Error) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(rustix::io::Errno::DQUOT.raw_os_error()) {
+        return Some(FULL);
+    }
+    match e.kind() {
+        ErrorKind::StorageFull => Some(FULL),
+        ErrorKind::ReadOnlyFilesystem => Some(
+            "the file system is mounted read-only: remount it read-write, or point \
+             TVLOGIN_DATA_DIR at a writable folder",
+        ),
+        ErrorKind::PermissionDenied => Some(
+            "this user may not use it: fix the owner or permissions of the file or its \
+             folder, or point TVLOGIN_DATA_DIR at a folder of your own",
+        ),
+        _ => None,
+    }
+}
+
+const FULL: &str = "the disk is full (or your quota is used up): free some space there, or \
+                    point TVLOGIN_DATA_DIR at a folder on another disk";
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            // A configuration problem with a named fix: exit 2.
-            StoreError::KeyringUnavailable { .. } | StoreError::Unsafe { .. } => {
-                Error::Usage(e.to_string())
-            }
+            // A configuration or storage problem with a named fix: exit 2.
+            StoreError::KeyringUnavailable { .. }
+            | StoreError::Unsafe { .. }
+            | StoreError::Disk { .. } => Error::Usage(e.to_string()),
             _ => Error::Other(e.to_string()),
         }
     }
@@ -247,6 +303,14 @@ pub trait TokenStore: Send + Sync {
     /// secrets stored now; a store that can only find out by writing may write them again.
     fn prepare(&self, profile: &str, current: &Secrets) -> Result<(), StoreError> {
         let _ = (profile, current);
+        Ok(())
+    }
+    /// Makes sure a [`TokenStore::save`] of exactly `secrets` needs no disk space beyond what
+    /// [`TokenStore::prepare`] set aside, now that they are known (a refresh answer has
+    /// arrived): the file store grows its reserved room to their size. When this fails, the
+    /// room reserved before is still there, so the caller can keep what fits in it.
+    fn reserve_for(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        let _ = (profile, secrets);
         Ok(())
     }
 }
@@ -345,6 +409,12 @@ impl Store {
             }
         })
         .await
+    }
+
+    /// See [`TokenStore::reserve_for`].
+    pub async fn reserve_for(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
+        let (profile, secrets) = (profile.to_owned(), secrets.clone());
+        self.run(move |s| s.reserve_for(&profile, &secrets)).await
     }
 
     /// See [`TokenStore::delete`].
@@ -606,6 +676,34 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("--store file") && text.contains("TVLOGIN_STORE=file"));
         assert_eq!(Error::from(e).exit().code(), 2);
+    }
+
+    /// A full disk, a quota, a read-only file system and a folder this user may not write
+    /// are problems the person must fix: exit 2, as for the StrictModes refusals, with what
+    /// to do; other IO failures stay exit 1.
+    #[test]
+    fn disk_problems_exit_2_with_what_to_fix() {
+        use std::io::{Error as IoError, ErrorKind};
+        let table = [
+            (IoError::from_raw_os_error(28), 2, "the disk is full"), // ENOSPC
+            (IoError::from_raw_os_error(122), 2, "the disk is full"), // EDQUOT
+            (IoError::from_raw_os_error(30), 2, "read-only"),        // EROFS
+            (IoError::from_raw_os_error(13), 2, "may not use it"),   // EACCES
+            (IoError::from(ErrorKind::StorageFull), 2, "the disk is full"),
+            (IoError::from_raw_os_error(5), 1, "Input/output error"), // EIO
+            (IoError::from(ErrorKind::InvalidData), 1, "invalid data"),
+        ];
+        for (io, code, words) in table {
+            let shown = io.to_string();
+            let e = StoreError::io("cannot write", "/data/p.tokens.json", &io);
+            assert_eq!(e.is_disk(), code == 2, "{shown}: {e:?}");
+            let text = e.to_string();
+            assert!(
+                text.starts_with("cannot write /data/p.tokens.json: ") && text.contains(words),
+                "{text}"
+            );
+            assert_eq!(Error::from(e).exit().code(), code, "{shown}");
+        }
     }
 
     /// A store whose writes take `delay`, then record that they happened.

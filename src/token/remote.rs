@@ -15,7 +15,7 @@ use crate::oauth::client::OAuthClient;
 use crate::oauth::discovery::well_known_urls;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::normalize::OAuthResponse;
-use crate::sanitize::escape_truncated;
+use crate::sanitize::truncate;
 
 /// The server's clock against ours, from one answer's `Date` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +258,7 @@ fn answer_fields(response: &OAuthResponse) -> Result<Map<String, Value>, String>
 /// Parses a JWKS document (`{"keys": [...]}`); keys of unknown types are kept but never fit.
 pub fn parse_jwks(text: &str) -> Result<JwkSet, String> {
     serde_json::from_str::<JwkSet>(text)
-        .map_err(|e| format!("is not a JWKS ({})", escape_truncated(&e.to_string(), 120)))
+        .map_err(|e| format!("is not a JWKS ({})", truncate(&e.to_string(), 120)))
 }
 
 /// Where the public keys come from.
@@ -329,7 +329,7 @@ fn pem_der(text: &str) -> Result<Vec<u8>, String> {
     if !matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY") {
         return Err(format!(
             "is PEM but not a public key ({}); give the issuer's public key",
-            escape_truncated(label, 40)
+            truncate(label, 40)
         ));
     }
     let body: String = lines

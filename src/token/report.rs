@@ -159,6 +159,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                 name: "signature",
                 outcome,
             });
+            checks.extend(verify::claim_types(&jws.claims));
             checks.extend(verify::claims(&jws.claims, &expect, now));
         }
         Decoded::Jwe(jwe) => {
@@ -166,8 +167,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
             checks.push(Check {
                 name: "signature",
                 outcome: Outcome::NotChecked(format!(
-                    "encrypted (JWE, enc {}): only the intended recipient can decrypt it",
-                    escape(enc)
+                    "encrypted (JWE, enc {enc}): only the intended recipient can decrypt it"
                 )),
             });
         }

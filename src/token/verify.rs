@@ -7,9 +7,11 @@
 //! the key; the token's header alone never picks it. `alg: none` is never verified. A key
 //! from a JWKS is never used as an HMAC secret (the classic RS256→HS256 confusion), and keys
 //! embedded in the token (`jwk`, `jku`, `x5u`, `x5c`) are never used. JOSE is read strictly:
-//! `alg` must be a registered name spelled exactly (RFC 7515 §4.1.1: case-sensitive), and a
+//! `alg` must be a registered name spelled exactly (RFC 7515 §4.1.1: case-sensitive), a
 //! `crit` header naming extensions tvlogin does not understand makes the token invalid
-//! (RFC 7515 §4.1.11).
+//! (RFC 7515 §4.1.11), and so do registered header parameters and claims of the wrong JSON
+//! type (a `kid` that is a number, a `sub` that is an object) and a `b64` that `crit` does not
+//! list (RFC 7797 §6): what another verifier would reject is never called verified here.
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -115,7 +117,7 @@ impl Outcome {
 /// One named check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    /// `signature`, `exp`, `nbf`, `iat`, `iss`, `aud`, `active`.
+    /// `signature`, `claims`, `exp`, `nbf`, `iat`, `iss`, `aud`, `active`.
     pub name: &'static str,
     /// How it ended.
     pub outcome: Outcome,
@@ -341,10 +343,37 @@ pub fn algorithm(jws: &Jws) -> Result<AlgName, String> {
     ))
 }
 
-/// Header rules that hold whatever the keys: a `crit` list naming extensions tvlogin does
-/// not understand makes the token invalid (RFC 7515 §4.1.11), as does a malformed `crit`.
+/// The registered header parameters whose value must be a string, and where that is said.
+const STRING_HEADERS: &[(&str, &str)] = &[
+    ("kid", "RFC 7515 §4.1.4"),
+    ("typ", "RFC 7515 §4.1.9"),
+    ("cty", "RFC 7515 §4.1.10"),
+    ("jku", "RFC 7515 §4.1.2"),
+    ("x5u", "RFC 7515 §4.1.5"),
+    ("x5t", "RFC 7515 §4.1.7"),
+    ("x5t#S256", "RFC 7515 §4.1.8"),
+];
+
+/// Header rules that hold whatever the keys. A registered header parameter of the wrong JSON
+/// type makes the token invalid (a `kid` that is a number or null is no key id: a verifier
+/// that skipped it would try every key), as does a `crit` list that is malformed or names
+/// extensions tvlogin does not understand (RFC 7515 §4.1.11), and a `b64` that `crit` does not
+/// list (RFC 7797 §6: a token relying on it otherwise is malformed).
 pub fn header_rules(jws: &Jws) -> Result<(), String> {
-    let Some(crit) = jws.header.get("crit") else {
+    header_types(&jws.header)?;
+    let crit = jws.header.get("crit");
+    if jws.header.contains_key("b64")
+        && !crit
+            .and_then(Value::as_array)
+            .is_some_and(|names| names.iter().any(|n| n == "b64"))
+    {
+        return Err(
+            "the header has b64 but crit does not list it; RFC 7797 §6 requires b64 to be \
+             listed in crit, so the token is malformed"
+                .into(),
+        );
+    }
+    let Some(crit) = crit else {
         return Ok(());
     };
     let names: Vec<&str> = match crit {
@@ -371,6 +400,89 @@ pub fn header_rules(jws: &Jws) -> Result<(), String> {
         unknown.join(", "),
         if unknown.len() == 1 { "it" } else { "them" }
     ))
+}
+
+/// The JSON types of the registered header parameters (RFC 7515 §4.1, RFC 7797 §3); `alg`
+/// and `crit` are read by their own rules.
+fn header_types(header: &Map<String, Value>) -> Result<(), String> {
+    for (name, spec) in STRING_HEADERS {
+        if let Some(v) = header.get(*name)
+            && !v.is_string()
+        {
+            return Err(format!(
+                "the header's {name} is {}, not a string ({spec})",
+                kind_of(v)
+            ));
+        }
+    }
+    if let Some(v) = header.get("jwk")
+        && !v.is_object()
+    {
+        return Err(format!(
+            "the header's jwk is {}, not a JSON Web Key object (RFC 7515 §4.1.3)",
+            kind_of(v)
+        ));
+    }
+    if let Some(v) = header.get("x5c")
+        && !v
+            .as_array()
+            .is_some_and(|certs| !certs.is_empty() && certs.iter().all(Value::is_string))
+    {
+        return Err(
+            "the header's x5c is not a non-empty list of base64 certificates (RFC 7515 §4.1.6)"
+                .into(),
+        );
+    }
+    if let Some(v) = header.get("b64")
+        && !v.is_boolean()
+    {
+        return Err(format!(
+            "the header's b64 is {}, not true or false (RFC 7797 §3)",
+            kind_of(v)
+        ));
+    }
+    Ok(())
+}
+
+/// The registered claims whose value must be a string (StringOrURI or a plain string).
+const STRING_CLAIMS: &[(&str, &str)] = &[
+    ("iss", "a StringOrURI (RFC 7519 §4.1.1)"),
+    ("sub", "a StringOrURI (RFC 7519 §4.1.2)"),
+    ("jti", "a string (RFC 7519 §4.1.7)"),
+];
+
+/// The registered claims of the wrong JSON type: `iss`, `sub` and `jti` not strings, `aud`
+/// neither a string nor a list of strings (RFC 7519 §4.1). A failed check named `claims`,
+/// present only when one is wrong (a passing row would say nothing the claims table does not
+/// show); `exp`, `nbf` and `iat` that are not numbers fail their own checks ([`claims`]).
+pub fn claim_types(claims: &Map<String, Value>) -> Option<Check> {
+    let wrong = STRING_CLAIMS
+        .iter()
+        .find_map(|(name, want)| {
+            let v = claims.get(*name)?;
+            (!v.is_string()).then(|| format!("{name} is {}, not {want}", kind_of(v)))
+        })
+        .or_else(|| {
+            let aud = claims.get("aud")?;
+            let fine = match aud {
+                Value::String(_) => true,
+                Value::Array(items) => items.iter().all(Value::is_string),
+                _ => false,
+            };
+            (!fine).then(|| {
+                format!(
+                    "aud is {}, not a StringOrURI or a list of them (RFC 7519 §4.1.3)",
+                    match aud {
+                        Value::Array(_) => "a list holding something other than strings",
+                        other => kind_of(other),
+                    }
+                )
+            })
+        })?;
+    Some(Check {
+        name: "claims",
+        outcome: Outcome::Failed(format!("a registered claim has the wrong type: {wrong}")),
+    })
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -618,6 +730,181 @@ mod tests {
             "{none:?}"
         );
         assert!(!any_failed(&none));
+    }
+
+    fn jws_with_header(header: Value) -> Jws {
+        Jws {
+            header: map(header),
+            claims: Map::new(),
+            signature: Vec::new(),
+            segments: [String::new(), String::new(), String::new()],
+        }
+    }
+
+    /// Registered header parameters of the wrong JSON type, and `b64` outside `crit`, make
+    /// the token invalid whatever the keys: the signature check fails before any key is used.
+    #[test]
+    fn registered_header_parameters_must_have_their_types() {
+        let table: Vec<(Value, Option<&str>)> = vec![
+            (
+                json!({"alg": "RS256", "kid": "k", "typ": "JWT", "cty": "JWT"}),
+                None,
+            ),
+            (
+                json!({"alg": "RS256", "kid": 7}),
+                Some("kid is a number, not a string (RFC 7515 §4.1.4)"),
+            ),
+            (
+                json!({"alg": "RS256", "kid": null}),
+                Some("kid is null, not a string"),
+            ),
+            (json!({"alg": "RS256", "kid": ["k"]}), Some("kid is a list")),
+            (json!({"alg": "RS256", "typ": 1}), Some("typ is a number")),
+            (json!({"alg": "RS256", "cty": {}}), Some("cty is an object")),
+            (
+                json!({"alg": "RS256", "jku": true}),
+                Some("jku is a boolean"),
+            ),
+            (json!({"alg": "RS256", "x5u": 1}), Some("x5u is a number")),
+            (json!({"alg": "RS256", "x5t": null}), Some("x5t is null")),
+            (
+                json!({"alg": "RS256", "x5t#S256": 1}),
+                Some("x5t#S256 is a number"),
+            ),
+            (json!({"alg": "RS256", "jwk": "k"}), Some("jwk is a string")),
+            (
+                json!({"alg": "RS256", "x5c": "MIIB"}),
+                Some("x5c is not a non-empty list"),
+            ),
+            (
+                json!({"alg": "RS256", "x5c": []}),
+                Some("x5c is not a non-empty list"),
+            ),
+            (
+                json!({"alg": "RS256", "x5c": [1]}),
+                Some("x5c is not a non-empty list"),
+            ),
+            (
+                json!({"alg": "RS256", "b64": false}),
+                Some("crit does not list it; RFC 7797 §6"),
+            ),
+            (
+                json!({"alg": "RS256", "b64": true}),
+                Some("crit does not list it"),
+            ),
+            (
+                json!({"alg": "RS256", "b64": false, "crit": ["exp"]}),
+                Some("crit does not list it"),
+            ),
+            (
+                json!({"alg": "RS256", "b64": "false", "crit": ["b64"]}),
+                Some("b64 is a string"),
+            ),
+            // Listed: well-formed, but an extension tvlogin does not implement.
+            (
+                json!({"alg": "RS256", "b64": false, "crit": ["b64"]}),
+                Some("marks b64 as critical (crit) and tvlogin does not understand it"),
+            ),
+            (
+                json!({"alg": "RS256", "crit": []}),
+                Some("crit must be a non-empty list"),
+            ),
+            (
+                json!({"alg": "RS256", "crit": ["b64", 1]}),
+                Some("crit must be a list"),
+            ),
+        ];
+        for (header, want) in table {
+            let jws = jws_with_header(header.clone());
+            let got = header_rules(&jws);
+            match want {
+                None => assert_eq!(got, Ok(()), "{header}"),
+                Some(want) => {
+                    let why = got.err().unwrap_or_default();
+                    assert!(why.contains(want), "{header}: {why}");
+                    // The signature check fails on it, with no keys and with keys alike.
+                    let secret = HmacSecret::new(b"k".to_vec()).expect("make a secret");
+                    for keys in [
+                        Keys::default(),
+                        Keys {
+                            secret: Some(&secret),
+                            ..Keys::default()
+                        },
+                    ] {
+                        assert!(
+                            matches!(signature(&jws, &keys, true), SignatureStep::Done(Outcome::Failed(ref w)) if w == &why),
+                            "{header}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registered claims of the wrong JSON type fail a `claims` check (absent when all are
+    /// right); time claims that are not numbers fail their own checks.
+    #[test]
+    fn registered_claims_must_have_their_types() {
+        let table: Vec<(Value, Option<&str>)> = vec![
+            (json!({}), None),
+            (
+                json!({"iss": "https://i", "sub": "u", "aud": "a", "jti": "j", "name": 5}),
+                None,
+            ),
+            (json!({"aud": ["a", "b"]}), None),
+            (json!({"aud": []}), None),
+            (
+                json!({"sub": {"id": 1}}),
+                Some("sub is an object, not a StringOrURI (RFC 7519 §4.1.2)"),
+            ),
+            (json!({"sub": 42}), Some("sub is a number")),
+            (json!({"sub": null}), Some("sub is null")),
+            (
+                json!({"iss": ["https://i"]}),
+                Some("iss is a list, not a StringOrURI (RFC 7519 §4.1.1)"),
+            ),
+            (json!({"iss": true}), Some("iss is a boolean")),
+            (
+                json!({"jti": 7}),
+                Some("jti is a number, not a string (RFC 7519 §4.1.7)"),
+            ),
+            (
+                json!({"aud": 5}),
+                Some("aud is a number, not a StringOrURI or a list of them"),
+            ),
+            (json!({"aud": {"a": 1}}), Some("aud is an object")),
+            (
+                json!({"aud": ["a", 1]}),
+                Some("aud is a list holding something other than strings"),
+            ),
+        ];
+        for (claims_json, want) in table {
+            let got = claim_types(&map(claims_json.clone()));
+            match want {
+                None => assert_eq!(got, None, "{claims_json}"),
+                Some(want) => {
+                    let check = got.unwrap_or_else(|| panic!("{claims_json}: passed"));
+                    assert_eq!(check.name, "claims");
+                    assert!(
+                        matches!(&check.outcome, Outcome::Failed(w) if w.contains(want)),
+                        "{claims_json}: {check:?}"
+                    );
+                }
+            }
+        }
+        let now = UnixTime::from_secs(1_000_000);
+        for name in ["exp", "nbf", "iat"] {
+            for bad in [json!("1000100"), json!(null), json!([1]), json!({})] {
+                let checks = claims(&map(json!({ name: bad })), &Expect::default(), now);
+                let check = checks.iter().find(|c| c.name == name);
+                assert!(
+                    check.is_some_and(
+                        |c| matches!(&c.outcome, Outcome::Failed(w) if w.contains("not a number"))
+                    ),
+                    "{name}: {bad}: {checks:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -75,6 +75,9 @@ pub struct Knobs {
     /// Refresh answers are sent this long after the server rotated the refresh token: the
     /// window in which a client that dies loses its session.
     pub refresh_delay: Option<Duration>,
+    /// JWT access tokens are padded (a `pad` claim) to about this many bytes, as servers that
+    /// put every group of a user into the token make them.
+    pub access_token_bytes: Option<usize>,
 }
 
 impl Default for ServerConfig {

@@ -726,11 +726,8 @@ impl State {
         let access_token = match quirks::opaque_access_token(q)? {
             Some(opaque) => opaque,
             // RFC 9068 §2.2 claims.
-            None => jwt::sign(
-                &env.keys,
-                Alg::Rs256,
-                "at+jwt",
-                &json!({
+            None => {
+                let mut claims = json!({
                     "iss": env.issuer,
                     "sub": SUBJECT,
                     "aud": audience_value(&aud),
@@ -741,8 +738,13 @@ impl State {
                     "exp": exp,
                     "jti": jti,
                     "auth_time": grant.auth_time,
-                }),
-            )?,
+                });
+                if let Some(bytes) = cfg.knobs.access_token_bytes {
+                    // base64url makes 4 characters of 3 bytes.
+                    claims["pad"] = json!("x".repeat(bytes / 4 * 3));
+                }
+                jwt::sign(&env.keys, Alg::Rs256, "at+jwt", &claims)?
+            }
         };
         let id_token =
             if quirks::issues_id_token(q) && scope.split_whitespace().any(|s| s == "openid") {
