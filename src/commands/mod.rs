@@ -17,6 +17,7 @@ mod docker_credential;
 mod exec;
 mod git_credential;
 mod helper;
+mod places;
 mod kubectl_credential;
 mod setup;
 
