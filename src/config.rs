@@ -1274,7 +1274,20 @@ mod tests {
     fn the_example_config_resolves_for_every_profile() {
         let file: ConfigFile = toml::from_str(include_str!("../assets/config.example.toml"))
             .unwrap_or_else(|e| panic!("assets/config.example.toml: {e}"));
-        assert_eq!(file.profiles.len(), 7);
+        assert_eq!(file.profiles.len(), 8);
+        // The profile for `tvlogin serve` names the client serve registers, on this machine.
+        let local = &file.profiles["local"];
+        assert_eq!(
+            local.client_id.as_deref(),
+            Some(crate::server::DEMO_CLIENT_ID)
+        );
+        assert!(
+            local
+                .issuer
+                .as_deref()
+                .is_some_and(|i| i.starts_with("http://127.0.0.1:")),
+            "{local:?}"
+        );
         let env = |var: &str| var.ends_with("_CLIENT_SECRET").then(|| "s".to_string());
         for name in file.profiles.keys() {
             let args = LoginSettings {

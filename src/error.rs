@@ -339,11 +339,14 @@ mod tests {
         );
         let first = hint("default", true);
         assert!(
-            first.starts_with("log in first: tvlogin login --issuer URL --client-id ID (or --provider NAME"),
+            first.starts_with(
+                "log in first: tvlogin login --issuer URL --client-id ID (or --provider NAME"
+            ),
             "{first}"
         );
         assert!(
-            hint("work", true).starts_with("log in first: tvlogin login --profile work --issuer URL"),
+            hint("work", true)
+                .starts_with("log in first: tvlogin login --profile work --issuer URL"),
         );
     }
 }

@@ -200,10 +200,7 @@ fn cannot_run(program: &OsStr, error: &std::io::Error) -> Error {
         }
         std::io::ErrorKind::NotFound => ("command not found".to_owned(), true),
         std::io::ErrorKind::PermissionDenied => ("Permission denied".to_owned(), false),
-        _ => (
-            format!("cannot execute: {}", without_os_code(error)),
-            false,
-        ),
+        _ => (format!("cannot execute: {}", without_os_code(error)), false),
     };
     Error::CannotRun {
         command: OsString::from(program).to_string_lossy().into_owned(),
@@ -250,9 +247,17 @@ mod tests {
         assert_eq!(code(OsStr::new("runnable")), None);
         assert_eq!(code(runnable.as_os_str()), None);
         let table: [(&OsStr, u8, &str); 7] = [
-            (OsStr::new("no-such-command"), 127, "no-such-command: command not found"),
+            (
+                OsStr::new("no-such-command"),
+                127,
+                "no-such-command: command not found",
+            ),
             (OsStr::new(""), 127, ": command not found"),
-            (OsStr::new("./no/such/file"), 127, "./no/such/file: No such file or directory"),
+            (
+                OsStr::new("./no/such/file"),
+                127,
+                "./no/such/file: No such file or directory",
+            ),
             (OsStr::new("plain"), 126, "plain: Permission denied"),
             (plain.as_os_str(), 126, "Permission denied"),
             (subdir.as_os_str(), 126, "Is a directory"),

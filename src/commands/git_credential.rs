@@ -316,26 +316,62 @@ mod tests {
         let f = file();
         let table: &[(Option<&str>, &str, Option<&str>)] = &[
             // Chosen by git_hosts, no --profile.
-            (None, "protocol=https\nhost=git.work.example\n", Some("work")),
-            (None, "protocol=https\nhost=GIT.work.example:443\n", Some("work")),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\n",
+                Some("work"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=GIT.work.example:443\n",
+                Some("work"),
+            ),
             (None, "protocol=https\nhost=other:8443\n", Some("work")),
             (None, "protocol=https\nhost=other:9999\n", None),
             (None, "protocol=https\nhost=other\n", None),
-            (None, "protocol=https\nhost=git.example.test\n", Some("default")),
+            (
+                None,
+                "protocol=https\nhost=git.example.test\n",
+                Some("default"),
+            ),
             (None, "protocol=https\nhost=elsewhere\n", None),
             (None, "protocol=https\nhost=evil.example\n", None),
             (None, "protocol=https\nhost=github.com\n", None),
-            (None, "protocol=https\nhost=git.example.test.evil.example\n", None),
+            (
+                None,
+                "protocol=https\nhost=git.example.test.evil.example\n",
+                None,
+            ),
             (None, "protocol=https\nhost=git.example.test:8443\n", None),
             (None, "protocol=https\nhost=git.example.test\0\n", None),
-            (None, "protocol=https\nhost=git.example.test\0.evil.example\n", None),
+            (
+                None,
+                "protocol=https\nhost=git.example.test\0.evil.example\n",
+                None,
+            ),
             (None, "protocol=https\nhost=git.example.test\u{1b}\n", None),
             (None, "protocol=https\nhost=alice@git.example.test\n", None),
             // With useHttpPath: the most specific setting wins; paths must stay below it.
-            (None, "protocol=https\nhost=git.work.example\npath=team/r.git\n", Some("team")),
-            (None, "protocol=https\nhost=git.work.example\npath=teamx/r.git\n", Some("work")),
-            (None, "protocol=https\nhost=git.work.example\npath=team/../x.git\n", Some("work")),
-            (None, "protocol=https\nhost=git.work.example\npath=a\0b\n", None),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=team/r.git\n",
+                Some("team"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=teamx/r.git\n",
+                Some("work"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=team/../x.git\n",
+                Some("work"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=a\0b\n",
+                None,
+            ),
             // Transport: https, or http to this machine.
             (None, "protocol=http\nhost=git.work.example\n", None),
             (None, "protocol=http\nhost=localhost:3000\n", Some("work")),
@@ -343,20 +379,56 @@ mod tests {
             (None, "protocol=ssh\nhost=git.work.example\n", None),
             (None, "host=git.work.example\n", None),
             // --profile with git_hosts: still only those hosts.
-            (Some("work"), "protocol=https\nhost=git.work.example\n", Some("work")),
+            (
+                Some("work"),
+                "protocol=https\nhost=git.work.example\n",
+                Some("work"),
+            ),
             (Some("work"), "protocol=https\nhost=evil.example\n", None),
-            (Some("work"), "protocol=https\nhost=git.example.test\n", None),
+            (
+                Some("work"),
+                "protocol=https\nhost=git.example.test\n",
+                None,
+            ),
             (Some("default"), "protocol=https\nhost=github.com\n", None),
-            (Some("default"), "protocol=https\nhost=git.example.test.evil.example\n", None),
-            (Some("default"), "protocol=https\nhost=git.example.test\n", Some("default")),
-            (Some("team"), "protocol=https\nhost=git.work.example\n", None),
-            (Some("none"), "protocol=https\nhost=git.work.example\n", None),
+            (
+                Some("default"),
+                "protocol=https\nhost=git.example.test.evil.example\n",
+                None,
+            ),
+            (
+                Some("default"),
+                "protocol=https\nhost=git.example.test\n",
+                Some("default"),
+            ),
+            (
+                Some("team"),
+                "protocol=https\nhost=git.work.example\n",
+                None,
+            ),
+            (
+                Some("none"),
+                "protocol=https\nhost=git.work.example\n",
+                None,
+            ),
             // --profile without any git_hosts: any https host, http only to this machine.
-            (Some("open"), "protocol=https\nhost=anything.example\n", Some("open")),
+            (
+                Some("open"),
+                "protocol=https\nhost=anything.example\n",
+                Some("open"),
+            ),
             (Some("open"), "protocol=http\nhost=anything.example\n", None),
-            (Some("open"), "protocol=http\nhost=127.0.0.1:8080\n", Some("open")),
+            (
+                Some("open"),
+                "protocol=http\nhost=127.0.0.1:8080\n",
+                Some("open"),
+            ),
             (Some("open"), "protocol=https\nhost=a\0b\n", None),
-            (Some("unknown"), "protocol=https\nhost=h.example\n", Some("unknown")),
+            (
+                Some("unknown"),
+                "protocol=https\nhost=h.example\n",
+                Some("unknown"),
+            ),
             // Without --profile, a profile without git_hosts is never chosen.
             (None, "protocol=https\nhost=anything.example\n", None),
         ];
@@ -372,17 +444,25 @@ mod tests {
     #[test]
     fn a_person_learns_why_a_set_up_host_gets_nothing_over_http() {
         let f = file();
-        let quiet = decide(None, &f, &Request::parse("protocol=https\nhost=evil.example\n"));
+        let quiet = decide(
+            None,
+            &f,
+            &Request::parse("protocol=https\nhost=evil.example\n"),
+        );
         assert_eq!(quiet, Decision::Pass(None));
-        let Decision::Pass(Some(why)) =
-            decide(None, &f, &Request::parse("protocol=http\nhost=git.work.example\n"))
-        else {
+        let Decision::Pass(Some(why)) = decide(
+            None,
+            &f,
+            &Request::parse("protocol=http\nhost=git.work.example\n"),
+        ) else {
             panic!("http to a set-up host is refused with a reason");
         };
         assert!(why.contains("http://git.work.example"), "{why}");
-        let Decision::Pass(Some(why)) =
-            decide(None, &f, &Request::parse("protocol=https\nhost=x\u{1b}[31m\n"))
-        else {
+        let Decision::Pass(Some(why)) = decide(
+            None,
+            &f,
+            &Request::parse("protocol=https\nhost=x\u{1b}[31m\n"),
+        ) else {
             panic!("a malformed host is refused with a reason");
         };
         assert!(!why.contains('\u{1b}'), "{why}");

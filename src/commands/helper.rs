@@ -149,7 +149,12 @@ pub async fn with_login_hint(ctx: &Context, profile: &str, error: Error) -> Erro
 /// Every profile tvlogin knows: config.toml's and those with a state file.
 pub fn known_profiles(ctx: &Context) -> Vec<String> {
     let mut names: Vec<String> = ctx.file.profiles.keys().cloned().collect();
-    names.extend(state::list(&ctx.paths).into_iter().flatten().map(|st| st.profile));
+    names.extend(
+        state::list(&ctx.paths)
+            .into_iter()
+            .flatten()
+            .map(|st| st.profile),
+    );
     names.sort();
     names.dedup();
     names
@@ -253,7 +258,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// from the environment (parsed through clap, so that the variables `login` honours —
 /// TVLOGIN_ISSUER, TVLOGIN_STORE, … — apply exactly as there), the profile's settings and
 /// what it remembers of its last login.
-async fn login_config_for(ctx: &Context, profile: &str) -> Result<LoginConfig, Error> {
+pub(super) async fn login_config_for(ctx: &Context, profile: &str) -> Result<LoginConfig, Error> {
     // `--profile=P` in one word: a profile name starting with `-` stays a value.
     let cli = Cli::try_parse_from([
         "tvlogin",
@@ -477,8 +482,14 @@ mod tests {
             "no profile \"wrok\"; did you mean \"work\"?"
         );
         let none = unknown_profile("home", &known);
-        assert!(none.contains("profiles: default, prod, staging, work"), "{none}");
-        assert!(none.contains("tvlogin login --profile home --issuer URL"), "{none}");
+        assert!(
+            none.contains("profiles: default, prod, staging, work"),
+            "{none}"
+        );
+        assert!(
+            none.contains("tvlogin login --profile home --issuer URL"),
+            "{none}"
+        );
         assert_eq!(profile_flag_value("-x y"), "='-x y'");
         assert!(unknown_profile("home", &[]).contains("there are none yet"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);

@@ -287,12 +287,20 @@ mod tests {
             ("any", Some(Some("http://localhost:8080")), true),
             ("any", Some(Some("k8s.example.test:6443")), false),
             ("any", Some(Some("")), false),
-            ("any", Some(Some("https://k8s.example.test\u{0}.evil")), false),
+            (
+                "any",
+                Some(Some("https://k8s.example.test\u{0}.evil")),
+                false,
+            ),
             ("prod", Some(Some("https://k8s.example.test:6443")), true),
             ("prod", Some(Some("https://K8S.example.test:6443/")), true),
             ("prod", Some(Some("https://k8s.example.test:6443/x")), false),
             ("prod", Some(Some("https://k8s.example.test")), false),
-            ("prod", Some(Some("https://k8s.example.test.evil.example:6443")), false),
+            (
+                "prod",
+                Some(Some("https://k8s.example.test.evil.example:6443")),
+                false,
+            ),
             ("prod", Some(Some("http://k8s.example.test:6443")), false),
             ("prod", Some(Some("https://127.0.0.1:6443")), false),
         ];
@@ -306,11 +314,7 @@ mod tests {
                 assert!(!e.to_string().contains('\0'), "{e}");
             }
         }
-        let missing = check_cluster(
-            &ExecInfo::parse(Some(&exec_info(None))),
-            &file,
-            "prod",
-        );
+        let missing = check_cluster(&ExecInfo::parse(Some(&exec_info(None))), &file, "prod");
         assert!(
             missing
                 .err()

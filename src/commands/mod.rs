@@ -17,8 +17,8 @@ mod docker_credential;
 mod exec;
 mod git_credential;
 mod helper;
-mod places;
 mod kubectl_credential;
+mod places;
 mod setup;
 
 pub use crate::session::{ProfileStatus, collect};

@@ -160,7 +160,10 @@ impl Pattern {
 
 /// The best of `settings` covering `place` (see [`Pattern::covers`]), by specificity.
 /// Malformed settings are skipped.
-pub fn best_cover<'a>(settings: impl IntoIterator<Item = &'a String>, place: &Place) -> Option<usize> {
+pub fn best_cover<'a>(
+    settings: impl IntoIterator<Item = &'a String>,
+    place: &Place,
+) -> Option<usize> {
     settings
         .into_iter()
         .filter_map(|s| Pattern::parse(s))
@@ -238,7 +241,8 @@ fn parse_path(text: &str) -> Option<Option<String>> {
 
 /// No `.`, `..` or empty segments: such a path may resolve outside the setting's path.
 fn plain_path(path: &str) -> bool {
-    path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+    path.split('/')
+        .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 fn without_default_port(scheme: &str, port: Option<u16>) -> Option<u16> {
@@ -259,24 +263,84 @@ mod tests {
     #[test]
     fn hosts_match_exactly_port_included() {
         let table: &[(&str, (&str, &str, Option<&str>), bool)] = &[
-            ("git.example.test", ("https", "git.example.test", None), true),
-            ("git.example.test", ("https", "GIT.Example.TEST", None), true),
-            ("git.example.test", ("https", "git.example.test:443", None), true),
-            ("git.example.test:443", ("https", "git.example.test", None), true),
-            ("git.example.test", ("https", "git.example.test:8443", None), false),
-            ("git.example.test:8443", ("https", "git.example.test:8443", None), true),
-            ("git.example.test:8443", ("https", "git.example.test", None), false),
-            ("git.example.test", ("https", "git.example.test.evil.example", None), false),
-            ("git.example.test", ("https", "evil-git.example.test", None), false),
-            ("git.example.test", ("https", "sub.git.example.test", None), false),
+            (
+                "git.example.test",
+                ("https", "git.example.test", None),
+                true,
+            ),
+            (
+                "git.example.test",
+                ("https", "GIT.Example.TEST", None),
+                true,
+            ),
+            (
+                "git.example.test",
+                ("https", "git.example.test:443", None),
+                true,
+            ),
+            (
+                "git.example.test:443",
+                ("https", "git.example.test", None),
+                true,
+            ),
+            (
+                "git.example.test",
+                ("https", "git.example.test:8443", None),
+                false,
+            ),
+            (
+                "git.example.test:8443",
+                ("https", "git.example.test:8443", None),
+                true,
+            ),
+            (
+                "git.example.test:8443",
+                ("https", "git.example.test", None),
+                false,
+            ),
+            (
+                "git.example.test",
+                ("https", "git.example.test.evil.example", None),
+                false,
+            ),
+            (
+                "git.example.test",
+                ("https", "evil-git.example.test", None),
+                false,
+            ),
+            (
+                "git.example.test",
+                ("https", "sub.git.example.test", None),
+                false,
+            ),
             ("git.example.test", ("https", "example.test", None), false),
-            ("git.example.test", ("https", "git.example.test.", None), false),
+            (
+                "git.example.test",
+                ("https", "git.example.test.", None),
+                false,
+            ),
             ("git.example.test", ("https", "evil.example", None), false),
             ("git.example.test", ("https", "github.com", None), false),
-            ("https://git.example.test", ("https", "git.example.test", None), true),
-            ("https://git.example.test:443", ("https", "git.example.test", None), true),
-            ("http://localhost:3000", ("https", "localhost:3000", None), false),
-            ("http://localhost:3000", ("http", "localhost:3000", None), true),
+            (
+                "https://git.example.test",
+                ("https", "git.example.test", None),
+                true,
+            ),
+            (
+                "https://git.example.test:443",
+                ("https", "git.example.test", None),
+                true,
+            ),
+            (
+                "http://localhost:3000",
+                ("https", "localhost:3000", None),
+                false,
+            ),
+            (
+                "http://localhost:3000",
+                ("http", "localhost:3000", None),
+                true,
+            ),
             ("localhost:3000", ("http", "localhost:3000", None), true),
             ("[::1]:3000", ("http", "[0:0::1]:3000", None), true),
         ];
@@ -298,16 +362,29 @@ mod tests {
             ("git.example.test/team", None, false),
             ("git.example.test/team", Some("teamevil/repo.git"), false),
             ("git.example.test/team", Some("other/repo.git"), false),
-            ("git.example.test/team", Some("team/../other/repo.git"), false),
+            (
+                "git.example.test/team",
+                Some("team/../other/repo.git"),
+                false,
+            ),
             ("git.example.test/team", Some("team//repo.git"), false),
             ("git.example.test/team", Some("team/./repo.git"), false),
             ("git.example.test/Team", Some("team/repo.git"), false),
-            ("git.example.test/team/repo.git", Some("team/repo.git"), true),
-            ("git.example.test/team/repo.git", Some("team/other.git"), false),
+            (
+                "git.example.test/team/repo.git",
+                Some("team/repo.git"),
+                true,
+            ),
+            (
+                "git.example.test/team/repo.git",
+                Some("team/other.git"),
+                false,
+            ),
         ];
         for (setting, path, want) in table {
             let pattern = Pattern::parse(setting).unwrap_or_else(|| panic!("{setting}"));
-            let place = place("https", "git.example.test", *path).unwrap_or_else(|| panic!("{path:?}"));
+            let place =
+                place("https", "git.example.test", *path).unwrap_or_else(|| panic!("{path:?}"));
             assert_eq!(pattern.covers(&place), *want, "{setting} vs {path:?}");
         }
     }
@@ -345,8 +422,19 @@ mod tests {
                 assert_eq!(Pattern::parse(host), None, "{host:?}");
             }
         }
-        for path in ["team\0/repo", "team/repo\n", "team/\u{1b}", "team repo", "a?b", "a#b"] {
-            assert_eq!(place("https", "git.example.test", Some(path)), None, "{path:?}");
+        for path in [
+            "team\0/repo",
+            "team/repo\n",
+            "team/\u{1b}",
+            "team repo",
+            "a?b",
+            "a#b",
+        ] {
+            assert_eq!(
+                place("https", "git.example.test", Some(path)),
+                None,
+                "{path:?}"
+            );
         }
         for scheme in ["", "ht\0tp", "https\n", "1https"] {
             assert_eq!(place(scheme, "git.example.test", None), None, "{scheme:?}");
@@ -379,17 +467,28 @@ mod tests {
     #[test]
     fn urls_with_and_without_a_scheme() {
         let table = [
-            ("https://registry.example.test/v2/", Some("https://registry.example.test/v2")),
-            ("registry.example.test", Some("https://registry.example.test")),
+            (
+                "https://registry.example.test/v2/",
+                Some("https://registry.example.test/v2"),
+            ),
+            (
+                "registry.example.test",
+                Some("https://registry.example.test"),
+            ),
             ("http://localhost:5000", Some("http://localhost:5000")),
-            ("https://Registry.Example.test:443", Some("https://registry.example.test")),
+            (
+                "https://Registry.Example.test:443",
+                Some("https://registry.example.test"),
+            ),
             ("https://user:pw@registry.example.test", None),
             ("https://registry.example.test?x=1", None),
             ("https://", None),
         ];
         for (text, want) in table {
             assert_eq!(
-                Place::from_url(text, Some("https")).map(|p| p.display()).as_deref(),
+                Place::from_url(text, Some("https"))
+                    .map(|p| p.display())
+                    .as_deref(),
                 want,
                 "{text}"
             );
@@ -416,8 +515,12 @@ mod tests {
 
     #[test]
     fn the_most_specific_setting_wins() {
-        let settings = vec!["git.example.test".to_owned(), "git.example.test/team".to_owned()];
-        let p = place("https", "git.example.test", Some("team/repo.git")).unwrap_or_else(|| panic!());
+        let settings = vec![
+            "git.example.test".to_owned(),
+            "git.example.test/team".to_owned(),
+        ];
+        let p =
+            place("https", "git.example.test", Some("team/repo.git")).unwrap_or_else(|| panic!());
         assert_eq!(best_cover(&settings, &p), Some(5));
         let p = place("https", "git.example.test", None).unwrap_or_else(|| panic!());
         assert_eq!(best_cover(&settings, &p), Some(0));
