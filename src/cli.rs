@@ -15,10 +15,7 @@ use crate::store::Backend;
     name = "tvlogin",
     version,
     propagate_version = true,
-    after_help = "Exit codes: 0 ok · 1 other failure · 2 usage or configuration · 3 access denied · \
-4 device code expired · 5 network or server error · 6 token invalid (inspect) · 7 not logged in, \
-or the session has ended: log in again (`tvlogin token || tvlogin login`) · 128+N a signal \
-(130 Ctrl-C)"
+    after_help = format!("Exit codes: {}", crate::exit::contract_text())
 )]
 pub struct Cli {
     /// What to do; without a command, the dashboard of stored profiles (a plain table like

@@ -64,7 +64,10 @@ pub const CONTRACT: &[(&str, &str)] = &[
     ("4", "device code expired"),
     ("5", "network or server error"),
     ("6", "token invalid or not verifiable as asked (inspect)"),
-    ("7", "not logged in, or the session has ended: log in again"),
+    (
+        "7",
+        "not logged in, or the session has ended: log in again (`tvlogin token || tvlogin login`)",
+    ),
     ("126", "exec: the command cannot be executed"),
     ("127", "exec: the command was not found"),
     ("130", "cancelled by the user"),

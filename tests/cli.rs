@@ -20,6 +20,16 @@ async fn help_lists_the_working_subcommands() {
             run.stdout
         );
     }
+    // The exit codes come from the one table in exit.rs, exec's 126/127 included (the help
+    // text is wrapped to the terminal's width).
+    let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for code in [
+        "7 not logged in",
+        "126 exec: the command cannot be executed",
+        "127 exec: the command was not found",
+    ] {
+        assert!(words.contains(code), "{code} missing: {}", run.stdout);
+    }
     let run = Home::new().run(&["login", "--help"]).await;
     for flag in [
         "--issuer",

@@ -262,7 +262,8 @@ mod tests {
 
     #[test]
     fn hosts_match_exactly_port_included() {
-        let table: &[(&str, (&str, &str, Option<&str>), bool)] = &[
+        type Case<'a> = (&'a str, (&'a str, &'a str, Option<&'a str>), bool);
+        let table: &[Case] = &[
             (
                 "git.example.test",
                 ("https", "git.example.test", None),
