@@ -4,7 +4,12 @@
 //! first. Without a terminal they fail at once: nothing on stdout, the hint on stderr.
 //!
 //! Also here: the "refused token" marker that `git-credential erase` leaves so that the next
-//! `get` refreshes instead of handing git the token the server just refused.
+//! `get` refreshes instead of handing git the token the server just refused; and, for every
+//! command that takes `--profile` (`token`, `refresh`, `logout` too), hints that work: a
+//! mistyped profile is refused at once with the closest known name
+//! ([`check_profile_exists`]), and a profile that has never logged in and cannot with
+//! `--profile` alone gets a whole `tvlogin login --issuer URL --client-id ID` line
+//! ([`with_login_hint`]).
 
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
