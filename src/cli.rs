@@ -15,10 +15,7 @@ use crate::store::Backend;
     name = "tvlogin",
     version,
     propagate_version = true,
-    after_help = "Exit codes: 0 ok · 1 other failure · 2 usage or configuration · 3 access denied · \
-4 device code expired · 5 network or server error · 6 token invalid (inspect) · 7 not logged in, \
-or the session has ended: log in again (`tvlogin token || tvlogin login`) · 128+N a signal \
-(130 Ctrl-C)"
+    after_help = format!("Exit codes: {}", crate::exit::contract_text())
 )]
 pub struct Cli {
     /// What to do; without a command, the dashboard of stored profiles (a plain table like
@@ -171,21 +168,32 @@ pub enum Command {
     /// The token goes into NAME (default BEARER_TOKEN, the WLCG bearer-token convention);
     /// client secrets are removed from the command's environment. The command replaces
     /// tvlogin (Unix), so its exit status and signals are its own. Without a session, a
-    /// device login runs on stderr when it is a terminal.
+    /// device login runs on stderr when it is a terminal. As in shells: exit 127 when the
+    /// command is not found (a missing path, or not on PATH), 126 when it cannot be executed.
     Exec(ExecArgs),
     /// git's credential helper: `get` answers with the access token as the password
     ///
-    /// Set it up with `tvlogin setup git URL`. Without a session, a device login runs on
-    /// /dev/tty when it can be opened; otherwise it fails at once with a hint on stderr.
+    /// Set it up with `tvlogin setup git URL`. Answers only where the profile was set up to
+    /// send its token: a profile with `git_hosts` only for those (exact host and port; a path
+    /// in the setting is matched when git sends one, with credential.useHttpPath), with or
+    /// without --profile; without --profile, the profile whose `git_hosts` holds the host,
+    /// else nobody; a profile without `git_hosts` only when named by --profile. Always over
+    /// https, or http to this machine only. Otherwise it prints nothing and exits 0, so git
+    /// asks its next helper. Without a session, a device login runs on /dev/tty when it can
+    /// be opened; otherwise it fails at once with a hint on stderr.
     GitCredential(GitCredentialArgs),
     /// kubectl's exec credential plugin: one client.authentication.k8s.io/v1 ExecCredential
     ///
-    /// Set it up with `tvlogin setup kubectl`. Human text goes to stderr only.
+    /// Set it up with `tvlogin setup kubectl`. Human text goes to stderr only. When kubectl
+    /// names the cluster (provideClusterInfo: true), its server must be https (or http to
+    /// this machine) and, when the profile lists `kube_servers`, one of them exactly; a
+    /// profile with `kube_servers` needs kubectl to name it. Otherwise: no token, exit 2.
     KubectlCredential(KubectlCredentialArgs),
     /// Docker's credential helper protocol (also run as `docker-credential-tvlogin`)
     ///
     /// Set it up with `tvlogin setup docker REGISTRY`. Registries map to profiles through
-    /// `docker_registries` in config.toml.
+    /// `docker_registries` in config.toml (exact host and port); only over https (a bare
+    /// host means https), or http to this machine. Anything else is "credentials not found".
     DockerCredential(DockerCredentialArgs),
     /// Configure git, kubectl or docker to get their tokens from tvlogin
     ///
@@ -515,9 +523,10 @@ pub struct ExecArgs {
 /// Flags of `tvlogin git-credential`.
 #[derive(Debug, Clone, Args)]
 pub struct GitCredentialArgs {
-    /// Profile to answer from [default: the profile whose `git_hosts` holds the host, else
-    /// `default`]
-    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    /// Profile to answer from, still only for its `git_hosts` when it lists any [default:
+    /// the profile whose `git_hosts` holds the host, else none]. TVLOGIN_PROFILE is not read
+    /// here: every git command would inherit it
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// What git asks: get, store or erase
     #[arg(value_enum)]

@@ -112,11 +112,21 @@ pub struct Profile {
     /// Answer git with `authtype=Bearer` when git announces `capability[]=authtype`, instead
     /// of the token as a Basic password (default false).
     pub git_bearer: Option<bool>,
-    /// Git hosts (`host` or `host:port`) answered from this profile when
-    /// `git-credential` is given no `--profile`.
+    /// The only git hosts `git-credential` answers from this profile, with or without
+    /// `--profile`: `host`, `host:port`, `host/path` (matched at or below the path when git
+    /// sends one, with `credential.useHttpPath`), optionally with `https://` or — to this
+    /// machine only — `http://`. Exact host and port, no suffix matching. Without this
+    /// setting the profile answers only a helper named `--profile` on its command line.
     pub git_hosts: Option<Vec<String>>,
-    /// Docker registries (`host` or `host:port`) answered from this profile.
+    /// Docker registries (`host` or `host:port`, exactly) answered from this profile; https,
+    /// or http to this machine only.
     pub docker_registries: Option<Vec<String>>,
+    /// The only cluster servers `kubectl-credential` answers from this profile: API server
+    /// URLs as in the kubeconfig's `clusters[].cluster.server` (`https://host:port[/path]`),
+    /// compared exactly. kubectl tells the plugin the server only with
+    /// `provideClusterInfo: true` in the kubeconfig's `exec` section; with this setting and
+    /// without that, nothing is answered. Without it, any https (or loopback) cluster is.
+    pub kube_servers: Option<Vec<String>>,
 }
 
 impl ConfigFile {
@@ -1264,7 +1274,20 @@ mod tests {
     fn the_example_config_resolves_for_every_profile() {
         let file: ConfigFile = toml::from_str(include_str!("../assets/config.example.toml"))
             .unwrap_or_else(|e| panic!("assets/config.example.toml: {e}"));
-        assert_eq!(file.profiles.len(), 7);
+        assert_eq!(file.profiles.len(), 8);
+        // The profile for `tvlogin serve` names the client serve registers, on this machine.
+        let local = &file.profiles["local"];
+        assert_eq!(
+            local.client_id.as_deref(),
+            Some(tvlogin_server::DEMO_CLIENT_ID)
+        );
+        assert!(
+            local
+                .issuer
+                .as_deref()
+                .is_some_and(|i| i.starts_with("http://127.0.0.1:")),
+            "{local:?}"
+        );
         let env = |var: &str| var.ends_with("_CLIENT_SECRET").then(|| "s".to_string());
         for name in file.profiles.keys() {
             let args = LoginSettings {

@@ -55,6 +55,22 @@ pub enum Error {
         profile: String,
         /// What happened, in the person's words (may hold server text: escaped on output).
         reason: String,
+        /// The profile has never logged in and nothing says where it would: its settings,
+        /// the environment and its memory name no server or client. The hint then shows a
+        /// whole `tvlogin login --issuer URL --client-id ID` line instead of
+        /// `tvlogin login --profile P`, which would fail.
+        first_login: bool,
+    },
+    /// `exec`'s command could not be started: not found (exit 127) or not executable
+    /// (exit 126), as shells report it.
+    #[error("{command}: {detail}")]
+    CannotRun {
+        /// The command as given (escaped on output).
+        command: String,
+        /// Why, e.g. "command not found", "Permission denied".
+        detail: String,
+        /// Whether the command was not found (127) rather than found but not executable (126).
+        not_found: bool,
     },
     /// The user cancelled.
     #[error("cancelled")]
@@ -165,6 +181,10 @@ impl Error {
             Error::Denied { .. } => Exit::Denied,
             Error::Expired { .. } => Exit::Expired,
             Error::NotLoggedIn { .. } => Exit::NotLoggedIn,
+            Error::CannotRun {
+                not_found: true, ..
+            } => Exit::CommandNotFound,
+            Error::CannotRun { .. } => Exit::CannotExecute,
             Error::Cancelled => Exit::Cancelled,
             Error::Other(_) => Exit::Failure,
         }
@@ -183,6 +203,10 @@ impl Error {
             Error::Server { error, .. } | Error::Denied { error, .. } => error.clone(),
             Error::Expired { .. } => "expired_token".into(),
             Error::NotLoggedIn { .. } => "not_logged_in".into(),
+            Error::CannotRun {
+                not_found: true, ..
+            } => "command_not_found".into(),
+            Error::CannotRun { .. } => "command_not_executable".into(),
             Error::Cancelled => "cancelled".into(),
             Error::Other(_) => "error".into(),
         }
@@ -190,11 +214,28 @@ impl Error {
 
     /// A hint on what to do next, for the errors where one helps.
     pub fn hint(&self) -> Option<String> {
-        if let Error::NotLoggedIn { profile, .. } = self {
-            return Some(format!(
-                "log in again: tvlogin login --profile {}",
-                crate::sanitize::escape(profile)
-            ));
+        if let Error::NotLoggedIn {
+            profile,
+            first_login,
+            ..
+        } = self
+        {
+            // "default" is config::DEFAULT_PROFILE (config sits above this module): a new
+            // user's first line has no --profile at all.
+            let flag = if profile == "default" && *first_login {
+                String::new()
+            } else {
+                format!(" --profile {}", crate::sanitize::escape(profile))
+            };
+            return Some(if *first_login {
+                format!(
+                    "log in first: tvlogin login{flag} --issuer URL --client-id ID (or \
+                     --provider NAME --client-id ID; `tvlogin demo` shows the flow with no \
+                     account)"
+                )
+            } else {
+                format!("log in again: tvlogin login{flag}")
+            });
         }
         let hint: &'static str = match self {
             Error::Server { error, .. } => match error.as_str() {
@@ -253,8 +294,25 @@ mod tests {
                 Error::NotLoggedIn {
                     profile: "p".into(),
                     reason: "r".into(),
+                    first_login: false,
                 },
                 7,
+            ),
+            (
+                Error::CannotRun {
+                    command: "c".into(),
+                    detail: "command not found".into(),
+                    not_found: true,
+                },
+                127,
+            ),
+            (
+                Error::CannotRun {
+                    command: "c".into(),
+                    detail: "Permission denied".into(),
+                    not_found: false,
+                },
+                126,
             ),
             (Error::Cancelled, 130),
             (Error::Other("o".into()), 1),
@@ -262,5 +320,33 @@ mod tests {
         for (error, code) in table {
             assert_eq!(error.exit().code(), code, "{error:?}");
         }
+    }
+
+    #[test]
+    fn login_hints_are_commands_that_work() {
+        let hint = |profile: &str, first_login| {
+            Error::NotLoggedIn {
+                profile: profile.into(),
+                reason: "r".into(),
+                first_login,
+            }
+            .hint()
+            .unwrap_or_default()
+        };
+        assert_eq!(
+            hint("work", false),
+            "log in again: tvlogin login --profile work"
+        );
+        let first = hint("default", true);
+        assert!(
+            first.starts_with(
+                "log in first: tvlogin login --issuer URL --client-id ID (or --provider NAME"
+            ),
+            "{first}"
+        );
+        assert!(
+            hint("work", true)
+                .starts_with("log in first: tvlogin login --profile work --issuer URL"),
+        );
     }
 }

@@ -20,6 +20,16 @@ async fn help_lists_the_working_subcommands() {
             run.stdout
         );
     }
+    // The exit codes come from the one table in exit.rs, exec's 126/127 included (the help
+    // text is wrapped to the terminal's width).
+    let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for code in [
+        "7 not logged in",
+        "126 exec: the command cannot be executed",
+        "127 exec: the command was not found",
+    ] {
+        assert!(words.contains(code), "{code} missing: {}", run.stdout);
+    }
     let run = Home::new().run(&["login", "--help"]).await;
     for flag in [
         "--issuer",
@@ -222,4 +232,141 @@ async fn no_command_off_a_terminal_prints_the_status_table() {
         "{}",
         run.stdout
     );
+}
+
+/// With nothing stored and nothing configured, every hint is a command that works: a whole
+/// `tvlogin login --issuer URL --client-id ID` line, never `tvlogin login --profile default`
+/// (which fails with "no authorization server given").
+#[tokio::test]
+async fn hints_with_nothing_stored_are_whole_login_lines() {
+    let home = Home::new();
+    let whole = "tvlogin login --issuer URL --client-id ID";
+    for args in [&["token"][..], &["refresh"], &["exec", "--", "true"]] {
+        let run = home.run(args).await;
+        assert_eq!(run.code, 7, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
+        assert!(run.stderr.contains(whole), "{args:?}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("--profile default"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    let status = home.run(&["status"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(status.stdout.contains(whole), "{}", status.stdout);
+    let doctor = home.run(&["doctor"]).await;
+    assert!(doctor.stdout.contains(whole), "{}", doctor.stdout);
+    // The line it shows works as far as naming a server: with one, the hint stays short.
+    home.config("[profiles.default]\nissuer = \"https://login.example.com\"\nclient_id = \"c\"\n");
+    let run = home.run(&["token"]).await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("log in again: tvlogin login --profile default"),
+        "{}",
+        run.stderr
+    );
+    let doctor = home.run(&["doctor"]).await;
+    assert!(
+        doctor
+            .stdout
+            .contains("not logged in yet; `tvlogin login` logs in"),
+        "{}",
+        doctor.stdout
+    );
+}
+
+/// A mistyped --profile is caught at once, with the closest known name, by every command
+/// that takes one (exit 2, nothing on stdout).
+#[tokio::test]
+async fn unknown_profiles_are_caught_with_a_suggestion() {
+    let home = Home::new();
+    home.config("[profiles.work]\nissuer = \"https://login.example.com\"\nclient_id = \"c\"\n");
+    let cases: [&[&str]; 6] = [
+        &["token", "--profile", "wrok"],
+        &["refresh", "--profile", "wrok"],
+        &["logout", "--profile", "wrok"],
+        &["exec", "--profile", "wrok", "--", "true"],
+        &["kubectl-credential", "--profile", "wrok"],
+        &["git-credential", "--profile", "wrok", "get"],
+    ];
+    for args in cases {
+        let mut command = home.command(args, &[]);
+        command.stdin(Stdio::piped());
+        let mut child = command.spawn().expect("spawn tvlogin");
+        if let Some(mut stdin) = child.stdin.take() {
+            use tokio::io::AsyncWriteExt;
+            let _ = stdin
+                .write_all(b"protocol=https\nhost=git.example.com\n\n")
+                .await;
+        }
+        let out = common::output_of(child, &format!("{args:?}")).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            stderr.contains("no profile \"wrok\"; did you mean \"work\"?"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // Without a close name, the known ones and the command that creates it.
+    let run = home.run(&["token", "--profile", "home"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("profiles: work"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("tvlogin login --profile home --issuer URL --client-id ID"),
+        "{}",
+        run.stderr
+    );
+    // A profile known only from its state (logged in without config.toml) is no typo, and
+    // neither is one the environment says how to log in (login would create it).
+    let run = home
+        .run_with_env(
+            &["token", "--profile", "ci"],
+            &[
+                ("TVLOGIN_ISSUER", "https://login.example.com"),
+                ("TVLOGIN_CLIENT_ID", "c"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("log in again: tvlogin login --profile ci"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `exec`'s command that cannot run exits as in shells, before any login is attempted:
+/// 127 not found, 126 not executable, the message naming the command.
+#[cfg(unix)]
+#[tokio::test]
+async fn exec_exits_126_and_127_like_shells() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    let plain = home.dir.path().join("plain.sh");
+    std::fs::write(&plain, "#!/bin/sh\n").expect("write");
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let dir = home.dir.path().display().to_string();
+    let plain = plain.display().to_string();
+    let missing = format!("{dir}/missing");
+    let table: [(&str, i32, &str); 4] = [
+        (
+            "no-such-command-tvlogin",
+            127,
+            "no-such-command-tvlogin: command not found",
+        ),
+        (&missing, 127, "missing: No such file or directory"),
+        (&plain, 126, "plain.sh: Permission denied"),
+        (&dir, 126, ": Is a directory"),
+    ];
+    for (command, code, message) in table {
+        let run = home.run(&["exec", "--", command]).await;
+        assert_eq!(run.code, code, "{command}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{command}");
+        assert!(run.stderr.contains(message), "{command}: {}", run.stderr);
+    }
 }

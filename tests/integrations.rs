@@ -647,3 +647,242 @@ async fn exec_passes_the_token_and_the_exit_status_and_header_output_is_accepted
     );
     assert!(check.status.success(), "{env}");
 }
+
+/// The helpers answer only for the places their profile was set up for, with a live session
+/// (so that a refusal can only come from the rule): through real git with tvlogin as the
+/// global `credential.helper`, and by each helper's protocol by hand. A refusal prints
+/// nothing on stdout (docker: its "not found" answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpers_answer_only_for_the_places_they_were_set_up_for() {
+    const TEST: &str = "helpers_answer_only_for_the_places_they_were_set_up_for";
+    let (_server, home) = common::logged_in(common::quick(3600)).await;
+    let mut tools = Tools::new(&home);
+    let config_file = home.dir.path().join("config/config.toml");
+    let configure = |text: &str| {
+        std::fs::create_dir_all(home.dir.path().join("config")).expect("config dir");
+        std::fs::write(&config_file, text).expect("write config.toml");
+    };
+    configure(
+        "[profiles.default]\ngit_hosts = [\"git.example.test\", \"team.example.test/team\"]\n\
+         docker_registries = [\"registry.example.test\"]\n",
+    );
+    let bin = env!("CARGO_BIN_EXE_tvlogin");
+
+    if have("git", &["--version"], "the git client") {
+        for helper in [
+            format!("{bin} git-credential"),
+            format!("{bin} git-credential --profile default"),
+        ] {
+            ok(
+                &tools.run(
+                    "git",
+                    &[
+                        "config",
+                        "--global",
+                        "--replace-all",
+                        "credential.helper",
+                        &helper,
+                    ],
+                    "",
+                ),
+                "git config credential.helper",
+            );
+            let fill = |extra: &[&str], input: &str| {
+                let mut args = extra.to_vec();
+                args.extend(["credential", "fill"]);
+                tools.run("git", &args, input)
+            };
+            // The host it was set up for: answered (the helper is wired and logged in).
+            let yes = fill(&[], "protocol=https\nhost=git.example.test\n\n");
+            assert!(password(&yes).is_some(), "{helper}: {}", text(&yes.stderr));
+            let refused = [
+                "protocol=https\nhost=evil.example\n\n",
+                "protocol=https\nhost=github.com\n\n",
+                "protocol=https\nhost=git.example.test.evil.example\n\n",
+                "protocol=https\nhost=git.example.test:8443\n\n",
+                "protocol=http\nhost=git.example.test\n\n",
+                // A setting with a path needs git to send the path (useHttpPath).
+                "protocol=https\nhost=team.example.test\n\n",
+            ];
+            for input in refused {
+                let no = fill(&[], input);
+                assert_eq!(password(&no), None, "{helper}: {input:?}");
+                assert!(
+                    !no.status.success(),
+                    "{helper}: git found a password elsewhere?"
+                );
+            }
+            let with_path = ["-c", "credential.useHttpPath=true"];
+            let team = fill(
+                &with_path,
+                "url=https://team.example.test/team/repo.git\n\n",
+            );
+            assert!(
+                password(&team).is_some(),
+                "{helper}: {}",
+                text(&team.stderr)
+            );
+            let other = fill(
+                &with_path,
+                "url=https://team.example.test/other/repo.git\n\n",
+            );
+            assert_eq!(password(&other), None, "{helper}");
+            let escape = fill(
+                &with_path,
+                "url=https://team.example.test/teamx/repo.git\n\n",
+            );
+            assert_eq!(password(&escape), None, "{helper}");
+        }
+    } else {
+        common::skip::skip_or_fail(TEST, "git is not installed: the real-git part did not run");
+    }
+
+    // git's protocol by hand: control characters and URL tricks get nothing, exit 0.
+    let answered = git_get(&tools, &[], "protocol=https\nhost=git.example.test\n\n");
+    assert!(password(&answered).is_some(), "{}", text(&answered.stderr));
+    for input in [
+        "protocol=https\nhost=git.example.test\0\n\n",
+        "protocol=https\nhost=git.example.test\0.evil.example\n\n",
+        "protocol=https\nhost=git.example.test\u{1b}[2J\n\n",
+        "protocol=https\nhost=alice@git.example.test\n\n",
+        "protocol=https\nhost=evil.example\n\n",
+        "protocol=https\nhost=team.example.test\npath=team/../x\n\n",
+    ] {
+        for args in [&[][..], &["--profile", "default"]] {
+            let out = git_get(&tools, args, input);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{input:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{input:?} {args:?}: {}",
+                text(&out.stdout)
+            );
+            assert!(!text(&out.stderr).contains('\u{1b}'), "{input:?}");
+        }
+    }
+
+    // docker: https (a bare host means https) to a listed registry only.
+    let docker = |input: &str| tools.tvlogin(&["docker-credential", "get"], input);
+    let found = docker("https://registry.example.test\n");
+    assert_eq!(found.status.code(), Some(0), "{}", text(&found.stderr));
+    assert!(text(&found.stdout).contains("\"Secret\""));
+    for input in [
+        "http://registry.example.test\n",
+        "registry.example.test:5000\n",
+        "https://registry.example.test.evil.example\n",
+        "https://user@registry.example.test\n",
+        "registry.example.test\0\n",
+    ] {
+        let out = docker(input);
+        assert_eq!(out.status.code(), Some(1), "{input:?}");
+        assert_eq!(
+            text(&out.stdout),
+            "credentials not found in native keychain",
+            "{input:?}"
+        );
+    }
+
+    // kubectl: the cluster kubectl names must be https (or loopback), and one of
+    // kube_servers when the profile lists them; otherwise exit 2 and no token.
+    let table: [(Option<&str>, bool); 4] = [
+        (Some("https://k8s.example.test"), true),
+        (Some("http://127.0.0.1:8080"), true),
+        (Some("http://k8s.example.test"), false),
+        (None, true),
+    ];
+    for (server, answers) in table {
+        let out = kubectl_credential(&mut tools, server);
+        assert_eq!(
+            out.status.success(),
+            answers,
+            "{server:?}: {}",
+            text(&out.stderr)
+        );
+        if !answers {
+            assert_eq!(out.status.code(), Some(2), "{server:?}");
+            assert!(out.stdout.is_empty(), "{server:?}");
+        }
+    }
+    configure("[profiles.default]\nkube_servers = [\"https://k8s.example.test:6443\"]\n");
+    let table: [(Option<&str>, bool); 4] = [
+        (Some("https://k8s.example.test:6443"), true),
+        (Some("https://k8s.example.test"), false),
+        (Some("https://k8s.example.test:6443.evil.example"), false),
+        (None, false),
+    ];
+    for (server, answers) in table {
+        let out = kubectl_credential(&mut tools, server);
+        assert_eq!(
+            out.status.success(),
+            answers,
+            "{server:?}: {}",
+            text(&out.stderr)
+        );
+        if !answers {
+            assert_eq!(out.status.code(), Some(2), "{server:?}");
+            assert!(out.stdout.is_empty(), "{server:?}");
+            assert!(text(&out.stderr).contains("not answering"), "{server:?}");
+        }
+    }
+    tools.env.retain(|(k, _)| k != "KUBERNETES_EXEC_INFO");
+
+    // A profile with no git_hosts at all (this config has none) answers only a helper that
+    // names it on its command line (not through TVLOGIN_PROFILE), and only over https or to
+    // this machine.
+    let named = git_get(
+        &tools,
+        &["--profile", "default"],
+        "protocol=https\nhost=anything.example\n\n",
+    );
+    assert!(password(&named).is_some(), "{}", text(&named.stderr));
+    for (args, input) in [
+        (&[][..], "protocol=https\nhost=anything.example\n\n"),
+        (
+            &["--profile", "default"],
+            "protocol=http\nhost=anything.example\n\n",
+        ),
+    ] {
+        let out = git_get(&tools, args, input);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(out.stdout.is_empty(), "{args:?} {input:?}");
+    }
+    tools.set("TVLOGIN_PROFILE", "default");
+    let out = git_get(&tools, &[], "protocol=https\nhost=anything.example\n\n");
+    assert!(out.stdout.is_empty(), "TVLOGIN_PROFILE is not --profile");
+}
+
+/// The password line of a `git credential fill` or helper answer.
+fn password(out: &Output) -> Option<String> {
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("password="))
+        .map(str::to_owned)
+}
+
+/// `tvlogin git-credential [args] get` with `input` on stdin.
+fn git_get(tools: &Tools, args: &[&str], input: &str) -> Output {
+    let mut all = vec!["git-credential"];
+    all.extend(args);
+    all.push("get");
+    tools.tvlogin(&all, input)
+}
+
+/// `tvlogin kubectl-credential` as kubectl runs it, told the cluster's `server` (or no
+/// cluster: `provideClusterInfo: false`).
+fn kubectl_credential(tools: &mut Tools, server: Option<&str>) -> Output {
+    let cluster = server.map_or(
+        serde_json::Value::Null,
+        |s| serde_json::json!({"server": s}),
+    );
+    let info = serde_json::json!({
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "spec": {"interactive": false, "cluster": cluster},
+    });
+    tools.set("KUBERNETES_EXEC_INFO", info.to_string());
+    tools.tvlogin(&["kubectl-credential"], "")
+}

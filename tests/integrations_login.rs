@@ -16,11 +16,12 @@ use common::pty::{self, Pty, find_code};
 use tokio::io::AsyncWriteExt;
 use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig, ServerHandle};
 
-/// A profile that could log in (issuer, client, file store) but has never done so.
+/// A profile that could log in (issuer, client, file store) but has never done so, set up
+/// for the git host and the registry the helpers are asked about.
 fn configure(home: &common::Home, server: &ServerHandle) {
     home.config(&format!(
         "[profiles.default]\nissuer = \"{}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nstore = \"file\"\n\
-         docker_registries = [\"registry.example.test\"]\n",
+         docker_registries = [\"registry.example.test\"]\ngit_hosts = [\"git.example.test\"]\n",
         server.issuer_str()
     ));
 }

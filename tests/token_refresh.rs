@@ -338,19 +338,25 @@ async fn logout_without_a_revocation_endpoint_says_so_and_still_deletes() {
 #[tokio::test]
 async fn token_never_starts_a_login() {
     let home = Home::new();
-    for args in [
-        &["token"][..],
-        &["token", "--profile", "work"],
-        &["refresh"],
-    ] {
+    for args in [&["token"][..], &["refresh"]] {
         let run = home.run(args).await;
         assert_eq!(run.code, 7, "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty());
         assert!(run.stderr.contains("is not logged in"), "{}", run.stderr);
         assert!(run.stderr.contains("tvlogin login"), "{}", run.stderr);
     }
+    // A profile nobody knows is a typo (exit 2); one config.toml names is not logged in.
     let run = home.run(&["token", "--profile", "work"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("no profile \"work\""), "{}", run.stderr);
+    home.config("[profiles.work]\nissuer = \"https://login.example.com\"\nclient_id = \"c\"\n");
+    let run = home.run(&["token", "--profile", "work"]).await;
+    assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(run.stderr.contains("--profile work"), "{}", run.stderr);
+    assert!(
+        home.paths().data_dir.read_dir().is_err(),
+        "no login was started, nothing stored"
+    );
 }
 
 /// The file store, and the confidential client's secret in `MY_SECRET`.

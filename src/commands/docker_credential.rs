@@ -1,10 +1,12 @@
 //! `tvlogin docker-credential get|store|erase|list|version`, also run as
 //! `docker-credential-tvlogin`: the docker-credential-helpers protocol.
 //!
-//! `get` reads the server URL on stdin and answers `{"ServerURL","Username","Secret"}`;
-//! a registry no profile lists in `docker_registries` answers
-//! `credentials not found in native keychain` on stdout with exit 1 — the exact text docker
-//! and its libraries match. Errors go to stdout too (the protocol's error channel: docker
+//! `get` reads the server URL on stdin and answers `{"ServerURL","Username","Secret"}`
+//! only for a registry a profile lists in `docker_registries` (exact host and port), reached
+//! over https — a bare host means https — or over http to this machine only. Anything else (a
+//! registry no profile lists, a plain-http registry elsewhere, a URL with control characters
+//! or userinfo) answers `credentials not found in native keychain` on stdout with exit 1 —
+//! the exact text docker and its libraries match. Errors go to stdout too (the protocol's error channel: docker
 //! discards a helper's stderr); they are also written to stderr for a person running it.
 
 use std::io::{Read, Write};
@@ -18,6 +20,7 @@ use crate::exit::Exit;
 use crate::session::{self, Context};
 
 use super::helper::{self, Prompt};
+use super::places::{Pattern, Place};
 
 /// The one "not found" message docker recognises.
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
@@ -29,7 +32,8 @@ pub const USERNAME: &str = "oauth2";
 const MAX_INPUT: u64 = 64 * 1024;
 
 /// A registry as docker names it, reduced to `host[:port]` lowercased: docker passes bare
-/// hosts (`registry.example.com`) and URLs (`https://index.docker.io/v1/`) alike.
+/// hosts (`registry.example.com`) and URLs (`https://index.docker.io/v1/`) alike. (What
+/// `setup docker` records; `get` matches through [`profile_for`].)
 pub fn registry_key(server: &str) -> String {
     let s = server.trim();
     let s = s
@@ -39,17 +43,21 @@ pub fn registry_key(server: &str) -> String {
     s.split('/').next().unwrap_or(s).to_ascii_lowercase()
 }
 
-/// The profile serving `server`, if any lists it in `docker_registries`.
+/// The profile serving `server` (as docker names it: a bare `host[:port]`, which means
+/// https, or a URL), if a profile lists it in `docker_registries` and a token may travel
+/// there (https, or http to this machine).
 pub fn profile_for<'a>(file: &'a ConfigFile, server: &str) -> Option<&'a str> {
-    let key = registry_key(server);
+    let place = Place::from_url(server.trim(), Some("https"))?;
+    if !place.secure_transport() {
+        return None;
+    }
+    let registry = |r: &String| {
+        // A registry setting names a host, not a path: docker's URLs carry API paths (`/v1/`).
+        Pattern::parse(r).is_some_and(|p| p.specificity() == 0 && p.covers(&place))
+    };
     file.profiles
         .iter()
-        .find(|(_, p)| {
-            p.docker_registries
-                .iter()
-                .flatten()
-                .any(|r| registry_key(r) == key)
-        })
+        .find(|(_, p)| p.docker_registries.iter().flatten().any(registry))
         .map(|(name, _)| name.as_str())
 }
 
@@ -171,6 +179,13 @@ mod tests {
                 ..Profile::default()
             },
         );
+        file.profiles.insert(
+            "open".into(),
+            Profile {
+                docker_registries: Some(vec!["http://plain.example.com".into()]),
+                ..Profile::default()
+            },
+        );
         file
     }
 
@@ -185,6 +200,21 @@ mod tests {
             ("localhost", None),
             ("https://index.docker.io/v1/", None),
             ("registry.example.com.evil", None),
+            ("registry.example.com:5000", None),
+            ("http://registry.example.com", None),
+            ("http://registry.example.com:443", None),
+            ("ftp://registry.example.com", None),
+            ("https://user:pw@registry.example.com", None),
+            ("https://registry.example.com@evil.example", None),
+            ("registry.example.com\0", None),
+            ("registry.example.com\0.evil.example", None),
+            ("registry.example.com\u{1b}[2J", None),
+            ("http://localhost:5000", Some("work")),
+            ("http://localhost:5000/v2/", Some("work")),
+            ("https://localhost:5000", Some("work")),
+            ("http://plain.example.com", None),
+            ("https://plain.example.com", None),
+            ("  registry.example.com\n", Some("work")),
             ("", None),
         ];
         for (server, want) in table {
@@ -196,7 +226,11 @@ mod tests {
     fn list_names_every_registry() {
         assert_eq!(
             list(&file()),
-            json!({"registry.example.com": "oauth2", "localhost:5000": "oauth2"})
+            json!({
+                "registry.example.com": "oauth2",
+                "localhost:5000": "oauth2",
+                "http://plain.example.com": "oauth2",
+            })
         );
     }
 }

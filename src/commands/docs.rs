@@ -48,8 +48,8 @@ fn render_man() -> std::io::Result<Vec<u8>> {
     man.render_version_section(&mut page)?;
     writeln!(
         page,
-        ".SH \"EXIT STATUS\"\n0 ok, 1 other failure, 2 usage or configuration, 3 access denied, \
-         4 device code expired, 5 network or server error, 6 token invalid (inspect), 130 cancelled."
+        ".SH \"EXIT STATUS\"\n{}.",
+        roff_escape(&crate::exit::contract_text())
     )?;
     Ok(page)
 }
@@ -110,6 +110,12 @@ mod tests {
             );
         }
         assert!(text.contains("EXIT STATUS"));
+        for (code, meaning) in crate::exit::CONTRACT {
+            assert!(
+                text.contains(&format!("{code} {meaning}")),
+                "exit {code} missing from EXIT STATUS"
+            );
+        }
     }
 
     #[test]

@@ -170,6 +170,7 @@ pub async fn doctor(args: DoctorArgs) -> Result<Exit, Error> {
         keyring_works.is_some(),
         data_ok.is_ok(),
     ));
+    checks.extend(not_logged_in_checks(&paths).await);
 
     for (issuer, allow_http) in issuers(&paths, &file, args.issuer.as_deref()) {
         checks.push(issuer_check(&issuer, allow_http).await);
@@ -271,6 +272,56 @@ fn profile_checks(paths: &Paths, keyring_works: bool, data_writable: bool) -> Ve
     }
     out
 }
+
+/// For the profiles that have never logged in: the login command that works for each (a
+/// whole `--issuer URL --client-id ID` line when nothing says where to log in), and for a
+/// new installation with no profile at all, how to start.
+async fn not_logged_in_checks(paths: &Paths) -> Vec<Check> {
+    let ctx = crate::session::Context {
+        paths: paths.clone(),
+        file: ConfigFile::load(&paths.config_file()).unwrap_or_default(),
+        env: Box::new(|var| std::env::var(var).ok()),
+    };
+    let with_state: BTreeSet<String> = state::list(paths)
+        .into_iter()
+        .flatten()
+        .map(|st| st.profile)
+        .collect();
+    if with_state.is_empty() && ctx.file.profiles.is_empty() {
+        return vec![check("profiles", Level::Warning, NO_PROFILE_YET)];
+    }
+    let mut out = Vec::new();
+    for name in ctx
+        .file
+        .profiles
+        .keys()
+        .filter(|n| !with_state.contains(*n))
+    {
+        let command = crate::session::login_command(name);
+        out.push(match super::helper::login_config_for(&ctx, name).await {
+            Ok(_) => check(
+                format!("profile {name}"),
+                Level::Ok,
+                format!("not logged in yet; `{command}` logs in"),
+            ),
+            Err(e) => check(
+                format!("profile {name}"),
+                Level::Warning,
+                format!(
+                    "not logged in, and `{command}` cannot work yet: {e}; give its \
+                     [profiles.{name}] table an issuer (or provider) and a client_id, or run \
+                     `{command} --issuer URL --client-id ID`"
+                ),
+            ),
+        });
+    }
+    out
+}
+
+/// What a new installation is told: the whole command line of a first login.
+const NO_PROFILE_YET: &str = "none yet: log in with `tvlogin login --issuer URL --client-id \
+     ID` (or `tvlogin login --provider NAME --client-id ID`); `tvlogin demo` shows the whole \
+     flow with no account";
 
 /// Creates the data directory if needed and writes, checks and deletes a private file there.
 async fn data_dir_check(paths: &Paths) -> Result<(), String> {

@@ -99,8 +99,11 @@ pub async fn exec(args: ExecArgs) -> Result<Exit, Error> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Usage("no command given after --".into()));
     };
+    // Before any login: a mistyped command should not cost a device login first.
+    findable(program, std::env::var_os("PATH").as_deref())?;
     let ctx = Context::from_env()?;
     let profile = helper::profile_or_default(args.profile);
+    helper::check_profile_exists(&ctx, &profile).await?;
     let token =
         helper::access_token(&ctx, &profile, args.min_ttl, Prompt::stderr_if_terminal()).await?;
     helper::printable(&token, "hand it out")?;
@@ -130,16 +133,158 @@ fn run(mut command: Command, program: &OsStr) -> Result<Exit, Error> {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// Whether `program` can be found the way `execvp` looks for it: as a path when it holds
+/// a `/`, else in each PATH entry (an empty entry is the current directory), skipping
+/// directories as bash does. A file that exists but cannot be executed makes the answer 126
+/// unless a later one can; none at all is 127. The `execvp` that follows has the last word; this only spares a login for a command
+/// that cannot run.
+pub fn findable(program: &OsStr, path_var: Option<&OsStr>) -> Result<(), Error> {
+    use std::io::{Error as IoError, ErrorKind};
+    let not_found = || cannot_run(program, &IoError::from(ErrorKind::NotFound));
+    if program.is_empty() {
+        return Err(not_found());
+    }
+    let candidates: Vec<std::path::PathBuf> = if program.to_string_lossy().contains('/') {
+        vec![program.into()]
+    } else {
+        std::env::split_paths(path_var.unwrap_or_default())
+            .map(|dir| {
+                if dir.as_os_str().is_empty() {
+                    std::path::PathBuf::from(".").join(program)
+                } else {
+                    dir.join(program)
+                }
+            })
+            .collect()
+    };
+    let by_path = candidates.len() == 1 && program.to_string_lossy().contains('/');
+    let mut refused = None;
+    for candidate in &candidates {
+        match std::fs::metadata(candidate) {
+            Ok(meta) if meta.is_file() && executable(&meta) => return Ok(()),
+            // As bash does: a directory on PATH is not the command.
+            Ok(meta) if meta.is_dir() && !by_path => {}
+            Ok(_) => {
+                refused.get_or_insert_with(|| {
+                    cannot_run(program, &IoError::from(ErrorKind::PermissionDenied))
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    Err(refused.unwrap_or_else(not_found))
+}
+
+#[cfg(unix)]
+fn executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn executable(_: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Why `program` could not be started, the way shells say it: not found (exit 127) when
+/// the file does not exist or no PATH entry holds it; otherwise found but not executable
+/// (exit 126: no permission, not an executable format, a directory).
 fn cannot_run(program: &OsStr, error: &std::io::Error) -> Error {
-    Error::Other(format!(
-        "cannot run {}: {error}",
-        crate::sanitize::escape(&OsString::from(program).to_string_lossy())
-    ))
+    let path = std::path::Path::new(program);
+    // execvp reports a directory as "Permission denied"; shells name it.
+    let is_dir = program.to_string_lossy().contains('/') && path.is_dir();
+    let (detail, not_found) = match error.kind() {
+        _ if is_dir => ("Is a directory".to_owned(), false),
+        std::io::ErrorKind::NotFound if program.to_string_lossy().contains('/') => {
+            ("No such file or directory".to_owned(), true)
+        }
+        std::io::ErrorKind::NotFound => ("command not found".to_owned(), true),
+        std::io::ErrorKind::PermissionDenied => ("Permission denied".to_owned(), false),
+        _ => (format!("cannot execute: {}", without_os_code(error)), false),
+    };
+    Error::CannotRun {
+        command: OsString::from(program).to_string_lossy().into_owned(),
+        detail,
+        not_found,
+    }
+}
+
+/// The OS's words without Rust's " (os error N)".
+fn without_os_code(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn commands_that_cannot_run_exit_as_in_shells() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(bin.join("subdir")).expect("mkdir");
+        let write = |name: &str, mode: u32| {
+            let path = bin.join(name);
+            std::fs::write(&path, "#!/bin/sh\n").expect("write");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            path
+        };
+        let runnable = write("runnable", 0o755);
+        let plain = write("plain", 0o644);
+        let path_var = std::env::join_paths([bin.clone()]).expect("PATH");
+        let subdir = bin.join("subdir");
+        let code = |program: &OsStr| {
+            findable(program, Some(&path_var))
+                .err()
+                .map(|e| (e.exit().code(), e.to_string()))
+        };
+        assert_eq!(code(OsStr::new("runnable")), None);
+        assert_eq!(code(runnable.as_os_str()), None);
+        let table: [(&OsStr, u8, &str); 7] = [
+            (
+                OsStr::new("no-such-command"),
+                127,
+                "no-such-command: command not found",
+            ),
+            (OsStr::new(""), 127, ": command not found"),
+            (
+                OsStr::new("./no/such/file"),
+                127,
+                "./no/such/file: No such file or directory",
+            ),
+            (OsStr::new("plain"), 126, "plain: Permission denied"),
+            (plain.as_os_str(), 126, "Permission denied"),
+            (subdir.as_os_str(), 126, "Is a directory"),
+            (OsStr::new("subdir"), 127, "subdir: command not found"),
+        ];
+        for (program, want, text) in table {
+            let (got, message) = code(program).unwrap_or_else(|| panic!("{program:?} runs"));
+            assert_eq!(got, want, "{program:?}");
+            assert!(message.ends_with(text), "{program:?}: {message}");
+        }
+        // A runnable one later on PATH wins over a non-executable one earlier.
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).expect("mkdir");
+        std::fs::copy(&runnable, other.join("plain")).expect("copy");
+        std::fs::set_permissions(other.join("plain"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let both = std::env::join_paths([bin, other]).expect("PATH");
+        assert!(findable(OsStr::new("plain"), Some(&both)).is_ok());
+        // What execvp itself reports maps the same way.
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(cannot_run(OsStr::new("x"), &missing).exit().code(), 127);
+        let format = std::io::Error::from_raw_os_error(8);
+        let e = cannot_run(OsStr::new("x"), &format);
+        assert_eq!(e.exit().code(), 126);
+        assert!(e.to_string().starts_with("x: cannot execute: "), "{e}");
+        assert!(!e.to_string().contains("os error"), "{e}");
+    }
 
     #[test]
     fn variable_names() {

@@ -6,16 +6,36 @@
 //! announces `capability[]=authtype` and the profile sets `git_bearer` — with
 //! `authtype=Bearer` and `credential=<token>`. stdout carries protocol lines only; everything
 //! meant for a person goes to stderr (or, for a login, to /dev/tty).
+//!
+//! **Which requests are answered** ([`decide`]): a token goes only where a profile was set up
+//! to send it, so that a helper configured globally (`credential.helper`) never hands one
+//! to another host:
+//! - A profile that lists `git_hosts` answers only for them (exact host, port included; a
+//!   path in the setting is matched when git sends one, i.e. with `credential.useHttpPath`),
+//!   whether it was named with `--profile` or found by its `git_hosts`.
+//! - Without `--profile`, the profile whose `git_hosts` covers the request answers (the most
+//!   specific setting wins); when none does, nobody answers. There is no fallback to
+//!   `default`.
+//! - A profile with no `git_hosts` setting at all answers only when named with `--profile`
+//!   on the helper's command line (not through `TVLOGIN_PROFILE`, which every git command
+//!   would inherit). `git_hosts = []` answers for nothing.
+//! - In every case the token travels over https, or http to this machine only, and a host or
+//!   path with control characters or URL tricks is never answered (see [`super::places`]).
+//!
+//! Not answering means printing nothing and exiting 0: git then asks its next helper. `store`
+//! and `erase` follow the same rule, so that a refusal by another host never marks this
+//! profile's token as refused.
 
 use std::io::{BufRead, Read, Write};
 
 use crate::cli::{GitCredentialArgs, GitOperation};
-use crate::config::{ConfigFile, DEFAULT_PROFILE};
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::session::{self, Context, IssuedToken};
 
 use super::helper::{self, Prompt};
+use super::places::{self, Place};
 
 /// The username answered when the profile sets no `git_username`.
 pub const DEFAULT_USERNAME: &str = "oauth2";
@@ -58,46 +78,63 @@ impl Request {
             .any(|(k, v)| k == "capability[]" && v == name)
     }
 
-    /// The host without a port, lowercased.
-    fn host_name(&self) -> Option<String> {
-        let host = self.get("host")?;
-        let name = match host.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(v6),
-            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-        };
-        Some(name.to_ascii_lowercase())
+    /// The place git asks about: `protocol`, `host` (with its port) and `path` when git sends
+    /// one. `None` when git named no protocol or host, or when they are malformed.
+    pub fn place(&self) -> Option<Place> {
+        Place::new(self.get("protocol")?, self.get("host")?, self.get("path"))
     }
 }
 
-/// Whether a token may be sent for this request: https, or http to a loopback host only
-/// (a bearer token in clear text over a network is given away).
-pub fn may_send(request: &Request) -> bool {
-    match request.get("protocol") {
-        Some("https") => true,
-        Some("http") => request
-            .host_name()
-            .is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "::1"),
-        _ => false,
-    }
+/// What the helper does with one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Answer from this profile.
+    Answer(String),
+    /// Print nothing, so git asks its next helper; with a line for stderr when a person
+    /// would want to know why (a host set up for this profile but reached over plain http).
+    Pass(Option<String>),
 }
 
-/// The profile answering `request`: the one named on the command line, else the profile
-/// whose `git_hosts` lists the request's host (`host` or `host:port`), else `default`.
-pub fn pick_profile(named: Option<String>, file: &ConfigFile, request: &Request) -> String {
-    if let Some(name) = named {
-        return name;
+/// Which profile answers `request` (see the module documentation for the rules). `named` is
+/// the helper's `--profile`.
+pub fn decide(named: Option<&str>, file: &ConfigFile, request: &Request) -> Decision {
+    if request.get("protocol").is_none() || request.get("host").is_none() {
+        return Decision::Pass(None);
     }
-    let host = request.get("host").map(str::to_ascii_lowercase);
-    let host_name = request.host_name();
-    file.profiles
-        .iter()
-        .find(|(_, p)| {
-            p.git_hosts.iter().flatten().any(|h| {
-                let h = h.to_ascii_lowercase();
-                Some(&h) == host.as_ref() || Some(&h) == host_name.as_ref()
-            })
-        })
-        .map_or_else(|| DEFAULT_PROFILE.to_owned(), |(name, _)| name.clone())
+    let Some(place) = request.place() else {
+        return Decision::Pass(Some(
+            "tvlogin: not answering: git asked for a host or path with characters no URL holds"
+                .into(),
+        ));
+    };
+    let hosts_of = |name: &str| file.profiles.get(name).and_then(|p| p.git_hosts.as_ref());
+    let chosen = match named {
+        Some(name) => match hosts_of(name) {
+            Some(hosts) => places::best_cover(hosts, &place).map(|_| name.to_owned()),
+            None => Some(name.to_owned()),
+        },
+        None => {
+            let mut best: Option<(usize, &String)> = None;
+            for (name, profile) in &file.profiles {
+                let score = places::best_cover(profile.git_hosts.iter().flatten(), &place);
+                if let Some(score) = score
+                    && best.is_none_or(|(top, _)| score > top)
+                {
+                    best = Some((score, name));
+                }
+            }
+            best.map(|(_, name)| name.clone())
+        }
+    };
+    match chosen {
+        None => Decision::Pass(None),
+        Some(_) if !place.secure_transport() => Decision::Pass(Some(format!(
+            "tvlogin: not answering for {}: tokens are only sent over https (or http to this \
+             machine)",
+            crate::sanitize::escape(&place.display())
+        ))),
+        Some(name) => Decision::Answer(name),
+    }
 }
 
 /// The lines answering `get` (without the final blank line git does not need).
@@ -140,7 +177,16 @@ fn read_request(input: impl BufRead) -> String {
 pub async fn git_credential(args: GitCredentialArgs) -> Result<Exit, Error> {
     let request = Request::parse(&read_request(std::io::stdin().lock().take(MAX_INPUT)));
     let ctx = Context::from_env()?;
-    let profile = pick_profile(args.profile, &ctx.file, &request);
+    let profile = match decide(args.profile.as_deref(), &ctx.file, &request) {
+        Decision::Answer(profile) => profile,
+        Decision::Pass(why) => {
+            if let Some(why) = why {
+                eprintln!("{why}");
+            }
+            return Ok(Exit::Ok);
+        }
+    };
+    helper::check_profile_exists(&ctx, &profile).await?;
     match args.operation {
         // tvlogin keeps its own tokens; what git would store is already there.
         GitOperation::Store => Ok(Exit::Ok),
@@ -152,15 +198,6 @@ pub async fn git_credential(args: GitCredentialArgs) -> Result<Exit, Error> {
             Ok(Exit::Ok)
         }
         GitOperation::Get => {
-            if !may_send(&request) {
-                eprintln!(
-                    "tvlogin: not answering for {}://{}: tokens are only sent over https (or \
-                     http to this machine)",
-                    crate::sanitize::escape(request.get("protocol").unwrap_or("?")),
-                    crate::sanitize::escape(request.get("host").unwrap_or("?"))
-                );
-                return Ok(Exit::Ok);
-            }
             let token =
                 helper::access_token(&ctx, &profile, session::DEFAULT_MIN_TTL, Prompt::Tty).await?;
             helper::printable(&token, "hand it out")?;
@@ -209,11 +246,18 @@ mod tests {
         assert!(r.has_capability("authtype"));
         assert!(r.has_capability("state"));
         assert!(!r.has_capability("other"));
-        assert_eq!(r.host_name().as_deref(), Some("git.example.com"));
         assert_eq!(
-            Request::parse("host=[::1]:80\n").host_name().as_deref(),
-            Some("::1")
+            r.place().map(|p| p.display()).as_deref(),
+            Some("https://git.example.com:8443")
         );
+        assert_eq!(
+            Request::parse("protocol=http\nhost=[::1]:80\npath=a/b.git\n")
+                .place()
+                .map(|p| p.display())
+                .as_deref(),
+            Some("http://[::1]/a/b.git")
+        );
+        assert_eq!(Request::parse("host=h\n").place(), None);
     }
 
     #[test]
@@ -247,47 +291,180 @@ mod tests {
         }
     }
 
+    fn file() -> ConfigFile {
+        let mut file = ConfigFile::default();
+        let with_hosts = |hosts: &[&str]| Profile {
+            git_hosts: Some(hosts.iter().map(|h| (*h).to_owned()).collect()),
+            ..Profile::default()
+        };
+        file.profiles.insert(
+            "work".into(),
+            with_hosts(&["git.work.example", "other:8443", "http://localhost:3000"]),
+        );
+        file.profiles
+            .insert("team".into(), with_hosts(&["git.work.example/team"]));
+        file.profiles
+            .insert("default".into(), with_hosts(&["git.example.test"]));
+        file.profiles.insert("open".into(), Profile::default());
+        file.profiles.insert("none".into(), with_hosts(&[]));
+        file
+    }
+
+    /// Who answers what: `None` is "print nothing" (git asks its next helper).
     #[test]
-    fn tokens_go_over_https_or_to_loopback_only() {
-        let table = [
-            ("protocol=https\nhost=git.example.com\n", true),
-            ("protocol=http\nhost=git.example.com\n", false),
-            ("protocol=http\nhost=127.0.0.1:8080\n", true),
-            ("protocol=http\nhost=localhost\n", true),
-            ("protocol=http\nhost=[::1]:80\n", true),
-            ("protocol=http\nhost=localhost.evil.com\n", false),
-            ("protocol=ssh\nhost=git.example.com\n", false),
-            ("host=git.example.com\n", false),
+    fn only_the_places_a_profile_was_set_up_for_are_answered() {
+        let f = file();
+        let table: &[(Option<&str>, &str, Option<&str>)] = &[
+            // Chosen by git_hosts, no --profile.
+            (
+                None,
+                "protocol=https\nhost=git.work.example\n",
+                Some("work"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=GIT.work.example:443\n",
+                Some("work"),
+            ),
+            (None, "protocol=https\nhost=other:8443\n", Some("work")),
+            (None, "protocol=https\nhost=other:9999\n", None),
+            (None, "protocol=https\nhost=other\n", None),
+            (
+                None,
+                "protocol=https\nhost=git.example.test\n",
+                Some("default"),
+            ),
+            (None, "protocol=https\nhost=elsewhere\n", None),
+            (None, "protocol=https\nhost=evil.example\n", None),
+            (None, "protocol=https\nhost=github.com\n", None),
+            (
+                None,
+                "protocol=https\nhost=git.example.test.evil.example\n",
+                None,
+            ),
+            (None, "protocol=https\nhost=git.example.test:8443\n", None),
+            (None, "protocol=https\nhost=git.example.test\0\n", None),
+            (
+                None,
+                "protocol=https\nhost=git.example.test\0.evil.example\n",
+                None,
+            ),
+            (None, "protocol=https\nhost=git.example.test\u{1b}\n", None),
+            (None, "protocol=https\nhost=alice@git.example.test\n", None),
+            // With useHttpPath: the most specific setting wins; paths must stay below it.
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=team/r.git\n",
+                Some("team"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=teamx/r.git\n",
+                Some("work"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=team/../x.git\n",
+                Some("work"),
+            ),
+            (
+                None,
+                "protocol=https\nhost=git.work.example\npath=a\0b\n",
+                None,
+            ),
+            // Transport: https, or http to this machine.
+            (None, "protocol=http\nhost=git.work.example\n", None),
+            (None, "protocol=http\nhost=localhost:3000\n", Some("work")),
+            (None, "protocol=https\nhost=localhost:3000\n", None),
+            (None, "protocol=ssh\nhost=git.work.example\n", None),
+            (None, "host=git.work.example\n", None),
+            // --profile with git_hosts: still only those hosts.
+            (
+                Some("work"),
+                "protocol=https\nhost=git.work.example\n",
+                Some("work"),
+            ),
+            (Some("work"), "protocol=https\nhost=evil.example\n", None),
+            (
+                Some("work"),
+                "protocol=https\nhost=git.example.test\n",
+                None,
+            ),
+            (Some("default"), "protocol=https\nhost=github.com\n", None),
+            (
+                Some("default"),
+                "protocol=https\nhost=git.example.test.evil.example\n",
+                None,
+            ),
+            (
+                Some("default"),
+                "protocol=https\nhost=git.example.test\n",
+                Some("default"),
+            ),
+            (
+                Some("team"),
+                "protocol=https\nhost=git.work.example\n",
+                None,
+            ),
+            (
+                Some("none"),
+                "protocol=https\nhost=git.work.example\n",
+                None,
+            ),
+            // --profile without any git_hosts: any https host, http only to this machine.
+            (
+                Some("open"),
+                "protocol=https\nhost=anything.example\n",
+                Some("open"),
+            ),
+            (Some("open"), "protocol=http\nhost=anything.example\n", None),
+            (
+                Some("open"),
+                "protocol=http\nhost=127.0.0.1:8080\n",
+                Some("open"),
+            ),
+            (Some("open"), "protocol=https\nhost=a\0b\n", None),
+            (
+                Some("unknown"),
+                "protocol=https\nhost=h.example\n",
+                Some("unknown"),
+            ),
+            // Without --profile, a profile without git_hosts is never chosen.
+            (None, "protocol=https\nhost=anything.example\n", None),
         ];
-        for (text, want) in table {
-            assert_eq!(may_send(&Request::parse(text)), want, "{text}");
+        for (named, text, want) in table {
+            let got = match decide(*named, &f, &Request::parse(text)) {
+                Decision::Answer(p) => Some(p),
+                Decision::Pass(_) => None,
+            };
+            assert_eq!(got.as_deref(), *want, "{named:?} {text:?}");
         }
     }
 
     #[test]
-    fn profiles_follow_git_hosts() {
-        let mut file = ConfigFile::default();
-        file.profiles.insert(
-            "work".into(),
-            Profile {
-                git_hosts: Some(vec!["git.work.example".into(), "other:8443".into()]),
-                ..Profile::default()
-            },
+    fn a_person_learns_why_a_set_up_host_gets_nothing_over_http() {
+        let f = file();
+        let quiet = decide(
+            None,
+            &f,
+            &Request::parse("protocol=https\nhost=evil.example\n"),
         );
-        let table = [
-            (None, "protocol=https\nhost=git.work.example\n", "work"),
-            (None, "protocol=https\nhost=GIT.work.example:443\n", "work"),
-            (None, "protocol=https\nhost=other:8443\n", "work"),
-            (None, "protocol=https\nhost=other:9999\n", "default"),
-            (None, "protocol=https\nhost=elsewhere\n", "default"),
-            (Some("me"), "protocol=https\nhost=git.work.example\n", "me"),
-        ];
-        for (named, text, want) in table {
-            assert_eq!(
-                pick_profile(named.map(str::to_owned), &file, &Request::parse(text)),
-                want,
-                "{text}"
-            );
-        }
+        assert_eq!(quiet, Decision::Pass(None));
+        let Decision::Pass(Some(why)) = decide(
+            None,
+            &f,
+            &Request::parse("protocol=http\nhost=git.work.example\n"),
+        ) else {
+            panic!("http to a set-up host is refused with a reason");
+        };
+        assert!(why.contains("http://git.work.example"), "{why}");
+        let Decision::Pass(Some(why)) = decide(
+            None,
+            &f,
+            &Request::parse("protocol=https\nhost=x\u{1b}[31m\n"),
+        ) else {
+            panic!("a malformed host is refused with a reason");
+        };
+        assert!(!why.contains('\u{1b}'), "{why}");
     }
 }

@@ -4,13 +4,18 @@
 //! first. Without a terminal they fail at once: nothing on stdout, the hint on stderr.
 //!
 //! Also here: the "refused token" marker that `git-credential erase` leaves so that the next
-//! `get` refreshes instead of handing git the token the server just refused.
+//! `get` refreshes instead of handing git the token the server just refused; and, for every
+//! command that takes `--profile` (`token`, `refresh`, `logout` too), hints that work: a
+//! mistyped profile is refused at once with the closest known name
+//! ([`check_profile_exists`]), and a profile that has never logged in and cannot with
+//! `--profile` alone gets a whole `tvlogin login --issuer URL --client-id ID` line
+//! ([`with_login_hint`]).
 
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::config::{DEFAULT_PROFILE, LoginSettings};
+use crate::config::{DEFAULT_PROFILE, LoginConfig, LoginSettings};
 use crate::error::Error;
 use crate::login::{OutputMode, Reporter};
 use crate::session::{self, Context, IssuedToken, TokenKind};
@@ -84,7 +89,7 @@ pub async fn access_token(
         return Err(error);
     }
     let Some(terminal) = prompt.open() else {
-        return Err(as_not_logged_in(profile, error));
+        return Err(with_login_hint(ctx, profile, as_not_logged_in(profile, error)).await);
     };
     login_on(ctx, profile, terminal).await?;
     session::current_token(ctx, profile, TokenKind::Access, min_ttl).await
@@ -114,26 +119,166 @@ fn as_not_logged_in(profile: &str, error: Error) -> Error {
         other => Error::NotLoggedIn {
             profile: profile.to_owned(),
             reason: other.to_string(),
+            first_login: false,
         },
     }
 }
 
+/// `error`, with the hint of a first login when `profile` cannot log in with
+/// `tvlogin login --profile P` alone (no server or client in its settings, the environment or
+/// what it remembers): then the hint shows the whole command line, not one that would fail
+/// with "no authorization server given".
+pub async fn with_login_hint(ctx: &Context, profile: &str, error: Error) -> Error {
+    match error {
+        Error::NotLoggedIn {
+            profile: named,
+            reason,
+            first_login: false,
+        } => {
+            let first_login = login_config_for(ctx, profile).await.is_err();
+            Error::NotLoggedIn {
+                profile: named,
+                reason,
+                first_login,
+            }
+        }
+        other => other,
+    }
+}
+
+// ----- profile names -----
+
+/// Every profile tvlogin knows: config.toml's and those with a state file.
+pub fn known_profiles(ctx: &Context) -> Vec<String> {
+    let mut names: Vec<String> = ctx.file.profiles.keys().cloned().collect();
+    names.extend(
+        state::list(&ctx.paths)
+            .into_iter()
+            .flatten()
+            .map(|st| st.profile),
+    );
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Refuses a profile nobody knows (exit 2), naming the closest known one: a mistyped
+/// `--profile wrok` is caught at once instead of ending in "not logged in" and a login hint
+/// that cannot work. `default` always exists (its hint says how to log in); so does a profile
+/// the environment says how to log in (`TVLOGIN_ISSUER`…), which `login` would create.
+pub async fn check_profile_exists(ctx: &Context, profile: &str) -> Result<(), Error> {
+    if profile == DEFAULT_PROFILE || ctx.file.profiles.contains_key(profile) {
+        return Ok(());
+    }
+    // An unreadable state file is reported by the command itself, with its path.
+    if !matches!(state::read(&ctx.paths, profile), Ok(None)) {
+        return Ok(());
+    }
+    if login_config_for(ctx, profile).await.is_ok() {
+        return Ok(());
+    }
+    Err(Error::Usage(unknown_profile(profile, &known_profiles(ctx))))
+}
+
+/// The message for a profile that does not exist: the closest known name, else the list.
+pub fn unknown_profile(profile: &str, known: &[String]) -> String {
+    match closest(profile, known) {
+        Some(near) => format!("no profile {profile:?}; did you mean {near:?}?"),
+        None => format!(
+            "no profile {profile:?} ({}); `tvlogin login --profile{} --issuer URL --client-id \
+             ID` creates it",
+            if known.is_empty() {
+                "there are none yet".to_owned()
+            } else {
+                format!("profiles: {}", known.join(", "))
+            },
+            profile_flag_value(profile)
+        ),
+    }
+}
+
+/// ` NAME` as it follows `--profile` on a shell command line: as is when it is a plain word,
+/// else `='quoted'` (a quoted value starting with `-` would still be read as a flag).
+pub fn profile_flag_value(profile: &str) -> String {
+    let plain = profile
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && profile
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if plain {
+        format!(" {profile}")
+    } else {
+        format!("={}", super::token::shell_quote(profile))
+    }
+}
+
+/// The known name closest to `name` by edit distance (a swap of two neighbours counts as
+/// one edit), when it is close enough to be a typo: one edit per three characters, at least
+/// one. Ties go to the first in order.
+pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    known
+        .iter()
+        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// adjacent characters, each one edit.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    let at = |i: usize, j: usize| i * width + j;
+    for i in 0..=a.len() {
+        d[at(i, 0)] = i;
+    }
+    for j in 0..=b.len() {
+        d[at(0, j)] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[at(i - 1, j)] + 1)
+                .min(d[at(i, j - 1)] + 1)
+                .min(d[at(i - 1, j - 1)] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[at(i - 2, j - 2)] + 1);
+            }
+            d[at(i, j)] = best;
+        }
+    }
+    d[at(a.len(), b.len())]
+}
+
+/// The configuration `tvlogin login --profile P` alone would use for `profile`: the variables
+/// that stand in for `login`'s flags (TVLOGIN_ISSUER, TVLOGIN_STORE, …), the profile's
+/// settings and what it remembers of its last login, through the one resolver.
+pub(super) async fn login_config_for(ctx: &Context, profile: &str) -> Result<LoginConfig, Error> {
+    let env = ctx.env.as_ref();
+    let settings = LoginSettings::from_env(profile, env)?;
+    session::login_config(&ctx.paths, settings, env, None)
+}
+
 /// Runs the plain device login for `profile` with its text on `terminal` (code, URL, link),
 /// storing the tokens as `tvlogin login --profile P` would (same flags from the
-/// environment, same profile settings). Ctrl-C cancels it.
+/// environment, same profile settings, same remembered login). Ctrl-C cancels it.
 async fn login_on(
     ctx: &Context,
     profile: &str,
     mut terminal: Box<dyn Write + Send>,
 ) -> Result<(), Error> {
-    // The variables `login` honours (TVLOGIN_ISSUER, TVLOGIN_STORE, …) apply here exactly
-    // as there, and so does what the profile remembers of its last login.
-    let env = ctx.env.as_ref();
-    let config = LoginSettings::from_env(profile, env)
-        .and_then(|settings| session::login_config(&ctx.paths, settings, env, None))
+    let config = login_config_for(ctx, profile)
+        .await
         .map_err(|e| Error::NotLoggedIn {
             profile: profile.to_owned(),
             reason: format!("profile {profile:?} is not logged in, and cannot log in here: {e}"),
+            first_login: true,
         })?;
     if config.store == Some(Backend::Memory) {
         return Err(Error::Usage(format!(
@@ -292,6 +437,47 @@ mod tests {
             fingerprint("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn typos_of_profile_names_are_named() {
+        let known: Vec<String> = ["default", "prod", "staging", "work"]
+            .map(str::to_owned)
+            .to_vec();
+        let table = [
+            ("wrok", Some("work")),
+            ("wokr", Some("work")),
+            ("Work", Some("work")),
+            ("wor", Some("work")),
+            ("works", Some("work")),
+            ("stagign", Some("staging")),
+            ("prd", Some("prod")),
+            ("defualt", Some("default")),
+            ("home", None),
+            ("x", None),
+            ("", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(closest(name, &known), want, "{name}");
+        }
+        assert_eq!(
+            unknown_profile("wrok", &known),
+            "no profile \"wrok\"; did you mean \"work\"?"
+        );
+        let none = unknown_profile("home", &known);
+        assert!(
+            none.contains("profiles: default, prod, staging, work"),
+            "{none}"
+        );
+        assert!(
+            none.contains("tvlogin login --profile home --issuer URL"),
+            "{none}"
+        );
+        assert_eq!(profile_flag_value("-x y"), "='-x y'");
+        assert!(unknown_profile("home", &[]).contains("there are none yet"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

@@ -2,8 +2,14 @@
 //!
 //! stdout carries exactly one `ExecCredential` (`client.authentication.k8s.io/v1`, or
 //! `v1beta1` when `KUBERNETES_EXEC_INFO` asks for it) with `status.token` and
-//! `status.expirationTimestamp` (RFC 3339); human text goes to stderr only. client-go runs
-//! exec plugins only for https servers.
+//! `status.expirationTimestamp` (RFC 3339); human text goes to stderr only.
+//!
+//! **Which clusters get a token** ([`check_cluster`]): when `KUBERNETES_EXEC_INFO` names the
+//! cluster's server (the kubeconfig's exec section says `provideClusterInfo: true`), it must
+//! be https, or http to this machine only; and when the profile lists `kube_servers`, it must
+//! be one of them exactly (scheme, host, port and path). A profile with `kube_servers` answers
+//! nothing when kubectl does not name the server. A refusal prints no token: a message on
+//! stderr and exit 2.
 
 use std::io::{IsTerminal, Write};
 
@@ -11,11 +17,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
 use crate::cli::KubectlCredentialArgs;
+use crate::config::ConfigFile;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::session::{Context, IssuedToken};
 
 use super::helper::{self, Prompt};
+use super::places::{Pattern, Place};
 
 /// The API version of the plugin protocol that kubectl and tvlogin's setup use.
 pub const V1: &str = "client.authentication.k8s.io/v1";
@@ -29,6 +37,11 @@ pub struct ExecInfo {
     pub api_version: &'static str,
     /// Whether stdin is the person's terminal (`spec.interactive`); `None` when not told.
     pub interactive: Option<bool>,
+    /// Whether kubectl (client-go) ran the plugin: `KUBERNETES_EXEC_INFO` was set.
+    pub from_kubectl: bool,
+    /// The cluster's server (`spec.cluster.server`), when kubectl gave the cluster
+    /// (`provideClusterInfo: true`); an empty text when it gave a cluster without one.
+    pub server: Option<String>,
 }
 
 impl ExecInfo {
@@ -40,6 +53,8 @@ impl ExecInfo {
             return Self {
                 api_version: V1,
                 interactive: None,
+                from_kubectl: text.is_some(),
+                server: None,
             };
         };
         let api_version = match value.get("apiVersion").and_then(Value::as_str) {
@@ -50,11 +65,72 @@ impl ExecInfo {
             .get("spec")
             .and_then(|s| s.get("interactive"))
             .and_then(Value::as_bool);
+        let server = value
+            .get("spec")
+            .and_then(|s| s.get("cluster"))
+            .filter(|c| !c.is_null())
+            .map(|c| {
+                c.get("server")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            });
         Self {
             api_version,
             interactive,
+            from_kubectl: true,
+            server,
         }
     }
+}
+
+/// Refuses (exit 2, no token) a cluster this profile was not set up for: a server that is not
+/// https (or http to this machine), not one of `kube_servers` when the profile lists them, or
+/// not named at all by kubectl when it does.
+pub fn check_cluster(info: &ExecInfo, file: &ConfigFile, profile: &str) -> Result<(), Error> {
+    let servers = file
+        .profiles
+        .get(profile)
+        .and_then(|p| p.kube_servers.as_ref());
+    let server = match (&info.server, servers) {
+        (Some(server), _) => server,
+        (None, Some(_)) if info.from_kubectl => {
+            return Err(Error::Usage(format!(
+                "not answering: profile {profile:?} lists kube_servers, but kubectl did not say \
+                 which cluster it is for; set `provideClusterInfo: true` in the kubeconfig's \
+                 exec section for tvlogin"
+            )));
+        }
+        (None, _) => return Ok(()),
+    };
+    // Debug quoting shows control characters as escapes; the message is escaped again on
+    // output.
+    let shown = server;
+    let Some(place) = Place::from_url(server, None) else {
+        return Err(Error::Usage(format!(
+            "not answering: kubectl names the cluster server {shown:?}, which is not an \
+             https://HOST[:PORT] URL"
+        )));
+    };
+    if !place.secure_transport() {
+        return Err(Error::Usage(format!(
+            "not answering for the cluster {shown:?}: tokens are only sent over https (or \
+             http to this machine)"
+        )));
+    }
+    if let Some(servers) = servers
+        && !servers
+            .iter()
+            .filter_map(|s| Pattern::parse(s))
+            .any(|s| s.is_exactly(&place))
+    {
+        return Err(Error::Usage(format!(
+            "not answering for the cluster {shown:?}: profile {profile:?} is set up for {} \
+             (kube_servers in config.toml)",
+            crate::sanitize::escape(&servers.join(", "))
+        )));
+    }
+    Ok(())
 }
 
 /// Where a login may run: client-go's word when it gives one (`interactive` means the
@@ -93,6 +169,8 @@ pub async fn kubectl_credential(args: KubectlCredentialArgs) -> Result<Exit, Err
     let prompt = prompt_for(&info, std::io::stderr().is_terminal());
     let ctx = Context::from_env()?;
     let profile = helper::profile_or_default(args.profile);
+    helper::check_profile_exists(&ctx, &profile).await?;
+    check_cluster(&info, &ctx.file, &profile)?;
     let token = helper::access_token(&ctx, &profile, args.min_ttl, prompt).await?;
     helper::printable(&token, "hand it out")?;
     let mut out = std::io::stdout().lock();
@@ -139,7 +217,9 @@ mod tests {
                 ExecInfo::parse(text),
                 ExecInfo {
                     api_version: version,
-                    interactive
+                    interactive,
+                    from_kubectl: text.is_some(),
+                    server: None,
                 },
                 "{text:?}"
             );
@@ -151,6 +231,8 @@ mod tests {
         let info = |interactive| ExecInfo {
             api_version: V1,
             interactive,
+            from_kubectl: true,
+            server: None,
         };
         let table = [
             (Some(true), false, Prompt::Stderr),
@@ -167,6 +249,81 @@ mod tests {
                 "{interactive:?} {tty}"
             );
         }
+    }
+
+    fn exec_info(server: Option<&str>) -> String {
+        let cluster = match server {
+            Some(s) => json!({"server": s, "certificate-authority-data": "Zm9v"}),
+            None => Value::Null,
+        };
+        json!({
+            "apiVersion": V1,
+            "kind": "ExecCredential",
+            "spec": {"interactive": false, "cluster": cluster},
+        })
+        .to_string()
+    }
+
+    /// `Ok` is "the token may be handed out"; the number is the exit code of a refusal.
+    #[test]
+    fn only_clusters_the_profile_was_set_up_for_get_a_token() {
+        let mut file = ConfigFile::default();
+        file.profiles.insert(
+            "prod".into(),
+            crate::config::Profile {
+                kube_servers: Some(vec!["https://k8s.example.test:6443".into()]),
+                ..Default::default()
+            },
+        );
+        file.profiles
+            .insert("any".into(), crate::config::Profile::default());
+        let table: &[(&str, Option<Option<&str>>, bool)] = &[
+            // Run by hand: nothing to check against.
+            ("any", None, true),
+            ("prod", None, true),
+            // kubectl without provideClusterInfo.
+            ("any", Some(None), true),
+            ("prod", Some(None), false),
+            // The cluster named.
+            ("any", Some(Some("https://anything.example.test")), true),
+            ("any", Some(Some("http://k8s.example.test:6443")), false),
+            ("any", Some(Some("http://127.0.0.1:8080")), true),
+            ("any", Some(Some("http://localhost:8080")), true),
+            ("any", Some(Some("k8s.example.test:6443")), false),
+            ("any", Some(Some("")), false),
+            (
+                "any",
+                Some(Some("https://k8s.example.test\u{0}.evil")),
+                false,
+            ),
+            ("prod", Some(Some("https://k8s.example.test:6443")), true),
+            ("prod", Some(Some("https://K8S.example.test:6443/")), true),
+            ("prod", Some(Some("https://k8s.example.test:6443/x")), false),
+            ("prod", Some(Some("https://k8s.example.test")), false),
+            (
+                "prod",
+                Some(Some("https://k8s.example.test.evil.example:6443")),
+                false,
+            ),
+            ("prod", Some(Some("http://k8s.example.test:6443")), false),
+            ("prod", Some(Some("https://127.0.0.1:6443")), false),
+        ];
+        for (profile, told, want) in table {
+            let text = told.map(exec_info);
+            let info = ExecInfo::parse(text.as_deref());
+            let got = check_cluster(&info, &file, profile);
+            assert_eq!(got.is_ok(), *want, "{profile} {told:?}: {got:?}");
+            if let Err(e) = got {
+                assert_eq!(e.exit().code(), 2, "{e}");
+                assert!(!e.to_string().contains('\0'), "{e}");
+            }
+        }
+        let missing = check_cluster(&ExecInfo::parse(Some(&exec_info(None))), &file, "prod");
+        assert!(
+            missing
+                .err()
+                .is_some_and(|e| e.to_string().contains("provideClusterInfo: true")),
+        );
     }
 
     #[test]

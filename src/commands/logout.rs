@@ -13,6 +13,7 @@ use crate::session::{self, Context, LogoutOptions, Step, StepOutcome};
 pub async fn logout(args: LogoutArgs) -> Result<Exit, Error> {
     let ctx = Context::from_env()?;
     let profile = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.into());
+    super::helper::check_profile_exists(&ctx, &profile).await?;
     if args.timeout == 0 {
         return Err(Error::Usage("--timeout must be at least 1 second".into()));
     }

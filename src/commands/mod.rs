@@ -18,6 +18,7 @@ mod exec;
 mod git_credential;
 mod helper;
 mod kubectl_credential;
+mod places;
 mod setup;
 
 pub use crate::session::{ProfileStatus, collect};

@@ -15,7 +15,11 @@ use crate::session::{self, Context};
 pub async fn refresh(args: ProfileArgs) -> Result<Exit, Error> {
     let ctx = Context::from_env()?;
     let profile = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.into());
-    let report = session::force_refresh(&ctx, &profile).await?;
+    super::helper::check_profile_exists(&ctx, &profile).await?;
+    let report = match session::force_refresh(&ctx, &profile).await {
+        Ok(report) => report,
+        Err(e) => return Err(super::helper::with_login_hint(&ctx, &profile, e).await),
+    };
     // Read after the refresh: the lifetimes printed are what is left now.
     let now = UnixTime::now();
     let left = |at: Option<u64>| match session::seconds_left(now, at) {

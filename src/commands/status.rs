@@ -190,7 +190,11 @@ pub async fn status(args: StatusArgs) -> Result<Exit, Error> {
         });
         println!("{}", crate::sanitize::json(&doc));
     } else if rows.is_empty() && errors.is_empty() {
-        println!("No profiles yet: run `tvlogin login` (or `tvlogin demo` to see the flow).");
+        println!(
+            "No profiles yet: log in with `tvlogin login --issuer URL --client-id ID` (or \
+             `tvlogin login --provider NAME --client-id ID`); `tvlogin demo` shows the whole flow \
+             with no account."
+        );
     } else {
         if !rows.is_empty() {
             println!("{}", table(&rows, now));

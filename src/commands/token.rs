@@ -15,13 +15,17 @@ use crate::session::{self, Context, IssuedToken, TokenKind};
 pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
     let ctx = Context::from_env()?;
     let profile = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.into());
+    super::helper::check_profile_exists(&ctx, &profile).await?;
     let kind = if args.id_token {
         TokenKind::Id
     } else {
         TokenKind::Access
     };
     let now = UnixTime::now();
-    let issued = session::current_token_at(&ctx, &profile, kind, args.min_ttl, now).await?;
+    let issued = match session::current_token_at(&ctx, &profile, kind, args.min_ttl, now).await {
+        Ok(issued) => issued,
+        Err(e) => return Err(super::helper::with_login_hint(&ctx, &profile, e).await),
+    };
     // A signal arrived while a refresh was finishing: it is stored; exit as asked.
     if let Some(signal) = session::critical::interrupted() {
         return Ok(Exit::Signal(signal));

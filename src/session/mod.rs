@@ -124,6 +124,9 @@ fn not_logged_in(profile: &str, reason: String) -> Error {
     Error::NotLoggedIn {
         profile: profile.to_owned(),
         reason,
+        // The commands know whether `tvlogin login --profile P` alone would work; they say
+        // so (`commands::helper::with_login_hint`).
+        first_login: false,
     }
 }
 
