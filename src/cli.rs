@@ -254,8 +254,10 @@ pub enum Command {
     DockerCredential(DockerCredentialArgs),
     /// Configure git, kubectl or docker to get their tokens from tvlogin
     ///
-    /// Shows what it changes; --dry-run shows without writing. Running it again changes
-    /// nothing.
+    /// Shows what it changes; --dry-run shows the diff without writing. Running it again
+    /// changes nothing. An entry tvlogin did not write is never replaced without --force
+    /// (which backs the file up first). `tvlogin setup TOOL ARGS --undo` removes what setup
+    /// added, and nothing else.
     Setup(SetupArgs),
 }
 
@@ -692,9 +694,16 @@ pub struct SetupCommon {
     /// The profile the tool gets tokens from
     #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
-    /// Show what would change without writing anything
+    /// Show what would change, as a diff of each file, without writing anything
     #[arg(long)]
     pub dry_run: bool,
+    /// Replace an entry tvlogin did not write (a user, context, helper or credHelpers entry of
+    /// the same name); the file is first copied to FILE.tvlogin-backup-TIMESTAMP
+    #[arg(long)]
+    pub force: bool,
+    /// Remove what `setup` added for these arguments, and nothing else
+    #[arg(long, conflicts_with = "force")]
+    pub undo: bool,
 }
 
 #[cfg(test)]

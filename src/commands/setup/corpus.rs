@@ -1,0 +1,1 @@
+//! The round-trip corpus (filled below).
