@@ -227,6 +227,16 @@ pub fn add_member(
         }
         None => {
             let inner = object.span.start + 1..object.span.end - 1;
+            if !inner.is_empty() {
+                // `{ }`, `{` line break `}`: the member goes in after the brace, on a line of
+                // its own in a pretty file; what was inside stays.
+                let with = if text.contains('\n') {
+                    format!("\n{indent}{unit}{key_json}: {value_text}")
+                } else {
+                    format!("{key_json}:{value_text}")
+                };
+                return Ok((inner.start..inner.start, with));
+            }
             let pretty = text.contains('\n');
             let replacement = if pretty {
                 format!("\n{indent}{unit}{key_json}: {value_text}\n{indent}")
@@ -243,7 +253,17 @@ pub fn remove_member(text: &str, object: &Object, index: usize) -> (Range<usize>
     let members = &object.members;
     let member = &members[index];
     if members.len() == 1 {
-        return (object.span.start + 1..object.span.end - 1, String::new());
+        // The whitespace after the member stays, unless it is the layout `add_member` gives
+        // an empty object (a line break and the brace's indentation): then `{}` comes back.
+        let close = object.span.end - 1;
+        let trailing = &text[member.value_span.end..close];
+        let fresh = trailing == format!("\n{}", line_indent(text, object.span.start));
+        let end = if fresh {
+            close
+        } else {
+            member.value_span.end
+        };
+        return (object.span.start + 1..end, String::new());
     }
     if index + 1 == members.len() {
         // The last: from the end of the previous value.
