@@ -400,6 +400,9 @@ users:
         "setup kubectl --dry-run",
     );
     assert!(dry.contains("would add"), "{dry}");
+    // The diff is what kubectl itself would write (run on a scratch copy).
+    assert!(dry.contains("\n+- name: tvlogin-default\n"), "{dry}");
+    assert!(dry.contains("\n+      command: "), "{dry}");
     assert_eq!(
         std::fs::read_to_string(&kubeconfig).unwrap_or_default(),
         original,
@@ -487,14 +490,28 @@ users:
     );
     assert!(undo.contains("removed"), "{undo}");
     let users = ok(
-        &tools.run("kubectl", &["--kubeconfig", &path, "config", "get-users"], ""),
+        &tools.run(
+            "kubectl",
+            &["--kubeconfig", &path, "config", "get-users"],
+            "",
+        ),
         "kubectl config get-users",
     );
-    assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["NAME", "admin"]);
+    assert_eq!(
+        users.split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "admin"]
+    );
     let contexts = ok(
         &tools.run(
             "kubectl",
-            &["--kubeconfig", &path, "config", "get-contexts", "-o", "name"],
+            &[
+                "--kubeconfig",
+                &path,
+                "config",
+                "get-contexts",
+                "-o",
+                "name",
+            ],
             "",
         ),
         "kubectl config get-contexts",
@@ -780,9 +797,15 @@ fn setup_git_refuses_a_users_helper_backs_up_when_forced_strips_passwords_and_un
     let refused = tools.tvlogin(&["setup", "git", with_password], "");
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     let stderr = text(&refused.stderr);
-    assert!(stderr.contains("\"store\"") && stderr.contains("--force"), "{stderr}");
+    assert!(
+        stderr.contains("\"store\"") && stderr.contains("--force"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("s3cr3t"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), original);
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        original
+    );
 
     // --dry-run prints the diff and writes nothing, byte for byte.
     let dry = ok(
@@ -792,7 +815,10 @@ fn setup_git_refuses_a_users_helper_backs_up_when_forced_strips_passwords_and_un
     assert!(dry.contains("-\thelper = store\n"), "{dry}");
     assert!(dry.contains(&format!("+\thelper = {ours}\n")), "{dry}");
     assert!(!dry.contains("s3cr3t"), "{dry}");
-    assert_eq!(std::fs::read(&target).unwrap_or_default(), original.as_bytes());
+    assert_eq!(
+        std::fs::read(&target).unwrap_or_default(),
+        original.as_bytes()
+    );
     assert!(!home.dir.path().join("config/config.toml").exists());
 
     // --force: a backup first, named in the output; the link stays a link, its mode kept.
@@ -807,25 +833,51 @@ fn setup_git_refuses_a_users_helper_backs_up_when_forced_strips_passwords_and_un
         .and_then(|l| l.split(" (").next())
         .unwrap_or_else(|| panic!("no backup named: {forced}"));
     assert!(backup.contains("gitconfig.tvlogin-backup-"), "{backup}");
-    assert_eq!(std::fs::read_to_string(backup).unwrap_or_default(), original);
+    assert_eq!(
+        std::fs::read_to_string(backup).unwrap_or_default(),
+        original
+    );
     assert!(is_link(&gitconfig), "the link was replaced by a file");
     assert_eq!(mode(&target), 0o640);
     assert_eq!(git_helpers(&tools, url), ["".to_owned(), ours.clone()]);
     let written = std::fs::read_to_string(&target).unwrap_or_default();
-    assert!(!written.contains("s3cr3t") && !written.contains("alice"), "{written}");
-    assert!(written.starts_with("# my git settings\n[user]\n\tname = Alice\n"), "{written}");
+    assert!(
+        !written.contains("s3cr3t") && !written.contains("alice"),
+        "{written}"
+    );
+    assert!(
+        written.starts_with("# my git settings\n[user]\n\tname = Alice\n"),
+        "{written}"
+    );
 
     // Again: nothing changes.
-    let again = ok(&tools.tvlogin(&["setup", "git", url], ""), "setup git again");
-    assert!(again.contains("unchanged") && !again.contains("added"), "{again}");
-    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), written);
+    let again = ok(
+        &tools.tvlogin(&["setup", "git", url], ""),
+        "setup git again",
+    );
+    assert!(
+        again.contains("unchanged") && !again.contains("added"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        written
+    );
 
     // Undo removes tvlogin's values (and the host in config.toml), nothing else.
-    ok(&tools.tvlogin(&["setup", "git", url, "--undo"], ""), "setup git --undo");
+    ok(
+        &tools.tvlogin(&["setup", "git", url, "--undo"], ""),
+        "setup git --undo",
+    );
     assert!(git_helpers(&tools, url).is_empty());
-    let name = text(&tools.run("git", &["config", "--global", "user.name"], "").stdout);
+    let name = text(
+        &tools
+            .run("git", &["config", "--global", "user.name"], "")
+            .stdout,
+    );
     assert_eq!(name, "Alice\n");
-    let config = std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
+    let config =
+        std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
     assert!(!config.contains("git.example.test"), "{config}");
 
     // On a file with no helper for the URL, setup then undo gives back the same bytes.
@@ -833,7 +885,10 @@ fn setup_git_refuses_a_users_helper_backs_up_when_forced_strips_passwords_and_un
     std::fs::write(&target, plain).expect("write");
     ok(&tools.tvlogin(&["setup", "git", url], ""), "setup git");
     assert_eq!(git_helpers(&tools, url), ["".to_owned(), ours.clone()]);
-    ok(&tools.tvlogin(&["setup", "git", url, "--undo"], ""), "setup git --undo");
+    ok(
+        &tools.tvlogin(&["setup", "git", url, "--undo"], ""),
+        "setup git --undo",
+    );
     assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), plain);
     assert!(is_link(&gitconfig));
 }
@@ -897,8 +952,16 @@ fn setup_git_never_leaves_zero_helpers_while_git_config_writes_concurrently() {
         writer.join().expect("writer");
         reader.join().expect("reader");
         ok(&run, &format!("setup git --force, round {round}"));
-        assert_eq!(zero.load(Ordering::SeqCst), 0, "round {round}: a moment with no helper");
-        assert_eq!(git_helpers(&tools, url), ["".to_owned(), ours.clone()], "round {round}");
+        assert_eq!(
+            zero.load(Ordering::SeqCst),
+            0,
+            "round {round}: a moment with no helper"
+        );
+        assert_eq!(
+            git_helpers(&tools, url),
+            ["".to_owned(), ours.clone()],
+            "round {round}"
+        );
         let notes = text(
             &tools
                 .run("git", &["config", "--global", "--get-all", "user.note"], "")
@@ -946,10 +1009,21 @@ fn setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result() {
         let target = linked_file(&dir, &link, &original);
         let path = link.display().to_string();
         let args = [
-            "setup", "kubectl", "--kubeconfig", &path, "--context", "tvlogin", "--cluster", "on",
+            "setup",
+            "kubectl",
+            "--kubeconfig",
+            &path,
+            "--context",
+            "tvlogin",
+            "--cluster",
+            "on",
         ];
         let before_users = ok(
-            &tools.run(kubectl.to_str().unwrap_or("kubectl"), &["--kubeconfig", &path, "config", "get-users"], ""),
+            &tools.run(
+                kubectl.to_str().unwrap_or("kubectl"),
+                &["--kubeconfig", &path, "config", "get-users"],
+                "",
+            ),
             "kubectl get-users",
         );
 
@@ -963,22 +1037,36 @@ fn setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result() {
                 .any(|l| l.starts_with('+') && l.trim_end().ends_with("- name: tvlogin-default")),
             "{name}: {dry}"
         );
-        assert_eq!(std::fs::read(&target).unwrap_or_default(), original.as_bytes(), "{name}");
+        assert_eq!(
+            std::fs::read(&target).unwrap_or_default(),
+            original.as_bytes(),
+            "{name}"
+        );
 
         let out = ok(&tools.tvlogin(&args, ""), "setup kubectl");
         assert!(out.contains("added"), "{name}: {out}");
         assert!(is_link(&link), "{name}: the link was replaced by a file");
         assert_eq!(mode(&target), 0o640, "{name}");
-        assert!(!Path::new(&format!("{path}.lock")).exists(), "{name}: the lock is left");
+        assert!(
+            !Path::new(&format!("{path}.lock")).exists(),
+            "{name}: the lock is left"
+        );
         let written = std::fs::read_to_string(&target).unwrap_or_default();
         // Every line that was there is still there, in order (comments, "on", numbers).
         let mut rest = written.lines();
-        for line in original.lines().filter(|l| !l.starts_with("users:") && !l.starts_with("contexts:")) {
+        for line in original
+            .lines()
+            .filter(|l| !l.starts_with("users:") && !l.starts_with("contexts:"))
+        {
             assert!(rest.any(|l| l == line), "{name}: lost {line:?}:\n{written}");
         }
         // kubectl (YAML 1.1) reads it: every user, tvlogin's with its exec plugin.
         let users = ok(
-            &tools.run(kubectl.to_str().unwrap_or("kubectl"), &["--kubeconfig", &path, "config", "get-users"], ""),
+            &tools.run(
+                kubectl.to_str().unwrap_or("kubectl"),
+                &["--kubeconfig", &path, "config", "get-users"],
+                "",
+            ),
             "kubectl config get-users",
         );
         for user in before_users.lines().skip(1) {
@@ -1011,8 +1099,14 @@ fn setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result() {
 
         // Again: byte for byte the same.
         let again = ok(&tools.tvlogin(&args, ""), "setup kubectl again");
-        assert!(!again.contains("added") && !again.contains("updated"), "{again}");
-        assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), written);
+        assert!(
+            !again.contains("added") && !again.contains("updated"),
+            "{again}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap_or_default(),
+            written
+        );
 
         // Undo: the original bytes.
         let undo = ok(
@@ -1020,7 +1114,11 @@ fn setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result() {
             "setup kubectl --undo",
         );
         assert!(undo.contains("removed"), "{undo}");
-        assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), original, "{name}");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap_or_default(),
+            original,
+            "{name}"
+        );
         assert!(is_link(&link));
     }
 
@@ -1029,12 +1127,24 @@ fn setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result() {
     let text_before = "{\"apiVersion\": \"v1\", \"kind\": \"Config\", \"users\": []}\n";
     std::fs::write(&flow, text_before).expect("write");
     let refused = tools.tvlogin(
-        &["setup", "kubectl", "--kubeconfig", &flow.display().to_string()],
+        &[
+            "setup",
+            "kubectl",
+            "--kubeconfig",
+            &flow.display().to_string(),
+        ],
         "",
     );
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
-    assert!(text(&refused.stderr).contains("Install kubectl"), "{}", text(&refused.stderr));
-    assert_eq!(std::fs::read_to_string(&flow).unwrap_or_default(), text_before);
+    assert!(
+        text(&refused.stderr).contains("Install kubectl"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&flow).unwrap_or_default(),
+        text_before
+    );
 }
 
 #[test]
@@ -1066,7 +1176,14 @@ fn setup_kubectl_honours_the_kubeconfig_lock_against_kubectl_writers() {
             let (tools, path, kubectl) = (tools.clone(), path.clone(), kubectl.clone());
             runs.push(std::thread::spawn(move || {
                 let ours = tools.tvlogin(
-                    &["setup", "kubectl", "--kubeconfig", &path, "--user", &format!("tv-{n}")],
+                    &[
+                        "setup",
+                        "kubectl",
+                        "--kubeconfig",
+                        &path,
+                        "--user",
+                        &format!("tv-{n}"),
+                    ],
                     "",
                 );
                 // kubectl gives up when it finds the lock held: a writer that honours it
@@ -1099,13 +1216,23 @@ fn setup_kubectl_honours_the_kubeconfig_lock_against_kubectl_writers() {
             ok(&theirs, "kubectl config set-credentials");
         }
         let users = ok(
-            &tools.run(&kubectl, &["--kubeconfig", &path, "config", "get-users"], ""),
+            &tools.run(
+                &kubectl,
+                &["--kubeconfig", &path, "config", "get-users"],
+                "",
+            ),
             "get-users",
         );
         let names: std::collections::BTreeSet<&str> = users.split_whitespace().skip(1).collect();
         for n in 0..10 {
-            assert!(names.contains(format!("tv-{n}").as_str()), "with kubectl: {with_kubectl}: tv-{n} lost: {users}");
-            assert!(names.contains(format!("other-{n}").as_str()), "with kubectl: {with_kubectl}: other-{n} lost: {users}");
+            assert!(
+                names.contains(format!("tv-{n}").as_str()),
+                "with kubectl: {with_kubectl}: tv-{n} lost: {users}"
+            );
+            assert!(
+                names.contains(format!("other-{n}").as_str()),
+                "with kubectl: {with_kubectl}: other-{n} lost: {users}"
+            );
         }
         assert!(names.contains("kind-kind"), "{users}");
         assert!(!Path::new(&format!("{path}.lock")).exists());
@@ -1127,16 +1254,29 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
     std::fs::create_dir_all(&local_bin).expect("create ~/.local/bin");
     tools.set(
         "PATH",
-        format!("{}:{}", local_bin.display(), std::env::var("PATH").unwrap_or_default()),
+        format!(
+            "{}:{}",
+            local_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
     );
 
     let dry = ok(
-        &tools.tvlogin(&["setup", "docker", "registry.example.test", "--dry-run"], ""),
+        &tools.tvlogin(
+            &["setup", "docker", "registry.example.test", "--dry-run"],
+            "",
+        ),
         "setup docker --dry-run",
     );
-    assert!(dry.contains("+\t\t\"registry.example.test\": \"tvlogin\""), "{dry}");
+    assert!(
+        dry.contains("+\t\t\"registry.example.test\": \"tvlogin\""),
+        "{dry}"
+    );
     assert!(dry.contains("would link"), "{dry}");
-    assert_eq!(std::fs::read(&target).unwrap_or_default(), original.as_bytes());
+    assert_eq!(
+        std::fs::read(&target).unwrap_or_default(),
+        original.as_bytes()
+    );
     assert!(!local_bin.join("docker-credential-tvlogin").exists());
 
     let out = ok(
@@ -1145,7 +1285,9 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
     );
     assert!(out.contains("added"), "{out}");
     assert_eq!(
-        out.lines().filter(|l| l.contains("docker-credential-tvlogin")).count(),
+        out.lines()
+            .filter(|l| l.contains("docker-credential-tvlogin"))
+            .count(),
         1,
         "said once: {out}"
     );
@@ -1168,16 +1310,32 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
         &tools.tvlogin(&["setup", "docker", "registry.example.test"], ""),
         "setup docker again",
     );
-    assert!(!again.contains("added") && !again.contains("docker-credential-tvlogin"), "{again}");
-    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), written);
+    assert!(
+        !again.contains("added") && !again.contains("docker-credential-tvlogin"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        written
+    );
 
     // The ECR helper is the user's: refused unless --force, which backs up first.
     let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
     let refused = tools.tvlogin(&["setup", "docker", ecr], "");
     assert_eq!(refused.status.code(), Some(2));
-    assert!(text(&refused.stderr).contains("\"ecr-login\""), "{}", text(&refused.stderr));
-    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), written);
-    let forced = ok(&tools.tvlogin(&["setup", "docker", ecr, "--force"], ""), "--force");
+    assert!(
+        text(&refused.stderr).contains("\"ecr-login\""),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        written
+    );
+    let forced = ok(
+        &tools.tvlogin(&["setup", "docker", ecr, "--force"], ""),
+        "--force",
+    );
     let backup = forced
         .lines()
         .find_map(|l| l.trim().strip_prefix("backup: "))
@@ -1187,10 +1345,18 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
     assert_eq!(std::fs::read_to_string(backup).unwrap_or_default(), written);
 
     // The Python docker library reads the result.
-    if have("python3", &["-c", "import docker.auth"], "the Python docker library (pip install docker)") {
+    if have(
+        "python3",
+        &["-c", "import docker.auth"],
+        "the Python docker library (pip install docker)",
+    ) {
         let script = "import json, sys, docker.auth\nc = docker.auth.load_config(config_path=sys.argv[1])\nprint(json.dumps(c.cred_helpers))";
         let helpers = ok(
-            &tools.run("python3", &["-c", script, &config.display().to_string()], ""),
+            &tools.run(
+                "python3",
+                &["-c", script, &config.display().to_string()],
+                "",
+            ),
             "python docker",
         );
         let helpers: serde_json::Value = serde_json::from_str(&helpers).expect("json");
@@ -1208,7 +1374,8 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
         original.replace("\"ecr-login\"", "\"tvlogin\"")
     );
     assert!(is_link(&config));
-    let toml = std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
+    let toml =
+        std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
     assert!(!toml.contains("registry.example.test"), "{toml}");
 }
 
@@ -1216,15 +1383,28 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
 fn setup_docker_names_the_directory_to_link_into_once_when_none_is_on_path() {
     let home = Home::new();
     let mut tools = Tools::new(&home);
-    tools.set("DOCKER_CONFIG", tools.path().join("docker").display().to_string());
-    let out = ok(&tools.tvlogin(&["setup", "docker", "r.example.test"], ""), "setup docker");
+    tools.set(
+        "DOCKER_CONFIG",
+        tools.path().join("docker").display().to_string(),
+    );
+    let out = ok(
+        &tools.tvlogin(&["setup", "docker", "r.example.test"], ""),
+        "setup docker",
+    );
     assert_eq!(out.matches("note: docker runs").count(), 1, "{out}");
     let local_bin = tools.path().join(".local/bin");
     assert!(
-        out.contains(&format!("ln -s {} {}/docker-credential-tvlogin", env!("CARGO_BIN_EXE_tvlogin"), local_bin.display())),
+        out.contains(&format!(
+            "ln -s {} {}/docker-credential-tvlogin",
+            env!("CARGO_BIN_EXE_tvlogin"),
+            local_bin.display()
+        )),
         "{out}"
     );
-    assert!(!out.contains("target/debug/docker-credential"), "no link into the build dir: {out}");
+    assert!(
+        !out.contains("target/debug/docker-credential"),
+        "no link into the build dir: {out}"
+    );
 }
 
 #[cfg(unix)]
@@ -1240,8 +1420,15 @@ fn setup_writes_plain_tvlogin_when_path_finds_this_binary_and_warns_about_build_
     // From the build directory, tvlogin not on PATH: the absolute path and a warning.
     let run = tools.tvlogin(&["setup", "git", url], "");
     ok(&run, "setup git");
-    assert!(text(&run.stderr).contains("cargo build directory"), "{}", text(&run.stderr));
-    assert_eq!(git_helpers(&tools, url)[1], format!("{exe} git-credential --profile default"));
+    assert!(
+        text(&run.stderr).contains("cargo build directory"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(
+        git_helpers(&tools, url)[1],
+        format!("{exe} git-credential --profile default")
+    );
     ok(&tools.tvlogin(&["setup", "git", url, "--undo"], ""), "undo");
     // tvlogin on PATH is this binary: plain `tvlogin`, run by git through the shell.
     let bin = tools.path().join("bin");
@@ -1249,12 +1436,23 @@ fn setup_writes_plain_tvlogin_when_path_finds_this_binary_and_warns_about_build_
     std::os::unix::fs::symlink(exe, bin.join("tvlogin")).expect("link");
     tools.set(
         "PATH",
-        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
     );
     let run = tools.tvlogin(&["setup", "git", url], "");
     ok(&run, "setup git");
-    assert!(!text(&run.stderr).contains("warning"), "{}", text(&run.stderr));
-    assert_eq!(git_helpers(&tools, url)[1], "!tvlogin git-credential --profile default");
+    assert!(
+        !text(&run.stderr).contains("warning"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(
+        git_helpers(&tools, url)[1],
+        "!tvlogin git-credential --profile default"
+    );
     let mut traced = tools.env.clone();
     traced.push(("GIT_TRACE".into(), "1".into()));
     let fill = Command::new("git")
@@ -1280,7 +1478,15 @@ fn setup_writes_plain_tvlogin_when_path_finds_this_binary_and_warns_about_build_
     );
     let kubeconfig = tools.path().join("kubeconfig");
     ok(
-        &tools.tvlogin(&["setup", "kubectl", "--kubeconfig", &kubeconfig.display().to_string()], ""),
+        &tools.tvlogin(
+            &[
+                "setup",
+                "kubectl",
+                "--kubeconfig",
+                &kubeconfig.display().to_string(),
+            ],
+            "",
+        ),
         "setup kubectl",
     );
     let written = std::fs::read_to_string(&kubeconfig).unwrap_or_default();

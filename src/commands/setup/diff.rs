@@ -100,7 +100,10 @@ pub fn unified(old_name: &str, new_name: &str, old: &str, new: &str) -> String {
         }
         let end = (end + CONTEXT + 1).min(ops.len());
         let (a0, b0) = pos[start];
-        let a_len = ops[start..end].iter().filter(|(o, _)| *o != Op::Add).count();
+        let a_len = ops[start..end]
+            .iter()
+            .filter(|(o, _)| *o != Op::Add)
+            .count();
         let b_len = ops[start..end]
             .iter()
             .filter(|(o, _)| *o != Op::Remove)

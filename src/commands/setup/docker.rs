@@ -64,7 +64,8 @@ pub fn plan_docker(
         let what = format!("credHelpers[{registry:?}] = {DOCKER_HELPER:?}");
         match (current.as_deref(), mode.undo) {
             (Some(DOCKER_HELPER), true) => {
-                new = json_edit::edit_cred_helper(&new, registry, HelperEdit::Remove).map_err(bad)?;
+                new =
+                    json_edit::edit_cred_helper(&new, registry, HelperEdit::Remove).map_err(bad)?;
                 changes.push(Change::Removed(what));
             }
             (_, true) => changes.push(Change::Unchanged(format!(
@@ -234,7 +235,10 @@ mod tests {
         let (new, changes, forced) =
             plan_docker(text, &regs(&["r.io", "old.io"]), force, path).expect("forced");
         assert!(forced);
-        assert!(matches!(changes.as_slice(), [Change::Added(_), Change::Updated(_)]));
+        assert!(matches!(
+            changes.as_slice(),
+            [Change::Added(_), Change::Updated(_)]
+        ));
         assert!(new.contains("123456789012345678901234567890"), "{new}");
         assert!(new.contains("\"gcr.io\": \"gcloud\""), "{new}");
         let (same, changes, _) =
@@ -247,7 +251,15 @@ mod tests {
         };
         let (back, _, _) = plan_docker(&new, &regs(&["r.io", "gcr.io"]), undo, path).expect("undo");
         assert!(!back.contains("\"r.io\""), "{back}");
-        assert!(back.contains("\"gcr.io\": \"gcloud\""), "gcloud is not tvlogin's: {back}");
-        assert_eq!(registry_name("https://u:p@Reg.Example.com/v2/").ok().as_deref(), Some("reg.example.com"));
+        assert!(
+            back.contains("\"gcr.io\": \"gcloud\""),
+            "gcloud is not tvlogin's: {back}"
+        );
+        assert_eq!(
+            registry_name("https://u:p@Reg.Example.com/v2/")
+                .ok()
+                .as_deref(),
+            Some("reg.example.com")
+        );
     }
 }

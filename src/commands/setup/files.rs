@@ -140,7 +140,11 @@ pub fn backup(path: &Path) -> Result<Option<PathBuf>, Error> {
         .unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new("."));
     for n in 0..100 {
-        let suffix = if n == 0 { String::new() } else { format!("-{n}") };
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{n}")
+        };
         let candidate = dir.join(format!("{name}.tvlogin-backup-{stamp}{suffix}"));
         let mut file = match new_file(&candidate) {
             Ok(f) => f,
@@ -198,7 +202,10 @@ impl Lock {
         let path = Self::path_for(file);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                Error::Other(format!("cannot create the directory {}: {e}", dir.display()))
+                Error::Other(format!(
+                    "cannot create the directory {}: {e}",
+                    dir.display()
+                ))
             })?;
         }
         let start = Instant::now();

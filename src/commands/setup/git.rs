@@ -138,7 +138,11 @@ pub fn global_config() -> Result<PathBuf, Error> {
         .unwrap_or_else(|| home.join(".config"))
         .join("git")
         .join("config");
-    Ok(if !dot.exists() && xdg.exists() { xdg } else { dot })
+    Ok(if !dot.exists() && xdg.exists() {
+        xdg
+    } else {
+        dot
+    })
 }
 
 fn git(args: &[&str]) -> Result<Output, Error> {
@@ -198,7 +202,10 @@ fn rewrite(file: &str, key: &str, section: &str, new: &[String]) -> Result<(), E
         checked(unset, "--unset-all")?;
     }
     for value in new {
-        checked(git(&["config", "--file", file, "--add", key, value])?, "--add")?;
+        checked(
+            git(&["config", "--file", file, "--add", key, value])?,
+            "--add",
+        )?;
     }
     if new.is_empty() {
         let names = git(&["config", "--file", file, "--list", "--name-only"])?;
@@ -286,7 +293,11 @@ pub fn setup_git(
             Change::Unchanged(format!("{key} = {}", shown(&new)))
         }
     } else if mode.undo {
-        Change::Removed(format!("{key} = {} (left: {})", shown(&current), shown(&new)))
+        Change::Removed(format!(
+            "{key} = {} (left: {})",
+            shown(&current),
+            shown(&new)
+        ))
     } else if current.is_empty() {
         Change::Added(format!("{key} = {}", shown(&new)))
     } else {
@@ -373,7 +384,10 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in ["http://bob:hunter2@git.example.com", "https://bob:hunter2@[::zz]/"] {
+        for bad in [
+            "http://bob:hunter2@git.example.com",
+            "https://bob:hunter2@[::zz]/",
+        ] {
             let message = git_url(bad).expect_err("refused").to_string();
             assert!(!message.contains("hunter2"), "{message}");
         }
@@ -423,7 +437,11 @@ mod tests {
         };
         assert_eq!(plan_values(&[], ours, set), Ok(v(&["", ours])));
         assert_eq!(
-            plan_values(&v(&["", "/old/tvlogin git-credential --profile default"]), ours, set),
+            plan_values(
+                &v(&["", "/old/tvlogin git-credential --profile default"]),
+                ours,
+                set
+            ),
             Ok(v(&["", ours])),
             "tvlogin's own entry is updated"
         );

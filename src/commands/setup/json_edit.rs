@@ -176,9 +176,7 @@ pub fn top(text: &str) -> Result<Object, String> {
 /// The whitespace that leads up to byte `at` from the previous non-blank byte.
 fn leading_ws(text: &str, at: usize) -> &str {
     let before = &text[..at];
-    let start = before
-        .trim_end_matches([' ', '\t', '\n', '\r'])
-        .len();
+    let start = before.trim_end_matches([' ', '\t', '\n', '\r']).len();
     &text[start..at]
 }
 
@@ -258,11 +256,7 @@ pub fn remove_member(text: &str, object: &Object, index: usize) -> (Range<usize>
         let close = object.span.end - 1;
         let trailing = &text[member.value_span.end..close];
         let fresh = trailing == format!("\n{}", line_indent(text, object.span.start));
-        let end = if fresh {
-            close
-        } else {
-            member.value_span.end
-        };
+        let end = if fresh { close } else { member.value_span.end };
         return (object.span.start + 1..end, String::new());
     }
     if index + 1 == members.len() {
@@ -338,7 +332,11 @@ pub fn edit_cred_helper(text: &str, registry: &str, edit: HelperEdit) -> Result<
             let value = serde_json::to_string(helper).map_err(|e| e.to_string())?;
             // Every member with this key (a duplicate would otherwise win over ours),
             // replaced from the last so earlier spans stay valid.
-            let same: Vec<&Member> = object.members.iter().filter(|m| m.key == registry).collect();
+            let same: Vec<&Member> = object
+                .members
+                .iter()
+                .filter(|m| m.key == registry)
+                .collect();
             if same.is_empty() {
                 let e = add_member(text, &object, registry, &value, &indent, &unit)?;
                 return Ok(splice(text, &e));
@@ -378,14 +376,10 @@ pub fn cred_helper(text: &str, registry: &str) -> Result<Option<String>, String>
         return Err("credHelpers is not a JSON object".into());
     }
     let object = object_at(text, helpers.value_span.start)?;
-    Ok(object
-        .members
-        .iter()
-        .rfind(|m| m.key == registry)
-        .map(|m| {
-            let raw = &text[m.value_span.clone()];
-            serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned())
-        }))
+    Ok(object.members.iter().rfind(|m| m.key == registry).map(|m| {
+        let raw = &text[m.value_span.clone()];
+        serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_owned())
+    }))
 }
 
 #[cfg(test)]

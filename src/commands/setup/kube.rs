@@ -305,7 +305,8 @@ pub fn decide(
         match view.user(&plan.user) {
             Some(u) if u.is_ours() => {
                 d.ops.push(Op::DeleteUser);
-                d.changes.push(Change::Removed(format!("user {:?}", plan.user)));
+                d.changes
+                    .push(Change::Removed(format!("user {:?}", plan.user)));
             }
             Some(_) => d.changes.push(Change::Unchanged(format!(
                 "user {:?} is not tvlogin's: left as it is",
@@ -384,8 +385,10 @@ pub fn decide(
             }
             d.forced = true;
             d.ops.push(Op::SetUser { replace: true });
-            d.changes
-                .push(Change::Updated(format!("{what} (was {})", describe_user(u))));
+            d.changes.push(Change::Updated(format!(
+                "{what} (was {})",
+                describe_user(u)
+            )));
         }
     }
 
@@ -423,10 +426,9 @@ pub fn decide(
                     )));
                 } else {
                     // A context is tvlogin's to change when its user is tvlogin's.
-                    let ours = c
-                        .user
-                        .as_deref()
-                        .is_some_and(|u| u == plan.user || view.user(u).is_some_and(UserView::is_ours));
+                    let ours = c.user.as_deref().is_some_and(|u| {
+                        u == plan.user || view.user(u).is_some_and(UserView::is_ours)
+                    });
                     if !ours && !mode.force {
                         return Err(refusal(
                             file,
@@ -509,7 +511,8 @@ pub fn edit_text(text: &str, plan: &KubePlan, ops: &[Op]) -> Result<String, Stri
                 cluster,
                 create: false,
             } => {
-                let mut t = doc.set_context_field(name, ContextField::User, user.as_deref().unwrap_or(""))?;
+                let mut t =
+                    doc.set_context_field(name, ContextField::User, user.as_deref().unwrap_or(""))?;
                 if let Some(cluster) = cluster {
                     t = Doc::parse(&t)?.set_context_field(name, ContextField::Cluster, cluster)?;
                 }
@@ -536,7 +539,9 @@ pub fn verify(old: &View, new_text: &str, plan: &KubePlan, ops: &[Op]) -> Result
         }
     }
     if ops.iter().any(|o| matches!(o, Op::SetUser { .. })) {
-        let u = new.user(&plan.user).ok_or("tvlogin's user would be missing")?;
+        let u = new
+            .user(&plan.user)
+            .ok_or("tvlogin's user would be missing")?;
         if u.command.as_deref() != Some(plan.command.as_str()) || u.args != plan.args() {
             return Err("tvlogin's user would not read back as written".into());
         }
@@ -706,7 +711,11 @@ pub fn setup_kubectl(
     let heading = format!(
         "kubectl ({}{}):",
         path.display(),
-        if with_kubectl { "" } else { ", kubectl not found: edited as text" }
+        if with_kubectl {
+            ""
+        } else {
+            ", kubectl not found: edited as text"
+        }
     );
     if !d.ops.is_empty() {
         let commands = kubectl_commands(plan, &d.ops);
@@ -809,7 +818,12 @@ users:
 preferences: {}
 ";
 
-    fn run(text: &str, plan: &KubePlan, mode: Mode, records: &[ContextRecord]) -> Result<(String, Decision), Error> {
+    fn run(
+        text: &str,
+        plan: &KubePlan,
+        mode: Mode,
+        records: &[ContextRecord],
+    ) -> Result<(String, Decision), Error> {
         let view = View::read(text).map_err(Error::Usage)?;
         let d = decide(&view, plan, mode, Path::new("/k"), "/k", records)?;
         let new = edit_text(text, plan, &d.ops).map_err(Error::Usage)?;
@@ -842,12 +856,29 @@ preferences: {}
 
     #[test]
     fn setup_then_undo_gives_the_file_back() {
-        let (added, d) = run(KUBECONFIG, &plan(Some("tv"), Some("prod")), Mode::default(), &[])
-            .expect("setup");
-        assert!(matches!(d.changes.as_slice(), [Change::Added(_), Change::Added(_)]), "{:?}", d.changes);
-        assert!(added.starts_with(KUBECONFIG.split("users:").next().unwrap_or("")) || added.contains("name: tv"));
-        let (again, d2) = run(&added, &plan(Some("tv"), Some("prod")), Mode::default(), &[])
-            .expect("again");
+        let (added, d) = run(
+            KUBECONFIG,
+            &plan(Some("tv"), Some("prod")),
+            Mode::default(),
+            &[],
+        )
+        .expect("setup");
+        assert!(
+            matches!(d.changes.as_slice(), [Change::Added(_), Change::Added(_)]),
+            "{:?}",
+            d.changes
+        );
+        assert!(
+            added.starts_with(KUBECONFIG.split("users:").next().unwrap_or(""))
+                || added.contains("name: tv")
+        );
+        let (again, d2) = run(
+            &added,
+            &plan(Some("tv"), Some("prod")),
+            Mode::default(),
+            &[],
+        )
+        .expect("again");
         assert_eq!(again, added);
         assert!(d2.ops.is_empty());
         let undo = Mode {
@@ -874,24 +905,34 @@ preferences: {}
             ..Mode::default()
         };
         let (back, _) = run(&forced, &plan(None, None), undo, &d.remember).expect("undo");
-        assert_eq!(back, KUBECONFIG, "the context uses admin again; the user is gone");
+        assert_eq!(
+            back, KUBECONFIG,
+            "the context uses admin again; the user is gone"
+        );
         // Without a record, a context that uses the user is left alone.
         let (kept, d) = run(&forced, &plan(None, None), undo, &[]).expect("undo");
         assert!(kept.contains("    user: tvlogin-default\n"));
-        assert!(d.changes.iter().any(|c| matches!(c, Change::Unchanged(w) if w.contains("left as it is"))));
+        assert!(
+            d.changes
+                .iter()
+                .any(|c| matches!(c, Change::Unchanged(w) if w.contains("left as it is")))
+        );
     }
 
     #[test]
     fn kubectl_gets_exec_flags() {
-        let commands = kubectl_commands(&plan(Some("c"), Some("k")), &[
-            Op::SetUser { replace: true },
-            Op::SetContext {
-                name: "c".into(),
-                user: Some("tvlogin-default".into()),
-                cluster: Some("k".into()),
-                create: true,
-            },
-        ]);
+        let commands = kubectl_commands(
+            &plan(Some("c"), Some("k")),
+            &[
+                Op::SetUser { replace: true },
+                Op::SetContext {
+                    name: "c".into(),
+                    user: Some("tvlogin-default".into()),
+                    cluster: Some("k".into()),
+                    create: true,
+                },
+            ],
+        );
         assert_eq!(commands[0], vec!["delete-user", "tvlogin-default"]);
         assert_eq!(
             commands[1],
@@ -906,6 +947,9 @@ preferences: {}
                 "--exec-arg=default",
             ]
         );
-        assert_eq!(commands[2], vec!["set-context", "c", "--user=tvlogin-default", "--cluster=k"]);
+        assert_eq!(
+            commands[2],
+            vec!["set-context", "c", "--user=tvlogin-default", "--cluster=k"]
+        );
     }
 }

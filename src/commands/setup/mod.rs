@@ -36,7 +36,6 @@ use crate::sanitize::{escape, is_dangerous};
 
 use super::helper;
 
-
 /// What one setup step did (or would do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -427,8 +426,14 @@ mod tests {
     fn config_toml_lists_keep_comments_and_are_idempotent() {
         let text =
             "# my settings\n[profiles.work]\nissuer = \"https://id.example.com\" # the IdP\n";
-        let (new, changes) = edit_list(text, "work", "git_hosts", &["git.example.com".into()], false)
-            .expect("edit");
+        let (new, changes) = edit_list(
+            text,
+            "work",
+            "git_hosts",
+            &["git.example.com".into()],
+            false,
+        )
+        .expect("edit");
         assert!(
             matches!(changes.as_slice(), [Change::Added(_)]),
             "{changes:?}"
@@ -438,8 +443,14 @@ mod tests {
             "{new}"
         );
         assert!(new.contains("git_hosts = [\"git.example.com\"]"), "{new}");
-        let (again, changes) =
-            edit_list(&new, "work", "git_hosts", &["git.example.com".into()], false).expect("edit");
+        let (again, changes) = edit_list(
+            &new,
+            "work",
+            "git_hosts",
+            &["git.example.com".into()],
+            false,
+        )
+        .expect("edit");
         assert_eq!(again, new);
         assert!(matches!(changes.as_slice(), [Change::Unchanged(_)]));
         let (fresh, _) =
@@ -452,8 +463,14 @@ mod tests {
         // Undo removes the value and nothing else.
         let (removed, changes) =
             edit_list(&new, "work", "git_hosts", &["git.example.com".into()], true).expect("edit");
-        assert!(matches!(changes.as_slice(), [Change::Removed(_)]), "{changes:?}");
-        assert!(removed.contains("# the IdP") && !removed.contains("git.example.com"), "{removed}");
+        assert!(
+            matches!(changes.as_slice(), [Change::Removed(_)]),
+            "{changes:?}"
+        );
+        assert!(
+            removed.contains("# the IdP") && !removed.contains("git.example.com"),
+            "{removed}"
+        );
         let (same, changes) =
             edit_list(text, "work", "git_hosts", &["git.example.com".into()], true).expect("edit");
         assert_eq!(same, text);
@@ -479,7 +496,11 @@ mod tests {
         let p = Program::new(&built, Some(&path));
         assert_eq!(p.command, built.to_string_lossy());
         assert!(!p.on_path);
-        assert!(p.warning.as_deref().is_some_and(|w| w.contains("cargo build directory")));
+        assert!(
+            p.warning
+                .as_deref()
+                .is_some_and(|w| w.contains("cargo build directory"))
+        );
         // A link on PATH to this binary is the same file.
         #[cfg(unix)]
         {
@@ -491,7 +512,10 @@ mod tests {
         }
         for (path, want) in [
             ("/home/a/src/tvlogin/target/debug/tvlogin", true),
-            ("/home/a/src/tvlogin/target/x86_64-unknown-linux-gnu/release/tvlogin", true),
+            (
+                "/home/a/src/tvlogin/target/x86_64-unknown-linux-gnu/release/tvlogin",
+                true,
+            ),
             ("/home/a/.cargo/bin/tvlogin", false),
             ("/opt/target/tvlogin", false),
         ] {

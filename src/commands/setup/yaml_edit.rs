@@ -117,15 +117,17 @@ pub fn scalar(text: &str) -> String {
     const WORDS: &[&str] = &[
         "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
     ];
-    let plain = !text.is_empty()
+    let simple_chars = !text.is_empty()
         && text
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
-        && !text.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && !(text.starts_with('-')
-            && text[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.'))
-        && text != "-"
-        && !WORDS.contains(&text.to_ascii_lowercase().as_str());
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+    // A digit or dot first (also after a sign) may read as a number, `-` alone as a list.
+    let number_like = text
+        .trim_start_matches('-')
+        .starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        || text == "-";
+    let plain =
+        simple_chars && !number_like && !WORDS.contains(&text.to_ascii_lowercase().as_str());
     if plain {
         text.to_owned()
     } else {
@@ -185,7 +187,9 @@ impl<'a> Doc<'a> {
     /// Line `i` without its line break.
     fn line(&self, i: usize) -> &'a str {
         let l = self.lines[i];
-        self.text[l.start..l.end].trim_end_matches('\n').trim_end_matches('\r')
+        self.text[l.start..l.end]
+            .trim_end_matches('\n')
+            .trim_end_matches('\r')
     }
 
     /// The top-level line of `key`, if any (refusing duplicates).
@@ -251,9 +255,13 @@ impl<'a> Doc<'a> {
                 if !is_dash {
                     return refuse(format!("{key}: is not a block list (line {})", i + 1));
                 }
-                if rest.contains(['&', '*', '!']) && rest[1..].trim_start().starts_with(['&', '*', '!'])
+                if rest.contains(['&', '*', '!'])
+                    && rest[1..].trim_start().starts_with(['&', '*', '!'])
                 {
-                    return refuse(format!("{key}: line {} uses an anchor, alias or tag", i + 1));
+                    return refuse(format!(
+                        "{key}: line {} uses an anchor, alias or tag",
+                        i + 1
+                    ));
                 }
                 section.items.push(Item {
                     start: i,
@@ -280,7 +288,10 @@ impl<'a> Doc<'a> {
                 snippet.push('\n');
             }
             let parsed: NameOnly = serde_norway::from_str(&snippet).map_err(|e| {
-                format!("{key}: the entry at line {} cannot be read: {e}", item.start + 1)
+                format!(
+                    "{key}: the entry at line {} cannot be read: {e}",
+                    item.start + 1
+                )
             })?;
             item.name = parsed.name;
         }
@@ -308,7 +319,7 @@ impl<'a> Doc<'a> {
         out
     }
 
-    fn replace(&self, from: usize, to: usize, with: &str) -> String {
+    fn splice(&self, from: usize, to: usize, with: &str) -> String {
         format!("{}{with}{}", &self.text[..from], &self.text[to..])
     }
 
@@ -339,7 +350,7 @@ impl<'a> Doc<'a> {
                     with.push_str(self.newline);
                 }
                 with.push_str(&self.indented(entry, section.indent));
-                Ok(self.replace(at, at, &with))
+                Ok(self.splice(at, at, &with))
             }
             (Inline::Block, None) => {
                 let at = self.after_line(section.key_line);
@@ -348,7 +359,7 @@ impl<'a> Doc<'a> {
                     with.push_str(self.newline);
                 }
                 with.push_str(&self.indented(entry, 0));
-                Ok(self.replace(at, at, &with))
+                Ok(self.splice(at, at, &with))
             }
             (Inline::Empty, _) => {
                 // `users: []` becomes `users:` with the entry below (a comment is kept).
@@ -366,7 +377,7 @@ impl<'a> Doc<'a> {
                 let l = self.lines[section.key_line];
                 let mut with = format!("{key_text}:{comment}{}", self.newline);
                 with.push_str(&self.indented(entry, 0));
-                Ok(self.replace(l.start, l.end, &with))
+                Ok(self.splice(l.start, l.end, &with))
             }
         }
     }
@@ -394,7 +405,7 @@ impl<'a> Doc<'a> {
         if !self.text[..to].ends_with('\n') {
             with.truncate(with.len() - self.newline.len());
         }
-        Ok(self.replace(from, to, &with))
+        Ok(self.splice(from, to, &with))
     }
 
     /// Removes the entry `name` of `key`; an emptied list is written `key: []`.
@@ -414,12 +425,9 @@ impl<'a> Doc<'a> {
             let key_line = format!("{}: []{comment}{}", quote_key(line, &k), self.newline);
             let middle = &self.text[l.end..from];
             let rest = &self.text[to..];
-            return Ok(format!(
-                "{}{key_line}{middle}{rest}",
-                &self.text[..l.start]
-            ));
+            return Ok(format!("{}{key_line}{middle}{rest}", &self.text[..l.start]));
         }
-        Ok(self.replace(from, to, ""))
+        Ok(self.splice(from, to, ""))
     }
 
     /// Sets `context.FIELD` of the context entry `name` to `value`, editing only that line
@@ -455,9 +463,9 @@ impl<'a> Doc<'a> {
         let Some(&(_, map_indent, _)) = entry_lines.first() else {
             return refuse(format!("context {name:?} is empty"));
         };
-        let context_at = entry_lines
-            .iter()
-            .position(|&(_, ind, t)| ind == map_indent && split_key(t).is_some_and(|(k, _)| k == "context"));
+        let context_at = entry_lines.iter().position(|&(_, ind, t)| {
+            ind == map_indent && split_key(t).is_some_and(|(k, _)| k == "context")
+        });
         let Some(context_at) = context_at else {
             return refuse(format!("context {name:?} has no `context:` mapping"));
         };
@@ -480,9 +488,9 @@ impl<'a> Doc<'a> {
             scalar(value),
             self.newline
         );
-        let existing = children
-            .iter()
-            .find(|&&(_, ind, t)| ind == child_indent && split_key(t).is_some_and(|(k, _)| k == field.key()));
+        let existing = children.iter().find(|&&(_, ind, t)| {
+            ind == child_indent && split_key(t).is_some_and(|(k, _)| k == field.key())
+        });
         match existing {
             Some(&(i, _, t)) => {
                 let (_, old) = split_key(t).unwrap_or_default();
@@ -497,7 +505,7 @@ impl<'a> Doc<'a> {
                 if !self.text[..l.end].ends_with('\n') {
                     with.truncate(with.len() - self.newline.len());
                 }
-                Ok(self.replace(l.start, l.end, &with))
+                Ok(self.splice(l.start, l.end, &with))
             }
             None => {
                 let at = self.after_line(context_line);
@@ -506,7 +514,7 @@ impl<'a> Doc<'a> {
                     with.push_str(self.newline);
                 }
                 with.push_str(&new_line);
-                Ok(self.replace(at, at, &with))
+                Ok(self.splice(at, at, &with))
             }
         }
     }
@@ -548,8 +556,7 @@ pub fn context_entry(name: &str, cluster: &str, user: &str) -> String {
 }
 
 /// A fresh kubeconfig, as kubectl starts one.
-pub const EMPTY_KUBECONFIG: &str =
-    "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: []\n";
+pub const EMPTY_KUBECONFIG: &str = "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: []\n";
 
 #[cfg(test)]
 mod tests {
@@ -595,14 +602,19 @@ mod tests {
             // where it was.
             (
                 "users:\n- name: a # admin\n  user:\n    token: t\n# end\nkind: Config\n",
-                format!("users:\n- name: a # admin\n  user:\n    token: t\n{entry}# end\nkind: Config\n"),
+                format!(
+                    "users:\n- name: a # admin\n  user:\n    token: t\n{entry}# end\nkind: Config\n"
+                ),
             ),
             // An indented list.
             (
                 "users:\n  - name: a\n    user: {}\n",
                 format!(
                     "users:\n  - name: a\n    user: {{}}\n{}",
-                    entry.lines().map(|l| format!("  {l}\n")).collect::<String>()
+                    entry
+                        .lines()
+                        .map(|l| format!("  {l}\n"))
+                        .collect::<String>()
                 ),
             ),
             // An empty list.
@@ -611,7 +623,10 @@ mod tests {
                 format!("users: # none yet\n{entry}kind: Config\n"),
             ),
             ("users: null\n", format!("users:\n{entry}")),
-            ("users:\nkind: Config\n", format!("users:\n{entry}kind: Config\n")),
+            (
+                "users:\nkind: Config\n",
+                format!("users:\n{entry}kind: Config\n"),
+            ),
             // No users key; no final newline.
             ("kind: Config", format!("kind: Config\nusers:\n{entry}")),
             // CRLF line breaks are kept and used.
@@ -624,7 +639,10 @@ mod tests {
             let doc = Doc::parse(before).expect("editable");
             let got = doc.append("users", &entry).expect("append");
             assert_eq!(&got, after, "{before:?}");
-            let names = Doc::parse(&got).expect("still editable").names("users").expect("names");
+            let names = Doc::parse(&got)
+                .expect("still editable")
+                .names("users")
+                .expect("names");
             assert_eq!(names.last(), Some(&Some("tv".to_owned())), "{got}");
         }
         // Replace and remove touch the entry's lines only.
@@ -633,7 +651,9 @@ mod tests {
         let replaced = doc.replace_entry("users", "tv", &entry).expect("replace");
         assert_eq!(
             replaced,
-            format!("users:\n- name: admin # mine\n  user:\n    client-key-data: KEY\n    token: \"on\"\n{entry}# tail\n")
+            format!(
+                "users:\n- name: admin # mine\n  user:\n    client-key-data: KEY\n    token: \"on\"\n{entry}# tail\n"
+            )
         );
         let removed = Doc::parse(&replaced)
             .expect("editable")
@@ -670,7 +690,10 @@ mod tests {
             got,
             text.replace("    cluster: dev\n", "    user: \"on\"\n    cluster: dev\n")
         );
-        assert!(doc.set_context_field("nope", ContextField::User, "tv").is_err());
+        assert!(
+            doc.set_context_field("nope", ContextField::User, "tv")
+                .is_err()
+        );
     }
 
     #[test]
@@ -689,13 +712,19 @@ mod tests {
         }
         let flow = "contexts:\n- name: a\n  context: {cluster: c, user: u}\n";
         let doc = Doc::parse(flow).expect("the list itself is a block list");
-        assert!(doc.set_context_field("a", ContextField::User, "tv").is_err());
+        assert!(
+            doc.set_context_field("a", ContextField::User, "tv")
+                .is_err()
+        );
     }
 
     #[test]
     fn an_unknown_field_with_a_huge_integer_is_not_refused() {
         let text = "apiVersion: v1\nkind: Config\nx-build: 123456789012345678901234567890\nusers:\n- name: a\n  user:\n    x-serial: 123456789012345678901234567890\n";
         let doc = Doc::parse(text).expect("editable");
-        assert_eq!(doc.names("users").expect("names"), vec![Some("a".to_owned())]);
+        assert_eq!(
+            doc.names("users").expect("names"),
+            vec![Some("a".to_owned())]
+        );
     }
 }
