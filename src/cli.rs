@@ -658,7 +658,7 @@ pub enum SetupTool {
         common: SetupCommon,
     },
     /// kubectl: a user with tvlogin as its exec plugin in the kubeconfig (and optionally a
-    /// context using it)
+    /// context using it), through `kubectl config` when kubectl is installed
     Kubectl {
         /// The kubeconfig to edit [default: the first file of $KUBECONFIG, else ~/.kube/config]
         #[arg(long, value_name = "FILE")]
@@ -666,7 +666,8 @@ pub enum SetupTool {
         /// Name of the user entry [default: tvlogin-PROFILE]
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
-        /// Also point this context at the user (created when --cluster is given)
+        /// Also point this context at the user: a new context needs --cluster; an existing
+        /// one whose user is not tvlogin's needs --force
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
         /// The cluster of a context created by --context

@@ -97,7 +97,8 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-fn new_file(path: &Path) -> std::io::Result<File> {
+/// A new file (never an existing one) readable by the user only.
+pub fn new_file(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -7,7 +7,7 @@
 //! where the user's helper is gone and tvlogin's not there yet.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use url::Url;
@@ -260,18 +260,18 @@ pub fn setup_git(
         Some(Lock::acquire(&target, LOCK_WAIT)?)
     };
     let old = files::read_optional(&target)?.unwrap_or_default();
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let scratch = Scratch(dir.join(format!(".{name}.tvlogin-edit-{}", std::process::id())));
-    std::fs::write(&scratch.0, &old)
+    // git edits a scratch copy (outside the user's directories: a dry run leaves no trace);
+    // only its bytes are committed.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let scratch = Scratch(
+        std::env::temp_dir().join(format!("tvlogin-gitconfig-{}-{nanos}", std::process::id())),
+    );
+    // Private: a git config may hold secrets (credentials in `url.*.insteadOf`).
+    files::new_file(&scratch.0)
+        .and_then(|mut f| f.write_all(&old))
         .map_err(|e| Error::Other(format!("cannot write {}: {e}", scratch.0.display())))?;
     let scratch_name = scratch.0.to_string_lossy().into_owned();
     let current = values(&scratch_name, &key)?;

@@ -577,6 +577,23 @@ fn kubectl(file: &Path, args: &[String]) -> Result<(), Error> {
     }
 }
 
+/// The users and contexts as kubectl reads them (`config view --raw -o json`).
+fn kubectl_view(path: &Path) -> Result<View, Error> {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(path)
+        .args(["config", "view", "--raw", "-o", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Other(format!("cannot run kubectl: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Usage(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    View::read(&String::from_utf8_lossy(&out.stdout)).map_err(Error::Usage)
+}
+
 /// The kubectl commands for `ops`.
 pub fn kubectl_commands(plan: &KubePlan, ops: &[Op]) -> Vec<Vec<String>> {
     let mut commands = Vec::new();
@@ -699,12 +716,18 @@ pub fn setup_kubectl(
         Some(Lock::acquire(path, LOCK_WAIT)?)
     };
     let text = files::read_text(path)?.unwrap_or_default();
-    let view = View::read(&text).map_err(|e| {
+    let unreadable = |e: String| {
         Error::Usage(format!(
             "{} cannot be read as a kubeconfig ({e}); it was left as it is",
             path.display()
         ))
-    })?;
+    };
+    let view = match View::read(&text) {
+        Ok(view) => view,
+        // YAML that kubectl reads and this reader does not: kubectl's own reading decides.
+        Err(e) if with_kubectl => kubectl_view(path).map_err(|_| unreadable(e))?,
+        Err(e) => return Err(unreadable(e)),
+    };
     let key = record_key(path);
     let mut records = read_records(paths);
     let d = decide(&view, plan, mode, path, &key, &records)?;
