@@ -1492,3 +1492,42 @@ fn setup_writes_plain_tvlogin_when_path_finds_this_binary_and_warns_about_build_
     let written = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
     assert!(written.contains("command: tvlogin\n"), "{written}");
 }
+
+#[test]
+fn setup_kubectl_through_kubectl_backs_up_a_file_whose_comments_kubectl_drops() {
+    if !have("kubectl", &["version", "--client"], "the Kubernetes CLI") {
+        return;
+    }
+    let home = Home::new();
+    let tools = Tools::new(&home);
+    let file = tools.path().join("config");
+    let original = corpus("gke.yaml");
+    std::fs::write(&file, &original).expect("write");
+    let path = file.display().to_string();
+    let out = ok(
+        &tools.tvlogin(&["setup", "kubectl", "--kubeconfig", &path], ""),
+        "setup kubectl",
+    );
+    assert!(out.contains("without its comments"), "{out}");
+    let backup = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("backup: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("no backup named: {out}"));
+    assert_eq!(
+        std::fs::read_to_string(backup).unwrap_or_default(),
+        original
+    );
+    let users = ok(
+        &tools.run(
+            "kubectl",
+            &["--kubeconfig", &path, "config", "get-users"],
+            "",
+        ),
+        "get-users",
+    );
+    assert!(
+        users.contains("tvlogin-default") && users.contains("gke_my-project"),
+        "{users}"
+    );
+}

@@ -577,6 +577,14 @@ fn kubectl(file: &Path, args: &[String]) -> Result<(), Error> {
     }
 }
 
+const KUBECTL_DROPS_COMMENTS: &str = "  note: kubectl writes the kubeconfig anew, without its \
+     comments; the file is backed up first";
+
+/// Whether a YAML text has comment lines.
+fn has_comments(text: &str) -> bool {
+    text.lines().any(|l| l.trim_start().starts_with('#'))
+}
+
 /// The users and contexts as kubectl reads them (`config view --raw -o json`).
 fn kubectl_view(path: &Path) -> Result<View, Error> {
     let out = Command::new("kubectl")
@@ -762,9 +770,21 @@ pub fn setup_kubectl(
                 None => kubectl_preview(path, &commands)?,
             };
             report(out, &heading, &d.changes, true);
+            if with_kubectl && has_comments(&text) {
+                say(out, KUBECTL_DROPS_COMMENTS);
+            }
             super::show_diff(out, path, &text, &preview);
         } else {
-            let backup = if d.forced { files::backup(path)? } else { None };
+            // kubectl writes the file anew, without its comments: they are kept in a backup.
+            let comments = with_kubectl && has_comments(&text);
+            let backup = if d.forced || comments {
+                files::backup(path)?
+            } else {
+                None
+            };
+            if comments {
+                say(out, KUBECTL_DROPS_COMMENTS);
+            }
             match &new_text {
                 Some(t) => files::write_file(path, t.as_bytes())?,
                 None => {

@@ -275,7 +275,7 @@ fn say_backup(out: &mut impl Write, backup: Option<&Path>) {
         say(
             out,
             &format!(
-                "  backup: {} (copy it back to undo the forced change)",
+                "  backup: {} (the file as it was)",
                 escape(&b.to_string_lossy())
             ),
         );
