@@ -192,19 +192,14 @@ pub async fn setup(args: SetupArgs) -> Result<Exit, Error> {
     let program = Program::new(&exe, path_var.as_deref());
     let paths = Paths::from_env()?;
     let mut out = std::io::stdout().lock();
-    let warn = |program: &Program, mode: Mode| {
-        if let Some(w) = &program.warning
-            && !mode.undo
-        {
-            let _ = writeln!(std::io::stderr(), "{w}");
-        }
-    };
-    match args.tool {
+    let (mode, result) = match args.tool {
         SetupTool::Git { url, common } => {
             let mode = Mode::of(&common);
-            warn(&program, mode);
             let profile = helper::profile_or_default(common.profile.clone());
-            git::setup_git(&mut out, &paths, &program, &url, &profile, mode)
+            (
+                mode,
+                git::setup_git(&mut out, &paths, &program, &url, &profile, mode),
+            )
         }
         SetupTool::Kubectl {
             kubeconfig,
@@ -214,7 +209,6 @@ pub async fn setup(args: SetupArgs) -> Result<Exit, Error> {
             common,
         } => {
             let mode = Mode::of(&common);
-            warn(&program, mode);
             let profile = helper::profile_or_default(common.profile.clone());
             let plan = kube::KubePlan {
                 user: user.unwrap_or_else(|| format!("tvlogin-{profile}")),
@@ -227,15 +221,28 @@ pub async fn setup(args: SetupArgs) -> Result<Exit, Error> {
                 Some(path) => path,
                 None => kube::default_kubeconfig()?,
             };
-            kube::setup_kubectl(&mut out, &paths, &path, &plan, mode)
+            (
+                mode,
+                kube::setup_kubectl(&mut out, &paths, &path, &plan, mode),
+            )
         }
         SetupTool::Docker { registries, common } => {
             let mode = Mode::of(&common);
-            warn(&program, mode);
             let profile = helper::profile_or_default(common.profile.clone());
-            docker::setup_docker(&mut out, &paths, &program, &registries, &profile, mode)
+            (
+                mode,
+                docker::setup_docker(&mut out, &paths, &program, &registries, &profile, mode),
+            )
         }
+    };
+    // Said once, after what was written (or would be) names the path.
+    if result.is_ok()
+        && !mode.undo
+        && let Some(w) = &program.warning
+    {
+        let _ = writeln!(std::io::stderr(), "{w}");
     }
+    result
 }
 
 fn say(out: &mut impl Write, line: &str) {
