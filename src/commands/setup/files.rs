@@ -74,7 +74,12 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tvlogin-{}", std::process::id()));
+    // Unique per write: a file left by a crashed run (whose pid came back) is no obstacle.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let tmp = dir.join(format!(".{name}.tvlogin-{}-{nanos}", std::process::id()));
     let result = (|| {
         let mut file = new_file(&tmp)?;
         file.write_all(bytes)?;
