@@ -1493,6 +1493,7 @@ fn setup_writes_plain_tvlogin_when_path_finds_this_binary_and_warns_about_build_
     assert!(written.contains("command: tvlogin\n"), "{written}");
 }
 
+#[cfg(unix)]
 #[test]
 fn setup_kubectl_through_kubectl_backs_up_a_file_whose_comments_kubectl_drops() {
     if !have("kubectl", &["version", "--client"], "the Kubernetes CLI") {
@@ -1500,9 +1501,10 @@ fn setup_kubectl_through_kubectl_backs_up_a_file_whose_comments_kubectl_drops() 
     }
     let home = Home::new();
     let tools = Tools::new(&home);
-    let file = tools.path().join("config");
+    let file = tools.path().join(".kube/config");
     let original = corpus("gke.yaml");
-    std::fs::write(&file, &original).expect("write");
+    // A dotfiles link: kubectl writes through it, the link stays.
+    let target = linked_file(tools.path(), &file, &original);
     let path = file.display().to_string();
     let out = ok(
         &tools.tvlogin(&["setup", "kubectl", "--kubeconfig", &path], ""),
@@ -1530,4 +1532,7 @@ fn setup_kubectl_through_kubectl_backs_up_a_file_whose_comments_kubectl_drops() 
         users.contains("tvlogin-default") && users.contains("gke_my-project"),
         "{users}"
     );
+    assert!(is_link(&file), "the link was replaced by a file");
+    let written = std::fs::read_to_string(&target).unwrap_or_default();
+    assert!(written.contains("tvlogin-default"), "{written}");
 }
