@@ -1252,6 +1252,12 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
     // ~/.local/bin exists and is on PATH: the helper link goes there.
     let local_bin = tools.path().join(".local/bin");
     std::fs::create_dir_all(&local_bin).expect("create ~/.local/bin");
+    // A link left from a binary that is gone: replaced.
+    std::os::unix::fs::symlink(
+        tools.path().join("gone/tvlogin"),
+        local_bin.join("docker-credential-tvlogin"),
+    )
+    .expect("a dangling link");
     tools.set(
         "PATH",
         format!(
@@ -1277,7 +1283,10 @@ fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoe
         std::fs::read(&target).unwrap_or_default(),
         original.as_bytes()
     );
-    assert!(!local_bin.join("docker-credential-tvlogin").exists());
+    assert!(
+        !local_bin.join("docker-credential-tvlogin").exists(),
+        "still dangling after --dry-run"
+    );
 
     let out = ok(
         &tools.tvlogin(&["setup", "docker", "registry.example.test"], ""),

@@ -174,6 +174,13 @@ fn helper_link(out: &mut impl Write, program: &Program, mode: Mode) -> Result<()
                 );
                 return Ok(());
             }
+            // Found on PATH it was not, so a link there is dangling (its binary is gone):
+            // it is replaced.
+            if std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()) {
+                std::fs::remove_file(&link).map_err(|e| {
+                    Error::Other(format!("cannot replace the link {}: {e}", link.display()))
+                })?;
+            }
             make_link(&program.exe, &link)?;
             say(
                 out,
