@@ -197,8 +197,10 @@ pub enum Command {
     DockerCredential(DockerCredentialArgs),
     /// Configure git, kubectl or docker to get their tokens from tvlogin
     ///
-    /// Shows what it changes; --dry-run shows without writing. Running it again changes
-    /// nothing.
+    /// Shows what it changes; --dry-run shows the diff without writing. Running it again
+    /// changes nothing. An entry tvlogin did not write is never replaced without --force
+    /// (which backs the file up first). `tvlogin setup TOOL ARGS --undo` removes what setup
+    /// added, and nothing else.
     Setup(SetupArgs),
 }
 
@@ -600,7 +602,7 @@ pub enum SetupTool {
         common: SetupCommon,
     },
     /// kubectl: a user with tvlogin as its exec plugin in the kubeconfig (and optionally a
-    /// context using it)
+    /// context using it), through `kubectl config` when kubectl is installed
     Kubectl {
         /// The kubeconfig to edit [default: the first file of $KUBECONFIG, else ~/.kube/config]
         #[arg(long, value_name = "FILE")]
@@ -608,7 +610,8 @@ pub enum SetupTool {
         /// Name of the user entry [default: tvlogin-PROFILE]
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
-        /// Also point this context at the user (created when --cluster is given)
+        /// Also point this context at the user: a new context needs --cluster; an existing
+        /// one whose user is not tvlogin's needs --force
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
         /// The cluster of a context created by --context
@@ -636,9 +639,16 @@ pub struct SetupCommon {
     /// The profile the tool gets tokens from
     #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
-    /// Show what would change without writing anything
+    /// Show what would change, as a diff of each file, without writing anything
     #[arg(long)]
     pub dry_run: bool,
+    /// Replace an entry tvlogin did not write (a user, context, helper or credHelpers entry of
+    /// the same name); the file is first copied to FILE.tvlogin-backup-TIMESTAMP
+    #[arg(long)]
+    pub force: bool,
+    /// Remove what `setup` added for these arguments, and nothing else
+    #[arg(long, conflicts_with = "force")]
+    pub undo: bool,
 }
 
 #[cfg(test)]

@@ -57,6 +57,27 @@ async fn help_lists_the_working_subcommands() {
 }
 
 #[tokio::test]
+async fn setup_help_documents_force_undo_and_dry_run() {
+    for tool in ["git", "kubectl", "docker"] {
+        let run = Home::new().run(&["setup", tool, "--help"]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        for flag in ["--dry-run", "--force", "--undo", "tvlogin-backup"] {
+            assert!(
+                run.stdout.contains(flag),
+                "{flag} missing from setup {tool} --help: {}",
+                run.stdout
+            );
+        }
+    }
+    let run = Home::new().run(&["setup", "--help"]).await;
+    assert!(run.stdout.contains("--undo"), "{}", run.stdout);
+    let run = Home::new()
+        .run(&["setup", "git", "https://h.example", "--force", "--undo"])
+        .await;
+    assert_eq!(run.code, 2, "--force and --undo exclude each other");
+}
+
+#[tokio::test]
 async fn usage_errors_exit_2() {
     let home = Home::new();
     let run = home.run(&["login"]).await;
@@ -283,7 +304,14 @@ async fn hints_with_nothing_stored_are_whole_login_lines() {
 async fn unknown_profiles_are_caught_with_a_suggestion() {
     let home = Home::new();
     home.config("[profiles.work]\nissuer = \"https://login.example.com\"\nclient_id = \"c\"\n");
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
+        &[
+            "setup",
+            "git",
+            "https://git.example.com",
+            "--profile",
+            "wrok",
+        ],
         &["token", "--profile", "wrok"],
         &["refresh", "--profile", "wrok"],
         &["logout", "--profile", "wrok"],

@@ -28,7 +28,10 @@ fn have(program: &str, args: &[&str], why: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("SKIPPED: {program} is not available here ({why}); .ci/run installs it");
+        common::skip::skip_or_fail(
+            program,
+            &format!("{program} is not available here ({why}); .ci/run installs it"),
+        );
     }
     ok
 }
@@ -151,9 +154,12 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
         return;
     }
     if !Path::new(resource_server::GIT_HTTP_BACKEND).exists() {
-        eprintln!(
-            "SKIPPED: {} is missing (git's smart HTTP server); .ci/run installs git",
-            resource_server::GIT_HTTP_BACKEND
+        common::skip::skip_or_fail(
+            "git_clones_and_fetches_with_tokens_from_the_credential_helper",
+            &format!(
+                "{} is missing (git's smart HTTP server); .ci/run installs git",
+                resource_server::GIT_HTTP_BACKEND
+            ),
         );
         return;
     }
@@ -359,6 +365,23 @@ users:
     std::fs::write(&kubeconfig, &original).expect("write the kubeconfig");
     let path = kubeconfig.display().to_string();
 
+    // The context "test" and the user "admin" are not tvlogin's: refused, nothing written.
+    for args in [&["--context", "test"][..], &["--user", "admin"][..]] {
+        let mut argv = vec!["setup", "kubectl", "--kubeconfig", &path];
+        argv.extend_from_slice(args);
+        let refused = tools.tvlogin(&argv, "");
+        assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+        let stderr = text(&refused.stderr);
+        assert!(
+            stderr.contains("--force") && stderr.contains("did not write"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&kubeconfig).unwrap_or_default(),
+            original
+        );
+    }
+
     let dry = ok(
         &tools.tvlogin(
             &[
@@ -367,6 +390,8 @@ users:
                 "--kubeconfig",
                 &path,
                 "--context",
+                "tv",
+                "--cluster",
                 "test",
                 "--dry-run",
             ],
@@ -375,6 +400,9 @@ users:
         "setup kubectl --dry-run",
     );
     assert!(dry.contains("would add"), "{dry}");
+    // The diff is what kubectl itself would write (run on a scratch copy).
+    assert!(dry.contains("\n+- name: tvlogin-default\n"), "{dry}");
+    assert!(dry.contains("\n+      command: "), "{dry}");
     assert_eq!(
         std::fs::read_to_string(&kubeconfig).unwrap_or_default(),
         original,
@@ -388,6 +416,8 @@ users:
                 "--kubeconfig",
                 &path,
                 "--context",
+                "tv",
+                "--cluster",
                 "test",
             ],
             "",
@@ -410,6 +440,8 @@ users:
                 "--kubeconfig",
                 &path,
                 "--context",
+                "tv",
+                "--cluster",
                 "test",
             ],
             "",
@@ -432,7 +464,7 @@ users:
                 "--kubeconfig",
                 &path,
                 "--context",
-                "test",
+                "tv",
                 "get",
                 "--raw",
                 "/api",
@@ -450,6 +482,43 @@ users:
     assert!(!refused.status.success(), "kubectl worked after logout");
     let stderr = text(&refused.stderr);
     assert!(stderr.contains("tvlogin login"), "{stderr}");
+
+    // --undo: tvlogin's user and the context setup created go; everything else stays.
+    let undo = ok(
+        &tools.tvlogin(&["setup", "kubectl", "--kubeconfig", &path, "--undo"], ""),
+        "setup kubectl --undo",
+    );
+    assert!(undo.contains("removed"), "{undo}");
+    let users = ok(
+        &tools.run(
+            "kubectl",
+            &["--kubeconfig", &path, "config", "get-users"],
+            "",
+        ),
+        "kubectl config get-users",
+    );
+    assert_eq!(
+        users.split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "admin"]
+    );
+    let contexts = ok(
+        &tools.run(
+            "kubectl",
+            &[
+                "--kubeconfig",
+                &path,
+                "config",
+                "get-contexts",
+                "-o",
+                "name",
+            ],
+            "",
+        ),
+        "kubectl config get-contexts",
+    );
+    let mut contexts: Vec<&str> = contexts.split_whitespace().collect();
+    contexts.sort_unstable();
+    assert_eq!(contexts, ["other", "test"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -885,4 +954,833 @@ fn kubectl_credential(tools: &mut Tools, server: Option<&str>) -> Output {
     });
     tools.set("KUBERNETES_EXEC_INFO", info.to_string());
     tools.tvlogin(&["kubectl-credential"], "")
+}
+
+// ----- `setup` at the edges: other programs' files, their locks, links and undo -----
+
+/// A file of the round-trip corpus (tests/data/setup).
+fn corpus(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/setup")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `program` on the test's own PATH, for running it where tvlogin's PATH lacks it.
+fn real(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map_or(0, |m| m.permissions().mode() & 0o7777)
+}
+
+/// `path` made a link to `dotfiles/NAME` (a dotfiles repository's layout), holding `text`
+/// with mode 0640.
+#[cfg(unix)]
+fn linked_file(dir: &Path, path: &Path, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dotfiles = dir.join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).expect("create dotfiles");
+    let name = path.file_name().expect("a file name");
+    let target = dotfiles.join(name);
+    std::fs::write(&target, text).expect("write the dotfile");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create the link's directory");
+    }
+    std::os::unix::fs::symlink(&target, path).expect("link");
+    target
+}
+
+/// The tvlogin helpers in git's global config for `url`.
+fn git_helpers(tools: &Tools, url: &str) -> Vec<String> {
+    let out = tools.run(
+        "git",
+        &[
+            "config",
+            "--global",
+            "--get-all",
+            &format!("credential.{url}.helper"),
+        ],
+        "",
+    );
+    text(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn setup_git_refuses_a_users_helper_backs_up_when_forced_strips_passwords_and_undoes_exactly() {
+    if !have("git", &["--version"], "the git client") {
+        return;
+    }
+    let home = Home::new();
+    let tools = Tools::new(&home);
+    let url = "https://git.example.test";
+    let gitconfig = tools.path().join("gitconfig");
+    let original = "# my git settings\n[user]\n\tname = Alice\n[credential \"https://git.example.test\"]\n\thelper = store\n";
+    let target = linked_file(tools.path(), &gitconfig, original);
+    let exe = env!("CARGO_BIN_EXE_tvlogin");
+    let ours = format!("{exe} git-credential --profile default");
+
+    // A helper of the user's: refused, exit 2, the file as it was.
+    let with_password = "https://alice:s3cr3t@git.example.test";
+    let refused = tools.tvlogin(&["setup", "git", with_password], "");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("\"store\"") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        original
+    );
+
+    // --dry-run prints the diff and writes nothing, byte for byte.
+    let dry = ok(
+        &tools.tvlogin(&["setup", "git", with_password, "--force", "--dry-run"], ""),
+        "setup git --dry-run",
+    );
+    assert!(dry.contains("-\thelper = store\n"), "{dry}");
+    assert!(dry.contains(&format!("+\thelper = {ours}\n")), "{dry}");
+    assert!(!dry.contains("s3cr3t"), "{dry}");
+    assert_eq!(
+        std::fs::read(&target).unwrap_or_default(),
+        original.as_bytes()
+    );
+    assert!(!home.dir.path().join("config/config.toml").exists());
+
+    // --force: a backup first, named in the output; the link stays a link, its mode kept.
+    let forced = ok(
+        &tools.tvlogin(&["setup", "git", with_password, "--force"], ""),
+        "setup git --force",
+    );
+    assert!(!forced.contains("s3cr3t"), "{forced}");
+    let backup = forced
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("backup: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("no backup named: {forced}"));
+    assert!(backup.contains("gitconfig.tvlogin-backup-"), "{backup}");
+    assert_eq!(
+        std::fs::read_to_string(backup).unwrap_or_default(),
+        original
+    );
+    assert!(is_link(&gitconfig), "the link was replaced by a file");
+    assert_eq!(mode(&target), 0o640);
+    assert_eq!(git_helpers(&tools, url), ["".to_owned(), ours.clone()]);
+    let written = std::fs::read_to_string(&target).unwrap_or_default();
+    assert!(
+        !written.contains("s3cr3t") && !written.contains("alice"),
+        "{written}"
+    );
+    assert!(
+        written.starts_with("# my git settings\n[user]\n\tname = Alice\n"),
+        "{written}"
+    );
+
+    // Again: nothing changes.
+    let again = ok(
+        &tools.tvlogin(&["setup", "git", url], ""),
+        "setup git again",
+    );
+    assert!(
+        again.contains("unchanged") && !again.contains("added"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        written
+    );
+
+    // Undo removes tvlogin's values (and the host in config.toml), nothing else.
+    ok(
+        &tools.tvlogin(&["setup", "git", url, "--undo"], ""),
+        "setup git --undo",
+    );
+    assert!(git_helpers(&tools, url).is_empty());
+    let name = text(
+        &tools
+            .run("git", &["config", "--global", "user.name"], "")
+            .stdout,
+    );
+    assert_eq!(name, "Alice\n");
+    let config =
+        std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
+    assert!(!config.contains("git.example.test"), "{config}");
+
+    // On a file with no helper for the URL, setup then undo gives back the same bytes.
+    let plain = "# mine\n[user]\n\tname = Alice\n[alias]\n\tco = checkout\n";
+    std::fs::write(&target, plain).expect("write");
+    ok(&tools.tvlogin(&["setup", "git", url], ""), "setup git");
+    assert_eq!(git_helpers(&tools, url), ["".to_owned(), ours.clone()]);
+    ok(
+        &tools.tvlogin(&["setup", "git", url, "--undo"], ""),
+        "setup git --undo",
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap_or_default(), plain);
+    assert!(is_link(&gitconfig));
+}
+
+#[test]
+fn setup_git_never_leaves_zero_helpers_while_git_config_writes_concurrently() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    if !have("git", &["--version"], "the git client") {
+        return;
+    }
+    let home = Home::new();
+    let tools = Arc::new(Tools::new(&home));
+    let url = "https://git.example.test";
+    let gitconfig = tools.path().join("gitconfig");
+    let exe = env!("CARGO_BIN_EXE_tvlogin");
+    let ours = format!("{exe} git-credential --profile default");
+    for round in 0..12 {
+        std::fs::write(
+            &gitconfig,
+            format!("[credential \"{url}\"]\n\thelper = store\n[user]\n\tname = Alice\n"),
+        )
+        .expect("write gitconfig");
+        let stop = Arc::new(AtomicBool::new(false));
+        let zero = Arc::new(AtomicUsize::new(0));
+        let written = Arc::new(AtomicUsize::new(0));
+        // A concurrent writer through git's own lock (it fails while the lock is held, as
+        // git does, and tries again).
+        let writer = {
+            let (tools, stop, written) = (tools.clone(), stop.clone(), written.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let out = tools.run(
+                        "git",
+                        &["config", "--global", "--add", "user.note", &format!("n{n}")],
+                        "",
+                    );
+                    if out.status.success() {
+                        written.fetch_add(1, Ordering::SeqCst);
+                        n += 1;
+                    }
+                }
+            })
+        };
+        // A reader: at no moment may the URL have no helper at all.
+        let reader = {
+            let (tools, stop, zero) = (tools.clone(), stop.clone(), zero.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    if git_helpers(&tools, url).iter().all(String::is_empty) {
+                        zero.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        let run = tools.tvlogin(&["setup", "git", url, "--force"], "");
+        std::thread::sleep(Duration::from_millis(30));
+        stop.store(true, Ordering::SeqCst);
+        writer.join().expect("writer");
+        reader.join().expect("reader");
+        ok(&run, &format!("setup git --force, round {round}"));
+        assert_eq!(
+            zero.load(Ordering::SeqCst),
+            0,
+            "round {round}: a moment with no helper"
+        );
+        assert_eq!(
+            git_helpers(&tools, url),
+            ["".to_owned(), ours.clone()],
+            "round {round}"
+        );
+        let notes = text(
+            &tools
+                .run("git", &["config", "--global", "--get-all", "user.note"], "")
+                .stdout,
+        );
+        assert_eq!(
+            notes.lines().count(),
+            written.load(Ordering::SeqCst),
+            "round {round}: the other writer's values all survive"
+        );
+    }
+}
+
+/// A directory with nothing in it, for a PATH where kubectl is not found.
+fn empty_path(tools: &Tools) -> String {
+    let dir = tools.path().join("empty-bin");
+    std::fs::create_dir_all(&dir).expect("create the empty bin dir");
+    dir.display().to_string()
+}
+
+#[cfg(unix)]
+#[test]
+fn setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result() {
+    let Some(kubectl) = real("kubectl") else {
+        common::skip::skip_or_fail(
+            "setup_kubectl_without_kubectl_keeps_the_text_and_kubectl_reads_the_result",
+            "kubectl is not installed (it reads the result); .ci/run installs it",
+        );
+        return;
+    };
+    let home = Home::new();
+    let mut tools = Tools::new(&home);
+    tools.set("PATH", empty_path(&tools));
+    let exe = env!("CARGO_BIN_EXE_tvlogin");
+    for name in [
+        "kind.yaml",
+        "minikube.yaml",
+        "eks.yaml",
+        "gke.yaml",
+        "crlf-empty-lists.yaml",
+    ] {
+        let original = corpus(name);
+        let dir = tools.path().join(name.trim_end_matches(".yaml"));
+        let link = dir.join(".kube/config");
+        let target = linked_file(&dir, &link, &original);
+        let path = link.display().to_string();
+        let args = [
+            "setup",
+            "kubectl",
+            "--kubeconfig",
+            &path,
+            "--context",
+            "tvlogin",
+            "--cluster",
+            "on",
+        ];
+        let before_users = ok(
+            &tools.run(
+                kubectl.to_str().unwrap_or("kubectl"),
+                &["--kubeconfig", &path, "config", "get-users"],
+                "",
+            ),
+            "kubectl get-users",
+        );
+
+        // --dry-run: the diff, not a byte written.
+        let mut dry_args = args.to_vec();
+        dry_args.push("--dry-run");
+        let dry = ok(&tools.tvlogin(&dry_args, ""), "setup kubectl --dry-run");
+        assert!(dry.contains("kubectl not found: edited as text"), "{dry}");
+        assert!(
+            dry.lines()
+                .any(|l| l.starts_with('+') && l.trim_end().ends_with("- name: tvlogin-default")),
+            "{name}: {dry}"
+        );
+        assert_eq!(
+            std::fs::read(&target).unwrap_or_default(),
+            original.as_bytes(),
+            "{name}"
+        );
+
+        let out = ok(&tools.tvlogin(&args, ""), "setup kubectl");
+        assert!(out.contains("added"), "{name}: {out}");
+        assert!(is_link(&link), "{name}: the link was replaced by a file");
+        assert_eq!(mode(&target), 0o640, "{name}");
+        assert!(
+            !Path::new(&format!("{path}.lock")).exists(),
+            "{name}: the lock is left"
+        );
+        let written = std::fs::read_to_string(&target).unwrap_or_default();
+        // Every line that was there is still there, in order (comments, "on", numbers).
+        let mut rest = written.lines();
+        for line in original
+            .lines()
+            .filter(|l| !l.starts_with("users:") && !l.starts_with("contexts:"))
+        {
+            assert!(rest.any(|l| l == line), "{name}: lost {line:?}:\n{written}");
+        }
+        // kubectl (YAML 1.1) reads it: every user, tvlogin's with its exec plugin.
+        let users = ok(
+            &tools.run(
+                kubectl.to_str().unwrap_or("kubectl"),
+                &["--kubeconfig", &path, "config", "get-users"],
+                "",
+            ),
+            "kubectl config get-users",
+        );
+        for user in before_users.lines().skip(1) {
+            assert!(users.contains(user.trim()), "{name}: {user} lost: {users}");
+        }
+        assert!(users.contains("tvlogin-default"), "{name}: {users}");
+        let view = ok(
+            &tools.run(
+                kubectl.to_str().unwrap_or("kubectl"),
+                &["--kubeconfig", &path, "config", "view", "-o", "json"],
+                "",
+            ),
+            "kubectl config view",
+        );
+        let view: serde_json::Value = serde_json::from_str(&view).expect("kubectl's JSON");
+        let ours = view["users"]
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["name"] == "tvlogin-default"))
+            .unwrap_or_else(|| panic!("{name}: {view}"));
+        assert_eq!(ours["user"]["exec"]["command"], exe, "{name}");
+        assert_eq!(
+            ours["user"]["exec"]["args"],
+            serde_json::json!(["kubectl-credential", "--profile", "default"])
+        );
+        let context = view["contexts"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "tvlogin"))
+            .unwrap_or_else(|| panic!("{name}: {view}"));
+        assert_eq!(context["context"]["cluster"], "on", "{name}");
+
+        // Again: byte for byte the same.
+        let again = ok(&tools.tvlogin(&args, ""), "setup kubectl again");
+        assert!(
+            !again.contains("added") && !again.contains("updated"),
+            "{again}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap_or_default(),
+            written
+        );
+
+        // Undo: the original bytes.
+        let undo = ok(
+            &tools.tvlogin(&["setup", "kubectl", "--kubeconfig", &path, "--undo"], ""),
+            "setup kubectl --undo",
+        );
+        assert!(undo.contains("removed"), "{undo}");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap_or_default(),
+            original,
+            "{name}"
+        );
+        assert!(is_link(&link));
+    }
+
+    // A shape the editor cannot change safely is refused, not rewritten.
+    let flow = tools.path().join("flow.yaml");
+    let text_before = "{\"apiVersion\": \"v1\", \"kind\": \"Config\", \"users\": []}\n";
+    std::fs::write(&flow, text_before).expect("write");
+    let refused = tools.tvlogin(
+        &[
+            "setup",
+            "kubectl",
+            "--kubeconfig",
+            &flow.display().to_string(),
+        ],
+        "",
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("Install kubectl"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&flow).unwrap_or_default(),
+        text_before
+    );
+}
+
+#[test]
+fn setup_kubectl_honours_the_kubeconfig_lock_against_kubectl_writers() {
+    let Some(kubectl) = real("kubectl") else {
+        common::skip::skip_or_fail(
+            "setup_kubectl_honours_the_kubeconfig_lock_against_kubectl_writers",
+            "kubectl is not installed (the lock-honouring writer); .ci/run installs it",
+        );
+        return;
+    };
+    let kubectl = kubectl.display().to_string();
+    let home = Home::new();
+    let real_path = std::env::var("PATH").unwrap_or_default();
+    // Both ways of writing: tvlogin's own editor (no kubectl on its PATH), and kubectl's.
+    for with_kubectl in [false, true] {
+        let mut tools = Tools::new(&home);
+        if !with_kubectl {
+            tools.set("PATH", empty_path(&tools));
+        } else {
+            tools.set("PATH", real_path.clone());
+        }
+        let tools = std::sync::Arc::new(tools);
+        let file = tools.path().join("config");
+        std::fs::write(&file, corpus("kind.yaml")).expect("write");
+        let path = file.display().to_string();
+        let mut runs = Vec::new();
+        for n in 0..10 {
+            let (tools, path, kubectl) = (tools.clone(), path.clone(), kubectl.clone());
+            runs.push(std::thread::spawn(move || {
+                let ours = tools.tvlogin(
+                    &[
+                        "setup",
+                        "kubectl",
+                        "--kubeconfig",
+                        &path,
+                        "--user",
+                        &format!("tv-{n}"),
+                    ],
+                    "",
+                );
+                // kubectl gives up when it finds the lock held: a writer that honours it
+                // tries again.
+                let start = std::time::Instant::now();
+                let theirs = loop {
+                    let out = tools.run(
+                        &kubectl,
+                        &[
+                            "--kubeconfig",
+                            &path,
+                            "config",
+                            "set-credentials",
+                            &format!("other-{n}"),
+                            "--token=t",
+                        ],
+                        "",
+                    );
+                    if out.status.success() || start.elapsed() > Duration::from_secs(30) {
+                        break out;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                };
+                (ours, theirs)
+            }));
+        }
+        for run in runs {
+            let (ours, theirs) = run.join().expect("a writer thread");
+            ok(&ours, "setup kubectl");
+            ok(&theirs, "kubectl config set-credentials");
+        }
+        let users = ok(
+            &tools.run(
+                &kubectl,
+                &["--kubeconfig", &path, "config", "get-users"],
+                "",
+            ),
+            "get-users",
+        );
+        let names: std::collections::BTreeSet<&str> = users.split_whitespace().skip(1).collect();
+        for n in 0..10 {
+            assert!(
+                names.contains(format!("tv-{n}").as_str()),
+                "with kubectl: {with_kubectl}: tv-{n} lost: {users}"
+            );
+            assert!(
+                names.contains(format!("other-{n}").as_str()),
+                "with kubectl: {with_kubectl}: other-{n} lost: {users}"
+            );
+        }
+        assert!(names.contains("kind-kind"), "{users}");
+        assert!(!Path::new(&format!("{path}.lock")).exists());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn setup_docker_splices_keeps_numbers_and_links_refuses_a_users_helper_and_undoes() {
+    let home = Home::new();
+    let mut tools = Tools::new(&home);
+    let docker_dir = tools.path().join("docker");
+    let config = docker_dir.join("config.json");
+    let original = corpus("docker-everything.json");
+    let target = linked_file(tools.path(), &config, &original);
+    tools.set("DOCKER_CONFIG", docker_dir.display().to_string());
+    // ~/.local/bin exists and is on PATH: the helper link goes there.
+    let local_bin = tools.path().join(".local/bin");
+    std::fs::create_dir_all(&local_bin).expect("create ~/.local/bin");
+    // A link left from a binary that is gone: replaced.
+    std::os::unix::fs::symlink(
+        tools.path().join("gone/tvlogin"),
+        local_bin.join("docker-credential-tvlogin"),
+    )
+    .expect("a dangling link");
+    tools.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            local_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+
+    let dry = ok(
+        &tools.tvlogin(
+            &["setup", "docker", "registry.example.test", "--dry-run"],
+            "",
+        ),
+        "setup docker --dry-run",
+    );
+    assert!(
+        dry.contains("+\t\t\"registry.example.test\": \"tvlogin\""),
+        "{dry}"
+    );
+    assert!(dry.contains("would link"), "{dry}");
+    assert_eq!(
+        std::fs::read(&target).unwrap_or_default(),
+        original.as_bytes()
+    );
+    assert!(
+        !local_bin.join("docker-credential-tvlogin").exists(),
+        "still dangling after --dry-run"
+    );
+
+    let out = ok(
+        &tools.tvlogin(&["setup", "docker", "registry.example.test"], ""),
+        "setup docker",
+    );
+    assert!(out.contains("added"), "{out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("docker-credential-tvlogin"))
+            .count(),
+        1,
+        "said once: {out}"
+    );
+    let helper = local_bin.join("docker-credential-tvlogin");
+    assert_eq!(
+        std::fs::read_link(&helper).ok(),
+        Some(PathBuf::from(env!("CARGO_BIN_EXE_tvlogin")))
+    );
+    assert!(is_link(&config), "the link was replaced by a file");
+    let written = std::fs::read_to_string(&target).unwrap_or_default();
+    // Exactly one insertion: the rest byte for byte (30-digit number, 1.50, 1E+2, order).
+    assert_eq!(
+        written,
+        original.replace(
+            "\"ecr-login\"\n",
+            "\"ecr-login\",\n\t\t\"registry.example.test\": \"tvlogin\"\n"
+        )
+    );
+    let again = ok(
+        &tools.tvlogin(&["setup", "docker", "registry.example.test"], ""),
+        "setup docker again",
+    );
+    assert!(
+        !again.contains("added") && !again.contains("docker-credential-tvlogin"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        written
+    );
+
+    // The ECR helper is the user's: refused unless --force, which backs up first.
+    let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+    let refused = tools.tvlogin(&["setup", "docker", ecr], "");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("\"ecr-login\""),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        written
+    );
+    let forced = ok(
+        &tools.tvlogin(&["setup", "docker", ecr, "--force"], ""),
+        "--force",
+    );
+    let backup = forced
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("backup: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("no backup named: {forced}"));
+    assert!(backup.contains("config.json.tvlogin-backup-"), "{backup}");
+    assert_eq!(std::fs::read_to_string(backup).unwrap_or_default(), written);
+
+    // The Python docker library reads the result.
+    if have(
+        "python3",
+        &["-c", "import docker.auth"],
+        "the Python docker library (pip install docker)",
+    ) {
+        let script = "import json, sys, docker.auth\nc = docker.auth.load_config(config_path=sys.argv[1])\nprint(json.dumps(c.cred_helpers))";
+        let helpers = ok(
+            &tools.run(
+                "python3",
+                &["-c", script, &config.display().to_string()],
+                "",
+            ),
+            "python docker",
+        );
+        let helpers: serde_json::Value = serde_json::from_str(&helpers).expect("json");
+        assert_eq!(helpers["registry.example.test"], "tvlogin");
+        assert_eq!(helpers[ecr], "tvlogin");
+    }
+
+    // Undo removes tvlogin's entries; the file is the original but for the forced one.
+    ok(
+        &tools.tvlogin(&["setup", "docker", "registry.example.test", "--undo"], ""),
+        "setup docker --undo",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        original.replace("\"ecr-login\"", "\"tvlogin\"")
+    );
+    assert!(is_link(&config));
+    let toml =
+        std::fs::read_to_string(home.dir.path().join("config/config.toml")).unwrap_or_default();
+    assert!(!toml.contains("registry.example.test"), "{toml}");
+}
+
+#[test]
+fn setup_docker_names_the_directory_to_link_into_once_when_none_is_on_path() {
+    let home = Home::new();
+    let mut tools = Tools::new(&home);
+    tools.set(
+        "DOCKER_CONFIG",
+        tools.path().join("docker").display().to_string(),
+    );
+    let out = ok(
+        &tools.tvlogin(&["setup", "docker", "r.example.test"], ""),
+        "setup docker",
+    );
+    assert_eq!(out.matches("note: docker runs").count(), 1, "{out}");
+    let local_bin = tools.path().join(".local/bin");
+    assert!(
+        out.contains(&format!(
+            "ln -s {} {}/docker-credential-tvlogin",
+            env!("CARGO_BIN_EXE_tvlogin"),
+            local_bin.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("target/debug/docker-credential"),
+        "no link into the build dir: {out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn setup_writes_plain_tvlogin_when_path_finds_this_binary_and_warns_about_build_dirs() {
+    if !have("git", &["--version"], "the git client") {
+        return;
+    }
+    let home = Home::new();
+    let mut tools = Tools::new(&home);
+    let exe = env!("CARGO_BIN_EXE_tvlogin");
+    let url = "https://git.example.test";
+    // From the build directory, tvlogin not on PATH: the absolute path and a warning.
+    let run = tools.tvlogin(&["setup", "git", url], "");
+    ok(&run, "setup git");
+    assert!(
+        text(&run.stderr).contains("cargo build directory"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(
+        git_helpers(&tools, url)[1],
+        format!("{exe} git-credential --profile default")
+    );
+    ok(&tools.tvlogin(&["setup", "git", url, "--undo"], ""), "undo");
+    // tvlogin on PATH is this binary: plain `tvlogin`, run by git through the shell.
+    let bin = tools.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::os::unix::fs::symlink(exe, bin.join("tvlogin")).expect("link");
+    tools.set(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let run = tools.tvlogin(&["setup", "git", url], "");
+    ok(&run, "setup git");
+    assert!(
+        !text(&run.stderr).contains("warning"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(
+        git_helpers(&tools, url)[1],
+        "!tvlogin git-credential --profile default"
+    );
+    let mut traced = tools.env.clone();
+    traced.push(("GIT_TRACE".into(), "1".into()));
+    let fill = Command::new("git")
+        .args(["credential", "fill"])
+        .env_clear()
+        .envs(traced)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            if let Some(mut input) = child.stdin.take() {
+                let _ = input.write_all(b"protocol=https\nhost=git.example.test\n\n");
+            }
+            child.wait_with_output()
+        })
+        .expect("git credential fill");
+    let trace = text(&fill.stderr);
+    assert!(
+        trace.contains("tvlogin git-credential --profile default get"),
+        "git runs the helper: {trace}"
+    );
+    let kubeconfig = tools.path().join("kubeconfig");
+    ok(
+        &tools.tvlogin(
+            &[
+                "setup",
+                "kubectl",
+                "--kubeconfig",
+                &kubeconfig.display().to_string(),
+            ],
+            "",
+        ),
+        "setup kubectl",
+    );
+    let written = std::fs::read_to_string(&kubeconfig).unwrap_or_default();
+    assert!(written.contains("command: tvlogin\n"), "{written}");
+}
+
+#[cfg(unix)]
+#[test]
+fn setup_kubectl_through_kubectl_backs_up_a_file_whose_comments_kubectl_drops() {
+    if !have("kubectl", &["version", "--client"], "the Kubernetes CLI") {
+        return;
+    }
+    let home = Home::new();
+    let tools = Tools::new(&home);
+    let file = tools.path().join(".kube/config");
+    let original = corpus("gke.yaml");
+    // A dotfiles link: kubectl writes through it, the link stays.
+    let target = linked_file(tools.path(), &file, &original);
+    let path = file.display().to_string();
+    let out = ok(
+        &tools.tvlogin(&["setup", "kubectl", "--kubeconfig", &path], ""),
+        "setup kubectl",
+    );
+    assert!(out.contains("without its comments"), "{out}");
+    let backup = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("backup: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap_or_else(|| panic!("no backup named: {out}"));
+    assert_eq!(
+        std::fs::read_to_string(backup).unwrap_or_default(),
+        original
+    );
+    let users = ok(
+        &tools.run(
+            "kubectl",
+            &["--kubeconfig", &path, "config", "get-users"],
+            "",
+        ),
+        "get-users",
+    );
+    assert!(
+        users.contains("tvlogin-default") && users.contains("gke_my-project"),
+        "{users}"
+    );
+    assert!(is_link(&file), "the link was replaced by a file");
+    let written = std::fs::read_to_string(&target).unwrap_or_default();
+    assert!(written.contains("tvlogin-default"), "{written}");
 }
