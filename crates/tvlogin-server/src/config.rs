@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub faults: Vec<Fault>,
     /// Behaviours of real servers beyond the provider presets, switched on one by one.
     pub knobs: Knobs,
+    /// Grading mode (`tvlogin serve --grade`): record each device flow, provoke what is
+    /// checked, and report on the client ([`ServerHandle::grade_reports`](super::ServerHandle::grade_reports)).
+    pub grade: Option<super::grade::GradeConfig>,
 }
 
 /// Behaviours seen at real authorization servers that a client must survive, each off by
@@ -96,6 +99,7 @@ impl Default for ServerConfig {
             clients: ClientRegistration::defaults(),
             faults: Vec::new(),
             knobs: Knobs::default(),
+            grade: None,
         }
     }
 }

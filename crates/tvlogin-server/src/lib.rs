@@ -26,6 +26,7 @@
 //! ```
 
 mod config;
+pub mod grade;
 mod jwt;
 mod keys;
 mod limits;
@@ -54,6 +55,7 @@ pub use config::{
     DEMO_CLIENT_ID, Fault, Knobs, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
     ServerConfig,
 };
+pub use grade::{GradeConfig, ParseScenarioError, Report, Scenario};
 pub use limits::{Limits, MAX_BODY};
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
 
@@ -141,6 +143,9 @@ impl ServerHandle {
             issuer,
         }));
         let app = routes::router(Arc::clone(&shared), limits);
+        if shared.grade.is_some() {
+            tokio::spawn(grade::sweeper(Arc::downgrade(&shared)));
+        }
         // An explicit stop or the handle being dropped both end the loop.
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(limits::serve(listener, app, limits, stopped));
@@ -258,6 +263,18 @@ impl ServerHandle {
     /// of any grant type, one fault per request.
     pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.shared.lock().push_faults(faults);
+    }
+
+    /// In grading mode ([`ServerConfig::grade`]), the reports of the flows as they end;
+    /// `None` without grading or when already taken.
+    pub fn grade_reports(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Report>> {
+        self.shared.grade.as_ref()?.take_reports()
+    }
+
+    /// In grading mode, grade every flow still open now (their reports say the server
+    /// stopped); call before [`ServerHandle::shutdown`] to get them.
+    pub fn finish_grading(&self) {
+        grade::finish(&self.shared);
     }
 
     /// Stop accepting connections and wait for in-flight requests (at most a few seconds,

@@ -41,6 +41,11 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/device", get(device_page).post(device_submit))
         .fallback(not_found)
+        // Grading mode records (and provokes) inside the body guard.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            super::grade::hook,
+        ))
         .layer(axum::middleware::from_fn_with_state(limits, body_guard))
         .layer(axum::Extension(limits))
         .with_state(shared)

@@ -11,14 +11,18 @@ use super::state::{Env, State as ServerState};
 pub(crate) struct Shared {
     pub(crate) env: Env,
     state: Mutex<ServerState>,
+    /// Grading mode's recorder (`ServerConfig::grade`).
+    pub(crate) grade: Option<super::grade::Grader>,
 }
 
 impl Shared {
     pub(crate) fn new(env: Env) -> Shared {
         let state = ServerState::new(&env.cfg);
+        let grade = env.cfg.grade.clone().map(super::grade::Grader::new);
         Shared {
             env,
             state: Mutex::new(state),
+            grade,
         }
     }
 

@@ -862,6 +862,21 @@ impl State {
         Ok(())
     }
 
+    /// Revoke the whole grant a refresh token belongs to (grading: a rotated-out refresh
+    /// token came back). `false` when the token is unknown.
+    pub(crate) fn revoke_family(&mut self, refresh_token: &str) -> bool {
+        let Some(rt) = self.refresh.get(refresh_token) else {
+            return false;
+        };
+        match self.grants.get_mut(rt.grant) {
+            Some(grant) => {
+                grant.revoked = true;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether this string is an access token the server issued.
     pub(crate) fn is_access_token(&self, token: &str) -> bool {
         self.access.contains_key(token)
