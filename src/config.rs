@@ -189,6 +189,18 @@ pub struct EndpointOverrides {
 }
 
 impl EndpointOverrides {
+    /// The settings as discovery's explicit endpoints, each replacing its discovered value.
+    pub fn explicit(&self) -> crate::oauth::discovery::Explicit<'_> {
+        crate::oauth::discovery::Explicit {
+            device_authorization: self.device_authorization.as_ref(),
+            token: self.token.as_ref(),
+            jwks_uri: self.jwks_uri.as_ref(),
+            revocation: self.revocation.as_ref(),
+            introspection: self.introspection.as_ref(),
+            userinfo: self.userinfo.as_ref(),
+        }
+    }
+
     /// Applies the given settings over `base`.
     pub fn apply(&self, mut base: Endpoints) -> Endpoints {
         let pick = |o: &Option<Url>, b: &mut Option<Url>| {
@@ -386,22 +398,15 @@ impl LoginConfig {
             .profile
             .clone()
             .unwrap_or_else(|| DEFAULT_PROFILE.into());
-        let profile = match file.profiles.get(&profile_name) {
-            Some(p) => p.clone(),
-            // Naming a profile that does not exist is a typo unless the flags say everything.
-            None if args.profile.is_some()
-                && args.issuer.is_none()
-                && args.provider.is_none()
-                && args.token_endpoint.is_none() =>
-            {
-                return Err(Error::Usage(format!(
-                    "no profile named {profile_name:?} in {} (profiles there: {})",
-                    config_path.display(),
-                    list_or_none(file.profiles.keys())
-                )));
-            }
-            None => Profile::default(),
-        };
+        // A profile the config file does not define is a new one: the flags must say
+        // everything, and when they do not, what is missing is reported as it would be
+        // without --profile (the unknown name only when nothing names a server at all).
+        let unknown_profile = args.profile.is_some() && !file.profiles.contains_key(&profile_name);
+        let profile = file
+            .profiles
+            .get(&profile_name)
+            .cloned()
+            .unwrap_or_default();
         let or =
             |flag: &Option<String>, prof: &Option<String>| flag.clone().or_else(|| prof.clone());
         let url = |name: &str, value: Option<String>| -> Result<Option<Url>, Error> {
@@ -460,20 +465,20 @@ impl LoginConfig {
             &issuer,
             &preset,
         ) {
-            (Some(device), Some(token), _, _) => EndpointSource::Fixed(
-                overrides.apply(Endpoints {
-                    issuer: issuer
-                        .as_ref()
-                        .map(|i| i.as_str().trim_end_matches('/').to_owned()),
+            // With an issuer, its metadata is read and each endpoint setting replaces its
+            // discovered value on its own (login::resolve_endpoints).
+            (_, _, Some(issuer), _) => EndpointSource::Discover(issuer.clone()),
+            (Some(device), Some(token), None, _) => EndpointSource::Fixed(overrides.apply(
+                Endpoints {
+                    issuer: None,
                     device_authorization: device.clone(),
                     token: token.clone(),
                     jwks_uri: None,
                     revocation: None,
                     introspection: None,
                     userinfo: None,
-                }),
-            ),
-            (_, _, Some(issuer), _) => EndpointSource::Discover(issuer.clone()),
+                },
+            )),
             (_, _, None, Some(preset)) => {
                 EndpointSource::Fixed(overrides.apply(preset.endpoints.clone()))
             }
@@ -488,6 +493,15 @@ impl LoginConfig {
                     "--token-endpoint needs --device-authorization-endpoint too (or use --issuer)"
                         .into(),
                 ));
+            }
+            (None, None, None, None) if unknown_profile => {
+                return Err(Error::Usage(format!(
+                    "no profile named {profile_name:?} in {} (profiles there: {}); to create \
+                     it, name the server: --issuer URL, --provider NAME, or \
+                     --device-authorization-endpoint and --token-endpoint",
+                    config_path.display(),
+                    list_or_none(file.profiles.keys())
+                )));
             }
             (None, None, None, None) => {
                 return Err(Error::Usage(format!(

@@ -29,6 +29,7 @@ mod config;
 mod jwt;
 mod keys;
 mod limits;
+mod log;
 mod page;
 mod quirks;
 mod random;
@@ -55,6 +56,7 @@ pub use config::{
     ServerConfig,
 };
 pub use limits::{Limits, MAX_BODY};
+pub use log::RequestLog;
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
 
 use keys::Keys;
@@ -126,6 +128,23 @@ impl ServerHandle {
         config: ServerConfig,
         limits: Limits,
     ) -> io::Result<ServerHandle> {
+        Self::start_inner(config, limits, None).await
+    }
+
+    /// [`ServerHandle::start`] that sends one line per request to `log` (see
+    /// [`RequestLog`]): method, path, the harmless parameters, status and outcome, never a
+    /// secret.
+    pub async fn start_logged(config: ServerConfig, log: RequestLog) -> io::Result<ServerHandle> {
+        Self::start_inner(config, Limits::default(), Some(log)).await
+    }
+
+    async fn start_inner(
+        mut config: ServerConfig,
+        limits: Limits,
+        log: Option<RequestLog>,
+    ) -> io::Result<ServerHandle> {
+        // The quirks' own switches, on top of those set one by one.
+        config.knobs = config.knobs.clone().or(Knobs::preset(config.quirks));
         // RSA key generation takes tens of milliseconds of CPU; keep it off the async workers.
         let keys = tokio::task::spawn_blocking(Keys::generate)
             .await
@@ -140,7 +159,7 @@ impl ServerHandle {
             keys,
             issuer,
         }));
-        let app = routes::router(Arc::clone(&shared), limits);
+        let app = routes::router(Arc::clone(&shared), limits, log);
         // An explicit stop or the handle being dropped both end the loop.
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(limits::serve(listener, app, limits, stopped));

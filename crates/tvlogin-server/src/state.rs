@@ -312,7 +312,7 @@ impl State {
             expires_in: cfg.device_code_ttl,
             interval: cfg.interval,
         };
-        Ok(quirks::device_response(cfg.quirks, &issued))
+        Ok(quirks::device_response(cfg.quirks, &cfg.knobs, &issued))
     }
 
     /// Evicts the oldest pending authorizations so one more fits under both caps: first
@@ -579,7 +579,7 @@ impl State {
         // polls too fast is told so even if the user has already decided.
         d.last_poll = Some(clock.now);
         let forced = cfg.slow_down_polls.contains(&record.poll);
-        if quirks::sends_slow_down(cfg.quirks) && (forced || record.early) {
+        if quirks::sends_slow_down(cfg.quirks, &cfg.knobs) && (forced || record.early) {
             let old = d.interval;
             d.interval = old.saturating_add(SLOW_DOWN_STEP);
             return Err(OAuthError {
@@ -605,7 +605,7 @@ impl State {
                 let scope = grant.scope.clone();
                 self.grants.push(grant);
                 let g = self.grants.len() - 1;
-                self.mint(env, g, &scope, true, clock)
+                self.mint(env, g, &scope, (true, false), clock)
             }
             // Handled above; kept total without a panic path.
             Status::Consumed | Status::Dead => Err(OAuthError::new(ErrorKind::InvalidGrant)),
@@ -697,7 +697,8 @@ impl State {
         {
             rt.state = RefreshState::Retired;
         }
-        self.mint(env, g, &scope, policy != RefreshPolicy::NoRotation, clock)
+        let rotate = policy != RefreshPolicy::NoRotation;
+        self.mint(env, g, &scope, (rotate, true), clock)
     }
 
     // ----- minting -----
@@ -708,7 +709,7 @@ impl State {
         env: &Env,
         g: usize,
         scope: &str,
-        new_refresh_token: bool,
+        (new_refresh_token, refreshing): (bool, bool),
         clock: Clock,
     ) -> Result<Map<String, Value>, OAuthError> {
         let cfg = &env.cfg;
@@ -745,7 +746,9 @@ impl State {
             )?,
         };
         let id_token =
-            if quirks::issues_id_token(q) && scope.split_whitespace().any(|s| s == "openid") {
+            if quirks::issues_id_token(q, &cfg.knobs, refreshing)
+                && scope.split_whitespace().any(|s| s == "openid")
+            {
                 Some(jwt::sign(
                     &env.keys,
                     Alg::Es256,
