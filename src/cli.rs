@@ -470,6 +470,10 @@ pub struct InspectArgs {
     /// Client id for introspecting opaque tokens (RFC 7662)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// RFC 7662 introspection endpoint, over the one the issuer's metadata names (or without
+    /// --issuer)
+    #[arg(long, value_name = "URL")]
+    pub introspection_endpoint: Option<String>,
     /// Name of the environment variable holding the client secret for introspection
     #[arg(long, value_name = "VAR")]
     pub client_secret_env: Option<String>,

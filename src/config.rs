@@ -628,6 +628,7 @@ impl RememberedLogin {
             resources: config.request.resources.clone(),
             allow_http: config.http.allow_http,
             timeout: Some(config.http.timeout.as_secs()),
+            session_ended: None,
         }
     }
 

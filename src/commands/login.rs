@@ -16,24 +16,20 @@ use tvlogin_server::ServerHandle;
 
 use crate::signals::stop_requested;
 
-/// `tvlogin login`.
+/// `tvlogin login`. With `--json`, every failure ends the output with its `error` event,
+/// those found before any request (configuration, the state file) included.
 pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
-    let paths = Paths::from_env()?;
-    let path = paths.config_file();
-    let file = ConfigFile::load(&path)?;
-    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
-    let profile = args
-        .profile
-        .clone()
-        .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.into());
-    let remembered = crate::session::remembered_login(&paths, &profile).await?;
-    let config = LoginConfig::resolve_remembering(
-        &args,
-        &file,
-        &path,
-        &|var| std::env::var(var).ok(),
-        remembered.as_ref(),
-    )?;
+    let config = match configure(&args).await {
+        Ok(config) => config,
+        Err(e) => {
+            if args.json {
+                let mut reporter =
+                    Reporter::new(OutputMode::Json, std::io::stdout(), std::io::stderr());
+                reporter.error(&e);
+            }
+            return Err(e);
+        }
+    };
     if !args.json && !args.no_tui && runtime::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }
@@ -44,6 +40,26 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     };
     let qr = plain_qr(mode, args.no_qr);
     run_login(&config, mode, qr).await
+}
+
+/// The login's configuration: flags over the config file's profile over the remembered login.
+async fn configure(args: &LoginArgs) -> Result<LoginConfig, Error> {
+    let paths = Paths::from_env()?;
+    let path = paths.config_file();
+    let file = ConfigFile::load(&path)?;
+    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
+    let profile = args
+        .profile
+        .clone()
+        .unwrap_or_else(|| crate::config::DEFAULT_PROFILE.into());
+    let remembered = crate::session::remembered_login(&paths, &profile).await?;
+    LoginConfig::resolve_remembering(
+        args,
+        &file,
+        &path,
+        &|var| std::env::var(var).ok(),
+        remembered.as_ref(),
+    )
 }
 
 /// How plain mode prints the QR code on stderr: only when stderr is a terminal (never into

@@ -269,6 +269,9 @@ async fn logout_steps(
     if st.login.is_none() {
         st.login = Some(remembered_from_meta(&meta));
     }
+    if let Some(login) = &mut st.login {
+        login.session_ended = None;
+    }
     st.session = None;
     let path = state::path(&ctx.paths, profile);
     let outcome = match write_state_locked(&ctx.paths, st, &lock).await {
