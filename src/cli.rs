@@ -423,11 +423,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Which provider's documented behaviour to replay (hostile: RFC behaviour whose free text
-    /// carries terminal controls, for testing a client's escaping)
+    /// carries terminal controls, for testing a client's escaping; dot: django-oauth-toolkit's
+    /// rules: no device endpoint in discovery, revocation and introspection only in the RFC
+    /// 8414 document, exact form content type, client_id in the body with Basic, no
+    /// slow_down, the ID token only with a refresh)
     #[arg(
         long,
         default_value = "rfc",
-        value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile"
+        value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile|dot"
     )]
     pub quirks: tvlogin_server::Quirks,
     /// Polling interval the server asks for, in seconds
@@ -441,9 +444,16 @@ pub struct ServeArgs {
     pub access_token_ttl: u64,
     /// A real server's behaviour to replay (repeatable): refresh-delay-ms=N,
     /// refresh-errors-empty, lowercase-token-type, revoke-jwt-unsupported,
-    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N
+    /// revoke-jwt-ignored, revoke-refuses-public, revoke-status=N, revoke-delay-ms=N,
+    /// no-device-endpoint-discovered, endpoints-only-in-rfc8414, exact-content-type,
+    /// client-id-with-basic, never-slow-down, no-interval, errors-with-200,
+    /// id-token-only-on-refresh, introspection-needs-secret
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
+    /// Approve each device authorization this many seconds after it was issued, as if a
+    /// person had (for scripts; `demo --approve-after` does the same)
+    #[arg(long, value_name = "SECS")]
+    pub approve_after: Option<u64>,
 }
 
 /// Flags of `tvlogin inspect`.

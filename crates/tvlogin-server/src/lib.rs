@@ -77,6 +77,37 @@ pub struct ServerHandle {
     task: JoinHandle<io::Result<()>>,
 }
 
+/// Decides pending device authorizations of a running server, as the person would on the
+/// verification page (`tvlogin serve --approve-after`). Cheap to clone.
+#[derive(Clone)]
+pub struct ServerControls {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for ServerControls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerControls")
+            .field("issuer", &self.shared.env.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerControls {
+    /// User codes issued, not yet decided and not expired, oldest first, as `BCDF-GHJK`.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .pending_user_codes(&self.shared.env.cfg, std::time::Instant::now())
+    }
+
+    /// Approve the pending authorization with this user code.
+    pub fn approve(&self, user_code: &str) -> Result<(), DecisionError> {
+        self.shared
+            .lock()
+            .decide(&self.shared.env.cfg, user_code, true, Clock::read())
+    }
+}
+
 /// Endpoint URLs, parsed once at start so the accessors cannot fail.
 struct Urls {
     issuer: Url,
@@ -249,6 +280,14 @@ impl ServerHandle {
         self.shared
             .lock()
             .decide(&self.shared.env.cfg, user_code, approve, Clock::read())
+    }
+
+    /// A handle on the pending authorizations that can be moved into another task while
+    /// this handle waits for the server ([`ServerHandle::wait`]).
+    pub fn controls(&self) -> ServerControls {
+        ServerControls {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// User codes issued, not yet decided and not expired, oldest first, as `BCDF-GHJK`.
