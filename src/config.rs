@@ -1146,6 +1146,77 @@ mod tests {
         assert!(fixed(&config).revocation.is_some());
     }
 
+    /// With an issuer, every endpoint setting replaces its discovered value on its own (the
+    /// metadata is read, then the settings applied); without one, the device and token
+    /// endpoints are both needed. The profile's name changes none of it.
+    #[test]
+    fn endpoint_settings_override_discovery_one_by_one() {
+        let d = "https://idp.example/device";
+        let t = "https://idp.example/token";
+        let r = "https://idp.example/revoke";
+        let discover = Ok("discover");
+        let fixed = Ok("fixed");
+        // issuer, device, token, revocation, profile → source, or the error's words.
+        type Row<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<&'a str, &'a str>,
+        );
+        let iss = Some("https://idp.example");
+        let table: Vec<Row<'_>> = vec![
+            (iss, None, None, None, None, discover),
+            (iss, Some(d), None, None, None, discover),
+            (iss, None, Some(t), None, None, discover),
+            (iss, Some(d), Some(t), Some(r), None, discover),
+            (iss, None, None, Some(r), Some("newprof"), discover),
+            (None, Some(d), Some(t), None, None, fixed),
+            (None, Some(d), Some(t), None, Some("newprof"), fixed),
+            (None, Some(d), None, None, None, Err("needs --token-endpoint too")),
+            (None, Some(d), None, None, Some("newprof"), Err("needs --token-endpoint too")),
+            (None, None, Some(t), None, Some("newprof"), Err("needs --device-authorization-endpoint too")),
+            (None, None, None, Some(r), Some("newprof"), Err("no profile named \"newprof\"")),
+            (None, None, None, None, Some("newprof"), Err("no profile named \"newprof\"")),
+            (None, None, None, None, None, Err("no authorization server given")),
+        ];
+        for (issuer, device, token, revocation, profile, want) in table {
+            let args = LoginSettings {
+                profile: profile.map(str::to_owned),
+                issuer: issuer.map(str::to_owned),
+                device_authorization_endpoint: device.map(str::to_owned),
+                token_endpoint: token.map(str::to_owned),
+                revocation_endpoint: revocation.map(str::to_owned),
+                client_id: Some("c".into()),
+                ..LoginSettings::default()
+            };
+            let row = format!("{issuer:?} {device:?} {token:?} {revocation:?} {profile:?}");
+            match (resolve(args, "[profiles.work]\nclient_id = 'w'\n"), want) {
+                (Ok(config), Ok(kind)) => {
+                    let got = match &config.source {
+                        EndpointSource::Discover(_) => "discover",
+                        EndpointSource::Fixed(_) => "fixed",
+                    };
+                    assert_eq!(got, kind, "{row}");
+                    fn set(u: &Option<Url>) -> Option<&str> {
+                        u.as_ref().map(Url::as_str)
+                    }
+                    if kind == "discover" {
+                        assert_eq!(set(&config.overrides.device_authorization), device, "{row}");
+                        assert_eq!(set(&config.overrides.token), token, "{row}");
+                        assert_eq!(set(&config.overrides.revocation), revocation, "{row}");
+                    }
+                }
+                (Err(e), Err(words)) => {
+                    assert!(e.to_string().contains(words), "{row}: {e}");
+                    assert_eq!(e.exit().code(), 2, "{row}");
+                }
+                (got, want) => panic!("{row}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
     #[test]
     fn usage_errors_are_specific() {
         let cases: Vec<(LoginSettings, &str, &str)> = vec![

@@ -661,6 +661,21 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
     let ended = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(ended.code, 7, "{}", ended.stderr);
     assert!(ended.stderr.contains("invalid_grant"), "{}", ended.stderr);
+    // Nobody logged out: token and doctor say the server ended the session.
+    let token = home.run_with_env(&["token"], &FILE_STORE).await;
+    assert_eq!(token.code, 7, "{}", token.stderr);
+    assert!(
+        token.stderr.contains("ended by the server") && !token.stderr.contains("(logged out"),
+        "{}",
+        token.stderr
+    );
+    let doctor = home.run_with_env(&["doctor"], &FILE_STORE).await;
+    assert!(
+        doctor.stdout.contains("ended by the server") && !doctor.stdout.contains("logged out;"),
+        "{}{}",
+        doctor.stdout,
+        doctor.stderr
+    );
     let again = home.run_with_env(&["login", "--json"], &FILE_STORE).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(home.run_with_env(&["token"], &FILE_STORE).await.code, 0);

@@ -309,6 +309,166 @@ mod tests {
         OAuthResponse::from_raw(&raw(200, Some("application/json"), body))
     }
 
+    fn at(url: &str, status: u16, body: &str) -> OAuthResponse {
+        let mut raw = raw(status, Some("application/json"), body);
+        raw.url = Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        OAuthResponse::from_raw(&raw)
+    }
+
+    /// RFC 8414 §5: both documents are read; the OpenID one wins where both name a field,
+    /// the other fills what it lacks; a document that is not one, or names another issuer,
+    /// is left out when the other one stands.
+    #[test]
+    fn both_metadata_documents_are_merged() {
+        let issuer = url("https://idp.example");
+        let oidc = "https://idp.example/.well-known/openid-configuration";
+        let oauth = "https://idp.example/.well-known/oauth-authorization-server";
+        let dot_openid = r#"{"issuer":"https://idp.example","token_endpoint":"https://idp.example/o/token/",
+            "jwks_uri":"https://idp.example/o/jwks/","userinfo_endpoint":"https://idp.example/o/userinfo/"}"#;
+        let dot_rfc8414 = r#"{"issuer":"https://idp.example","token_endpoint":"https://idp.example/other/",
+            "revocation_endpoint":"https://idp.example/o/revoke_token/",
+            "introspection_endpoint":"https://idp.example/o/introspect/"}"#;
+        let other_issuer = r#"{"issuer":"https://evil.example","introspection_endpoint":"https://evil.example/i"}"#;
+        type Row<'a> = (
+            (u16, &'a str),
+            Option<(u16, &'a str)>,
+            Result<[Option<&'a str>; 4], &'a str>,
+        );
+        // Rows: OpenID answer, RFC 8414 answer (None: not fetched) → token, jwks,
+        // revocation, introspection; or the error's words.
+        let table: Vec<Row<'_>> = vec![
+            (
+                (200, dot_openid),
+                Some((200, dot_rfc8414)),
+                Ok([
+                    Some("https://idp.example/o/token/"),
+                    Some("https://idp.example/o/jwks/"),
+                    Some("https://idp.example/o/revoke_token/"),
+                    Some("https://idp.example/o/introspect/"),
+                ]),
+            ),
+            (
+                (404, r#"{"error":"not_found"}"#),
+                Some((200, dot_rfc8414)),
+                Ok([
+                    Some("https://idp.example/other/"),
+                    None,
+                    Some("https://idp.example/o/revoke_token/"),
+                    Some("https://idp.example/o/introspect/"),
+                ]),
+            ),
+            (
+                (200, dot_openid),
+                Some((404, "")),
+                Ok([
+                    Some("https://idp.example/o/token/"),
+                    Some("https://idp.example/o/jwks/"),
+                    None,
+                    None,
+                ]),
+            ),
+            (
+                (200, dot_openid),
+                None,
+                Ok([
+                    Some("https://idp.example/o/token/"),
+                    Some("https://idp.example/o/jwks/"),
+                    None,
+                    None,
+                ]),
+            ),
+            (
+                (200, dot_openid),
+                Some((200, other_issuer)),
+                Ok([
+                    Some("https://idp.example/o/token/"),
+                    Some("https://idp.example/o/jwks/"),
+                    None,
+                    None,
+                ]),
+            ),
+            ((200, other_issuer), Some((404, "")), Err("names issuer https://evil.example")),
+            ((404, ""), Some((500, "")), Err("no discovery document")),
+            (
+                (200, r#"{"issuer":"https://idp.example","jwks_uri":"not a url"}"#),
+                None,
+                Err("invalid jwks_uri"),
+            ),
+        ];
+        for (first, second, want) in table {
+            let first_doc = at(oidc, first.0, first.1);
+            let second_doc = second.map(|(status, body)| at(oauth, status, body));
+            let got = merge(&issuer, &first_doc, second_doc.as_ref());
+            let shown = |u: &Option<Url>| u.as_ref().map(Url::to_string);
+            match (got, want) {
+                (Ok(m), Ok(urls)) => {
+                    let have = [
+                        shown(&m.token),
+                        shown(&m.jwks_uri),
+                        shown(&m.revocation),
+                        shown(&m.introspection),
+                    ];
+                    let want = urls.map(|u| u.map(str::to_owned));
+                    assert_eq!(have, want, "{first:?} {second:?}");
+                }
+                (Err(e), Err(words)) => {
+                    assert!(e.to_string().contains(words), "{first:?} {second:?}: {e}");
+                }
+                (got, want) => panic!("{first:?} {second:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    /// Each explicit endpoint replaces its discovered value on its own; the device and
+    /// token endpoints must be known one way or the other.
+    #[test]
+    fn explicit_endpoints_replace_discovered_ones_one_by_one() {
+        let discovered = Metadata {
+            issuer: "https://idp.example".into(),
+            device_authorization: None,
+            token: Some(url("https://idp.example/token")),
+            jwks_uri: Some(url("https://idp.example/jwks")),
+            revocation: None,
+            introspection: Some(url("https://idp.example/introspect")),
+            userinfo: None,
+            read_from: vec!["https://idp.example/.well-known/openid-configuration".into()],
+        };
+        let device = url("https://idp.example/device");
+        let token = url("https://other.example/token");
+        let revoke = url("https://idp.example/revoke");
+        let missing = discovered.endpoints(Explicit::default()).err();
+        assert!(
+            missing
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+                .contains("pass --device-authorization-endpoint URL"),
+            "{missing:?}"
+        );
+        assert_eq!(missing.map(|e| e.exit().code()), Some(2));
+        let only_device = discovered
+            .endpoints(Explicit {
+                device_authorization: Some(&device),
+                ..Explicit::default()
+            })
+            .expect("the device endpoint alone completes the metadata");
+        assert_eq!(only_device.device_authorization, device);
+        assert_eq!(only_device.token.as_str(), "https://idp.example/token");
+        assert_eq!(only_device.jwks_uri, discovered.jwks_uri);
+        let more = discovered
+            .endpoints(Explicit {
+                device_authorization: Some(&device),
+                token: Some(&token),
+                revocation: Some(&revoke),
+                ..Explicit::default()
+            })
+            .expect("explicit endpoints");
+        assert_eq!(more.token, token);
+        assert_eq!(more.revocation, Some(revoke));
+        assert_eq!(more.introspection, discovered.introspection);
+        assert_eq!(more.issuer.as_deref(), Some("https://idp.example"));
+    }
+
     #[test]
     fn parses_and_checks() {
         let issuer = url("https://idp.example/");

@@ -77,7 +77,7 @@ impl RememberedLogin {
     /// logged out. Holds the server's text as it came: escape it before showing it.
     pub fn how_it_ended(&self) -> String {
         match &self.session_ended {
-            Some(why) => format!("the server ended the session ({why}); nobody logged out"),
+            Some(why) => format!("the session was ended by the server ({why}), not by a logout"),
             None => "logged out".into(),
         }
     }
