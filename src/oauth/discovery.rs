@@ -99,7 +99,9 @@ impl Metadata {
         let device_authorization = pick(explicit.device_authorization, &self.device_authorization)
             .ok_or_else(|| {
                 Error::Usage(format!(
-                    "the provider at {} does not advertise a device_authorization_endpoint                      ({read}), so it may not support the device flow; if it does, pass                      --device-authorization-endpoint URL",
+                    "the provider at {} does not advertise a device_authorization_endpoint \
+                     ({read}), so it may not support the device flow; if it does, pass \
+                     --device-authorization-endpoint URL",
                     self.issuer
                 ))
             })?;
