@@ -459,6 +459,27 @@ async fn a_django_oauth_toolkit_session_from_login_to_logout() {
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
     assert_eq!(report["verdict"], "verified", "{report}");
 
+    // --introspection-endpoint alone, without discovery.
+    let introspect_at = server.introspection_endpoint().to_string();
+    let direct = home
+        .run_with_env(
+            &[
+                "inspect",
+                &token_path,
+                "--introspection-endpoint",
+                &introspect_at,
+                "--client-id",
+                BASIC_CLIENT_ID,
+                "--client-secret-env",
+                "DOT_SECRET",
+                "--json",
+            ],
+            &env,
+        )
+        .await;
+    let report: serde_json::Value = serde_json::from_str(&direct.stdout).unwrap_or_default();
+    assert_eq!(report["verdict"], "verified", "{}{}", direct.stdout, direct.stderr);
+
     // Without a client, the report says introspection was not attempted, and why.
     let args = inspect(&[]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -480,4 +501,44 @@ async fn a_django_oauth_toolkit_session_from_login_to_logout() {
         "logout revoked nothing: {revoked:?}\n{}",
         logout.stderr
     );
+}
+
+/// A server that sends no `interval`, never `slow_down`, and its errors with HTTP 200: the
+/// client waits RFC 8628's 5 seconds and reads the 200 answers as the errors they are.
+#[tokio::test]
+async fn no_interval_and_errors_with_200_still_log_in() {
+    let server = server(ServerConfig {
+        knobs: tvlogin_server::Knobs {
+            no_interval: true,
+            errors_with_200: true,
+            never_slow_down: true,
+            ..tvlogin_server::Knobs::default()
+        },
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 2,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let run = Home::new()
+        .run(&[
+            "login",
+            "--issuer",
+            &server.issuer_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let events = run.events();
+    assert_eq!(events[0]["interval"], 5, "{}", run.stdout);
+    let polls: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "poll").collect();
+    assert_eq!(polls.len(), 2, "{}", run.stdout);
+    assert_eq!(polls[0]["outcome"], "authorization_pending", "{}", run.stdout);
+    assert_eq!(run.event_names().last().map(String::as_str), Some("tokens"));
+    let gaps: Vec<_> = server.polls().iter().map(|p| p.early).collect();
+    assert_eq!(gaps, [false, false]);
 }
