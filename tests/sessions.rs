@@ -530,6 +530,28 @@ async fn logout_when_jwt_access_tokens_cannot_be_revoked_exits_0() {
     assert_eq!(stored_refresh_token(&home), None);
 }
 
+/// A server that answers 200 to the revocation of a JWT access token it cannot revoke:
+/// introspection still calls the token active, and logout says so instead of "done".
+#[tokio::test]
+async fn logout_when_a_jwt_access_token_stays_active_says_so() {
+    let (_server, home, run) = logout_with(
+        Knobs {
+            revoke_jwt_ignored: true,
+            ..Knobs::default()
+        },
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("still calls the token active")
+            && run.stderr.contains("stays valid at the server until it expires, in"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stored_refresh_token(&home), None);
+}
+
 #[tokio::test]
 async fn logout_when_public_clients_are_refused_exits_0() {
     let (server, home, run) = logout_with(

@@ -93,8 +93,9 @@ pub struct Knobs {
     pub no_interval: bool,
     /// Token-endpoint errors are sent with HTTP 200 (as GitHub does), whatever the quirks.
     pub errors_with_200: bool,
-    /// Revoking a JWT access token answers 200, but the token stays active (it is
-    /// self-contained and the server keeps no deny list).
+    /// Revoking a JWT access token answers 200, but the token stays active until it expires,
+    /// even once its grant is revoked (it is self-contained and the server keeps no deny
+    /// list): introspection and userinfo still accept it.
     pub revoke_jwt_ignored: bool,
     /// The device grant's token response has no `id_token`; refresh answers carry one
     /// (django-oauth-toolkit).

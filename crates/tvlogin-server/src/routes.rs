@@ -404,7 +404,8 @@ async fn userinfo(State(sh): AppState, headers: HeaderMap) -> Response {
         );
         return response;
     };
-    let claims = sh.lock().userinfo(&token, Clock::read());
+    let unrevocable = sh.env.cfg.knobs.revoke_jwt_ignored;
+    let claims = sh.lock().userinfo(&token, Clock::read(), unrevocable);
     match claims {
         Some(claims) => reply::json_response(StatusCode::OK, &claims),
         None => {

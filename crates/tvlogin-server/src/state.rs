@@ -869,15 +869,26 @@ impl State {
     }
 
     /// The active access token behind this string, if any.
-    fn active_access(&self, token: &str, clock: Clock) -> Option<(&AccessToken, &Grant)> {
+    /// With `unrevocable` ([`super::Knobs::revoke_jwt_ignored`]) a JWT access token is
+    /// self-contained: neither its own revocation nor its grant's ends it before `exp`.
+    fn active_access(
+        &self,
+        token: &str,
+        clock: Clock,
+        unrevocable: bool,
+    ) -> Option<(&AccessToken, &Grant)> {
         let at = self.access.get(token)?;
         let grant = self.grants.get(at.grant)?;
-        (!at.revoked && !grant.revoked && clock.wall < at.exp).then_some((at, grant))
+        let unrevocable = unrevocable && token.split('.').count() == 3;
+        let revoked = (at.revoked || grant.revoked) && !unrevocable;
+        (!revoked && clock.wall < at.exp).then_some((at, grant))
     }
 
     /// RFC 7662 §2.2 introspection response.
     pub(crate) fn introspect(&self, env: &Env, token: &str, clock: Clock) -> Value {
-        if let Some((at, grant)) = self.active_access(token, clock) {
+        if let Some((at, grant)) =
+            self.active_access(token, clock, env.cfg.knobs.revoke_jwt_ignored)
+        {
             let aud = if grant.audience.is_empty() {
                 vec![grant.client_id.clone()]
             } else {
@@ -925,8 +936,8 @@ impl State {
     }
 
     /// OpenID Connect UserInfo claims for an active access token.
-    pub(crate) fn userinfo(&self, token: &str, clock: Clock) -> Option<Value> {
-        self.active_access(token, clock)?;
+    pub(crate) fn userinfo(&self, token: &str, clock: Clock, unrevocable: bool) -> Option<Value> {
+        self.active_access(token, clock, unrevocable)?;
         Some(json!({
             "sub": SUBJECT,
             "name": NAME,
