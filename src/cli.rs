@@ -201,13 +201,14 @@ pub struct LoginArgs {
     /// Profile in config.toml to read settings from (and, later, to store tokens under)
     #[arg(long, env = config::PROFILE_ENV, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Issuer URL; endpoints come from its discovery document
+    /// Issuer URL; endpoints come from its metadata (the OpenID and RFC 8414 documents,
+    /// merged), and each endpoint flag below replaces its discovered value on its own
     #[arg(long, env = config::ISSUER_ENV, value_name = "URL")]
     pub issuer: Option<String>,
-    /// Device authorization endpoint (instead of discovery; needs --token-endpoint)
+    /// Device authorization endpoint (over discovery; without --issuer, needs --token-endpoint)
     #[arg(long, value_name = "URL")]
     pub device_authorization_endpoint: Option<String>,
-    /// Token endpoint (instead of discovery; needs --device-authorization-endpoint)
+    /// Token endpoint (over discovery; without --issuer, needs --device-authorization-endpoint)
     #[arg(long, value_name = "URL")]
     pub token_endpoint: Option<String>,
     /// JWKS URL, for checking token signatures

@@ -468,8 +468,8 @@ impl LoginConfig {
             // With an issuer, its metadata is read and each endpoint setting replaces its
             // discovered value on its own (login::resolve_endpoints).
             (_, _, Some(issuer), _) => EndpointSource::Discover(issuer.clone()),
-            (Some(device), Some(token), None, _) => EndpointSource::Fixed(overrides.apply(
-                Endpoints {
+            (Some(device), Some(token), None, _) => {
+                EndpointSource::Fixed(overrides.apply(Endpoints {
                     issuer: None,
                     device_authorization: device.clone(),
                     token: token.clone(),
@@ -477,8 +477,8 @@ impl LoginConfig {
                     revocation: None,
                     introspection: None,
                     userinfo: None,
-                },
-            )),
+                }))
+            }
             (_, _, None, Some(preset)) => {
                 EndpointSource::Fixed(overrides.apply(preset.endpoints.clone()))
             }
@@ -1174,12 +1174,54 @@ mod tests {
             (iss, None, None, Some(r), Some("newprof"), discover),
             (None, Some(d), Some(t), None, None, fixed),
             (None, Some(d), Some(t), None, Some("newprof"), fixed),
-            (None, Some(d), None, None, None, Err("needs --token-endpoint too")),
-            (None, Some(d), None, None, Some("newprof"), Err("needs --token-endpoint too")),
-            (None, None, Some(t), None, Some("newprof"), Err("needs --device-authorization-endpoint too")),
-            (None, None, None, Some(r), Some("newprof"), Err("no profile named \"newprof\"")),
-            (None, None, None, None, Some("newprof"), Err("no profile named \"newprof\"")),
-            (None, None, None, None, None, Err("no authorization server given")),
+            (
+                None,
+                Some(d),
+                None,
+                None,
+                None,
+                Err("needs --token-endpoint too"),
+            ),
+            (
+                None,
+                Some(d),
+                None,
+                None,
+                Some("newprof"),
+                Err("needs --token-endpoint too"),
+            ),
+            (
+                None,
+                None,
+                Some(t),
+                None,
+                Some("newprof"),
+                Err("needs --device-authorization-endpoint too"),
+            ),
+            (
+                None,
+                None,
+                None,
+                Some(r),
+                Some("newprof"),
+                Err("no profile named \"newprof\""),
+            ),
+            (
+                None,
+                None,
+                None,
+                None,
+                Some("newprof"),
+                Err("no profile named \"newprof\""),
+            ),
+            (
+                None,
+                None,
+                None,
+                None,
+                None,
+                Err("no authorization server given"),
+            ),
         ];
         for (issuer, device, token, revocation, profile, want) in table {
             let args = LoginSettings {

@@ -244,10 +244,20 @@ async fn login_json_ends_every_failure_with_an_error_event() {
             ],
             "needs --token-endpoint too",
         ),
-        (&["login", "--json", "--profile", "newprof"], "no profile named \"newprof\""),
+        (
+            &["login", "--json", "--profile", "newprof"],
+            "no profile named \"newprof\"",
+        ),
         (&["login", "--json"], "no authorization server given"),
         (
-            &["login", "--json", "--issuer", "not a url", "--client-id", "c"],
+            &[
+                "login",
+                "--json",
+                "--issuer",
+                "not a url",
+                "--client-id",
+                "c",
+            ],
             "--issuer",
         ),
     ];
@@ -273,7 +283,15 @@ async fn serve_logs_each_request_without_secrets_and_approves_after() {
     let home = Home::new();
     let mut child = home
         .command(
-            &["serve", "--quirks", "dot", "--interval", "1", "--approve-after", "1"],
+            &[
+                "serve",
+                "--quirks",
+                "dot",
+                "--interval",
+                "1",
+                "--approve-after",
+                "1",
+            ],
             &[],
         )
         .spawn()
@@ -302,7 +320,10 @@ async fn serve_logs_each_request_without_secrets_and_approves_after() {
     };
 
     // A device code the test knows, polled once, so the log can be searched for it.
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let answer: serde_json::Value = http
         .post(format!("{issuer}/device_authorization"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -313,7 +334,10 @@ async fn serve_logs_each_request_without_secrets_and_approves_after() {
         .json()
         .await
         .expect("device answer");
-    let device_code = answer["device_code"].as_str().unwrap_or_default().to_owned();
+    let device_code = answer["device_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(!device_code.is_empty(), "{answer}");
     let _ = http
         .post(format!("{issuer}/token"))
@@ -356,7 +380,10 @@ async fn serve_logs_each_request_without_secrets_and_approves_after() {
     let access = token.stdout.trim().to_owned();
     assert!(!access.is_empty(), "{}", token.stderr);
     let stored = common::read_json(&home.tokens_file());
-    let refresh_token = stored["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let refresh_token = stored["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().await.ok();
     let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
@@ -376,7 +403,10 @@ async fn serve_logs_each_request_without_secrets_and_approves_after() {
         "POST /token grant=refresh_token client=tvlogin-basic (basic) -> 200 tokens (refresh token, id token)",
         "(--approve-after 1)",
     ] {
-        assert!(text.contains(want), "{want:?} missing from the log:\n{text}");
+        assert!(
+            text.contains(want),
+            "{want:?} missing from the log:\n{text}"
+        );
     }
     assert!(text.contains("approved "), "{text}");
     // The banner names the built-in clients' fixed secrets; the request lines name none.
@@ -390,6 +420,9 @@ async fn serve_logs_each_request_without_secrets_and_approves_after() {
         "Basic ",
     ] {
         assert!(!secret.is_empty());
-        assert!(!requests.contains(secret), "a secret in the log: {secret}\n{text}");
+        assert!(
+            !requests.contains(secret),
+            "a secret in the log: {secret}\n{text}"
+        );
     }
 }

@@ -126,7 +126,10 @@ async fn every_quirks_profile_with_every_client_authentication() {
             }
             Quirks::Dot => {
                 assert_eq!(tokens.access_token.secret().len(), 30, "{what}");
-                assert!(tokens.id_token.is_none(), "{what}: only a refresh brings one");
+                assert!(
+                    tokens.id_token.is_none(),
+                    "{what}: only a refresh brings one"
+                );
             }
             _ => {
                 let claims = tvlogin::token::unverified_claims(tokens.access_token.secret())
@@ -391,7 +394,10 @@ async fn a_django_oauth_toolkit_session_from_login_to_logout() {
     .await;
     let issuer = server.issuer_str();
     let home = Home::new();
-    let env = [("TVLOGIN_STORE", "file"), ("DOT_SECRET", BASIC_CLIENT_SECRET)];
+    let env = [
+        ("TVLOGIN_STORE", "file"),
+        ("DOT_SECRET", BASIC_CLIENT_SECRET),
+    ];
     let login = home
         .run_with_env(
             &[
@@ -419,9 +425,7 @@ async fn a_django_oauth_toolkit_session_from_login_to_logout() {
     assert_eq!(tokens["has_id_token"], false, "{}", login.stdout);
 
     // The ID token arrives with the first refresh at this server.
-    let id = home
-        .run_with_env(&["token", "--id-token"], &env)
-        .await;
+    let id = home.run_with_env(&["token", "--id-token"], &env).await;
     assert_eq!(id.code, 0, "{}", id.stderr);
     assert_eq!(id.stdout.trim().split('.').count(), 3, "{}", id.stdout);
     assert_eq!(common::refresh_outcomes(&server), ["tokens"]);
@@ -478,7 +482,11 @@ async fn a_django_oauth_toolkit_session_from_login_to_logout() {
         )
         .await;
     let report: serde_json::Value = serde_json::from_str(&direct.stdout).unwrap_or_default();
-    assert_eq!(report["verdict"], "verified", "{}{}", direct.stdout, direct.stderr);
+    assert_eq!(
+        report["verdict"], "verified",
+        "{}{}",
+        direct.stdout, direct.stderr
+    );
 
     // Without a client, the report says introspection was not attempted, and why.
     let args = inspect(&[]);
@@ -486,7 +494,9 @@ async fn a_django_oauth_toolkit_session_from_login_to_logout() {
     let unverified = home.run_with_env(&args, &env).await;
     assert_eq!(unverified.code, 6, "{}", unverified.stderr);
     assert!(
-        unverified.stdout.contains("introspection was not attempted")
+        unverified
+            .stdout
+            .contains("introspection was not attempted")
             && unverified.stdout.contains("--client-id")
             && !unverified.stdout.contains("did not vouch"),
         "{}",
@@ -537,7 +547,11 @@ async fn no_interval_and_errors_with_200_still_log_in() {
     assert_eq!(events[0]["interval"], 5, "{}", run.stdout);
     let polls: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "poll").collect();
     assert_eq!(polls.len(), 2, "{}", run.stdout);
-    assert_eq!(polls[0]["outcome"], "authorization_pending", "{}", run.stdout);
+    assert_eq!(
+        polls[0]["outcome"], "authorization_pending",
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.event_names().last().map(String::as_str), Some("tokens"));
     let gaps: Vec<_> = server.polls().iter().map(|p| p.early).collect();
     assert_eq!(gaps, [false, false]);

@@ -545,7 +545,9 @@ async fn logout_when_a_jwt_access_token_stays_active_says_so() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("still calls the token active")
-            && run.stderr.contains("stays valid at the server until it expires, in"),
+            && run
+                .stderr
+                .contains("stays valid at the server until it expires, in"),
         "{}",
         run.stderr
     );

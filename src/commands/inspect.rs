@@ -313,7 +313,9 @@ mod tests {
         assert!(!json(|a| a.jwks = Some("http://127.0.0.1:9/jwks".into())));
         assert!(!json(|a| a.issuer = Some("https://idp.example".into())));
         assert!(!json(|a| a.client_id = Some("c".into())));
-        assert!(!json(|a| a.introspection_endpoint = Some("https://idp.example/i".into())));
+        assert!(!json(
+            |a| a.introspection_endpoint = Some("https://idp.example/i".into())
+        ));
     }
 
     /// The offline remote answers every request with an error at once: a report that tried

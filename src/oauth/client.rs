@@ -91,7 +91,11 @@ mod tests {
         let c = client(AuthMethod::Basic, Some("s3"));
         let mut form = vec![];
         let basic = c.authenticate(&mut form);
-        assert_eq!(form, vec![("client_id", "cid")], "Basic names the client in the body too");
+        assert_eq!(
+            form,
+            vec![("client_id", "cid")],
+            "Basic names the client in the body too"
+        );
         assert_eq!(
             basic.map(|b| (b.user, b.password.secret().as_str())),
             Some(("cid", "s3"))

@@ -389,10 +389,17 @@ mod tests {
                     None,
                 ]),
             ),
-            ((200, other_issuer), Some((404, "")), Err("names issuer https://evil.example")),
+            (
+                (200, other_issuer),
+                Some((404, "")),
+                Err("names issuer https://evil.example"),
+            ),
             ((404, ""), Some((500, "")), Err("no discovery document")),
             (
-                (200, r#"{"issuer":"https://idp.example","jwks_uri":"not a url"}"#),
+                (
+                    200,
+                    r#"{"issuer":"https://idp.example","jwks_uri":"not a url"}"#,
+                ),
                 None,
                 Err("invalid jwks_uri"),
             ),

@@ -360,4 +360,3 @@ async fn still_active(
         _ => StepOutcome::Done,
     }
 }
-

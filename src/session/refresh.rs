@@ -95,7 +95,10 @@ pub(super) async fn refresh_locked(
                 // The refresh token is dead, and so is its access token; how the profile
                 // logged in is kept for the next login.
                 let _ = store.delete(profile).await;
-                let mut login = st.login.take().unwrap_or_else(|| remembered_from_meta(&meta));
+                let mut login = st
+                    .login
+                    .take()
+                    .unwrap_or_else(|| remembered_from_meta(&meta));
                 login.session_ended = Some(detail.clone());
                 st.login = Some(login);
                 st.session = None;

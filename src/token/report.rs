@@ -247,8 +247,7 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                 }),
             }
             let introspected = matches!(&introspection, Some(Lookup { result: Ok(_), .. }));
-            if !introspected
-                && let Some(endpoint) = info.as_ref().and_then(|i| i.userinfo.as_ref())
+            if !introspected && let Some(endpoint) = info.as_ref().and_then(|i| i.userinfo.as_ref())
             {
                 userinfo = Some(Lookup {
                     endpoint: endpoint.to_string(),

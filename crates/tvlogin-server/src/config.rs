@@ -291,7 +291,9 @@ impl fmt::Display for Quirks {
 
 /// A quirks name that is not one of [`Quirks::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown quirks {0:?}; valid names: rfc, github, google, microsoft, auth0, keycloak, hostile, dot")]
+#[error(
+    "unknown quirks {0:?}; valid names: rfc, github, google, microsoft, auth0, keycloak, hostile, dot"
+)]
 pub struct ParseQuirksError(pub String);
 
 impl FromStr for Quirks {

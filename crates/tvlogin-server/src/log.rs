@@ -39,7 +39,9 @@ pub(crate) async fn log_requests(
         &bytes,
     );
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let status = response.status().as_u16();
     let (parts, body) = response.into_parts();
     let is_json = parts
@@ -48,7 +50,10 @@ pub(crate) async fn log_requests(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     // Only a small body of known size is read: a streamed one (a fault) is passed on as it is.
-    let small = body.size_hint().exact().is_some_and(|n| n <= MAX_BODY as u64);
+    let small = body
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n <= MAX_BODY as u64);
     let (body, answer) = if is_json && small {
         match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(bytes) => {
@@ -70,7 +75,12 @@ pub(crate) async fn log_requests(
 
 /// ` grant=device_code client=tvlogin-demo`: the request's harmless parameters, each with a
 /// leading space.
-pub(crate) fn describe_request(path: &str, query: &str, headers: &HeaderMap, body: &[u8]) -> String {
+pub(crate) fn describe_request(
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> String {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body)
         .chain(url::form_urlencoded::parse(query.as_bytes()))
         .take(64)
@@ -179,7 +189,10 @@ mod tests {
     fn requests_are_described_without_secrets() {
         let mut basic = HeaderMap::new();
         let value = format!("Basic {}", STANDARD.encode("tvlogin-basic:basic-secret"));
-        basic.insert(header::AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
+        basic.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&value).unwrap(),
+        );
         let table: [(&str, &HeaderMap, &str, &str); 5] = [
             (
                 "/token",
@@ -224,7 +237,10 @@ mod tests {
     #[test]
     fn answers_are_described_without_secrets() {
         let table = [
-            (r#"{"error":"authorization_pending","error_description":"x"}"#, " authorization_pending"),
+            (
+                r#"{"error":"authorization_pending","error_description":"x"}"#,
+                " authorization_pending",
+            ),
             (
                 r#"{"access_token":"AT","refresh_token":"RT","id_token":"IT","token_type":"Bearer"}"#,
                 " tokens (refresh token, id token)",

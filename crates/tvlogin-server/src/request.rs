@@ -147,7 +147,10 @@ pub(crate) fn exact_form_content_type(headers: &HeaderMap) -> Result<(), OAuthEr
 }
 
 /// django-oauth-toolkit's rule: a client using HTTP Basic still names itself in the body.
-pub(crate) fn body_client_id_with_basic(headers: &HeaderMap, form: &Form) -> Result<(), OAuthError> {
+pub(crate) fn body_client_id_with_basic(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(), OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

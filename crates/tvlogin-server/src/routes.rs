@@ -15,12 +15,12 @@ use futures_util::stream;
 use serde_json::json;
 
 use super::config::Fault;
+use super::config::{ClientAuthMethod, ClientRegistration};
 use super::limits::{Limits, Peer, body_guard};
 use super::log::{RequestLog, log_requests};
 use super::page;
 use super::quirks;
 use super::reply::{self, Endpoint, ErrorKind, OAuthError, Wire};
-use super::config::{ClientAuthMethod, ClientRegistration};
 use super::request::{self, Form, authenticate};
 use super::shared::Shared;
 use super::state::{Clock, DecisionError};
@@ -34,7 +34,10 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits, log: Option<RequestLog
     let routes = Router::new()
         .route("/", get(index))
         .route("/.well-known/openid-configuration", get(openid_discovery))
-        .route("/.well-known/oauth-authorization-server", get(rfc8414_discovery))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(rfc8414_discovery),
+        )
         .route("/device_authorization", post(device_authorization))
         .route("/token", post(token))
         .route("/jwks", get(jwks))
@@ -335,11 +338,8 @@ async fn revoke(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Respons
         })?;
         // A JWT access token: three dot-separated parts, and not one of the refresh tokens.
         let jwt_access = token.split('.').count() == 3 && sh.lock().is_access_token(token);
-        refused = quirks::revocation_refusal(
-            knobs,
-            client.auth == ClientAuthMethod::None,
-            jwt_access,
-        );
+        refused =
+            quirks::revocation_refusal(knobs, client.auth == ClientAuthMethod::None, jwt_access);
         if refused.is_some() {
             return Ok(());
         }
@@ -369,8 +369,7 @@ async fn introspect(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Res
     let wire = wire(&sh, Endpoint::Other, &headers);
     let result = parse_form(&sh, &headers, &body).and_then(|form| {
         let client = client_of(&sh, &headers, &form)?;
-        if sh.env.cfg.knobs.introspection_needs_secret && client.auth == ClientAuthMethod::None
-        {
+        if sh.env.cfg.knobs.introspection_needs_secret && client.auth == ClientAuthMethod::None {
             return Err(OAuthError::with(
                 ErrorKind::InvalidClient,
                 "introspection is for confidential clients",

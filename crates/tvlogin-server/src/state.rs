@@ -745,31 +745,30 @@ impl State {
                 }),
             )?,
         };
-        let id_token =
-            if quirks::issues_id_token(q, &cfg.knobs, refreshing)
-                && scope.split_whitespace().any(|s| s == "openid")
-            {
-                Some(jwt::sign(
-                    &env.keys,
-                    Alg::Es256,
-                    "JWT",
-                    &json!({
-                        "iss": env.issuer,
-                        "sub": SUBJECT,
-                        "aud": grant.client_id,
-                        "iat": iat,
-                        "exp": exp,
-                        "auth_time": grant.auth_time,
-                        "at_hash": jwt::at_hash(&access_token),
-                        "name": super::quirks::free_text(cfg.quirks, NAME),
-                        "email": EMAIL,
-                        "email_verified": true,
-                        "preferred_username": USERNAME,
-                    }),
-                )?)
-            } else {
-                None
-            };
+        let id_token = if quirks::issues_id_token(q, &cfg.knobs, refreshing)
+            && scope.split_whitespace().any(|s| s == "openid")
+        {
+            Some(jwt::sign(
+                &env.keys,
+                Alg::Es256,
+                "JWT",
+                &json!({
+                    "iss": env.issuer,
+                    "sub": SUBJECT,
+                    "aud": grant.client_id,
+                    "iat": iat,
+                    "exp": exp,
+                    "auth_time": grant.auth_time,
+                    "at_hash": jwt::at_hash(&access_token),
+                    "name": super::quirks::free_text(cfg.quirks, NAME),
+                    "email": EMAIL,
+                    "email_verified": true,
+                    "preferred_username": USERNAME,
+                }),
+            )?)
+        } else {
+            None
+        };
         let refresh_ttl = quirks::refresh_token_ttl(q, cfg);
         let refresh_token = if new_refresh_token && cfg.issue_refresh_tokens {
             let token = quirks::refresh_token(q)?;

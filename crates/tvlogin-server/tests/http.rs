@@ -1094,7 +1094,10 @@ async fn dot_replays_django_oauth_toolkit() {
     let with_charset = f
         .http
         .post(device.clone())
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded; charset=utf-8")
+        .header(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
         .body(format!("client_id={DEMO_CLIENT_ID}"))
         .send()
         .await
@@ -1114,9 +1117,11 @@ async fn dot_replays_django_oauth_toolkit() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error_description"], "Missing client_id parameter.");
     let (status, d) = body_json(
-        basic(format!("scope=openid+offline_access&client_id={BASIC_CLIENT_ID}"))
-            .await
-            .unwrap(),
+        basic(format!(
+            "scope=openid+offline_access&client_id={BASIC_CLIENT_ID}"
+        ))
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{d}");
@@ -1136,11 +1141,12 @@ async fn dot_replays_django_oauth_toolkit() {
     };
     for _ in 0..3 {
         let (status, body) = body_json(poll().await.unwrap()).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("authorization_pending")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("authorization_pending"))
+        );
     }
-    f.server
-        .approve(d["user_code"].as_str().unwrap())
-        .unwrap();
+    f.server.approve(d["user_code"].as_str().unwrap()).unwrap();
     let (status, tokens) = body_json(poll().await.unwrap()).await;
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
@@ -1181,7 +1187,11 @@ async fn dot_replays_django_oauth_toolkit() {
         .await
         .unwrap();
     let (status, answer) = body_json(confidential).await;
-    assert_eq!((status, &answer["active"]), (200, &Value::Bool(true)), "{answer}");
+    assert_eq!(
+        (status, &answer["active"]),
+        (200, &Value::Bool(true)),
+        "{answer}"
+    );
 }
 
 /// Knobs one by one: no `interval`, errors with HTTP 200, JWT access tokens that a
@@ -1207,7 +1217,10 @@ async fn knobs_no_interval_errors_with_200_and_unrevocable_jwts() {
     assert!(d.get("interval").is_none(), "{d}");
     let code = d["device_code"].as_str().unwrap();
     let (status, body) = f.poll(code).await;
-    assert_eq!((status, body["error"].as_str()), (200, Some("authorization_pending")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (200, Some("authorization_pending"))
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, tokens) = f.poll(code).await;
     assert_eq!(status, 200, "{tokens}");
