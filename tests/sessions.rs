@@ -774,7 +774,7 @@ async fn recording_provider() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 #[tokio::test]
-async fn an_empty_device_authorization_request_is_still_a_form() {
+async fn a_basic_device_authorization_request_is_a_form_naming_the_client() {
     let (base, seen) = recording_provider().await;
     let home = Home::new();
     let run = home
@@ -804,8 +804,11 @@ async fn an_empty_device_authorization_request_is_still_a_form() {
         head.contains("content-type: application/x-www-form-urlencoded"),
         "{head}"
     );
-    assert!(head.contains("content-length: 0"), "{head}");
     assert!(head.contains("authorization: basic"), "{head}");
+    // HTTP Basic, and the client named in the body too (django-oauth-toolkit requires it):
+    // 22 bytes are `client_id=confidential`, with no room for the secret.
+    assert!(head.contains("content-length: 22"), "{head}");
+    assert!(!head.contains("s3cret"), "{head}");
 }
 
 #[tokio::test]

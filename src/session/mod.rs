@@ -258,9 +258,9 @@ pub async fn current_token_at(
     match issue(&meta, &secrets, kind, true) {
         Some(t) => Ok(t),
         None if kind == TokenKind::Id => Err(Error::Other(format!(
-            "the server sent no ID token for profile {profile:?}, neither with the login nor \
+            "the server sent no id token for profile {profile:?}, neither with the login nor \
              with a refresh just now, although the session's scope includes openid; this \
-             server does not issue ID tokens to this client"
+             server does not issue id tokens to this client"
         ))),
         None => Err(Error::Other(format!(
             "the server's refresh answer has no access token; run `{}` for a new session",
@@ -269,7 +269,7 @@ pub async fn current_token_at(
     }
 }
 
-/// Why `token --id-token` cannot get an ID token for a session that holds none, or `None`
+/// Why `token --id-token` cannot get an id token for a session that holds none, or `None`
 /// when a refresh may bring one: the granted scope includes `openid` (or the server did not
 /// say what it granted) and there is a refresh token.
 fn no_id_token(profile: &str, meta: &SessionMeta) -> Option<String> {
@@ -279,7 +279,7 @@ fn no_id_token(profile: &str, meta: &SessionMeta) -> Option<String> {
         .is_none_or(|s| s.split_whitespace().any(|w| w == "openid"));
     if !openid {
         return Some(format!(
-            "profile {profile:?} has no ID token: the server grants one only with the openid \
+            "profile {profile:?} has no id token: the server grants one only with the openid \
              scope, and this session's scope is {:?}; run `{} --scope \"openid ...\"` for one",
             meta.scope.as_deref().unwrap_or_default(),
             login_command(profile)
@@ -287,7 +287,7 @@ fn no_id_token(profile: &str, meta: &SessionMeta) -> Option<String> {
     }
     if !meta.has_refresh_token {
         return Some(format!(
-            "the server sent no ID token with the login of profile {profile:?} although openid \
+            "the server sent no id token with the login of profile {profile:?} although openid \
              was granted (some servers send it only with a refresh), and there is no refresh \
              token to ask again with"
         ));
