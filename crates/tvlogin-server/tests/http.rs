@@ -1243,3 +1243,7 @@ async fn knobs_no_interval_errors_with_200_and_unrevocable_jwts() {
     let (_, answer) = body_json(still).await;
     assert_eq!(answer["active"], true, "{answer}");
 }
+
+/// Grading mode against a deliberately bad client.
+#[path = "grading/bad_client.rs"]
+mod bad_client;

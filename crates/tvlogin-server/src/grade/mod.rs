@@ -46,7 +46,7 @@ const PENDING_POLLS: u32 = 3;
 pub enum Scenario {
     /// The first three polls are answered `authorization_pending`.
     Pending,
-    /// The first two polls are answered `slow_down`.
+    /// The second and third polls are answered `slow_down`.
     SlowDown,
     /// The second poll is answered 503 and the third 429, both with `Retry-After`.
     Backoff,
@@ -634,7 +634,7 @@ fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(R
             "authorization_pending",
             "waiting for the user (scenario no-interval)",
         ),
-        Scenario::SlowDown if n <= 2 => oauth(
+        Scenario::SlowDown if n == 2 || n == 3 => oauth(
             StatusCode::BAD_REQUEST,
             "slow_down",
             "polling too fast (scenario slow-down): add 5 seconds to the interval",
