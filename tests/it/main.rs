@@ -19,6 +19,7 @@ mod cli;
 mod dashboard;
 mod dashboard_e2e;
 mod faults;
+mod grade;
 mod hostile_output;
 mod inspect;
 mod inspector;

@@ -56,7 +56,7 @@ pub use config::{
     DEMO_CLIENT_ID, Fault, Knobs, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
     ServerConfig,
 };
-pub use grade::{GradeConfig, ParseScenarioError, Report, Scenario};
+pub use grade::{GradeConfig, ParseScenarioError, Report, Scenario, Verdict};
 pub use limits::{Limits, MAX_BODY};
 pub use log::RequestLog;
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};

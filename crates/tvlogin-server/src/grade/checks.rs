@@ -173,8 +173,8 @@ pub const CHECKS: [Check; 21] = [
     Check {
         id: "dpop.every-request",
         what: "a DPoP proof on the device authorization and every poll and refresh",
-        rfc: "RFC 9449 §5, draft-parecki-oauth-dpop-device-flow",
-        rule: "To request an access token that is bound to a public key using DPoP, the client MUST provide a valid DPoP proof JWT in a DPoP header when making an access token request to the authorization server's token endpoint.",
+        rfc: "RFC 9449 §5",
+        rule: "To request an access token that is bound to a public key using DPoP, the client MUST provide a valid DPoP proof JWT in a DPoP header when making an access token request to the authorization server's token endpoint. (draft-parecki-oauth-dpop-device-flow: also on the device authorization request.)",
         weight: 3,
     },
     Check {

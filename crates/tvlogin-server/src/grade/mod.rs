@@ -38,27 +38,30 @@ pub use self::report::{Report, SCHEMA_VERSION};
 /// Where the redirect probe points: `/grade/redirected/<flow number>`.
 pub(crate) const PROBE_PATH: &str = "/grade/redirected/";
 
-/// How many polls the `pending` scenario answers `authorization_pending` whatever happened.
-const PENDING_POLLS: u32 = 3;
+/// A flow is not idle before its interval (or `Retry-After`) plus this has passed.
+const QUIET_MARGIN: Duration = Duration::from_secs(3);
 
 /// What the server provokes in one flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scenario {
     /// The first three polls are answered `authorization_pending`.
     Pending,
-    /// The second and third polls are answered `slow_down`.
+    /// The first poll is answered pending, the second and third `slow_down`.
     SlowDown,
-    /// The second poll is answered 503 and the third 429, both with `Retry-After`.
+    /// The first poll is answered pending, the second 503 and the third 429, both with
+    /// `Retry-After` (the interval + 2 s).
     Backoff,
     /// The device authorization says `expires_in` of four intervals (at least 5 s); every
     /// poll is pending until then and `expired_token` after.
     Expire,
-    /// The authorization is denied (at `--approve-after`, or on the first poll).
+    /// The first poll is answered pending; the authorization is then denied (at
+    /// `--approve-after`, or on the second poll).
     Deny,
     /// The flow stays open for a second refresh: the rotated-out refresh token must not
     /// come back (if it does: `invalid_grant` and the whole token family revoked).
     Rotate,
-    /// The first poll with a DPoP proof is answered `use_dpop_nonce` with a `DPoP-Nonce`.
+    /// The first poll with a DPoP proof is answered `use_dpop_nonce` with a `DPoP-Nonce`
+    /// (without proofs: pending, and the DPoP checks are not exercised).
     Nonce,
     /// The first poll is answered `307 Temporary Redirect` to a probe URL.
     Redirect,
@@ -177,6 +180,10 @@ struct Live {
     refresh_tokens: u32,
     access_tokens: u32,
     nonce_sent: bool,
+    /// The interval in force (after `slow_down`s), and how long the client may now be
+    /// quiet before its next poll (a `Retry-After` can make it longer).
+    interval: Duration,
+    wait: Duration,
 }
 
 /// Token keys → (flow number, what the token is).
@@ -373,10 +380,12 @@ impl Grader {
         if live.decided || scenario == Scenario::Expire {
             return;
         }
-        let due = match self.cfg.approve_after {
-            Some(after) => now.saturating_duration_since(live.start) >= after,
-            None => scenario == Scenario::Deny,
-        };
+        // Not before the scenario's own answers are done, so that they are seen.
+        let due = live.polls > holds(scenario)
+            && match self.cfg.approve_after {
+                Some(after) => now.saturating_duration_since(live.start) >= after,
+                None => scenario == Scenario::Deny,
+            };
         let Some(code) = live.user_code.as_deref().filter(|_| due) else {
             return;
         };
@@ -443,6 +452,10 @@ impl Grader {
                     refresh_tokens: 0,
                     access_tokens: 0,
                     nonce_sent: false,
+                    interval: Duration::from_secs(
+                        issued.interval.unwrap_or(checks::DEFAULT_INTERVAL),
+                    ),
+                    wait: Duration::ZERO,
                 };
                 push(&mut live, Kind::DeviceAuthorization, seen, answer, None, now);
                 inner.flows.push(live);
@@ -526,7 +539,10 @@ impl Grader {
             } else {
                 match &live.done {
                     Some((at, why)) if now >= *at + idle => Some(End::Decided(why.clone())),
-                    _ if now >= live.last + idle => Some(End::Idle),
+                    // A client waiting out its interval (or a Retry-After) is not idle.
+                    _ if now >= live.last + idle.max(live.wait + QUIET_MARGIN) => {
+                        Some(End::Idle)
+                    }
                     _ => None,
                 }
             };
@@ -559,6 +575,16 @@ impl Grader {
     }
 }
 
+/// How many first polls a scenario answers itself, before any decision can show.
+fn holds(scenario: Scenario) -> u32 {
+    match scenario {
+        Scenario::Pending | Scenario::SlowDown | Scenario::Backoff => 3,
+        Scenario::NoInterval => 2,
+        // Everything else: one pending answer, so that one interval is judged.
+        _ => 1,
+    }
+}
+
 fn ordinal(n: u32) -> &'static str {
     if n >= 2 { "second" } else { "first" }
 }
@@ -572,6 +598,18 @@ fn push(
     now: Instant,
 ) {
     live.last = now;
+    if kind == Kind::Poll {
+        if answer.outcome == "slow_down" {
+            let bumped = live.interval.saturating_add(checks::SLOW_DOWN_STEP);
+            live.interval = answer
+                .interval
+                .map_or(bumped, |s| Duration::from_secs(s).max(bumped));
+        }
+        live.wait = match answer.retry_after {
+            Some(s) => Duration::from_secs(s).max(live.interval),
+            None => live.interval,
+        };
+    }
     live.flow.exchanges.push(Exchange {
         at: now.saturating_duration_since(live.start),
         kind,
@@ -600,6 +638,10 @@ fn rewrite(scenario: Scenario, interval: u64, fields: &mut Map<String, Value>) -
 
 /// The grader's own answer to a poll, when the scenario provokes one.
 fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(Response, Answer)> {
+    if seen.body != record::BodyKind::Form {
+        // A malformed poll gets the server's own answer (invalid_request).
+        return None;
+    }
     let n = live.polls;
     let interval = live.flow.issued.interval.unwrap_or(checks::DEFAULT_INTERVAL);
     let tag = live.flow.scenario.name();
@@ -624,16 +666,6 @@ fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(R
                 )
             }
         }
-        Scenario::Pending if n <= PENDING_POLLS => oauth(
-            StatusCode::BAD_REQUEST,
-            "authorization_pending",
-            "waiting for the user (scenario pending)",
-        ),
-        Scenario::NoInterval if n <= 2 => oauth(
-            StatusCode::BAD_REQUEST,
-            "authorization_pending",
-            "waiting for the user (scenario no-interval)",
-        ),
         Scenario::SlowDown if n == 2 || n == 3 => oauth(
             StatusCode::BAD_REQUEST,
             "slow_down",
@@ -703,6 +735,11 @@ fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(R
             };
             Some((response, answer))
         }
+        scenario if n <= holds(scenario) => oauth(
+            StatusCode::BAD_REQUEST,
+            "authorization_pending",
+            "waiting for the user",
+        ),
         _ => None,
     }
 }

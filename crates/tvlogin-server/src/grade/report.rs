@@ -186,7 +186,7 @@ impl Report {
             _ => "1;31",
         };
         out.push_str(&format!(
-            "{} flow {} · scenario {} · client {} · {} requests in {:.1}s\n",
+            "{} flow {} · scenario {} · client {} · requests {} in {:.1}s\n",
             paint("1", "Report card"),
             self.flow,
             self.scenario,

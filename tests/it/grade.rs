@@ -1,0 +1,230 @@
+//! `serve --grade` against tvlogin itself: with every scenario, the real binary's login,
+//! refreshes and logout earn full marks (a regression test of our own client's manners), and
+//! the checks each scenario is there to exercise are exercised. Then `serve --grade` as a
+//! process: the report card and the JSON document reach their outputs.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tvlogin_server::{
+    DEMO_CLIENT_ID, GradeConfig, Report, Scenario, ServerConfig, Verdict,
+};
+
+use crate::common::{self, FILE_STORE, Home};
+
+/// Starts a grading server for one scenario: interval 1 s, approval after 1 s, a flow ends
+/// 2 s after its last request.
+async fn grading(scenario: Scenario) -> tvlogin_server::ServerHandle {
+    common::server(ServerConfig {
+        interval: 1,
+        grade: Some(GradeConfig {
+            scenarios: vec![scenario],
+            idle: Duration::from_secs(2),
+            approve_after: Some(Duration::from_secs(1)),
+        }),
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+/// Logs in with tvlogin (exit code as given), runs the follow-up commands (each must exit
+/// 0), and returns the flow's report.
+async fn graded_run(scenario: Scenario, login_exit: i32, then: &[&[&str]]) -> Report {
+    let server = grading(scenario).await;
+    let mut reports = server.grade_reports().expect("grading reports");
+    let home = Home::new();
+    let issuer = server.issuer_str();
+    let login = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--scope",
+                "openid offline_access",
+                "--no-browser",
+            ],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(login.code, login_exit, "{scenario}: {}", login.stderr);
+    for args in then {
+        let run = home.run_with_env(args, &FILE_STORE).await;
+        assert_eq!(run.code, 0, "{scenario}: tvlogin {args:?}: {}", run.stderr);
+    }
+    let report = tokio::time::timeout(Duration::from_secs(30), reports.recv())
+        .await
+        .unwrap_or_else(|_| panic!("{scenario}: no report within 30 s"))
+        .expect("a report");
+    server.shutdown().await;
+    report
+}
+
+/// Full marks, nothing failed, and `exercised` passed (not merely not exercised).
+#[track_caller]
+fn full_marks(report: &Report, scenario: Scenario, exercised: &[&str]) {
+    let card = report.render(false);
+    assert_eq!(report.scenario, scenario.name(), "{card}");
+    assert_eq!((report.score, report.grade), (100, 'A'), "{card}");
+    assert_eq!(report.failures().count(), 0, "{card}");
+    for id in exercised {
+        let f = report.finding(id).expect("every check is reported");
+        assert_eq!(f.verdict, Verdict::Pass, "{scenario}: {id} {}\n{card}", f.evidence);
+    }
+}
+
+const REFRESH_LOGOUT: &[&[&str]] = &[&["refresh"], &["logout"]];
+
+const SHAPE: [&str; 6] = [
+    "shape.post",
+    "shape.form",
+    "shape.client-id",
+    "shape.grant-type",
+    "shape.no-query-secrets",
+    "shape.accept-json",
+];
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_pending() {
+    let r = graded_run(Scenario::Pending, 0, REFRESH_LOGOUT).await;
+    let mut must = SHAPE.to_vec();
+    must.extend([
+        "pacing.interval",
+        "pacing.stop-on-error",
+        "tokens.revocation",
+        "tokens.client-auth",
+    ]);
+    full_marks(&r, Scenario::Pending, &must);
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_slow_down() {
+    let r = graded_run(Scenario::SlowDown, 0, REFRESH_LOGOUT).await;
+    full_marks(&r, Scenario::SlowDown, &["pacing.interval", "pacing.slow-down"]);
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_backoff() {
+    let r = graded_run(Scenario::Backoff, 0, REFRESH_LOGOUT).await;
+    full_marks(&r, Scenario::Backoff, &["pacing.backoff"]);
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_rotate() {
+    let r = graded_run(Scenario::Rotate, 0, &[&["refresh"], &["refresh"], &["logout"]]).await;
+    full_marks(
+        &r,
+        Scenario::Rotate,
+        &["tokens.newest-refresh", "tokens.revocation", "tokens.client-auth"],
+    );
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_deny() {
+    let r = graded_run(Scenario::Deny, 3, &[]).await;
+    full_marks(&r, Scenario::Deny, &["pacing.stop-on-error"]);
+    let stop = r.finding("pacing.stop-on-error").map(|f| f.evidence.clone());
+    assert!(
+        stop.as_deref().is_some_and(|e| e.contains("access_denied")),
+        "{stop:?}"
+    );
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_expire() {
+    let r = graded_run(Scenario::Expire, 4, &[]).await;
+    full_marks(&r, Scenario::Expire, &["pacing.stop-at-expiry", "pacing.interval"]);
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_no_interval() {
+    let r = graded_run(Scenario::NoInterval, 0, REFRESH_LOGOUT).await;
+    full_marks(&r, Scenario::NoInterval, &["pacing.default-interval"]);
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_redirect() {
+    // tvlogin never follows a redirect from the token endpoint: the login fails instead.
+    let r = graded_run(Scenario::Redirect, 5, &[]).await;
+    full_marks(&r, Scenario::Redirect, &["redirect.not-followed"]);
+}
+
+#[tokio::test]
+async fn tvlogin_earns_full_marks_nonce() {
+    // Without DPoP on this server tvlogin sends no proofs: the DPoP checks are not exercised.
+    let r = graded_run(Scenario::Nonce, 0, REFRESH_LOGOUT).await;
+    full_marks(&r, Scenario::Nonce, &["pacing.interval"]);
+    for id in ["dpop.every-request", "dpop.nonce"] {
+        let f = r.finding(id).expect("reported");
+        assert_eq!(f.verdict, Verdict::NotExercised, "{id}: {}", f.evidence);
+    }
+}
+
+/// `serve --grade --grade-json -` as a process: the issuer on the first line, then one JSON
+/// document per flow on stdout, the report card on stderr; Ctrl-C-free: the flow ends idle.
+#[tokio::test]
+async fn serve_grade_prints_json_and_the_card() {
+    let home = Home::new();
+    let mut serve = home
+        .command(
+            &[
+                "serve",
+                "--grade",
+                "--grade-json",
+                "-",
+                "--grade-scenario",
+                "pending",
+                "--interval",
+                "1",
+                "--approve-after",
+                "1",
+                "--grade-idle",
+                "1",
+            ],
+            &[("NO_COLOR", "1")],
+        )
+        .spawn()
+        .expect("spawn tvlogin serve");
+    let stdout = serve.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let issuer = lines
+        .next_line()
+        .await
+        .expect("read stdout")
+        .expect("the issuer line");
+    let login = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &issuer,
+                "--client-id",
+                DEMO_CLIENT_ID,
+                "--scope",
+                "openid offline_access",
+            ],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("a JSON line within 20 s")
+        .expect("read stdout")
+        .expect("a line");
+    let doc: serde_json::Value = serde_json::from_str(&line).expect("one JSON document per line");
+    assert_eq!(doc["schema_version"], 1, "{doc}");
+    assert_eq!(doc["scenario"], "pending", "{doc}");
+    assert_eq!(doc["client_id"], DEMO_CLIENT_ID, "{doc}");
+    assert_eq!(doc["score"], 100, "{doc}");
+    assert_eq!(doc["grade"], "A", "{doc}");
+    assert_eq!(doc["checks"].as_array().map(Vec::len), Some(21), "{doc}");
+    serve.start_kill().expect("stop serve");
+    let out = common::output_of(serve, "tvlogin serve").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Report card flow 1 · scenario pending"), "{stderr}");
+    assert!(stderr.contains("score 100/100 · grade A"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "NO_COLOR: {stderr}");
+}
