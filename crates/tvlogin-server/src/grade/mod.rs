@@ -455,7 +455,10 @@ impl Grader {
                     interval: Duration::from_secs(
                         issued.interval.unwrap_or(checks::DEFAULT_INTERVAL),
                     ),
-                    wait: Duration::ZERO,
+                    // The first poll is due an interval after the device authorization.
+                    wait: Duration::from_secs(
+                        issued.interval.unwrap_or(checks::DEFAULT_INTERVAL),
+                    ),
                 };
                 push(&mut live, Kind::DeviceAuthorization, seen, answer, None, now);
                 inner.flows.push(live);
