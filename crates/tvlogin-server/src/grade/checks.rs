@@ -233,6 +233,15 @@ pub(crate) fn at(d: Duration) -> String {
     format!("t+{:.2}s", d.as_secs_f64())
 }
 
+/// `1 gap`, `2 gaps`; `1 refresh`, `2 refreshes`.
+fn count(n: usize, noun: &str) -> String {
+    match (n, noun.ends_with('h')) {
+        (1, _) => format!("1 {noun}"),
+        (_, true) => format!("{n} {noun}es"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
@@ -320,7 +329,7 @@ fn shape_post(flow: &Flow) -> Finding {
             e.at,
             format!("{}: {} {}", name(e, flow), e.seen.method, e.seen.path),
         ),
-        None => pass(ID, format!("{} requests, all POST", requests(flow).count())),
+        None => pass(ID, format!("{}, all POST", count(requests(flow).count(), "request"))),
     }
 }
 
@@ -350,8 +359,8 @@ fn shape_form(flow: &Flow) -> Finding {
         None => pass(
             ID,
             format!(
-                "{} requests, all form-encoded with a body",
-                requests(flow).count()
+                "{}, all form-encoded with a body",
+                count(requests(flow).count(), "request")
             ),
         ),
     }
@@ -398,7 +407,7 @@ fn shape_grant_type(flow: &Flow) -> Finding {
     if judged == 0 {
         return idle(ID, "no poll or refresh");
     }
-    pass(ID, format!("{judged} token requests, grant_type exact"))
+    pass(ID, format!("{}, grant_type exact", count(judged, "token request")))
 }
 
 fn shape_no_query_secrets(flow: &Flow) -> Finding {
@@ -478,8 +487,8 @@ fn summary(id: &'static str, gaps: &[Gap], none: &str) -> Finding {
         None => pass(
             id,
             format!(
-                "{} gaps judged; the shortest: {}",
-                gaps.len(),
+                "{} judged; the shortest: {}",
+                count(gaps.len(), "gap"),
                 gaps.iter()
                     .min_by_key(|g| g.gap)
                     .map_or("", |g| g.text.as_str())
@@ -697,7 +706,10 @@ fn newest_refresh(flow: &Flow) -> Finding {
     }
     pass(
         ID,
-        format!("{judged} refreshes after a rotation, each with the newest refresh token"),
+        format!(
+            "{} after a rotation, each with the newest refresh token",
+            count(judged, "refresh")
+        ),
     )
 }
 
@@ -744,7 +756,7 @@ fn revocation(flow: &Flow) -> Finding {
 fn client_auth(flow: &Flow) -> Finding {
     const ID: &str = "tokens.client-auth";
     let mut first: Option<&Exchange> = None;
-    let mut count = 0;
+    let mut n = 0;
     for e in requests(flow) {
         if let ClientAuth::Both(_) = e.seen.auth {
             return fail(
@@ -759,7 +771,7 @@ fn client_auth(flow: &Flow) -> Finding {
         if e.seen.auth == ClientAuth::Missing {
             continue;
         }
-        count += 1;
+        n += 1;
         match first {
             None => first = Some(e),
             Some(f) => {
@@ -783,10 +795,11 @@ fn client_auth(flow: &Flow) -> Finding {
         }
     }
     match first {
-        Some(f) if count > 1 => pass(
+        Some(f) if n > 1 => pass(
             ID,
             format!(
-                "{count} requests as {:?} with {}",
+                "{} as {:?} with {}",
+                count(n, "request"),
                 f.seen.auth.client_id().unwrap_or(""),
                 f.seen.auth.method()
             ),
@@ -814,7 +827,7 @@ fn dpop_every_request(flow: &Flow) -> Finding {
     };
     match list.iter().find(|e| e.seen.proof.is_none()) {
         Some(e) => fail(ID, e.at, format!("{} carried no DPoP proof", name(e, flow))),
-        None => pass(ID, format!("{} requests, each with a proof", list.len())),
+        None => pass(ID, format!("{}, each with a proof", count(list.len(), "request"))),
     }
 }
 
@@ -871,15 +884,15 @@ fn dpop_fresh_jti(flow: &Flow) -> Finding {
     if seen.is_empty() {
         return idle(ID, NO_DPOP);
     }
-    pass(ID, format!("{} proofs, {} distinct jti", seen.len(), seen.len()))
+    pass(ID, format!("{}, each with its own jti", count(seen.len(), "proof")))
 }
 
 fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
     const ID: &str = "dpop.claims";
-    let mut count = 0;
+    let mut n = 0;
     for e in requests(flow) {
         let Some(p) = &e.seen.proof else { continue };
-        count += 1;
+        n += 1;
         let url = format!("{issuer}{}", e.seen.path);
         let alg = p.alg.as_deref().unwrap_or("");
         let problem = if p.malformed {
@@ -914,10 +927,13 @@ fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
             return fail(ID, e.at, format!("{}: {problem}", name(e, flow)));
         }
     }
-    if count == 0 {
+    if n == 0 {
         return idle(ID, NO_DPOP);
     }
-    pass(ID, format!("{count} proofs with correct typ, alg, htm, htu and iat"))
+    pass(ID, format!(
+        "{} with correct typ, alg, htm, htu and iat",
+        count(n, "proof")
+    ))
 }
 
 fn dpop_nonce(flow: &Flow) -> Finding {
@@ -953,7 +969,7 @@ fn dpop_nonce(flow: &Flow) -> Finding {
             },
         );
     }
-    pass(ID, format!("{judged} proofs after a DPoP-Nonce, each with it"))
+    pass(ID, format!("{} after a DPoP-Nonce, each with it", count(judged, "proof")))
 }
 
 fn redirect_not_followed(flow: &Flow) -> Finding {

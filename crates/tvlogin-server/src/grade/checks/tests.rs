@@ -299,7 +299,7 @@ fn pacing_slow_down() {
 #[test]
 fn pacing_default_interval() {
     let good = flow(None).poll(5_000, "authorization_pending").poll(10_000, "tokens");
-    expect(&good, "pacing.default-interval", Verdict::Pass, "1 gaps judged");
+    expect(&good, "pacing.default-interval", Verdict::Pass, "1 gap judged");
     let bad = flow(None).poll(1_000, "authorization_pending").poll(2_000, "tokens");
     expect(&bad, "pacing.default-interval", Verdict::Fail, "came 1.00s after poll 1 (t+1.00s) (interval 5.00s)");
     expect(&polite(), "pacing.default-interval", Verdict::NotExercised, "sent an interval");
@@ -344,7 +344,7 @@ fn pacing_backoff() {
         .last(|e| e.answer.retry_after = Some(3))
         .poll(8_200, "tokens");
     expect(&honoured, "pacing.backoff", Verdict::Pass, "2 gaps judged");
-    expect(&honoured, "pacing.interval", Verdict::Pass, "1 gaps judged");
+    expect(&honoured, "pacing.interval", Verdict::Pass, "1 gap judged");
     let ignored = flow(Some(1))
         .poll(1_000, "http_503")
         .last(|e| e.answer.retry_after = Some(3))
@@ -358,7 +358,7 @@ fn tokens_newest_refresh() {
     let good = polite()
         .refresh(20_000, 1, 1, "tokens")
         .refresh(21_000, 2, 2, "tokens");
-    expect(&good, "tokens.newest-refresh", Verdict::Pass, "1 refreshes after a rotation");
+    expect(&good, "tokens.newest-refresh", Verdict::Pass, "1 refresh after a rotation");
     let reuse = polite()
         .refresh(20_000, 1, 1, "tokens")
         .refresh(21_000, 1, 2, "invalid_grant")
@@ -440,7 +440,7 @@ fn dpop_checks_only_when_proofs_are_sent() {
     let f = dpop_flow();
     expect(&f, "dpop.every-request", Verdict::Pass, "3 requests");
     expect(&f, "dpop.same-key", Verdict::Pass, "key k");
-    expect(&f, "dpop.fresh-jti", Verdict::Pass, "3 distinct");
+    expect(&f, "dpop.fresh-jti", Verdict::Pass, "3 proofs, each with its own jti");
     expect(&f, "dpop.claims", Verdict::Pass, "3 proofs");
     expect(&f, "dpop.nonce", Verdict::NotExercised, "no DPoP-Nonce");
 }
@@ -504,7 +504,7 @@ fn dpop_nonce() {
                 e.seen.proof = Some(p);
             })
     };
-    expect(&challenged(true), "dpop.nonce", Verdict::Pass, "1 proofs after a DPoP-Nonce");
+    expect(&challenged(true), "dpop.nonce", Verdict::Pass, "1 proof after a DPoP-Nonce");
     // The immediate retry after use_dpop_nonce is no pacing fault.
     assert_ne!(challenged(true).check("pacing.interval").verdict, Verdict::Fail);
     expect(&challenged(false), "dpop.nonce", Verdict::Fail, "poll 2 (t+5.10s) did not carry the DPoP-Nonce");
