@@ -228,3 +228,83 @@ async fn serve_grade_prints_json_and_the_card() {
     assert!(stderr.contains("score 100/100 · grade A"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "NO_COLOR: {stderr}");
 }
+
+/// A second real client: curl, scripted as RFC 8628's examples read (form posts, the
+/// interval from the answer or 5 s, +5 s on `slow_down`, stop on anything else). It earns
+/// full marks in the pending and slow-down scenarios.
+#[tokio::test]
+async fn curl_scripted_as_the_rfc_example_earns_full_marks() {
+    let test = "grade::curl_scripted_as_the_rfc_example_earns_full_marks";
+    let curl = std::process::Command::new("curl")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !curl {
+        common::skip::skip_or_fail(test, "curl is not available here");
+        return;
+    }
+    const SCRIPT: &str = r#"
+set -eu
+field() { printf '%s' "$2" | sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }
+da=$(curl -sS -d client_id=tvlogin-demo -d scope=openid "$ISSUER/device_authorization")
+device_code=$(field device_code "$da")
+interval=$(field interval "$da")
+interval=${interval:-5}
+while :; do
+  sleep "$interval"
+  answer=$(curl -sS -d grant_type=urn:ietf:params:oauth:grant-type:device_code \
+    -d "device_code=$device_code" -d client_id=tvlogin-demo "$ISSUER/token")
+  case "$(field error "$answer")" in
+    authorization_pending) ;;
+    slow_down) interval=$((interval + 5)) ;;
+    "") echo tokens; exit 0 ;;
+    *) echo "$answer"; exit 1 ;;
+  esac
+done
+"#;
+    let server = common::server(ServerConfig {
+        interval: 1,
+        grade: Some(GradeConfig {
+            scenarios: vec![Scenario::Pending, Scenario::SlowDown],
+            idle: Duration::from_secs(2),
+            approve_after: Some(Duration::from_secs(1)),
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut reports = server.grade_reports().expect("grading reports");
+    for _ in 0..2 {
+        let child = tokio::process::Command::new("bash")
+            .args(["-c", SCRIPT])
+            .env("ISSUER", server.issuer_str())
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("ALL_PROXY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn bash");
+        let out = common::output_of(child, "the curl client").await;
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let report = tokio::time::timeout(Duration::from_secs(30), reports.recv())
+            .await
+            .expect("a report within 30 s")
+            .expect("a report");
+        got.push(report);
+    }
+    got.sort_by_key(|r| r.flow);
+    full_marks(&got[0], Scenario::Pending, &["pacing.interval", "shape.form"]);
+    full_marks(&got[1], Scenario::SlowDown, &["pacing.slow-down"]);
+    server.shutdown().await;
+}
