@@ -30,7 +30,10 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
         ),
         _ => None,
     };
-    let json_stdout = args.grade_json.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    let json_stdout = args
+        .grade_json
+        .as_ref()
+        .is_some_and(|p| p.as_os_str() == "-");
     let (log, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     let server = ServerHandle::start_logged(
         ServerConfig {
@@ -163,7 +166,10 @@ fn banner(server: &ServerHandle, approve_after: Option<u64>) -> String {
     }
     if let Some(grade) = &server.config().grade {
         let scenarios: Vec<&str> = if grade.scenarios.is_empty() {
-            tvlogin_server::Scenario::ALL.iter().map(|s| s.name()).collect()
+            tvlogin_server::Scenario::ALL
+                .iter()
+                .map(|s| s.name())
+                .collect()
         } else {
             grade.scenarios.iter().map(|s| s.name()).collect()
         };

@@ -6,9 +6,7 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tvlogin_server::{
-    DEMO_CLIENT_ID, GradeConfig, Report, Scenario, ServerConfig, Verdict,
-};
+use tvlogin_server::{DEMO_CLIENT_ID, GradeConfig, Report, Scenario, ServerConfig, Verdict};
 
 use crate::common::{self, FILE_STORE, Home};
 
@@ -71,7 +69,12 @@ fn full_marks(report: &Report, scenario: Scenario, exercised: &[&str]) {
     assert_eq!(report.failures().count(), 0, "{card}");
     for id in exercised {
         let f = report.finding(id).expect("every check is reported");
-        assert_eq!(f.verdict, Verdict::Pass, "{scenario}: {id} {}\n{card}", f.evidence);
+        assert_eq!(
+            f.verdict,
+            Verdict::Pass,
+            "{scenario}: {id} {}\n{card}",
+            f.evidence
+        );
     }
 }
 
@@ -102,7 +105,11 @@ async fn tvlogin_earns_full_marks_pending() {
 #[tokio::test]
 async fn tvlogin_earns_full_marks_slow_down() {
     let r = graded_run(Scenario::SlowDown, 0, REFRESH_LOGOUT).await;
-    full_marks(&r, Scenario::SlowDown, &["pacing.interval", "pacing.slow-down"]);
+    full_marks(
+        &r,
+        Scenario::SlowDown,
+        &["pacing.interval", "pacing.slow-down"],
+    );
 }
 
 #[tokio::test]
@@ -113,11 +120,20 @@ async fn tvlogin_earns_full_marks_backoff() {
 
 #[tokio::test]
 async fn tvlogin_earns_full_marks_rotate() {
-    let r = graded_run(Scenario::Rotate, 0, &[&["refresh"], &["refresh"], &["logout"]]).await;
+    let r = graded_run(
+        Scenario::Rotate,
+        0,
+        &[&["refresh"], &["refresh"], &["logout"]],
+    )
+    .await;
     full_marks(
         &r,
         Scenario::Rotate,
-        &["tokens.newest-refresh", "tokens.revocation", "tokens.client-auth"],
+        &[
+            "tokens.newest-refresh",
+            "tokens.revocation",
+            "tokens.client-auth",
+        ],
     );
 }
 
@@ -125,7 +141,9 @@ async fn tvlogin_earns_full_marks_rotate() {
 async fn tvlogin_earns_full_marks_deny() {
     let r = graded_run(Scenario::Deny, 3, &[]).await;
     full_marks(&r, Scenario::Deny, &["pacing.stop-on-error"]);
-    let stop = r.finding("pacing.stop-on-error").map(|f| f.evidence.clone());
+    let stop = r
+        .finding("pacing.stop-on-error")
+        .map(|f| f.evidence.clone());
     assert!(
         stop.as_deref().is_some_and(|e| e.contains("access_denied")),
         "{stop:?}"
@@ -135,7 +153,11 @@ async fn tvlogin_earns_full_marks_deny() {
 #[tokio::test]
 async fn tvlogin_earns_full_marks_expire() {
     let r = graded_run(Scenario::Expire, 4, &[]).await;
-    full_marks(&r, Scenario::Expire, &["pacing.stop-at-expiry", "pacing.interval"]);
+    full_marks(
+        &r,
+        Scenario::Expire,
+        &["pacing.stop-at-expiry", "pacing.interval"],
+    );
 }
 
 #[tokio::test]
@@ -224,7 +246,10 @@ async fn serve_grade_prints_json_and_the_card() {
     serve.start_kill().expect("stop serve");
     let out = common::output_of(serve, "tvlogin serve").await;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Report card flow 1 · scenario pending"), "{stderr}");
+    assert!(
+        stderr.contains("Report card flow 1 · scenario pending"),
+        "{stderr}"
+    );
     assert!(stderr.contains("score 100/100 · grade A"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "NO_COLOR: {stderr}");
 }
@@ -304,7 +329,11 @@ done
         got.push(report);
     }
     got.sort_by_key(|r| r.flow);
-    full_marks(&got[0], Scenario::Pending, &["pacing.interval", "shape.form"]);
+    full_marks(
+        &got[0],
+        Scenario::Pending,
+        &["pacing.interval", "shape.form"],
+    );
     full_marks(&got[1], Scenario::SlowDown, &["pacing.slow-down"]);
     server.shutdown().await;
 }

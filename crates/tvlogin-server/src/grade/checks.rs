@@ -329,7 +329,10 @@ fn shape_post(flow: &Flow) -> Finding {
             e.at,
             format!("{}: {} {}", name(e, flow), e.seen.method, e.seen.path),
         ),
-        None => pass(ID, format!("{}, all POST", count(requests(flow).count(), "request"))),
+        None => pass(
+            ID,
+            format!("{}, all POST", count(requests(flow).count(), "request")),
+        ),
     }
 }
 
@@ -343,7 +346,8 @@ fn shape_form(flow: &Flow) -> Finding {
                 .trim()
                 .to_ascii_lowercase()
         });
-        mime.as_deref() != Some("application/x-www-form-urlencoded") || e.seen.body != BodyKind::Form
+        mime.as_deref() != Some("application/x-www-form-urlencoded")
+            || e.seen.body != BodyKind::Form
     });
     match bad {
         Some(e) => fail(
@@ -407,7 +411,10 @@ fn shape_grant_type(flow: &Flow) -> Finding {
     if judged == 0 {
         return idle(ID, "no poll or refresh");
     }
-    pass(ID, format!("{}, grant_type exact", count(judged, "token request")))
+    pass(
+        ID,
+        format!("{}, grant_type exact", count(judged, "token request")),
+    )
 }
 
 fn shape_no_query_secrets(flow: &Flow) -> Finding {
@@ -419,7 +426,11 @@ fn shape_no_query_secrets(flow: &Flow) -> Finding {
             .iter()
             .find(|n| SECRET_PARAMS.contains(&n.as_str()))
         {
-            return fail(ID, e.at, format!("{} carried {n} in the URL", name(e, flow)));
+            return fail(
+                ID,
+                e.at,
+                format!("{} carried {n} in the URL", name(e, flow)),
+            );
         }
     }
     pass(ID, "no secret, code or token in any URL")
@@ -653,10 +664,7 @@ fn stop_at_expiry(flow: &Flow, observed: Duration) -> Finding {
     if observed <= deadline + EXPIRY_TOLERANCE {
         return idle(ID, "the flow ended before the code expired");
     }
-    match flow
-        .polls()
-        .find(|e| e.at > deadline + EXPIRY_TOLERANCE)
-    {
+    match flow.polls().find(|e| e.at > deadline + EXPIRY_TOLERANCE) {
         Some(e) => fail(
             ID,
             e.at,
@@ -668,7 +676,10 @@ fn stop_at_expiry(flow: &Flow, observed: Duration) -> Finding {
         ),
         None => pass(
             ID,
-            format!("no poll after expires_in {expires_in}s (watched until {})", at(observed)),
+            format!(
+                "no poll after expires_in {expires_in}s (watched until {})",
+                at(observed)
+            ),
         ),
     }
 }
@@ -718,12 +729,20 @@ fn revocation(flow: &Flow) -> Finding {
     let mut done = Vec::new();
     for e in requests(flow).filter(|e| e.kind == Kind::Revocation) {
         if !e.seen.has("token") {
-            return fail(ID, e.at, format!("{} had no token parameter", name(e, flow)));
+            return fail(
+                ID,
+                e.at,
+                format!("{} had no token parameter", name(e, flow)),
+            );
         }
         let hint = e.seen.param("token_type_hint");
         let what = match e.token {
-            Some(TokenRef::Refresh { number, .. }) => (Some("refresh_token"), format!("refresh token #{number}")),
-            Some(TokenRef::Access { number }) => (Some("access_token"), format!("access token #{number}")),
+            Some(TokenRef::Refresh { number, .. }) => {
+                (Some("refresh_token"), format!("refresh token #{number}"))
+            }
+            Some(TokenRef::Access { number }) => {
+                (Some("access_token"), format!("access token #{number}"))
+            }
             _ => (None, "an unknown token".to_owned()),
         };
         if let Some(h) = hint {
@@ -813,7 +832,12 @@ fn dpop_requests(flow: &Flow) -> Option<Vec<&Exchange>> {
     let used = requests(flow).any(|e| e.seen.proof.is_some());
     used.then(|| {
         requests(flow)
-            .filter(|e| matches!(e.kind, Kind::DeviceAuthorization | Kind::Poll | Kind::Refresh))
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    Kind::DeviceAuthorization | Kind::Poll | Kind::Refresh
+                )
+            })
             .collect()
     })
 }
@@ -827,7 +851,10 @@ fn dpop_every_request(flow: &Flow) -> Finding {
     };
     match list.iter().find(|e| e.seen.proof.is_none()) {
         Some(e) => fail(ID, e.at, format!("{} carried no DPoP proof", name(e, flow))),
-        None => pass(ID, format!("{}, each with a proof", count(list.len(), "request"))),
+        None => pass(
+            ID,
+            format!("{}, each with a proof", count(list.len(), "request")),
+        ),
     }
 }
 
@@ -840,7 +867,11 @@ fn dpop_same_key(flow: &Flow) -> Finding {
     for e in list {
         let Some(p) = &e.seen.proof else { continue };
         let Some(jkt) = p.jkt.as_deref() else {
-            return fail(ID, e.at, format!("{}: the proof has no usable jwk", name(e, flow)));
+            return fail(
+                ID,
+                e.at,
+                format!("{}: the proof has no usable jwk", name(e, flow)),
+            );
         };
         match first {
             None => first = Some((e, jkt)),
@@ -884,7 +915,10 @@ fn dpop_fresh_jti(flow: &Flow) -> Finding {
     if seen.is_empty() {
         return idle(ID, NO_DPOP);
     }
-    pass(ID, format!("{}, each with its own jti", count(seen.len(), "proof")))
+    pass(
+        ID,
+        format!("{}, each with its own jti", count(seen.len(), "proof")),
+    )
 }
 
 fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
@@ -898,7 +932,10 @@ fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
         let problem = if p.malformed {
             Some("the proof is not a JWT".to_owned())
         } else if p.typ.as_deref() != Some("dpop+jwt") {
-            Some(format!("typ is {:?}, not dpop+jwt", p.typ.as_deref().unwrap_or("")))
+            Some(format!(
+                "typ is {:?}, not dpop+jwt",
+                p.typ.as_deref().unwrap_or("")
+            ))
         } else if alg.is_empty() || alg == "none" || alg.starts_with("HS") {
             Some(format!("alg {alg:?} is not asymmetric"))
         } else if p.private_jwk {
@@ -914,7 +951,10 @@ fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
                 "htu {:?} for {url}",
                 p.htu.as_deref().unwrap_or("")
             ))
-        } else if p.iat.is_none_or(|iat| (iat - e.seen.wall).abs() > IAT_WINDOW) {
+        } else if p
+            .iat
+            .is_none_or(|iat| (iat - e.seen.wall).abs() > IAT_WINDOW)
+        {
             Some(format!(
                 "iat {} is more than {IAT_WINDOW}s from the server's clock {}",
                 p.iat.map_or("(none)".to_owned(), |i| i.to_string()),
@@ -930,10 +970,13 @@ fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
     if n == 0 {
         return idle(ID, NO_DPOP);
     }
-    pass(ID, format!(
-        "{} with correct typ, alg, htm, htu and iat",
-        count(n, "proof")
-    ))
+    pass(
+        ID,
+        format!(
+            "{} with correct typ, alg, htm, htu and iat",
+            count(n, "proof")
+        ),
+    )
 }
 
 fn dpop_nonce(flow: &Flow) -> Finding {
@@ -969,7 +1012,13 @@ fn dpop_nonce(flow: &Flow) -> Finding {
             },
         );
     }
-    pass(ID, format!("{} after a DPoP-Nonce, each with it", count(judged, "proof")))
+    pass(
+        ID,
+        format!(
+            "{} after a DPoP-Nonce, each with it",
+            count(judged, "proof")
+        ),
+    )
 }
 
 fn redirect_not_followed(flow: &Flow) -> Finding {

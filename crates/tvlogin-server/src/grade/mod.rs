@@ -214,7 +214,11 @@ enum Plan {
     /// The grader answered (and recorded) it.
     Answered(Response),
     /// Let the server answer, then record with this context.
-    Forward(Ticket),
+    Forward(Box<Ticket>),
+}
+
+fn forward(ticket: Ticket) -> Plan {
+    Plan::Forward(Box::new(ticket))
 }
 
 /// What a forwarded request was, for recording its answer.
@@ -267,7 +271,7 @@ impl Grader {
     fn before(&self, sh: &Shared, seen: Seen, now: Instant) -> Plan {
         let mut inner = self.lock();
         match seen.endpoint {
-            Endpoint::DeviceAuthorization => Plan::Forward(Ticket::NewFlow(seen)),
+            Endpoint::DeviceAuthorization => forward(Ticket::NewFlow(seen)),
             Endpoint::RedirectProbe(n) => {
                 let answer = Answer {
                     status: 400,
@@ -285,13 +289,13 @@ impl Grader {
             }
             Endpoint::Token if seen.secrets.device_code.is_some() => {
                 let Some(code) = seen.secrets.device_code.as_deref() else {
-                    return Plan::Forward(Ticket::Untracked);
+                    return forward(Ticket::Untracked);
                 };
                 let Some(&n) = inner.device_codes.get(&key(code)) else {
-                    return Plan::Forward(Ticket::Untracked);
+                    return forward(Ticket::Untracked);
                 };
                 let Some(live) = inner.live(n) else {
-                    return Plan::Forward(Ticket::Untracked);
+                    return forward(Ticket::Untracked);
                 };
                 live.polls += 1;
                 self.decide(sh, live, now);
@@ -300,7 +304,7 @@ impl Grader {
                         push(live, Kind::Poll, seen, answer, None, now);
                         Plan::Answered(response)
                     }
-                    None => Plan::Forward(Ticket::Step {
+                    None => forward(Ticket::Step {
                         flow: n,
                         kind: Kind::Poll,
                         token: None,
@@ -310,13 +314,13 @@ impl Grader {
             }
             Endpoint::Token if seen.secrets.refresh_token.is_some() => {
                 let Some(rt) = seen.secrets.refresh_token.clone() else {
-                    return Plan::Forward(Ticket::Untracked);
+                    return forward(Ticket::Untracked);
                 };
                 let Some(&(n, token)) = inner.tokens.get(&key(&rt)) else {
-                    return Plan::Forward(Ticket::Untracked);
+                    return forward(Ticket::Untracked);
                 };
                 let Some(live) = inner.live(n) else {
-                    return Plan::Forward(Ticket::Untracked);
+                    return forward(Ticket::Untracked);
                 };
                 let token = match token {
                     TokenRef::Refresh { number, .. } => TokenRef::Refresh {
@@ -346,7 +350,7 @@ impl Grader {
                         "refresh token reuse detected; the grant has been revoked",
                     ));
                 }
-                Plan::Forward(Ticket::Step {
+                forward(Ticket::Step {
                     flow: n,
                     kind: Kind::Refresh,
                     token: Some(token),
@@ -360,16 +364,16 @@ impl Grader {
                     .as_deref()
                     .and_then(|t| inner.tokens.get(&key(t)).copied());
                 match found {
-                    Some((n, token)) => Plan::Forward(Ticket::Step {
+                    Some((n, token)) => forward(Ticket::Step {
                         flow: n,
                         kind: Kind::Revocation,
                         token: Some(token),
                         seen,
                     }),
-                    None => Plan::Forward(Ticket::Untracked),
+                    None => forward(Ticket::Untracked),
                 }
             }
-            _ => Plan::Forward(Ticket::Untracked),
+            _ => forward(Ticket::Untracked),
         }
     }
 
@@ -391,12 +395,9 @@ impl Grader {
         };
         live.decided = true;
         // A person may have decided first: then there is nothing to do.
-        let _ = sh.lock().decide(
-            &sh.env.cfg,
-            code,
-            scenario != Scenario::Deny,
-            Clock::read(),
-        );
+        let _ = sh
+            .lock()
+            .decide(&sh.env.cfg, code, scenario != Scenario::Deny, Clock::read());
     }
 
     /// Record the server's answer; returns a rewritten body for device authorizations the
@@ -456,11 +457,16 @@ impl Grader {
                         issued.interval.unwrap_or(checks::DEFAULT_INTERVAL),
                     ),
                     // The first poll is due an interval after the device authorization.
-                    wait: Duration::from_secs(
-                        issued.interval.unwrap_or(checks::DEFAULT_INTERVAL),
-                    ),
+                    wait: Duration::from_secs(issued.interval.unwrap_or(checks::DEFAULT_INTERVAL)),
                 };
-                push(&mut live, Kind::DeviceAuthorization, seen, answer, None, now);
+                push(
+                    &mut live,
+                    Kind::DeviceAuthorization,
+                    seen,
+                    answer,
+                    None,
+                    now,
+                );
                 inner.flows.push(live);
                 rewritten.then(|| Bytes::from(Value::Object(fields).to_string()))
             }
@@ -500,7 +506,8 @@ impl Grader {
                 }
                 match kind {
                     Kind::Poll if terminal && !tokens => {
-                        live.done.get_or_insert((now, format!("poll answered {outcome}")));
+                        live.done
+                            .get_or_insert((now, format!("poll answered {outcome}")));
                     }
                     Kind::Refresh if tokens => {
                         live.good_refreshes += 1;
@@ -533,7 +540,11 @@ impl Grader {
             if live.done.is_none()
                 && let Some(deadline) = live.deadline
                 && now >= deadline
-                && !live.flow.exchanges.iter().any(|e| e.answer.outcome == "tokens")
+                && !live
+                    .flow
+                    .exchanges
+                    .iter()
+                    .any(|e| e.answer.outcome == "tokens")
             {
                 live.done = Some((deadline, "the device code expired".into()));
             }
@@ -543,9 +554,7 @@ impl Grader {
                 match &live.done {
                     Some((at, why)) if now >= *at + idle => Some(End::Decided(why.clone())),
                     // A client waiting out its interval (or a Retry-After) is not idle.
-                    _ if now >= live.last + idle.max(live.wait + QUIET_MARGIN) => {
-                        Some(End::Idle)
-                    }
+                    _ if now >= live.last + idle.max(live.wait + QUIET_MARGIN) => Some(End::Idle),
                     _ => None,
                 }
             };
@@ -564,7 +573,12 @@ impl Grader {
                 End::Decided(why) => why,
                 End::Idle => match live.done {
                     Some((_, why)) => why,
-                    None if live.flow.exchanges.iter().any(|e| e.answer.outcome == "tokens") => {
+                    None if live
+                        .flow
+                        .exchanges
+                        .iter()
+                        .any(|e| e.answer.outcome == "tokens") =>
+                    {
                         format!("tokens issued, then no request for {}s", idle.as_secs())
                     }
                     None => format!("no request for {}s", idle.as_secs()),
@@ -646,7 +660,11 @@ fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(R
         return None;
     }
     let n = live.polls;
-    let interval = live.flow.issued.interval.unwrap_or(checks::DEFAULT_INTERVAL);
+    let interval = live
+        .flow
+        .issued
+        .interval
+        .unwrap_or(checks::DEFAULT_INTERVAL);
     let tag = live.flow.scenario.name();
     let oauth = |status: StatusCode, error: &str, description: &str| {
         let answer = Answer {
@@ -660,7 +678,11 @@ fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(R
     match live.flow.scenario {
         Scenario::Expire => {
             if live.deadline.is_some_and(|d| now >= d) {
-                oauth(StatusCode::BAD_REQUEST, "expired_token", "the device code has expired")
+                oauth(
+                    StatusCode::BAD_REQUEST,
+                    "expired_token",
+                    "the device code has expired",
+                )
             } else {
                 oauth(
                     StatusCode::BAD_REQUEST,
@@ -748,8 +770,10 @@ fn provoke(live: &mut Live, seen: &Seen, now: Instant, sh: &Shared) -> Option<(R
 }
 
 fn error_response(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut response =
-        crate::reply::json_response(status, &json!({ "error": error, "error_description": description }));
+    let mut response = crate::reply::json_response(
+        status,
+        &json!({ "error": error, "error_description": description }),
+    );
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -787,8 +811,10 @@ pub(crate) async fn hook(State(sh): State<Arc<Shared>>, request: Request, next: 
         Plan::Answered(response) => return response,
         Plan::Forward(ticket) => ticket,
     };
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    if matches!(ticket, Ticket::Untracked) {
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    if matches!(*ticket, Ticket::Untracked) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -802,7 +828,7 @@ pub(crate) async fn hook(State(sh): State<Arc<Shared>>, request: Request, next: 
     };
     let answer = Answer::parse(parts.status, &parts.headers, &bytes);
     let fields = record::answer_fields(&parts.headers, &bytes);
-    let body = match grader.after(&sh, ticket, answer, fields, now) {
+    let body = match grader.after(&sh, *ticket, answer, fields, now) {
         Some(rewritten) => {
             parts.headers.remove(header::CONTENT_LENGTH);
             parts.headers.insert(

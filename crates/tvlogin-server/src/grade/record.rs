@@ -185,9 +185,13 @@ impl Seen {
                 .map(|v| keep(&String::from_utf8_lossy(v.as_bytes())))
         };
         let content_type = text(header::CONTENT_TYPE);
-        let mime = content_type
-            .as_deref()
-            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let mime = content_type.as_deref().map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         let (kind, pairs) = read_body(mime.as_deref(), body);
         let query_names = query
             .map(|q| {
@@ -344,7 +348,10 @@ pub(crate) fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
     };
     let mut canonical = Map::new();
     for m in members {
-        canonical.insert((*m).to_owned(), Value::String(jwk.get(*m)?.as_str()?.into()));
+        canonical.insert(
+            (*m).to_owned(),
+            Value::String(jwk.get(*m)?.as_str()?.into()),
+        );
     }
     // serde_json's Map is ordered by key, and these values need no escaping choices.
     let text = Value::Object(canonical).to_string();
@@ -566,12 +573,22 @@ mod tests {
             ("content-type", "application/json"),
             ("authorization", "Basic YyUzQTE6cw=="),
         ]);
-        let s = Seen::parse(&Method::POST, "/token", None, &json, br#"{"device_code":"D"}"#, 0);
+        let s = Seen::parse(
+            &Method::POST,
+            "/token",
+            None,
+            &json,
+            br#"{"device_code":"D"}"#,
+            0,
+        );
         assert_eq!(s.body, BodyKind::Json);
         assert_eq!(s.auth, ClientAuth::Basic("c:1".into()));
         assert_eq!(s.secrets.device_code.as_deref(), Some("D"));
         let s = Seen::parse(&Method::GET, "/grade/redirected/4", None, &json, b"", 0);
-        assert_eq!((s.endpoint, s.body), (Endpoint::RedirectProbe(4), BodyKind::Empty));
+        assert_eq!(
+            (s.endpoint, s.body),
+            (Endpoint::RedirectProbe(4), BodyKind::Empty)
+        );
     }
 
     #[test]
@@ -582,15 +599,26 @@ mod tests {
             &json,
             br#"{"error":"authorization_declined"}"#,
         );
-        assert_eq!((a.outcome.as_str(), a.retry_after), ("access_denied", Some(7)));
+        assert_eq!(
+            (a.outcome.as_str(), a.retry_after),
+            ("access_denied", Some(7))
+        );
         assert!(a.terminal());
-        let a = Answer::parse(StatusCode::OK, &json, br#"{"error":"slow_down","interval":10}"#);
+        let a = Answer::parse(
+            StatusCode::OK,
+            &json,
+            br#"{"error":"slow_down","interval":10}"#,
+        );
         assert_eq!((a.outcome.as_str(), a.interval), ("slow_down", Some(10)));
         assert!(!a.terminal());
         let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
         let a = Answer::parse(StatusCode::OK, &form, b"access_token=x&token_type=bearer");
         assert_eq!(a.outcome, "tokens");
-        let a = Answer::parse(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), b"<html>");
+        let a = Answer::parse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &HeaderMap::new(),
+            b"<html>",
+        );
         assert_eq!(a.outcome, "http_503");
         assert!(a.transient() && !a.terminal());
     }

@@ -179,7 +179,10 @@ impl Report {
             }
         };
         let mut out = String::new();
-        let client = self.client_id.as_deref().map_or("(none)".to_owned(), visible);
+        let client = self
+            .client_id
+            .as_deref()
+            .map_or("(none)".to_owned(), visible);
         let grade_color = match self.grade {
             'A' | 'B' => "1;32",
             'C' | 'D' => "1;33",
@@ -281,7 +284,10 @@ mod tests {
 
     #[test]
     fn score_counts_only_exercised_checks() {
-        let all_pass: Vec<_> = CHECKS.iter().map(|c| finding(c.id, Verdict::Pass)).collect();
+        let all_pass: Vec<_> = CHECKS
+            .iter()
+            .map(|c| finding(c.id, Verdict::Pass))
+            .collect();
         assert_eq!(score(&all_pass), 100);
         let mut f = all_pass.clone();
         f[0].verdict = Verdict::Fail; // shape.post, 4
@@ -297,14 +303,26 @@ mod tests {
 
     #[test]
     fn letters() {
-        let table = [(100, 'A'), (90, 'A'), (89, 'B'), (80, 'B'), (79, 'C'), (60, 'D'), (59, 'F'), (0, 'F')];
+        let table = [
+            (100, 'A'),
+            (90, 'A'),
+            (89, 'B'),
+            (80, 'B'),
+            (79, 'C'),
+            (60, 'D'),
+            (59, 'F'),
+            (0, 'F'),
+        ];
         for (s, l) in table {
             assert_eq!(letter(s), l, "{s}");
         }
     }
 
     fn report() -> Report {
-        let mut findings: Vec<_> = CHECKS.iter().map(|c| finding(c.id, Verdict::Pass)).collect();
+        let mut findings: Vec<_> = CHECKS
+            .iter()
+            .map(|c| finding(c.id, Verdict::Pass))
+            .collect();
         findings[6] = Finding {
             evidence: "poll 2 (t+0.50s) came 0.50s after poll 1 \u{1b}[31m".into(),
             ..finding("pacing.interval", Verdict::Fail)
@@ -330,7 +348,10 @@ mod tests {
         let r = report();
         let plain = r.render(false);
         assert!(!plain.contains('\u{1b}'), "{plain}");
-        assert!(plain.contains("\\u{1b}[31m"), "client text escaped: {plain}");
+        assert!(
+            plain.contains("\\u{1b}[31m"),
+            "client text escaped: {plain}"
+        );
         for c in CHECKS {
             assert!(plain.contains(c.id), "{}", c.id);
         }
@@ -348,8 +369,18 @@ mod tests {
         assert_eq!(v["schema_version"], 1);
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         let mut expected = vec![
-            "checks", "client_id", "ended", "failures", "flow", "grade", "observed_seconds",
-            "requests", "scenario", "schema_version", "score", "started_at",
+            "checks",
+            "client_id",
+            "ended",
+            "failures",
+            "flow",
+            "grade",
+            "observed_seconds",
+            "requests",
+            "scenario",
+            "schema_version",
+            "score",
+            "started_at",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);
@@ -362,6 +393,12 @@ mod tests {
         assert_eq!(checks[20]["result"], "not_exercised");
         assert_eq!(v["failures"][0]["id"], "pacing.interval");
         assert_eq!(v["failures"][0]["rule"], CHECKS[6].rule);
-        assert!(v["failures"][0]["evidence"].as_str().unwrap().contains('\u{1b}'), "exact text in JSON");
+        assert!(
+            v["failures"][0]["evidence"]
+                .as_str()
+                .unwrap()
+                .contains('\u{1b}'),
+            "exact text in JSON"
+        );
     }
 }

@@ -23,7 +23,10 @@ impl Bad {
         let r = self
             .http
             .post(self.server.device_authorization_endpoint())
-            .form(&[("client_id", DEMO_CLIENT_ID), ("scope", "openid offline_access")])
+            .form(&[
+                ("client_id", DEMO_CLIENT_ID),
+                ("scope", "openid offline_access"),
+            ])
             .send()
             .await
             .unwrap();
@@ -162,10 +165,29 @@ async fn a_bad_client_fails_exactly_the_checks_it_breaks() {
         "{}",
         slow.render(false)
     );
-    evidence(slow, "shape.form", &["poll 1 (t+", "a JSON body with Content-Type application/json"]);
-    evidence(slow, "pacing.interval", &["poll 2 (t+", "after poll 1", "(interval 2.00s)"]);
-    evidence(slow, "pacing.slow-down", &["poll 3 (t+", "(interval 7.00s after slow_down)"]);
-    evidence(slow, "pacing.stop-on-error", &["poll 2", "answered invalid_request"]);
+    evidence(
+        slow,
+        "shape.form",
+        &[
+            "poll 1 (t+",
+            "a JSON body with Content-Type application/json",
+        ],
+    );
+    evidence(
+        slow,
+        "pacing.interval",
+        &["poll 2 (t+", "after poll 1", "(interval 2.00s)"],
+    );
+    evidence(
+        slow,
+        "pacing.slow-down",
+        &["poll 3 (t+", "(interval 7.00s after slow_down)"],
+    );
+    evidence(
+        slow,
+        "pacing.stop-on-error",
+        &["poll 2", "answered invalid_request"],
+    );
 
     assert_eq!(expire.scenario, "expire");
     assert_eq!(
@@ -179,7 +201,11 @@ async fn a_bad_client_fails_exactly_the_checks_it_breaks() {
         expire.render(false)
     );
     evidence(expire, "pacing.stop-on-error", &["answered expired_token"]);
-    evidence(expire, "pacing.stop-at-expiry", &["after expires_in 8s had passed"]);
+    evidence(
+        expire,
+        "pacing.stop-at-expiry",
+        &["after expires_in 8s had passed"],
+    );
 
     assert_eq!(rotate.scenario, "rotate");
     assert_eq!(
@@ -191,7 +217,11 @@ async fn a_bad_client_fails_exactly_the_checks_it_breaks() {
     evidence(
         rotate,
         "tokens.newest-refresh",
-        &["presented refresh token #1 after #2 had replaced it", "invalid_grant", "family was revoked"],
+        &[
+            "presented refresh token #1 after #2 had replaced it",
+            "invalid_grant",
+            "family was revoked",
+        ],
     );
     for r in [slow, expire, rotate] {
         assert!(r.score < 100 && r.grade != 'A', "{}", r.render(false));

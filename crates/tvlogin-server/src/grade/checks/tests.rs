@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::grade::Scenario;
-use crate::grade::record::{Answer, Issued, Proof, Secrets, Seen};
 use crate::grade::record::Endpoint;
+use crate::grade::record::{Answer, Issued, Proof, Secrets, Seen};
 
 const ISSUER: &str = "http://127.0.0.1:9";
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -85,7 +85,12 @@ fn flow(interval: Option<u64>) -> FlowBuilder {
         },
         exchanges: Vec::new(),
     });
-    f = f.with(0, Kind::DeviceAuthorization, seen(Kind::DeviceAuthorization), answer("issued"));
+    f = f.with(
+        0,
+        Kind::DeviceAuthorization,
+        seen(Kind::DeviceAuthorization),
+        answer("issued"),
+    );
     f
 }
 
@@ -162,16 +167,33 @@ fn a_polite_flow_passes_everything_it_exercises() {
 
 #[test]
 fn shape_post() {
-    expect(&polite(), "shape.post", Verdict::Pass, "4 requests, all POST");
-    let get = polite().poll(20_400, "tokens").last(|e| e.seen.method = "GET".into());
-    expect(&get, "shape.post", Verdict::Fail, "poll 4 (t+20.40s): GET /token");
+    expect(
+        &polite(),
+        "shape.post",
+        Verdict::Pass,
+        "4 requests, all POST",
+    );
+    let get = polite()
+        .poll(20_400, "tokens")
+        .last(|e| e.seen.method = "GET".into());
+    expect(
+        &get,
+        "shape.post",
+        Verdict::Fail,
+        "poll 4 (t+20.40s): GET /token",
+    );
 }
 
 #[test]
 fn shape_form() {
     expect(&polite(), "shape.form", Verdict::Pass, "form-encoded");
     let table: [(&str, Option<&str>, BodyKind, &str); 4] = [
-        ("json", Some("application/json"), BodyKind::Json, "a JSON body with Content-Type application/json"),
+        (
+            "json",
+            Some("application/json"),
+            BodyKind::Json,
+            "a JSON body with Content-Type application/json",
+        ),
         ("no type", None, BodyKind::Form, "Content-Type (none)"),
         ("empty", Some(FORM), BodyKind::Empty, "no body"),
         ("text", Some("text/plain"), BodyKind::Other, "text/plain"),
@@ -193,14 +215,24 @@ fn shape_form() {
 fn shape_client_id() {
     expect(&polite(), "shape.client-id", Verdict::Pass, "identified");
     let f = polite().last(|e| e.seen.auth = ClientAuth::Missing);
-    expect(&f, "shape.client-id", Verdict::Fail, "poll 3 (t+15.30s) had neither");
+    expect(
+        &f,
+        "shape.client-id",
+        Verdict::Fail,
+        "poll 3 (t+15.30s) had neither",
+    );
     let basic = polite().last(|e| e.seen.auth = ClientAuth::Basic("c".into()));
     assert_eq!(basic.check("shape.client-id").verdict, Verdict::Pass);
 }
 
 #[test]
 fn shape_grant_type() {
-    expect(&polite(), "shape.grant-type", Verdict::Pass, "3 token requests");
+    expect(
+        &polite(),
+        "shape.grant-type",
+        Verdict::Pass,
+        "3 token requests",
+    );
     for (bad, needle) in [
         (Some("device_code"), "\"device_code\""),
         (Some("URN:IETF:PARAMS:OAUTH:GRANT-TYPE:DEVICE_CODE"), "URN"),
@@ -219,20 +251,38 @@ fn shape_grant_type() {
     let refresh = polite().refresh(20_000, 1, 1, "tokens").last(|e| {
         e.seen.shown.insert("grant_type".into(), "refresh".into());
     });
-    expect(&refresh, "shape.grant-type", Verdict::Fail, "refresh (t+20.00s)");
+    expect(
+        &refresh,
+        "shape.grant-type",
+        Verdict::Fail,
+        "refresh (t+20.00s)",
+    );
     let none = flow(Some(5));
     expect(&none, "shape.grant-type", Verdict::NotExercised, "no poll");
 }
 
 #[test]
 fn shape_no_query_secrets() {
-    expect(&polite(), "shape.no-query-secrets", Verdict::Pass, "no secret");
+    expect(
+        &polite(),
+        "shape.no-query-secrets",
+        Verdict::Pass,
+        "no secret",
+    );
     for name in ["client_secret", "device_code", "refresh_token", "token"] {
         let f = polite().last(|e| e.seen.query_names = vec!["x".into(), name.into()]);
-        expect(&f, "shape.no-query-secrets", Verdict::Fail, &format!("carried {name} in the URL"));
+        expect(
+            &f,
+            "shape.no-query-secrets",
+            Verdict::Fail,
+            &format!("carried {name} in the URL"),
+        );
     }
     let harmless = polite().last(|e| e.seen.query_names = vec!["scope".into()]);
-    assert_eq!(harmless.check("shape.no-query-secrets").verdict, Verdict::Pass);
+    assert_eq!(
+        harmless.check("shape.no-query-secrets").verdict,
+        Verdict::Pass
+    );
 }
 
 #[test]
@@ -259,14 +309,35 @@ fn shape_accept_json() {
 fn pacing_interval() {
     expect(&polite(), "pacing.interval", Verdict::Pass, "2 gaps judged");
     // 4.80 s is within the 0.25 s tolerance of 5 s; 4.70 s is not.
-    let close = flow(Some(5)).poll(5_000, "authorization_pending").poll(9_800, "tokens");
+    let close = flow(Some(5))
+        .poll(5_000, "authorization_pending")
+        .poll(9_800, "tokens");
     expect(&close, "pacing.interval", Verdict::Pass, "tolerance 0.25s");
-    let early = flow(Some(5)).poll(5_000, "authorization_pending").poll(9_700, "tokens");
-    expect(&early, "pacing.interval", Verdict::Fail, "poll 2 (t+9.70s) came 4.70s after poll 1 (t+5.00s) (interval 5.00s)");
+    let early = flow(Some(5))
+        .poll(5_000, "authorization_pending")
+        .poll(9_700, "tokens");
+    expect(
+        &early,
+        "pacing.interval",
+        Verdict::Fail,
+        "poll 2 (t+9.70s) came 4.70s after poll 1 (t+5.00s) (interval 5.00s)",
+    );
     let one = flow(Some(5)).poll(5_000, "tokens");
-    expect(&one, "pacing.interval", Verdict::NotExercised, "fewer than two polls");
-    let no_interval = flow(None).poll(5_000, "authorization_pending").poll(10_000, "tokens");
-    expect(&no_interval, "pacing.interval", Verdict::NotExercised, "no interval");
+    expect(
+        &one,
+        "pacing.interval",
+        Verdict::NotExercised,
+        "fewer than two polls",
+    );
+    let no_interval = flow(None)
+        .poll(5_000, "authorization_pending")
+        .poll(10_000, "tokens");
+    expect(
+        &no_interval,
+        "pacing.interval",
+        Verdict::NotExercised,
+        "no interval",
+    );
 }
 
 #[test]
@@ -278,9 +349,19 @@ fn pacing_slow_down() {
         .poll(21_000, "authorization_pending")
         .poll(33_000, "tokens");
     expect(&good, "pacing.slow-down", Verdict::Pass, "3 gaps judged");
-    expect(&good, "pacing.interval", Verdict::NotExercised, "fewer than two polls");
+    expect(
+        &good,
+        "pacing.interval",
+        Verdict::NotExercised,
+        "fewer than two polls",
+    );
     let ignored = flow(Some(2)).poll(2_000, "slow_down").poll(4_000, "tokens");
-    expect(&ignored, "pacing.slow-down", Verdict::Fail, "came 2.00s after poll 1 (t+2.00s) (interval 7.00s after slow_down)");
+    expect(
+        &ignored,
+        "pacing.slow-down",
+        Verdict::Fail,
+        "came 2.00s after poll 1 (t+2.00s) (interval 7.00s after slow_down)",
+    );
     // Kept afterwards: going back to the old interval fails.
     let dropped = flow(Some(2))
         .poll(2_000, "slow_down")
@@ -292,31 +373,82 @@ fn pacing_slow_down() {
         .poll(2_000, "slow_down")
         .last(|e| e.answer.interval = Some(10))
         .poll(9_000, "tokens");
-    expect(&github, "pacing.slow-down", Verdict::Fail, "interval 10.00s");
-    expect(&polite(), "pacing.slow-down", Verdict::NotExercised, "no slow_down");
+    expect(
+        &github,
+        "pacing.slow-down",
+        Verdict::Fail,
+        "interval 10.00s",
+    );
+    expect(
+        &polite(),
+        "pacing.slow-down",
+        Verdict::NotExercised,
+        "no slow_down",
+    );
 }
 
 #[test]
 fn pacing_default_interval() {
-    let good = flow(None).poll(5_000, "authorization_pending").poll(10_000, "tokens");
-    expect(&good, "pacing.default-interval", Verdict::Pass, "1 gap judged");
-    let bad = flow(None).poll(1_000, "authorization_pending").poll(2_000, "tokens");
-    expect(&bad, "pacing.default-interval", Verdict::Fail, "came 1.00s after poll 1 (t+1.00s) (interval 5.00s)");
-    expect(&polite(), "pacing.default-interval", Verdict::NotExercised, "sent an interval");
+    let good = flow(None)
+        .poll(5_000, "authorization_pending")
+        .poll(10_000, "tokens");
+    expect(
+        &good,
+        "pacing.default-interval",
+        Verdict::Pass,
+        "1 gap judged",
+    );
+    let bad = flow(None)
+        .poll(1_000, "authorization_pending")
+        .poll(2_000, "tokens");
+    expect(
+        &bad,
+        "pacing.default-interval",
+        Verdict::Fail,
+        "came 1.00s after poll 1 (t+1.00s) (interval 5.00s)",
+    );
+    expect(
+        &polite(),
+        "pacing.default-interval",
+        Verdict::NotExercised,
+        "sent an interval",
+    );
 }
 
 #[test]
 fn pacing_stop_on_error() {
-    expect(&polite(), "pacing.stop-on-error", Verdict::Pass, "no poll after poll 3 (t+15.30s) answered tokens");
+    expect(
+        &polite(),
+        "pacing.stop-on-error",
+        Verdict::Pass,
+        "no poll after poll 3 (t+15.30s) answered tokens",
+    );
     let after_denied = flow(Some(5))
         .poll(5_000, "access_denied")
         .poll(10_000, "invalid_grant");
-    expect(&after_denied, "pacing.stop-on-error", Verdict::Fail, "poll 2 (t+10.00s) came after poll 1 (t+5.00s) answered access_denied");
+    expect(
+        &after_denied,
+        "pacing.stop-on-error",
+        Verdict::Fail,
+        "poll 2 (t+10.00s) came after poll 1 (t+5.00s) answered access_denied",
+    );
     let after_tokens = polite().poll(20_400, "invalid_grant");
-    expect(&after_tokens, "pacing.stop-on-error", Verdict::Fail, "answered tokens");
+    expect(
+        &after_tokens,
+        "pacing.stop-on-error",
+        Verdict::Fail,
+        "answered tokens",
+    );
     // Transient answers and redirects are not terminal.
-    let transient = flow(Some(5)).poll(5_000, "http_503").poll(12_000, "authorization_pending");
-    expect(&transient, "pacing.stop-on-error", Verdict::NotExercised, "no poll got");
+    let transient = flow(Some(5))
+        .poll(5_000, "http_503")
+        .poll(12_000, "authorization_pending");
+    expect(
+        &transient,
+        "pacing.stop-on-error",
+        Verdict::NotExercised,
+        "no poll got",
+    );
 }
 
 #[test]
@@ -327,11 +459,32 @@ fn pacing_stop_at_expiry() {
         .poll(2_000, "authorization_pending")
         .poll(4_000, "authorization_pending")
         .poll(6_000, "authorization_pending");
-    expect(&f, "pacing.stop-at-expiry", Verdict::Pass, "no poll after expires_in 8s");
-    assert_eq!(f.run(8_500).iter().find(|x| x.id == "pacing.stop-at-expiry").map(|x| x.verdict), Some(Verdict::NotExercised));
+    expect(
+        &f,
+        "pacing.stop-at-expiry",
+        Verdict::Pass,
+        "no poll after expires_in 8s",
+    );
+    assert_eq!(
+        f.run(8_500)
+            .iter()
+            .find(|x| x.id == "pacing.stop-at-expiry")
+            .map(|x| x.verdict),
+        Some(Verdict::NotExercised)
+    );
     let late = f.poll(9_500, "expired_token").poll(11_500, "expired_token");
-    expect(&late, "pacing.stop-at-expiry", Verdict::Fail, "poll 4 (t+9.50s) came after expires_in 8s");
-    expect(&polite(), "pacing.stop-at-expiry", Verdict::NotExercised, "before the code expired");
+    expect(
+        &late,
+        "pacing.stop-at-expiry",
+        Verdict::Fail,
+        "poll 4 (t+9.50s) came after expires_in 8s",
+    );
+    expect(
+        &polite(),
+        "pacing.stop-at-expiry",
+        Verdict::NotExercised,
+        "before the code expired",
+    );
 }
 
 #[test]
@@ -349,7 +502,12 @@ fn pacing_backoff() {
         .poll(1_000, "http_503")
         .last(|e| e.answer.retry_after = Some(3))
         .poll(2_000, "tokens");
-    expect(&ignored, "pacing.backoff", Verdict::Fail, "came 1.00s after HTTP 503 (Retry-After 3)");
+    expect(
+        &ignored,
+        "pacing.backoff",
+        Verdict::Fail,
+        "came 1.00s after HTTP 503 (Retry-After 3)",
+    );
     expect(&polite(), "pacing.backoff", Verdict::NotExercised, "no 5xx");
 }
 
@@ -358,21 +516,41 @@ fn tokens_newest_refresh() {
     let good = polite()
         .refresh(20_000, 1, 1, "tokens")
         .refresh(21_000, 2, 2, "tokens");
-    expect(&good, "tokens.newest-refresh", Verdict::Pass, "1 refresh after a rotation");
+    expect(
+        &good,
+        "tokens.newest-refresh",
+        Verdict::Pass,
+        "1 refresh after a rotation",
+    );
     let reuse = polite()
         .refresh(20_000, 1, 1, "tokens")
         .refresh(21_000, 1, 2, "invalid_grant")
         .last(|e| e.answer.provoked = Some("reuse"));
-    expect(&reuse, "tokens.newest-refresh", Verdict::Fail, "refresh (t+21.00s) presented refresh token #1 after #2 had replaced it; answered invalid_grant and the whole token family was revoked");
+    expect(
+        &reuse,
+        "tokens.newest-refresh",
+        Verdict::Fail,
+        "refresh (t+21.00s) presented refresh token #1 after #2 had replaced it; answered invalid_grant and the whole token family was revoked",
+    );
     let once = polite().refresh(20_000, 1, 1, "tokens");
-    expect(&once, "tokens.newest-refresh", Verdict::NotExercised, "no refresh after a rotation");
+    expect(
+        &once,
+        "tokens.newest-refresh",
+        Verdict::NotExercised,
+        "no refresh after a rotation",
+    );
 }
 
 #[test]
 fn tokens_revocation() {
     let revoke = |hint: Option<&str>, token: TokenRef| {
         polite()
-            .with(30_000, Kind::Revocation, seen(Kind::Revocation), answer("http_200"))
+            .with(
+                30_000,
+                Kind::Revocation,
+                seen(Kind::Revocation),
+                answer("http_200"),
+            )
             .last(move |e| {
                 e.token = Some(token);
                 match hint {
@@ -385,26 +563,74 @@ fn tokens_revocation() {
                 }
             })
     };
-    let rt = TokenRef::Refresh { number: 1, newest: 1 };
+    let rt = TokenRef::Refresh {
+        number: 1,
+        newest: 1,
+    };
     let at = TokenRef::Access { number: 1 };
-    expect(&revoke(Some("refresh_token"), rt), "tokens.revocation", Verdict::Pass, "refresh token #1 (hint refresh_token");
-    expect(&revoke(None, at), "tokens.revocation", Verdict::Pass, "access token #1 (no hint");
-    expect(&revoke(Some("access_token"), rt), "tokens.revocation", Verdict::Fail, "refresh token #1 with token_type_hint \"access_token\"");
-    expect(&revoke(Some("refresh"), at), "tokens.revocation", Verdict::Fail, "\"refresh\"");
+    expect(
+        &revoke(Some("refresh_token"), rt),
+        "tokens.revocation",
+        Verdict::Pass,
+        "refresh token #1 (hint refresh_token",
+    );
+    expect(
+        &revoke(None, at),
+        "tokens.revocation",
+        Verdict::Pass,
+        "access token #1 (no hint",
+    );
+    expect(
+        &revoke(Some("access_token"), rt),
+        "tokens.revocation",
+        Verdict::Fail,
+        "refresh token #1 with token_type_hint \"access_token\"",
+    );
+    expect(
+        &revoke(Some("refresh"), at),
+        "tokens.revocation",
+        Verdict::Fail,
+        "\"refresh\"",
+    );
     let no_token = revoke(None, rt).last(|e| e.seen.param_names.retain(|n| n != "token"));
-    expect(&no_token, "tokens.revocation", Verdict::Fail, "no token parameter");
-    expect(&polite(), "tokens.revocation", Verdict::NotExercised, "no revocation");
+    expect(
+        &no_token,
+        "tokens.revocation",
+        Verdict::Fail,
+        "no token parameter",
+    );
+    expect(
+        &polite(),
+        "tokens.revocation",
+        Verdict::NotExercised,
+        "no revocation",
+    );
 }
 
 #[test]
 fn tokens_client_auth() {
-    expect(&polite(), "tokens.client-auth", Verdict::Pass, "4 requests as \"c\" with none");
+    expect(
+        &polite(),
+        "tokens.client-auth",
+        Verdict::Pass,
+        "4 requests as \"c\" with none",
+    );
     let switched = polite().last(|e| e.seen.auth = ClientAuth::Post("c".into()));
-    expect(&switched, "tokens.client-auth", Verdict::Fail, "poll 3 (t+15.30s) authenticated as \"c\" with client_secret_post");
+    expect(
+        &switched,
+        "tokens.client-auth",
+        Verdict::Fail,
+        "poll 3 (t+15.30s) authenticated as \"c\" with client_secret_post",
+    );
     let other = polite().last(|e| e.seen.auth = ClientAuth::IdOnly("d".into()));
     expect(&other, "tokens.client-auth", Verdict::Fail, "as \"d\"");
     let both = polite().last(|e| e.seen.auth = ClientAuth::Both("c".into()));
-    expect(&both, "tokens.client-auth", Verdict::Fail, "HTTP Basic and client_secret in the body at once");
+    expect(
+        &both,
+        "tokens.client-auth",
+        Verdict::Fail,
+        "HTTP Basic and client_secret in the body at once",
+    );
 }
 
 fn proof(jkt: &str, jti: &str, htu: &str) -> Proof {
@@ -434,13 +660,24 @@ fn dpop_flow() -> FlowBuilder {
 
 #[test]
 fn dpop_checks_only_when_proofs_are_sent() {
-    for id in ["dpop.every-request", "dpop.same-key", "dpop.fresh-jti", "dpop.claims", "dpop.nonce"] {
+    for id in [
+        "dpop.every-request",
+        "dpop.same-key",
+        "dpop.fresh-jti",
+        "dpop.claims",
+        "dpop.nonce",
+    ] {
         expect(&polite(), id, Verdict::NotExercised, "no DPoP proof");
     }
     let f = dpop_flow();
     expect(&f, "dpop.every-request", Verdict::Pass, "3 requests");
     expect(&f, "dpop.same-key", Verdict::Pass, "key k");
-    expect(&f, "dpop.fresh-jti", Verdict::Pass, "3 proofs, each with its own jti");
+    expect(
+        &f,
+        "dpop.fresh-jti",
+        Verdict::Pass,
+        "3 proofs, each with its own jti",
+    );
     expect(&f, "dpop.claims", Verdict::Pass, "3 proofs");
     expect(&f, "dpop.nonce", Verdict::NotExercised, "no DPoP-Nonce");
 }
@@ -448,19 +685,34 @@ fn dpop_checks_only_when_proofs_are_sent() {
 #[test]
 fn dpop_every_request() {
     let missing = dpop_flow().last(|e| e.seen.proof = None);
-    expect(&missing, "dpop.every-request", Verdict::Fail, "poll 2 (t+10.00s) carried no DPoP proof");
+    expect(
+        &missing,
+        "dpop.every-request",
+        Verdict::Fail,
+        "poll 2 (t+10.00s) carried no DPoP proof",
+    );
 }
 
 #[test]
 fn dpop_same_key() {
     let other = dpop_flow().last(|e| e.seen.proof = Some(proof("k2", "j2", "/token")));
-    expect(&other, "dpop.same-key", Verdict::Fail, "poll 2 (t+10.00s) used key k2, device authorization (t+0.00s) used key k");
+    expect(
+        &other,
+        "dpop.same-key",
+        Verdict::Fail,
+        "poll 2 (t+10.00s) used key k2, device authorization (t+0.00s) used key k",
+    );
 }
 
 #[test]
 fn dpop_fresh_jti() {
     let again = dpop_flow().last(|e| e.seen.proof = Some(proof("k", "j1", "/token")));
-    expect(&again, "dpop.fresh-jti", Verdict::Fail, "poll 2 (t+10.00s) re-used the jti of poll 1");
+    expect(
+        &again,
+        "dpop.fresh-jti",
+        Verdict::Fail,
+        "poll 2 (t+10.00s) re-used the jti of poll 1",
+    );
 }
 
 #[test]
@@ -504,10 +756,23 @@ fn dpop_nonce() {
                 e.seen.proof = Some(p);
             })
     };
-    expect(&challenged(true), "dpop.nonce", Verdict::Pass, "1 proof after a DPoP-Nonce");
+    expect(
+        &challenged(true),
+        "dpop.nonce",
+        Verdict::Pass,
+        "1 proof after a DPoP-Nonce",
+    );
     // The immediate retry after use_dpop_nonce is no pacing fault.
-    assert_ne!(challenged(true).check("pacing.interval").verdict, Verdict::Fail);
-    expect(&challenged(false), "dpop.nonce", Verdict::Fail, "poll 2 (t+5.10s) did not carry the DPoP-Nonce");
+    assert_ne!(
+        challenged(true).check("pacing.interval").verdict,
+        Verdict::Fail
+    );
+    expect(
+        &challenged(false),
+        "dpop.nonce",
+        Verdict::Fail,
+        "poll 2 (t+5.10s) did not carry the DPoP-Nonce",
+    );
 }
 
 #[test]
@@ -515,8 +780,28 @@ fn redirect_not_followed() {
     let probed = flow(Some(5))
         .poll(5_000, "redirect")
         .last(|e| e.answer.provoked = Some("redirect"));
-    expect(&probed, "redirect.not-followed", Verdict::Pass, "the 307 answered to poll 1 (t+5.00s) was not followed");
-    let followed = probed.with(5_050, Kind::FollowedRedirect, seen(Kind::FollowedRedirect), answer("invalid_request"));
-    expect(&followed, "redirect.not-followed", Verdict::Fail, "POST /grade/redirected/1 at t+5.05s");
-    expect(&polite(), "redirect.not-followed", Verdict::NotExercised, "no redirect probe");
+    expect(
+        &probed,
+        "redirect.not-followed",
+        Verdict::Pass,
+        "the 307 answered to poll 1 (t+5.00s) was not followed",
+    );
+    let followed = probed.with(
+        5_050,
+        Kind::FollowedRedirect,
+        seen(Kind::FollowedRedirect),
+        answer("invalid_request"),
+    );
+    expect(
+        &followed,
+        "redirect.not-followed",
+        Verdict::Fail,
+        "POST /grade/redirected/1 at t+5.05s",
+    );
+    expect(
+        &polite(),
+        "redirect.not-followed",
+        Verdict::NotExercised,
+        "no redirect probe",
+    );
 }
