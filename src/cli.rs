@@ -293,6 +293,14 @@ pub struct LoginArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Bind the session to a key of this machine (DPoP, RFC 9449): tokens are useless
+    /// elsewhere [default: on when the server advertises DPoP, unless the profile says
+    /// dpop = false]
+    #[arg(long, conflicts_with = "no_dpop")]
+    pub dpop: bool,
+    /// Never bind the session to a key, even when the server advertises DPoP
+    #[arg(long)]
+    pub no_dpop: bool,
 }
 
 /// The flags that say how to log in, for the configuration to merge over the profile (the
@@ -321,6 +329,11 @@ impl From<&LoginArgs> for LoginSettings {
             store: args.store,
             allow_http: args.allow_http,
             timeout: args.timeout,
+            dpop: match (args.dpop, args.no_dpop) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
         }
     }
 }
@@ -827,6 +840,7 @@ mod tests {
                 store: Some(crate::store::Backend::File),
                 allow_http: true,
                 timeout: Some(7),
+                dpop: None,
             }
         );
     }

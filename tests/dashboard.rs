@@ -59,6 +59,8 @@ fn meta(issuer: &str, who: &str, scope: &str) -> SessionMeta {
         refresh_expires_at: Some(NOW - 86_400 + 30 * 86_400),
         has_id_token: true,
         id_expires_at: Some(NOW + 2400),
+        dpop_jkt: None,
+        dpop_bound_access: false,
     }
 }
 

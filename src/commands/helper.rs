@@ -370,6 +370,8 @@ mod tests {
             expires_at: None,
             scope: None,
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         };
         for ok in [
             "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",

@@ -239,6 +239,8 @@ mod tests {
             refresh_expires_at: None,
             has_id_token: false,
             id_expires_at: None,
+            dpop_jkt: None,
+            dpop_bound_access: false,
         };
         let rows = vec![
             ProfileStatus {

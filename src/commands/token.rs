@@ -107,6 +107,8 @@ mod tests {
             expires_at,
             scope: Some("openid".into()),
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         }
     }
 

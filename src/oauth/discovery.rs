@@ -23,6 +23,9 @@ pub struct Endpoints {
     pub introspection: Option<Url>,
     /// OpenID Connect userinfo endpoint.
     pub userinfo: Option<Url>,
+    /// RFC 9449 §5.1 `dpop_signing_alg_values_supported`: the server takes DPoP proofs signed
+    /// with these (`None`: it did not say, so it is not known to speak DPoP).
+    pub dpop_algs: Option<Vec<String>>,
 }
 
 /// The two well-known locations for `issuer`, in the order they are tried: OpenID Connect
@@ -117,6 +120,16 @@ pub fn parse(issuer: &Url, response: &OAuthResponse) -> Result<Endpoints, Error>
         revocation: url_field("revocation_endpoint")?,
         introspection: url_field("introspection_endpoint")?,
         userinfo: url_field("userinfo_endpoint")?,
+        dpop_algs: response
+            .fields()
+            .and_then(|f| f.get("dpop_signing_alg_values_supported"))
+            .and_then(serde_json::Value::as_array)
+            .map(|algs| {
+                algs.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }),
     })
 }
 

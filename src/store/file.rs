@@ -22,6 +22,7 @@ use crate::secret::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Secrets, StoreError, TokenStore, file_stem};
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::token::IdToken;
 use crate::paths::Paths;
 
@@ -251,6 +252,9 @@ struct TokenFile {
     access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    /// The session's DPoP private key (`DpopKey::to_stored`), beside the refresh token it binds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<String>,
 }
 
 /// Secrets in private files in the data directory.
@@ -284,6 +288,10 @@ impl FileStore {
             refresh_token: secrets.refresh_token.as_ref().map(|t| t.secret().clone()),
             access_token: secrets.access_token.as_ref().map(|t| t.secret().clone()),
             id_token: secrets.id_token.as_ref().map(|t| t.secret().to_owned()),
+            dpop_key: secrets
+                .dpop_key
+                .as_ref()
+                .map(|k| k.to_stored().into_secret()),
         };
         serde_json::to_vec_pretty(&file).map_err(|e| StoreError::Corrupt {
             path: self.path(profile),
@@ -315,6 +323,7 @@ impl TokenStore for FileStore {
             refresh_token: non_empty(file.refresh_token).map(RefreshToken::new),
             access_token: non_empty(file.access_token).map(AccessToken::new),
             id_token: non_empty(file.id_token).map(IdToken::new),
+            dpop_key: non_empty(file.dpop_key).and_then(|k| DpopKey::from_stored(&k).ok()),
         }))
     }
 
@@ -351,6 +360,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new(rt.into())),
             access_token: Some(AccessToken::new(format!("at-{rt}"))),
             id_token: None,
+            dpop_key: None,
         }
     }
 
