@@ -464,9 +464,14 @@ pub struct ServeArgs {
     pub access_token_ttl: u64,
     /// A real server's behaviour to replay (repeatable): refresh-delay-ms=N,
     /// refresh-errors-empty, lowercase-token-type, revoke-jwt-unsupported,
-    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N
+    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N, dpop-nonce (DPoP proofs
+    /// must carry a server nonce, rotated), dpop-bind-refresh-only (bearer access tokens,
+    /// DPoP-bound refresh tokens, as Google does)
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
+    /// DPoP (RFC 9449): off, optional (proofs bind the tokens when sent) or required
+    #[arg(long, default_value = "optional", value_name = "off|optional|required")]
+    pub dpop: tvlogin_server::DpopMode,
 }
 
 /// Flags of `tvlogin inspect`.

@@ -12,7 +12,8 @@ use crate::signals::stop_requested;
 /// `tvlogin serve`.
 pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     let quirks = args.quirks;
-    let knobs = knobs(&args.knobs)?;
+    let mut knobs = knobs(&args.knobs)?;
+    knobs.dpop = args.dpop;
     let server = ServerHandle::start(ServerConfig {
         knobs,
         port: args.port,
@@ -72,11 +73,13 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
             "lowercase-token-type" => k.lowercase_token_type = true,
             "revoke-jwt-unsupported" => k.revoke_jwt_unsupported = true,
             "revoke-refuses-public" => k.revoke_refuses_public_clients = true,
+            "dpop-nonce" => k.dpop_nonce = true,
+            "dpop-bind-refresh-only" => k.dpop_bind_refresh_only = true,
             _ => {
                 return Err(Error::Usage(format!(
                     "unknown --knob {name:?}; known: refresh-delay-ms=N, refresh-errors-empty, \
                      lowercase-token-type, revoke-jwt-unsupported, revoke-refuses-public, \
-                     revoke-status=N, revoke-delay-ms=N"
+                     revoke-status=N, revoke-delay-ms=N, dpop-nonce, dpop-bind-refresh-only"
                 )));
             }
         }
