@@ -328,3 +328,190 @@ async fn dpop_can_be_refused_by_flag_and_by_profile() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("not bound"), "{}", run.stderr);
 }
+
+// ----- using a bound session: api, token --format dpop, the helpers -----
+
+#[tokio::test]
+async fn api_sends_a_proof_answers_the_nonce_challenge_and_exits_by_status() {
+    let (server, home) = logged_in(dpop_server(Knobs {
+        dpop_nonce: true,
+        ..Knobs::default()
+    }))
+    .await;
+    let api = server.api_url().to_string();
+    // The resource server demands a nonce this process does not know yet: one challenge,
+    // one retry, then the answer.
+    let run = home.run_with_env(&["api", &api], &FILE_STORE).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let body: Value = serde_json::from_str(&run.stdout).expect("the body is JSON");
+    assert_eq!(body["dpop"], true, "{body}");
+    assert_eq!(body["method"], "GET");
+    // A body means POST; -i puts the status line and headers first.
+    let run = home
+        .run_with_env(
+            &["api", "-i", "-d", "hello", "-H", "X-Test: 1", &api],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("HTTP/1.1 200 OK\r\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\"body\":\"hello\""), "{}", run.stdout);
+    assert!(run.stdout.contains("\"method\":\"POST\""), "{}", run.stdout);
+    // Another status: its body is printed, exit 8.
+    let missing = format!("{}/nothing-here", server.issuer_str());
+    let run = home.run_with_env(&["api", &missing], &FILE_STORE).await;
+    assert_eq!(run.code, 8, "{}", run.stderr);
+    assert!(run.stdout.contains("not_found"), "{}", run.stdout);
+    // No answer at all: exit 5. Plain http off this machine: refused before anything (2).
+    let run = home
+        .run_with_env(&["api", "http://127.0.0.1:9/x"], &FILE_STORE)
+        .await;
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let run = home
+        .run_with_env(&["api", "http://example.com/x"], &FILE_STORE)
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // Authorization is tvlogin's to send.
+    let run = home
+        .run_with_env(&["api", "-H", "Authorization: Bearer x", &api], &FILE_STORE)
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn api_refreshes_once_when_the_access_token_is_refused() {
+    let (server, home) = logged_in(dpop_server(Knobs::default())).await;
+    let at = tokens(&home)["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    // The server forgets the access token (revoked), the refresh token still works.
+    let revoked = reqwest::Client::new()
+        .post(server.revocation_endpoint())
+        .form(&[
+            ("token", at.as_str()),
+            ("client_id", DEMO_CLIENT_ID),
+            ("token_type_hint", "access_token"),
+        ])
+        .send()
+        .await
+        .expect("revoke the access token");
+    assert_eq!(revoked.status().as_u16(), 200);
+    let run = home
+        .run_with_env(&["api", server.api_url().as_str()], &FILE_STORE)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(refresh_outcomes(&server), ["tokens"]);
+    assert_ne!(tokens(&home)["access_token"].as_str(), Some(at.as_str()));
+}
+
+#[tokio::test]
+async fn api_sends_bearer_for_unbound_sessions() {
+    let (server, home) = logged_in(quick(3600)).await;
+    let run = home
+        .run_with_env(&["api", server.api_url().as_str()], &FILE_STORE)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("\"dpop\":false"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn token_format_dpop_prints_a_working_pair_of_headers() {
+    let (server, home) = logged_in(dpop_server(Knobs::default())).await;
+    let api = server.api_url().to_string();
+    let run = home
+        .run_with_env(
+            &[
+                "token", "--format", "dpop", "--method", "get", "--url", &api,
+            ],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
+    let authorization = lines[0].strip_prefix("Authorization: ").expect("line 1");
+    let proof = lines[1].strip_prefix("DPoP: ").expect("line 2");
+    assert!(authorization.starts_with("DPoP "), "{authorization}");
+    let answer = reqwest::Client::new()
+        .get(&api)
+        .header("Authorization", authorization)
+        .header("DPoP", proof)
+        .send()
+        .await
+        .expect("call the API");
+    assert_eq!(answer.status().as_u16(), 200);
+    // The same proof again is a replay.
+    let again = reqwest::Client::new()
+        .get(&api)
+        .header("Authorization", authorization)
+        .header("DPoP", proof)
+        .send()
+        .await
+        .expect("call the API");
+    assert_eq!(again.status().as_u16(), 401);
+    // A header alone cannot work for a bound token: said, exit 2.
+    let header = home
+        .run_with_env(&["token", "--format", "header"], &FILE_STORE)
+        .await;
+    assert_eq!(header.code, 2, "{}", header.stderr);
+    assert!(header.stderr.contains("--format dpop"), "{}", header.stderr);
+    assert!(header.stdout.is_empty());
+    // --format dpop needs the request it is for.
+    let bare = home
+        .run_with_env(&["token", "--format", "dpop"], &FILE_STORE)
+        .await;
+    assert_eq!(bare.code, 2, "{}", bare.stderr);
+}
+
+#[tokio::test]
+async fn helpers_refuse_bound_access_tokens_and_work_with_refresh_only_binding() {
+    let (_server, home) = logged_in(dpop_server(Knobs::default())).await;
+    let exec = home
+        .run_with_env(
+            &["exec", "--", "sh", "-c", "echo \"$BEARER_TOKEN\""],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(exec.code, 2, "{}", exec.stderr);
+    assert!(exec.stderr.contains("tvlogin api"), "{}", exec.stderr);
+    assert!(exec.stdout.is_empty(), "{}", exec.stdout);
+    let kube = home
+        .run_with_env(&["kubectl-credential"], &FILE_STORE)
+        .await;
+    assert_eq!(kube.code, 2, "{}", kube.stderr);
+    assert!(kube.stderr.contains("tvlogin api"), "{}", kube.stderr);
+
+    let (_server, home) = logged_in(dpop_server(Knobs {
+        dpop_bind_refresh_only: true,
+        ..Knobs::default()
+    }))
+    .await;
+    let exec = home
+        .run_with_env(
+            &[
+                "exec",
+                "--",
+                "sh",
+                "-c",
+                "test -n \"$BEARER_TOKEN\" && echo ok",
+            ],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(exec.code, 0, "{}", exec.stderr);
+    assert_eq!(exec.stdout.trim(), "ok");
+    let header = home
+        .run_with_env(&["token", "--format", "header"], &FILE_STORE)
+        .await;
+    assert_eq!(header.code, 0, "{}", header.stderr);
+    assert!(
+        header.stdout.starts_with("Authorization: Bearer "),
+        "{}",
+        header.stdout
+    );
+}
