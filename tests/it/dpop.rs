@@ -515,3 +515,58 @@ async fn helpers_refuse_bound_access_tokens_and_work_with_refresh_only_binding()
         header.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_login_in_the_terminal_ui_binds_the_session() {
+    use common::pty::{Pty, find_code, has};
+    let server = common::server(ServerConfig {
+        interval: 1,
+        knobs: Knobs {
+            dpop: DpopMode::Required,
+            dpop_nonce: true,
+            ..Knobs::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let home = Home::new();
+    let issuer = server.issuer_str();
+    let mut screen = Pty::tvlogin(
+        home.dir.path(),
+        &[
+            "login",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--scope",
+            "openid offline_access",
+        ],
+        &FILE_STORE,
+    );
+    let code = screen.wait_for(std::time::Duration::from_secs(20), "user code", find_code);
+    common::approve_at_the_page(&server, &code).await;
+    screen.wait_for(
+        std::time::Duration::from_secs(15),
+        "success screen",
+        |rows| has(rows, "✔ Logged in"),
+    );
+    screen.send(b"\r");
+    assert_eq!(screen.wait_exit().await, 0);
+    // The server requires proofs and nonces: tokens came only because every request had one.
+    let meta = session(&home);
+    let jkt = meta["dpop_jkt"].as_str().expect("bound");
+    let stored = tokens(&home);
+    let key = DpopKey::from_stored(stored["dpop_key"].as_str().unwrap_or_default())
+        .expect("the key is stored");
+    assert_eq!(key.jkt(), jkt);
+    assert_eq!(
+        claims(stored["access_token"].as_str().unwrap_or_default())["cnf"]["jkt"],
+        jkt
+    );
+    assert!(
+        server.polls().iter().all(|p| !p.early),
+        "{:?}",
+        server.polls()
+    );
+}
