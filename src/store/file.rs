@@ -365,6 +365,35 @@ mod tests {
     }
 
     #[test]
+    fn the_dpop_key_lives_in_the_token_file_with_the_refresh_token() {
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
+        let store = FileStore::new(&paths(tmp.path()));
+        let key = DpopKey::generate(crate::oauth::dpop::DpopAlg::Es256).expect("a key");
+        let bound = Secrets {
+            dpop_key: Some(key.clone()),
+            ..secrets("one")
+        };
+        store.save("p", &bound).expect("save");
+        let loaded = store.load("p").ok().flatten().expect("loaded");
+        assert_eq!(loaded.dpop_key.as_ref().map(DpopKey::jkt), Some(key.jkt()));
+        assert_eq!(loaded, bound);
+        // Debug shows the thumbprint, never the key.
+        let shown = format!("{loaded:?}");
+        assert!(shown.contains(key.jkt()), "{shown}");
+        assert!(!shown.contains(key.to_stored().secret().as_str()), "{shown}");
+        // A damaged key loads as none (the session layer then refuses the session).
+        let text = fs::read_to_string(store.path("p")).expect("read");
+        let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+        doc["dpop_key"] = serde_json::Value::from("{\"alg\":\"ES256\",\"pkcs8\":\"AAAA\"}");
+        fs::write(store.path("p"), doc.to_string()).expect("damage the key");
+        let loaded = store.load("p").ok().flatten().expect("loaded");
+        assert!(loaded.dpop_key.is_none());
+        assert!(loaded.refresh_token.is_some());
+        store.delete("p").expect("delete");
+        assert!(!store.path("p").exists());
+    }
+
+    #[test]
     fn round_trip_private_and_atomic() {
         let tmp = tempfile::tempdir().expect("make a temporary directory");
         let store = FileStore::new(&paths(tmp.path()));
