@@ -380,7 +380,10 @@ mod tests {
         // Debug shows the thumbprint, never the key.
         let shown = format!("{loaded:?}");
         assert!(shown.contains(key.jkt()), "{shown}");
-        assert!(!shown.contains(key.to_stored().secret().as_str()), "{shown}");
+        assert!(
+            !shown.contains(key.to_stored().secret().as_str()),
+            "{shown}"
+        );
         // A damaged key loads as none (the session layer then refuses the session).
         let text = fs::read_to_string(store.path("p")).expect("read");
         let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");

@@ -570,3 +570,40 @@ async fn a_dpop_login_in_the_terminal_ui_binds_the_session() {
         server.polls()
     );
 }
+
+#[tokio::test]
+async fn the_inspector_says_whose_key_the_access_token_is_bound_to() {
+    use tvlogin::tui::inspector::TabBody;
+    let (_server, home) = logged_in(dpop_server(Knobs::default())).await;
+    let notes = || async {
+        let ctx = tvlogin::session::Context {
+            paths: home.paths(),
+            file: tvlogin::config::ConfigFile::default(),
+            env: Box::new(|_| None),
+        };
+        let tabs = tvlogin::tui::dashboard::tabs::profile_tabs(&ctx, "default")
+            .await
+            .expect("the profile's tabs");
+        tabs.into_iter()
+            .find_map(|t| match t.body {
+                TabBody::Token { report, .. } if t.title == "access token" => {
+                    Some(report.notes.join("\n"))
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    let said = notes().await;
+    assert!(said.contains("bound to this machine's key"), "{said}");
+    // Another key in the store (a copied token file from another machine, say).
+    let mut stored = tokens(&home);
+    stored["dpop_key"] = Value::from(
+        DpopKey::generate(DpopAlg::Es256)
+            .expect("a key")
+            .to_stored()
+            .into_secret(),
+    );
+    std::fs::write(home.tokens_file(), stored.to_string()).expect("write");
+    let said = notes().await;
+    assert!(said.contains("bound to another key"), "{said}");
+}
