@@ -607,7 +607,8 @@ pub(crate) mod tests {
     #[test]
     fn algorithm_choice() {
         let list = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let table: [(Option<Vec<String>>, Result<DpopAlg, ()>); 7] = [
+        type Row = (Option<Vec<String>>, Result<DpopAlg, ()>);
+        let table: [Row; 7] = [
             (None, Ok(DpopAlg::Es256)),
             (Some(list(&["RS256", "ES256"])), Ok(DpopAlg::Es256)),
             (

@@ -420,7 +420,8 @@ mod tests {
         const NONCE: &str = r#"{"error":"use_dpop_nonce","error_description":"nonce"}"#;
         const TOKENS: &str = r#"{"access_token":"at","token_type":"DPoP"}"#;
         // (seconds after issue, answer, outcome, attempt, next poll at, interval after)
-        let table: [(u64, &str, &str, u32, Option<u64>, u64); 8] = [
+        type Row = (u64, &'static str, &'static str, u32, Option<u64>, u64);
+        let table: [Row; 8] = [
             (5, NONCE, "use_dpop_nonce", 1, Some(5), 5),
             (5, PENDING, "authorization_pending", 1, Some(10), 5),
             (10, r#"{"error":"slow_down"}"#, "slow_down", 2, Some(20), 10),

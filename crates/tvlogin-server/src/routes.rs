@@ -170,7 +170,7 @@ async fn device_authorization(
     let wire = wire(&sh, Endpoint::DeviceAuthorization, &headers);
     let jkt = match as_proof(&sh, &headers, "/device_authorization") {
         Ok(jkt) => jkt,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let result = parse_form(&sh, &headers, &body).and_then(|form| {
         let client = client_of(&sh, &headers, &form)?;
@@ -199,7 +199,7 @@ async fn device_authorization(
 /// server's mode says: the key's thumbprint, `None` without a proof where one is optional (or
 /// DPoP is off), or the refusal to answer with (RFC 9449 §7.1, §8). A refused proof is not a
 /// poll: nothing is recorded.
-fn as_proof(sh: &Shared, headers: &HeaderMap, path: &str) -> Result<Option<String>, Response> {
+fn as_proof(sh: &Shared, headers: &HeaderMap, path: &str) -> Result<Option<String>, Box<Response>> {
     let knobs = &sh.env.cfg.knobs;
     if knobs.dpop == DpopMode::Off {
         return Ok(None);
@@ -213,10 +213,10 @@ fn as_proof(sh: &Shared, headers: &HeaderMap, path: &str) -> Result<Option<Strin
         Ok(Some(proof)) => proof,
         Ok(None) if knobs.dpop == DpopMode::Required => {
             let e = dpop::ProofError::Invalid("this server requires a DPoP proof".into());
-            return Err(dpop::as_refusal(&e, nonce(sh)));
+            return Err(Box::new(dpop::as_refusal(&e, nonce(sh))));
         }
         Ok(None) => return Ok(None),
-        Err(e) => return Err(dpop::as_refusal(&e, nonce(sh))),
+        Err(e) => return Err(Box::new(dpop::as_refusal(&e, nonce(sh)))),
     };
     let url = format!("{}{path}", sh.env.issuer);
     let clock = Clock::read();
@@ -234,7 +234,7 @@ fn as_proof(sh: &Shared, headers: &HeaderMap, path: &str) -> Result<Option<Strin
     );
     checked
         .map(Some)
-        .map_err(|e| dpop::as_refusal(&e, nonce(sh)))
+        .map_err(|e| Box::new(dpop::as_refusal(&e, nonce(sh))))
 }
 
 /// A protected resource for `tvlogin api` and its tests (RFC 9449 §7): `Authorization: Bearer`
@@ -397,7 +397,7 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
     let is_refresh = form.get("grant_type") == Some("refresh_token");
     let jkt = match as_proof(&sh, &headers, "/token") {
         Ok(jkt) => jkt,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let result = match form.get("grant_type") {
         Some(DEVICE_CODE_GRANT) => {
