@@ -127,6 +127,9 @@ pub struct Profile {
     /// `provideClusterInfo: true` in the kubeconfig's `exec` section; with this setting and
     /// without that, nothing is answered. Without it, any https (or loopback) cluster is.
     pub kube_servers: Option<Vec<String>>,
+    /// See `--dpop`: `true` binds the session to a key, `false` never does; unset, a login
+    /// binds when the server advertises `dpop_signing_alg_values_supported`.
+    pub dpop: Option<bool>,
 }
 
 impl ConfigFile {
@@ -294,6 +297,9 @@ pub struct LoginSettings {
     pub allow_http: bool,
     /// `--timeout`.
     pub timeout: Option<u64>,
+    /// `--dpop` (`Some(true)`) or `--no-dpop` (`Some(false)`); `None` leaves it to the profile,
+    /// then to the server.
+    pub dpop: Option<bool>,
 }
 
 impl LoginSettings {
@@ -358,6 +364,10 @@ pub struct LoginConfig {
     /// (`--client-secret-env`, the profile's `client_secret_env`); remembered so a refresh in
     /// a later process finds the secret again. The secret itself is never stored.
     pub client_secret_env: Option<String>,
+    /// DPoP binding (RFC 9449): `Some(true)` asked for, `Some(false)` refused, `None` auto (on
+    /// when the server advertises `dpop_signing_alg_values_supported`). See
+    /// [`LoginConfig::wants_dpop`].
+    pub dpop: Option<bool>,
 }
 
 /// A preset's endpoints and defaults.
@@ -487,6 +497,7 @@ impl LoginConfig {
                     revocation: None,
                     introspection: None,
                     userinfo: None,
+                    dpop_algs: None,
                 }))
             }
             (_, _, None, Some(preset)) => {
@@ -587,7 +598,14 @@ impl LoginConfig {
             },
             store: args.store.or(profile.store),
             client_secret_env: secret_var,
+            dpop: args.dpop.or(profile.dpop),
         })
+    }
+
+    /// Whether this login binds its session to a DPoP key, given the endpoints found: as asked,
+    /// else when the server advertises `dpop_signing_alg_values_supported`.
+    pub fn wants_dpop(&self, endpoints: &Endpoints) -> bool {
+        self.dpop.unwrap_or(endpoints.dpop_algs.is_some())
     }
 }
 
@@ -638,6 +656,7 @@ impl RememberedLogin {
             resources: config.request.resources.clone(),
             allow_http: config.http.allow_http,
             timeout: Some(config.http.timeout.as_secs()),
+            dpop: config.dpop,
             session_ended: None,
         }
     }
@@ -710,6 +729,9 @@ impl RememberedLogin {
         }
         if args.timeout.is_none() && profile.timeout.is_none() {
             args.timeout = self.timeout;
+        }
+        if args.dpop.is_none() && profile.dpop.is_none() {
+            args.dpop = self.dpop;
         }
     }
 }
@@ -854,6 +876,7 @@ fn preset(
                 revocation: None,
                 introspection: None,
                 userinfo: None,
+                dpop_algs: None,
             },
             scope: None,
             auth: None,
@@ -867,6 +890,7 @@ fn preset(
                 revocation: Some(fixed("https://oauth2.googleapis.com/revoke")?),
                 introspection: None,
                 userinfo: Some(fixed("https://openidconnect.googleapis.com/v1/userinfo")?),
+                dpop_algs: None,
             },
             scope: Some("openid email profile"),
             auth: Some(AuthMethod::Post),
@@ -895,6 +919,7 @@ fn preset(
                     revocation: None,
                     introspection: None,
                     userinfo: Some(fixed("https://graph.microsoft.com/oidc/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid profile offline_access"),
                 auth: None,
@@ -915,6 +940,7 @@ fn preset(
                     revocation: Some(join(&issuer, "/v1/revoke")?),
                     introspection: Some(join(&issuer, "/v1/introspect")?),
                     userinfo: Some(join(&issuer, "/v1/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid profile offline_access"),
                 auth: None,
@@ -934,6 +960,7 @@ fn preset(
                     revocation: Some(join(&base, "/oauth/revoke")?),
                     introspection: None,
                     userinfo: Some(join(&base, "/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid profile email offline_access"),
                 auth: None,
@@ -957,6 +984,7 @@ fn preset(
                     revocation: Some(join(&oidc, "/revoke")?),
                     introspection: Some(join(&oidc, "/token/introspect")?),
                     userinfo: Some(join(&oidc, "/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid"),
                 auth: None,

@@ -58,6 +58,7 @@ fn secrets(rt: &str, at: &str) -> Secrets {
         refresh_token: Some(RefreshToken::new(rt.into())),
         access_token: Some(AccessToken::new(at.into())),
         id_token: Some(IdToken::new(format!("id-{rt}"))),
+        dpop_key: None,
     }
 }
 
@@ -556,6 +557,7 @@ async fn a_cancelled_caller_does_not_stop_the_tokens_from_being_stored() {
         endpoints,
         response("at-d", "rt-d", None),
         choice,
+        None,
     );
     let cancelled = tokio::time::timeout(Duration::from_millis(100), persisting).await;
     assert!(cancelled.is_err(), "the caller gave up while it waited");

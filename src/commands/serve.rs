@@ -17,7 +17,8 @@ use crate::signals::stop_requested;
 /// approver standing in for the person (`--approve-after`) or the grader (`--grade`).
 pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     let quirks = args.quirks;
-    let knobs = knobs(&args.knobs)?;
+    let mut knobs = knobs(&args.knobs)?;
+    knobs.dpop = args.dpop;
     let grade = args.grade.then(|| GradeConfig {
         scenarios: args.grade_scenarios.clone(),
         idle: Duration::from_secs(args.grade_idle.max(1)),
@@ -250,6 +251,8 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
             "errors-with-200" => k.errors_with_200 = true,
             "id-token-only-on-refresh" => k.id_token_only_on_refresh = true,
             "introspection-needs-secret" => k.introspection_needs_secret = true,
+            "dpop-nonce" => k.dpop_nonce = true,
+            "dpop-bind-refresh-only" => k.dpop_bind_refresh_only = true,
             _ => {
                 return Err(Error::Usage(format!(
                     "unknown --knob {name:?}; known: refresh-delay-ms=N, refresh-errors-empty, \
@@ -257,7 +260,8 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
                      revoke-refuses-public, revoke-status=N, revoke-delay-ms=N, \
                      no-device-endpoint-discovered, endpoints-only-in-rfc8414, \
                      exact-content-type, client-id-with-basic, never-slow-down, no-interval, \
-                     errors-with-200, id-token-only-on-refresh, introspection-needs-secret"
+                     errors-with-200, id-token-only-on-refresh, introspection-needs-secret, \
+                     dpop-nonce, dpop-bind-refresh-only"
                 )));
             }
         }

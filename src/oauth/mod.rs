@@ -8,6 +8,7 @@
 pub mod client;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod driver;
 pub mod http;
 pub mod normalize;

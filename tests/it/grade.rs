@@ -6,15 +6,22 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tvlogin_server::{DEMO_CLIENT_ID, GradeConfig, Report, Scenario, ServerConfig, Verdict};
+use tvlogin_server::{
+    DEMO_CLIENT_ID, DpopMode, GradeConfig, Knobs, Report, Scenario, ServerConfig, Verdict,
+};
 
 use crate::common::{self, FILE_STORE, Home};
 
 /// Starts a grading server for one scenario: interval 1 s, approval after 1 s, a flow ends
-/// 2 s after its last request.
+/// 2 s after its last request, DPoP optional (so tvlogin binds its session and the DPoP
+/// checks are exercised).
 async fn grading(scenario: Scenario) -> tvlogin_server::ServerHandle {
     common::server(ServerConfig {
         interval: 1,
+        knobs: Knobs {
+            dpop: DpopMode::Optional,
+            ..Knobs::default()
+        },
         grade: Some(GradeConfig {
             scenarios: vec![scenario],
             idle: Duration::from_secs(2),
@@ -175,13 +182,19 @@ async fn tvlogin_earns_full_marks_redirect() {
 
 #[tokio::test]
 async fn tvlogin_earns_full_marks_nonce() {
-    // Without DPoP on this server tvlogin sends no proofs: the DPoP checks are not exercised.
+    // tvlogin proves possession of its key on every request and answers the nonce challenge.
     let r = graded_run(Scenario::Nonce, 0, REFRESH_LOGOUT).await;
-    full_marks(&r, Scenario::Nonce, &["pacing.interval"]);
-    for id in ["dpop.every-request", "dpop.nonce"] {
-        let f = r.finding(id).expect("reported");
-        assert_eq!(f.verdict, Verdict::NotExercised, "{id}: {}", f.evidence);
-    }
+    full_marks(
+        &r,
+        Scenario::Nonce,
+        &[
+            "dpop.every-request",
+            "dpop.same-key",
+            "dpop.fresh-jti",
+            "dpop.claims",
+            "dpop.nonce",
+        ],
+    );
 }
 
 /// `serve --grade --grade-json -` as a process: the issuer on the first line, then one JSON

@@ -232,7 +232,10 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
             "{fill}"
         );
     } else {
-        eprintln!("NOTE: git older than 2.41 drops password_expiry_utc; not checked");
+        common::skip::note(
+            "git_credential",
+            "git older than 2.41 drops password_expiry_utc; not checked",
+        );
     }
 
     // A real clone over HTTPS: git asks the helper after the server's 401.
@@ -323,7 +326,10 @@ async fn git_clones_and_fetches_with_tokens_from_the_credential_helper() {
             "git sent Authorization: Bearer"
         );
     } else {
-        eprintln!("NOTE: git older than 2.46 has no authtype capability; Bearer not checked");
+        common::skip::note(
+            "git_credential",
+            "git older than 2.46 has no authtype capability; Bearer not checked",
+        );
     }
 }
 

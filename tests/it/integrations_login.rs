@@ -71,7 +71,10 @@ async fn helpers_without_a_session_or_a_terminal_fail_fast_with_the_hint() {
         .status()
         .is_err()
     {
-        eprintln!("SKIPPED: setsid (util-linux) is not available to detach from the terminal");
+        common::skip::skip_or_fail(
+            "helpers_without_a_session_or_a_terminal_fail_fast_with_the_hint",
+            "setsid (util-linux) is not available to detach from the terminal",
+        );
         return;
     }
     let server = common::server(ServerConfig {

@@ -18,6 +18,7 @@ mod browser_env;
 mod cli;
 mod dashboard;
 mod dashboard_e2e;
+mod dpop;
 mod faults;
 mod grade;
 mod hostile_output;

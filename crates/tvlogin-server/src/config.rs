@@ -108,6 +108,14 @@ pub struct Knobs {
     /// JWT access tokens are padded (a `pad` claim) to about this many bytes, as servers that
     /// put every group of a user into the token make them.
     pub access_token_bytes: Option<usize>,
+    /// DPoP (RFC 9449): off (the library's default), optional (proofs bind the tokens when
+    /// sent; `serve`'s default) or required.
+    pub dpop: super::dpop::DpopMode,
+    /// DPoP proofs must carry a server nonce (`use_dpop_nonce` until they do), rotated every
+    /// [`super::dpop::NONCE_LIFETIME`].
+    pub dpop_nonce: bool,
+    /// Google's model: DPoP binds the refresh token only; access tokens are Bearer.
+    pub dpop_bind_refresh_only: bool,
 }
 
 impl Knobs {
@@ -157,6 +165,13 @@ impl Knobs {
             introspection_needs_secret: self.introspection_needs_secret
                 || other.introspection_needs_secret,
             access_token_bytes: self.access_token_bytes.or(other.access_token_bytes),
+            dpop: if self.dpop == super::dpop::DpopMode::Off {
+                other.dpop
+            } else {
+                self.dpop
+            },
+            dpop_nonce: self.dpop_nonce || other.dpop_nonce,
+            dpop_bind_refresh_only: self.dpop_bind_refresh_only || other.dpop_bind_refresh_only,
         }
     }
 }

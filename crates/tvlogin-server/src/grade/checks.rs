@@ -200,9 +200,9 @@ pub const CHECKS: [Check; 21] = [
     },
     Check {
         id: "dpop.nonce",
-        what: "the server's DPoP-Nonce in the next proofs",
+        what: "the retry after use_dpop_nonce carries the nonce",
         rfc: "RFC 9449 §8",
-        rule: "nonce: A recent nonce provided via the DPoP-Nonce HTTP header.",
+        rule: "nonce: A recent nonce provided via the DPoP-Nonce HTTP header. (RFC 9449 §8: after use_dpop_nonce, the client retries with the nonce it was given.)",
         weight: 2,
     },
     Check {
@@ -235,10 +235,14 @@ pub(crate) fn at(d: Duration) -> String {
 
 /// `1 gap`, `2 gaps`; `1 refresh`, `2 refreshes`.
 fn count(n: usize, noun: &str) -> String {
-    match (n, noun.ends_with('h')) {
-        (1, _) => format!("1 {noun}"),
-        (_, true) => format!("{n} {noun}es"),
-        _ => format!("{n} {noun}s"),
+    if n == 1 {
+        format!("1 {noun}")
+    } else if noun.ends_with('h') {
+        format!("{n} {noun}es")
+    } else if let Some(stem) = noun.strip_suffix('y') {
+        format!("{n} {stem}ies")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -979,34 +983,44 @@ fn dpop_claims(flow: &Flow, issuer: &str) -> Finding {
     )
 }
 
+/// After a `use_dpop_nonce` answer with a `DPoP-Nonce`, the client's next request (the
+/// retry) must carry that nonce. Later proofs need none unless the server asks again: a
+/// nonce is the server's to demand.
 fn dpop_nonce(flow: &Flow) -> Finding {
     const ID: &str = "dpop.nonce";
-    let mut nonce: Option<(&str, &Exchange)> = None;
     let mut judged = 0;
-    for e in requests(flow) {
-        if let (Some(p), Some((n, from))) = (&e.seen.proof, nonce) {
-            judged += 1;
-            if p.nonce.as_deref() != Some(n) {
-                return fail(
-                    ID,
-                    e.at,
-                    format!(
-                        "{} did not carry the DPoP-Nonce sent with the answer to {}",
-                        name(e, flow),
-                        name(from, flow)
-                    ),
-                );
-            }
-        }
-        if let Some(n) = e.answer.nonce.as_deref() {
-            nonce = Some((n, e));
+    let list: Vec<&Exchange> = requests(flow).collect();
+    for (i, e) in list.iter().enumerate() {
+        let Some(n) = e
+            .answer
+            .nonce
+            .as_deref()
+            .filter(|_| e.answer.outcome == "use_dpop_nonce")
+        else {
+            continue;
+        };
+        let Some(retry) = list.get(i + 1) else {
+            continue;
+        };
+        judged += 1;
+        let carried = retry.seen.proof.as_ref().and_then(|p| p.nonce.as_deref());
+        if carried != Some(n) {
+            return fail(
+                ID,
+                retry.at,
+                format!(
+                    "{} did not carry the DPoP-Nonce of the use_dpop_nonce answer to {}",
+                    name(retry, flow),
+                    name(e, flow)
+                ),
+            );
         }
     }
     if judged == 0 {
         return idle(
             ID,
             if dpop_requests(flow).is_some() {
-                "no DPoP-Nonce was sent before a later proof"
+                "no use_dpop_nonce challenge was followed by a request"
             } else {
                 NO_DPOP
             },
@@ -1015,8 +1029,8 @@ fn dpop_nonce(flow: &Flow) -> Finding {
     pass(
         ID,
         format!(
-            "{} after a DPoP-Nonce, each with it",
-            count(judged, "proof")
+            "{} after use_dpop_nonce, each with the nonce",
+            count(judged, "retry")
         ),
     )
 }

@@ -679,7 +679,12 @@ fn dpop_checks_only_when_proofs_are_sent() {
         "3 proofs, each with its own jti",
     );
     expect(&f, "dpop.claims", Verdict::Pass, "3 proofs");
-    expect(&f, "dpop.nonce", Verdict::NotExercised, "no DPoP-Nonce");
+    expect(
+        &f,
+        "dpop.nonce",
+        Verdict::NotExercised,
+        "no use_dpop_nonce challenge",
+    );
 }
 
 #[test]
@@ -760,7 +765,7 @@ fn dpop_nonce() {
         &challenged(true),
         "dpop.nonce",
         Verdict::Pass,
-        "1 proof after a DPoP-Nonce",
+        "1 retry after use_dpop_nonce",
     );
     // The immediate retry after use_dpop_nonce is no pacing fault.
     assert_ne!(
@@ -771,7 +776,20 @@ fn dpop_nonce() {
         &challenged(false),
         "dpop.nonce",
         Verdict::Fail,
-        "poll 2 (t+5.10s) did not carry the DPoP-Nonce",
+        "poll 2 (t+5.10s) did not carry the DPoP-Nonce of the use_dpop_nonce answer to poll 1",
+    );
+    // A later request (another process's refresh) need not carry a nonce nobody demanded.
+    let later = challenged(true)
+        .refresh(9_000, 1, 1, "tokens")
+        .last(|e| e.seen.proof = Some(proof("k", "j3", "/token")));
+    expect(&later, "dpop.nonce", Verdict::Pass, "1 retry");
+    // A nonce sent with an ordinary answer is no challenge.
+    let offered = dpop_flow().last(|e| e.answer.nonce = Some("N".into()));
+    expect(
+        &offered,
+        "dpop.nonce",
+        Verdict::NotExercised,
+        "no use_dpop_nonce challenge",
     );
 }
 
