@@ -350,3 +350,18 @@ done
     full_marks(&got[1], Scenario::SlowDown, &["pacing.slow-down"]);
     server.shutdown().await;
 }
+
+/// The README's checks table is the table the grader uses: every id with its RFC and weight.
+#[test]
+fn the_readme_lists_every_check_with_its_weight() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let section = readme
+        .split("## Grading a device-flow client")
+        .nth(1)
+        .expect("the README has the grading section");
+    for c in tvlogin_server::grade::CHECKS {
+        let row = format!("| `{}` | {} | {} | {} |", c.id, c.what, c.rfc, c.weight);
+        assert!(section.contains(&row), "README lacks the row {row}");
+    }
+}
