@@ -150,7 +150,8 @@ pub enum Command {
     ///
     /// Prints the issuer URL on stdout, then serves until Ctrl-C. Registered clients:
     /// tvlogin-demo (public), tvlogin-basic / basic-secret (client_secret_basic),
-    /// tvlogin-post / post-secret (client_secret_post).
+    /// tvlogin-post / post-secret (client_secret_post). With --grade it grades the
+    /// device-flow clients that log in against it: a report card per flow on stdout.
     Serve(ServeArgs),
     /// Decode a JWT or opaque token and check it against the issuer's keys
     ///

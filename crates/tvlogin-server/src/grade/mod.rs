@@ -630,7 +630,7 @@ fn push(
     live.flow.exchanges.push(Exchange {
         at: now.saturating_duration_since(live.start),
         kind,
-        seen,
+        seen: seen.forget_secrets(),
         answer,
         token,
     });

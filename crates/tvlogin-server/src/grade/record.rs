@@ -151,7 +151,8 @@ pub(crate) struct Seen {
     pub(crate) proof: Option<Proof>,
     /// Wall clock, seconds since the epoch (for the proof's `iat`).
     pub(crate) wall: i64,
-    /// Secret values, used only to find the flow and the token's number, then dropped.
+    /// Secret values, used only to find the flow and the token's number, then dropped
+    /// ([`Seen::forget_secrets`]) before the request is recorded.
     pub(crate) secrets: Secrets,
 }
 
@@ -170,7 +171,7 @@ impl std::fmt::Debug for Secrets {
 }
 
 impl Seen {
-    /// Read a request. `issuer` is `http://127.0.0.1:PORT` (for the proof's `htu`).
+    /// Read a request: its path and query, headers and body, and the server's wall clock.
     pub(crate) fn parse(
         method: &Method,
         path: &str,
@@ -242,6 +243,13 @@ impl Seen {
                 token: get("token"),
             },
         }
+    }
+
+    /// The record as kept: the secret values are dropped once the flow and the token's
+    /// number have been found.
+    pub(crate) fn forget_secrets(mut self) -> Seen {
+        self.secrets = Secrets::default();
+        self
     }
 
     /// A shown parameter's value.
@@ -568,6 +576,9 @@ mod tests {
         assert_eq!(s.param("refresh_token"), None, "secrets are not shown");
         assert_eq!(s.secrets.refresh_token.as_deref(), Some("RT"));
         assert!(!format!("{s:?}").contains("RT\""), "{s:?}");
+        let kept = s.forget_secrets();
+        assert!(kept.secrets.refresh_token.is_none() && kept.secrets.device_code.is_none());
+        assert_eq!(kept.param("grant_type"), Some("refresh_token"));
 
         let json = headers(&[
             ("content-type", "application/json"),
