@@ -351,6 +351,73 @@ done
     server.shutdown().await;
 }
 
+/// `serve --grade --grade-json FILE`: the card on stdout, without colours when stdout is not
+/// a terminal (even without NO_COLOR), and the JSON document in the file.
+#[tokio::test]
+async fn serve_grade_writes_the_card_to_stdout_and_json_to_a_file() {
+    let home = Home::new();
+    let file = home.dir.path().join("grades.jsonl");
+    let file_arg = file.to_string_lossy().into_owned();
+    let mut serve = home
+        .command(
+            &[
+                "serve",
+                "--grade",
+                "--grade-json",
+                &file_arg,
+                "--grade-scenario",
+                "deny",
+                "--interval",
+                "1",
+                "--grade-idle",
+                "1",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("spawn tvlogin serve");
+    let stdout = serve.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let issuer = lines
+        .next_line()
+        .await
+        .expect("read stdout")
+        .expect("the issuer line");
+    let login = home
+        .run_with_env(
+            &["login", "--issuer", &issuer, "--client-id", DEMO_CLIENT_ID],
+            &FILE_STORE,
+        )
+        .await;
+    assert_eq!(
+        login.code, 3,
+        "denied without --approve-after: {}",
+        login.stderr
+    );
+    let mut card = String::new();
+    while !card.contains("redirect.not-followed") {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the card within 20 s")
+            .expect("read stdout")
+            .expect("a line");
+        card.push_str(&line);
+        card.push('\n');
+    }
+    assert!(
+        card.contains("Report card flow 1 · scenario deny"),
+        "{card}"
+    );
+    assert!(!card.contains('\u{1b}'), "no colours into a pipe: {card}");
+    serve.start_kill().expect("stop serve");
+    let _ = common::output_of(serve, "tvlogin serve").await;
+    let text = std::fs::read_to_string(&file).expect("the JSON file");
+    let doc: serde_json::Value =
+        serde_json::from_str(text.lines().next().unwrap_or_default()).expect("JSON");
+    assert_eq!(doc["scenario"], "deny", "{doc}");
+    assert_eq!(doc["score"], 100, "{doc}");
+}
+
 /// The README's checks table is the table the grader uses: every id with its RFC and weight.
 #[test]
 fn the_readme_lists_every_check_with_its_weight() {
