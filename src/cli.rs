@@ -451,7 +451,8 @@ pub struct ServeArgs {
     pub access_token_ttl: u64,
     /// A real server's behaviour to replay (repeatable): refresh-delay-ms=N,
     /// refresh-errors-empty, lowercase-token-type, revoke-jwt-unsupported,
-    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N
+    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N, device-grant-blocked,
+    /// verification-uri=URL
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
 }

@@ -45,6 +45,23 @@ pub enum Provider {
     Keycloak,
 }
 
+impl Provider {
+    /// The sites (registrable domains) the provider documents for its device verification
+    /// page where that differs from the issuer's site, so the cross-device check does not warn
+    /// about a documented pairing: Microsoft sends people to `microsoft.com/devicelogin` (or
+    /// `login.microsoft.com/device`) to sign in at `login.microsoftonline.com`.
+    pub fn verification_sites(self) -> &'static [&'static str] {
+        match self {
+            Provider::Microsoft => &["microsoft.com"],
+            Provider::Github
+            | Provider::Google
+            | Provider::Okta
+            | Provider::Auth0
+            | Provider::Keycloak => &[],
+        }
+    }
+}
+
 /// The contents of `config.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

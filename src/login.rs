@@ -20,6 +20,7 @@ use crate::config::{EndpointSource, LoginConfig};
 use crate::error::Error;
 use crate::humanize;
 use crate::oauth::client::OAuthClient;
+use crate::oauth::crossdevice::{Guidance, SiteCheck};
 use crate::oauth::device::{self, DeviceAuthorization};
 use crate::oauth::discovery::{self, Endpoints};
 use crate::oauth::driver::{PollTransport, TokioTimer, poll_until_done};
@@ -139,8 +140,9 @@ impl<O: Write, E: Write> Reporter<O, E> {
         }
     }
 
-    /// The code and where to enter it.
-    pub fn device_authorization(&mut self, auth: &DeviceAuthorization) {
+    /// The code and where to enter it, with the cross-device guidance: the host on its own,
+    /// whose code to enter, and any warning about where the page lives.
+    pub fn device_authorization(&mut self, auth: &DeviceAuthorization, guidance: &Guidance) {
         self.last_interval = Some(auth.interval);
         match self.mode {
             OutputMode::Json => self.event(json!({
@@ -148,9 +150,11 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "user_code": auth.user_code,
                 "verification_uri": auth.verification_uri.as_str(),
                 "verification_uri_complete": auth.verification_uri_complete.as_ref().map(Url::as_str),
+                "verification_host": guidance.host,
                 "expires_in": auth.expires_in.as_secs(),
                 "interval": auth.interval.as_secs(),
                 "message": auth.message,
+                "warnings": guidance.warnings,
             })),
             OutputMode::Plain => {
                 // A loopback address (the demo, a local test server) is out of a phone's reach.
@@ -160,10 +164,15 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     "1. On a phone or any browser, open:   "
                 };
                 let mut text = format!(
-                    "\n  {open} {}\n  2. Enter the code:                     {}\n",
+                    "\n  {open} {}\n  2. Enter the code:                     {}\n     only at:                            {}\n",
                     auth.verification_uri,
-                    escape(&auth.user_code)
+                    escape(&auth.user_code),
+                    guidance.host,
                 );
+                for warning in &guidance.warnings {
+                    text.push_str(&format!("\n  Warning: {warning}\n"));
+                }
+                text.push_str(&format!("\n  {}\n", guidance.advice));
                 if let Some(complete) = &auth.verification_uri_complete {
                     text.push_str(&format!(
                         "\n  Or open this link, which has the code filled in:\n     {complete}\n"
@@ -338,6 +347,29 @@ pub fn server_label(config: &LoginConfig) -> String {
     }
 }
 
+/// What the verification page is compared with: the issuer (else the device authorization
+/// endpoint), and the sites the provider preset documents for its page.
+pub fn site_check(config: &LoginConfig) -> SiteCheck {
+    let reference = match &config.source {
+        EndpointSource::Discover(issuer) => Some(issuer.clone()),
+        EndpointSource::Fixed(e) => e
+            .issuer
+            .as_deref()
+            .and_then(|i| Url::parse(i).ok())
+            .or_else(|| Some(e.device_authorization.clone())),
+    };
+    SiteCheck {
+        reference,
+        documented: config
+            .provider
+            .map(|p| p.verification_sites())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    }
+}
+
 /// One device token request at a time, over HTTP.
 struct HttpPoll<'a> {
     http: &'a Http,
@@ -378,7 +410,7 @@ pub async fn login<O: Write, E: Write>(
     )
     .await?;
     let issued = Instant::now();
-    reporter.device_authorization(&auth);
+    reporter.device_authorization(&auth, &site_check(config).guidance(&auth.verification_uri));
     let mut poller = Poller::new(auth.interval, auth.expires_in, issued);
     let transport = HttpPoll {
         http: &http,

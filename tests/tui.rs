@@ -9,6 +9,7 @@ use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tvlogin::error::Error;
 use tvlogin::exit::Exit;
+use tvlogin::oauth::crossdevice::SiteCheck;
 use tvlogin::oauth::device::DeviceAuthorization;
 use tvlogin::oauth::discovery::Endpoints;
 use tvlogin::oauth::http::{HttpError, RawResponse};
@@ -32,6 +33,15 @@ fn ctx(colors: ColorMode) -> Context {
         no_browser: Some("this is an SSH session".into()),
         colors,
         hyperlinks: false,
+        site: site(),
+    }
+}
+
+/// The cross-device check as a login against login.example.com sets it up.
+fn site() -> SiteCheck {
+    SiteCheck {
+        reference: Some(url("https://login.example.com")),
+        documented: vec![],
     }
 }
 
@@ -819,7 +829,8 @@ fn snapshot_plain_text_login_output() {
     let mut reporter =
         Reporter::new(OutputMode::Plain, Vec::new(), Vec::new()).with_qr(Some(TextPolarity::Plain));
     reporter.starting("work", "https://login.example.com");
-    reporter.device_authorization(&auth(true, None));
+    let shown = auth(true, None);
+    reporter.device_authorization(&shown, &site().guidance(&shown.verification_uri));
     let (_, err) = reporter.into_inner();
     let text = String::from_utf8_lossy(&err).into_owned();
     let rows: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -836,7 +847,10 @@ fn plain_text_for_a_loopback_address_says_this_machine() {
     let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
     let mut local = auth(true, None);
     local.verification_uri = url("http://127.0.0.1:43127/device");
-    reporter.device_authorization(&local);
+    reporter.device_authorization(
+        &local,
+        &SiteCheck::default().guidance(&local.verification_uri),
+    );
     let (_, err) = reporter.into_inner();
     let text = String::from_utf8_lossy(&err).into_owned();
     assert!(

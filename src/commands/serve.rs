@@ -72,11 +72,25 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
             "lowercase-token-type" => k.lowercase_token_type = true,
             "revoke-jwt-unsupported" => k.revoke_jwt_unsupported = true,
             "revoke-refuses-public" => k.revoke_refuses_public_clients = true,
+            "device-grant-blocked" => k.device_grant_blocked = true,
+            "verification-uri" => {
+                let url = value
+                    .and_then(|v| url::Url::parse(v).ok())
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        Error::Usage(
+                            "--knob verification-uri needs an http(s) URL: --knob verification-uri=URL"
+                                .into(),
+                        )
+                    })?;
+                k.verification_uri = Some(url.to_string());
+            }
             _ => {
                 return Err(Error::Usage(format!(
                     "unknown --knob {name:?}; known: refresh-delay-ms=N, refresh-errors-empty, \
                      lowercase-token-type, revoke-jwt-unsupported, revoke-refuses-public, \
-                     revoke-status=N, revoke-delay-ms=N"
+                     revoke-status=N, revoke-delay-ms=N, device-grant-blocked, \
+                     verification-uri=URL"
                 )));
             }
         }
@@ -99,5 +113,17 @@ mod tests {
         assert!(k.revoke_refuses_public_clients && !k.revoke_jwt_unsupported);
         assert!(knobs(&["refresh-delay-ms".into()]).is_err());
         assert!(knobs(&["nope".into()]).is_err());
+        let k = knobs(&[
+            "device-grant-blocked".into(),
+            "verification-uri=https://device.example.net/activate".into(),
+        ])
+        .expect("valid knobs");
+        assert!(k.device_grant_blocked);
+        assert_eq!(
+            k.verification_uri.as_deref(),
+            Some("https://device.example.net/activate")
+        );
+        assert!(knobs(&["verification-uri".into()]).is_err());
+        assert!(knobs(&["verification-uri=javascript:alert(1)".into()]).is_err());
     }
 }

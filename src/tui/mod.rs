@@ -43,6 +43,7 @@ pub fn context(profile: &str, server: &str, demo: bool) -> Context {
         no_browser: no_browser_reason(&var),
         colors: caps::colors_for_background(),
         hyperlinks: caps::hyperlinks(),
+        site: Default::default(),
     }
 }
 

@@ -78,6 +78,12 @@ pub struct Knobs {
     /// JWT access tokens are padded (a `pad` claim) to about this many bytes, as servers that
     /// put every group of a user into the token make them.
     pub access_token_bytes: Option<usize>,
+    /// Device authorization is refused with `unauthorized_client` (HTTP 400), as a tenant with
+    /// a "block device code flow" Conditional Access policy answers.
+    pub device_grant_blocked: bool,
+    /// The device response's `verification_uri` (and the complete URI built from it) points
+    /// here instead of this server's own `/device` page: a verification page on another host.
+    pub verification_uri: Option<String>,
 }
 
 impl Default for ServerConfig {

@@ -98,6 +98,7 @@ async fn device_authorization(
     let wire = Wire::new(sh.env.cfg.quirks, Endpoint::DeviceAuthorization, &headers);
     let result = Form::parse(&headers, &body).and_then(|form| {
         let client = authenticate(sh.clients(), &headers, &form)?;
+        device_grant_allowed(&sh.env.cfg.knobs)?;
         let audience = requested_audience(&form)?;
         sh.lock().device_authorization(
             &sh.env,
@@ -112,6 +113,18 @@ async fn device_authorization(
         Ok(body) => reply::success(wire, body),
         Err(e) => reply::error(wire, &e),
     }
+}
+
+/// The `device-grant-blocked` knob: the client is known and authenticated, but policy forbids
+/// it the device grant (Entra's "block device code flow" answers `unauthorized_client`).
+fn device_grant_allowed(knobs: &crate::config::Knobs) -> Result<(), OAuthError> {
+    if knobs.device_grant_blocked {
+        return Err(OAuthError::with(
+            ErrorKind::UnauthorizedClient,
+            "The device code flow is blocked for this client by policy.".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// `audience` (Auth0 style) and RFC 8707 `resource` values, deduplicated.

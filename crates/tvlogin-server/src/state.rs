@@ -308,7 +308,11 @@ impl State {
         let issued = DeviceIssued {
             device_code,
             user_code: display_user_code(&user_code),
-            verification_uri: format!("{}/device", env.issuer),
+            verification_uri: cfg
+                .knobs
+                .verification_uri
+                .clone()
+                .unwrap_or_else(|| format!("{}/device", env.issuer)),
             expires_in: cfg.device_code_ttl,
             interval: cfg.interval,
         };
