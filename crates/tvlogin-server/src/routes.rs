@@ -40,6 +40,7 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
         .route("/introspect", post(introspect))
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/device", get(device_page).post(device_submit))
+        .route("/authorize", get(authorize_page).post(authorize_submit))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(limits, body_guard))
         .layer(axum::Extension(limits))
@@ -69,7 +70,10 @@ async fn discovery(State(sh): AppState) -> Response {
         "revocation_endpoint": format!("{iss}/revoke"),
         "introspection_endpoint": format!("{iss}/introspect"),
         "userinfo_endpoint": format!("{iss}/userinfo"),
-        "grant_types_supported": [DEVICE_CODE_GRANT, "refresh_token"],
+        "authorization_endpoint": format!("{iss}/authorize"),
+        "grant_types_supported": [DEVICE_CODE_GRANT, "authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "response_types_supported": ["code"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "name", "email", "email_verified", "preferred_username"],
@@ -189,6 +193,7 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
             sh.lock()
                 .device_poll(&sh.env, client, form.get("device_code"), clock)
         }
+        Some("authorization_code") => super::authorize::exchange(&sh, client, &form, clock),
         Some("refresh_token") => sh.lock().refresh(
             &sh.env,
             client,
@@ -367,6 +372,16 @@ async fn userinfo(State(sh): AppState, headers: HeaderMap) -> Response {
     }
 }
 
+/// RFC 6749 §4.1.1: the consent page of the authorization code grant.
+async fn authorize_page(State(sh): AppState, RawQuery(query): RawQuery) -> Response {
+    super::authorize::show(&sh, &query.unwrap_or_default())
+}
+
+/// The consent page's Approve / Deny: the redirect back to the application.
+async fn authorize_submit(State(sh): AppState, body: Bytes) -> Response {
+    super::authorize::decide(&sh, &body)
+}
+
 /// RFC 8628 §3.3: the code entry page, or the confirmation page when a code is given.
 async fn device_page(State(sh): AppState, RawQuery(query): RawQuery) -> Response {
     let form = Form::parse_lenient(query.unwrap_or_default().as_bytes());
@@ -388,7 +403,16 @@ fn show_code(sh: &Shared, code: &str) -> Response {
                 .map_or(info.client_id.as_str(), |c| c.name.as_str());
             html(
                 StatusCode::OK,
-                page::confirm(&info.user_code, name, &info.scope, &info.audience),
+                page::confirm(
+                    &info.user_code,
+                    name,
+                    &info.scope,
+                    &info.audience,
+                    &page::Requested {
+                        ago: info.requested_ago,
+                        from: info.peer,
+                    },
+                ),
             )
         }
         Err(e) => decision_error_page(code, &e),
