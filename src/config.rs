@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::Error;
+use crate::oauth::authcode::LoginFlow;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::device::DeviceRequest;
 use crate::oauth::discovery::Endpoints;
@@ -144,6 +145,14 @@ pub struct Profile {
     /// `provideClusterInfo: true` in the kubeconfig's `exec` section; with this setting and
     /// without that, nothing is answered. Without it, any https (or loopback) cluster is.
     pub kube_servers: Option<Vec<String>>,
+    // ----- the browser login -----
+    /// See `--flow`: `device` (the default), `browser` or `auto`.
+    pub flow: Option<LoginFlow>,
+    /// The loopback port the browser login listens on, for providers that register an exact
+    /// redirect URI (default: a port the OS picks).
+    pub redirect_port: Option<u16>,
+    /// The redirect path of the browser login (default `/callback`); servers match it exactly.
+    pub redirect_path: Option<String>,
 }
 
 impl ConfigFile {
@@ -299,6 +308,8 @@ pub struct LoginSettings {
     pub allow_http: bool,
     /// `--timeout`.
     pub timeout: Option<u64>,
+    /// `--flow`.
+    pub flow: Option<LoginFlow>,
 }
 
 impl LoginSettings {
@@ -363,7 +374,36 @@ pub struct LoginConfig {
     /// (`--client-secret-env`, the profile's `client_secret_env`); remembered so a refresh in
     /// a later process finds the secret again. The secret itself is never stored.
     pub client_secret_env: Option<String>,
+    /// Which grant logs in (`--flow`, the profile's `flow`, the remembered one; `device`).
+    pub flow: LoginFlow,
+    /// The browser login's loopback port and path (the profile's `redirect_port`,
+    /// `redirect_path`).
+    pub redirect: RedirectSettings,
 }
+
+/// Where the browser login listens, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectSettings {
+    /// `None`: a port the OS picks.
+    pub port: Option<u16>,
+    /// `None`: `/callback`.
+    pub path: Option<String>,
+    /// How long to wait for the browser's answer ([`BROWSER_TIMEOUT_ENV`], default 5 min).
+    pub timeout: Duration,
+}
+
+impl Default for RedirectSettings {
+    fn default() -> Self {
+        Self {
+            port: None,
+            path: None,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Seconds the browser login waits for the browser's answer (default 300).
+pub const BROWSER_TIMEOUT_ENV: &str = "TVLOGIN_BROWSER_TIMEOUT";
 
 /// A preset's endpoints and defaults.
 struct Preset {
@@ -590,6 +630,25 @@ impl LoginConfig {
             },
             store: args.store.or(profile.store),
             client_secret_env: secret_var,
+            flow: args.flow.or(profile.flow).unwrap_or_default(),
+            redirect: RedirectSettings {
+                port: profile.redirect_port,
+                path: profile.redirect_path.clone(),
+                timeout: match env(BROWSER_TIMEOUT_ENV) {
+                    None => RedirectSettings::default().timeout,
+                    Some(v) => Duration::from_secs(
+                        v.trim()
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|s| *s > 0)
+                            .ok_or_else(|| {
+                                Error::Usage(format!(
+                                    "{BROWSER_TIMEOUT_ENV}={v:?} is not a number of seconds"
+                                ))
+                            })?,
+                    ),
+                },
+            },
         })
     }
 }
@@ -641,6 +700,7 @@ impl RememberedLogin {
             resources: config.request.resources.clone(),
             allow_http: config.http.allow_http,
             timeout: Some(config.http.timeout.as_secs()),
+            flow: Some(config.flow),
         }
     }
 
@@ -712,6 +772,9 @@ impl RememberedLogin {
         }
         if args.timeout.is_none() && profile.timeout.is_none() {
             args.timeout = self.timeout;
+        }
+        if args.flow.is_none() && profile.flow.is_none() {
+            args.flow = self.flow;
         }
     }
 }

@@ -392,6 +392,7 @@ pub(super) fn remembered_from_meta(m: &SessionMeta) -> RememberedLogin {
         resources: Vec::new(),
         allow_http: m.allow_http,
         timeout: None,
+        flow: None,
     }
 }
 

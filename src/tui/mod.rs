@@ -50,20 +50,7 @@ pub fn context(profile: &str, server: &str, demo: bool) -> Context {
 /// Why opening a browser here would be wrong: over SSH it opens on the remote machine, without
 /// a display it cannot, and text browsers would fight the TUI for the terminal.
 fn no_browser_reason(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    if var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some() {
-        return Some("this is an SSH session".into());
-    }
-    if cfg!(all(unix, not(target_os = "macos")))
-        && var("DISPLAY").is_none()
-        && var("WAYLAND_DISPLAY").is_none()
-    {
-        return Some("there is no display here".into());
-    }
-    let text_browsers = ["lynx", "w3m", "links", "elinks", "browsh"];
-    if var("BROWSER").is_some_and(|b| text_browsers.iter().any(|t| b.contains(t))) {
-        return Some("BROWSER is a text browser".into());
-    }
-    None
+    crate::browser::unavailable_reason(var)
 }
 
 /// Runs the login screen until the person leaves. Returns the exit code and a line to print
