@@ -17,12 +17,20 @@ use crate::tui::login::executor::{DemoDecide, Storage};
 
 use crate::signals::stop_requested;
 
-/// `tvlogin login`.
+/// `tvlogin login`. With `--json`, every failure ends the output with its `error` event,
+/// those found before any request (configuration, the state file) included.
 pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
-    let paths = Paths::from_env()?;
-    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
-    let config =
-        crate::session::login_config(&paths, (&args).into(), &|var| std::env::var(var).ok(), None)?;
+    let config = match configure(&args).await {
+        Ok(config) => config,
+        Err(e) => {
+            if args.json {
+                let mut reporter =
+                    Reporter::new(OutputMode::Json, std::io::stdout(), std::io::stderr());
+                reporter.error(&e);
+            }
+            return Err(e);
+        }
+    };
     // The login screen runs the device flow; a browser login (asked for, or what `auto`
     // picks here) reports in plain text while the browser does the talking.
     let browser_here = match config.flow {
@@ -43,6 +51,13 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     };
     let qr = plain_qr(mode, args.no_qr);
     run_login_with(&config, mode, qr, args.no_browser).await
+}
+
+/// The login's configuration: flags over the config file's profile over the remembered login.
+async fn configure(args: &LoginArgs) -> Result<LoginConfig, Error> {
+    let paths = Paths::from_env()?;
+    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
+    crate::session::login_config(&paths, args.into(), &|var| std::env::var(var).ok(), None)
 }
 
 /// How plain mode prints the QR code on stderr: only when stderr is a terminal (never into
