@@ -129,7 +129,7 @@ impl SiteCheck {
                 compare(verification_uri, reference, &self.documented)
         {
             warnings.push(format!(
-                "The code page is on {page}, not on the sign-in server's site {issuer}. Make sure {host} belongs to your provider before entering the code."
+                "The code page is on {page}, the sign-in server on {issuer}: enter the code only if {page} is your provider's."
             ));
         }
         Guidance {

@@ -236,6 +236,76 @@ fn snapshot_no_room_for_the_qr() {
     insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
 }
 
+/// A scene whose code is entered on another site than the issuer's (the cross-device warning).
+fn waiting_elsewhere() -> Scene {
+    let mut scene = Scene::new(ColorMode::Ansi256);
+    let t0 = scene.t0;
+    let mut elsewhere = auth(true, None);
+    elsewhere.verification_uri = url("https://device-login.example.net/activate");
+    elsewhere.verification_uri_complete = Some(url(&format!(
+        "https://device-login.example.net/activate?user_code={CODE}"
+    )));
+    update(
+        &mut scene.app,
+        Msg::CodeIssued {
+            attempt: 1,
+            result: Ok(elsewhere),
+            at: t0,
+        },
+        t0,
+    );
+    scene
+}
+
+#[test]
+fn the_cross_device_guidance_is_on_the_device_screen() {
+    // The host on its own beside the code, the one line of advice; no warning for the
+    // issuer's own page, and the warning for another site's.
+    let own = Scene::waiting(ColorMode::Ansi256, true, None);
+    let other = waiting_elsewhere();
+    for (w, h) in [(80, 24), (60, 20)] {
+        let text = lines(&own.app, w, h).0.join("\n");
+        assert!(
+            text.contains("WDJB-MJHT  at login.example.com"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(text.contains("Only enter this code at"), "{w}x{h}:\n{text}");
+        assert!(!text.contains("⚠"), "{w}x{h}:\n{text}");
+        let text = lines(&other.app, w, h).0.join("\n");
+        assert!(
+            text.contains("device-login.example.net"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains("⚠ The code page is on example.net"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(text.contains("Code expires in"), "{w}x{h}:\n{text}");
+    }
+}
+
+#[test]
+fn snapshot_cross_device_guidance_80x24() {
+    let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_cross_device_guidance_60x20() {
+    let scene = Scene::waiting(ColorMode::Ansi256, false, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
+}
+
+#[test]
+fn snapshot_host_warning_80x24() {
+    insta::assert_snapshot!(snapshot(&waiting_elsewhere().app, 80, 24));
+}
+
+#[test]
+fn snapshot_host_warning_60x20() {
+    insta::assert_snapshot!(snapshot(&waiting_elsewhere().app, 60, 20));
+}
+
 #[test]
 fn snapshot_large_terminal() {
     let scene = Scene::waiting(ColorMode::TrueColor, true, None);
@@ -839,6 +909,29 @@ fn snapshot_plain_text_login_output() {
         [format!("https://login.example.com/device?user_code={CODE}")]
     );
     insta::assert_snapshot!(text);
+}
+
+#[test]
+fn plain_text_names_the_host_and_warns_about_another_site() {
+    use tvlogin::login::{OutputMode, Reporter};
+    let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
+    let mut elsewhere = auth(false, None);
+    elsewhere.verification_uri = url("https://device-login.example.net/activate");
+    reporter.device_authorization(&elsewhere, &site().guidance(&elsewhere.verification_uri));
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    assert!(
+        text.contains("     only at:                            device-login.example.net\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Warning: The code page is on example.net, the sign-in server on example.com: enter the code only if example.net is your provider's."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Only enter this code at device-login.example.net, and only if you started this login yourself on this screen. Never enter a code someone sent you."),
+        "{text}"
+    );
 }
 
 #[test]

@@ -356,7 +356,6 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     for warning in &w.guidance.warnings {
         col.wrapped("", &format!("⚠ {warning}"), theme.warn);
     }
-    col.wrapped("", &w.guidance.advice, theme.dim);
     col.blank();
 
     let remaining = w.remaining(now);
@@ -388,6 +387,8 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
         Next::Done => String::new(),
     };
     col.wrapped("", &next, theme.dim);
+    // Whose code to enter (RFC 10027), after the countdown so a small window keeps that.
+    col.wrapped("", &w.guidance.advice, theme.dim);
     match &w.notice {
         Some(Notice::SlowDown { interval }) => col.wrapped(
             "",
