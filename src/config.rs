@@ -1593,4 +1593,63 @@ mod tests {
             assert_eq!(err.exit().code(), 2, "{text}");
         }
     }
+
+    #[test]
+    fn the_flow_is_remembered_and_flags_and_profiles_win() {
+        let file: ConfigFile = toml::from_str(
+            "[profiles.b]\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nflow = \"device\"\n\
+             redirect_port = 8400\nredirect_path = \"/cb\"\n",
+        )
+        .expect("parse");
+        let args = LoginSettings {
+            issuer: Some("https://idp.example".into()),
+            client_id: Some("c".into()),
+            flow: Some(LoginFlow::Browser),
+            ..LoginSettings::default()
+        };
+        let config = LoginConfig::resolve(args, &ConfigFile::default(), Path::new("x"), &|_| None)
+            .expect("resolve");
+        assert_eq!(config.flow, LoginFlow::Browser);
+        let memory = RememberedLogin::of(&config);
+        assert_eq!(memory.flow, Some(LoginFlow::Browser));
+        // `login --profile P` alone again: the remembered flow.
+        let again = LoginConfig::resolve_remembering(
+            LoginSettings::default(),
+            &ConfigFile::default(),
+            Path::new("x"),
+            &|_| None,
+            Some(&memory),
+        )
+        .expect("resolve again");
+        assert_eq!(again.flow, LoginFlow::Browser);
+        // The profile's own flow wins over the remembered one; its redirect settings apply.
+        let profile = LoginConfig::resolve_remembering(
+            LoginSettings {
+                profile: Some("b".into()),
+                ..LoginSettings::default()
+            },
+            &file,
+            Path::new("x"),
+            &|_| None,
+            Some(&memory),
+        )
+        .expect("resolve the profile");
+        assert_eq!(profile.flow, LoginFlow::Device);
+        assert_eq!(profile.redirect.port, Some(8400));
+        assert_eq!(profile.redirect.path.as_deref(), Some("/cb"));
+        // Nothing said: the device flow; the browser wait from its variable.
+        let plain = LoginConfig::resolve(
+            LoginSettings {
+                issuer: Some("https://idp.example".into()),
+                client_id: Some("c".into()),
+                ..LoginSettings::default()
+            },
+            &ConfigFile::default(),
+            Path::new("x"),
+            &|k| (k == BROWSER_TIMEOUT_ENV).then(|| "7".to_owned()),
+        )
+        .expect("resolve plain");
+        assert_eq!(plain.flow, LoginFlow::Device);
+        assert_eq!(plain.redirect.timeout, Duration::from_secs(7));
+    }
 }

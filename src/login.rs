@@ -143,8 +143,16 @@ impl<O: Write, E: Write> Reporter<O, E> {
                         escape(why)
                     ),
                 };
+                let port = redirect.port().unwrap_or(0);
+                let ssh = if opened.as_ref().is_err_and(|why| why.contains("SSH")) {
+                    format!(
+                        "\n  Over SSH, forward the port from your own computer first: ssh -L {port}:127.0.0.1:{port} <this host>\n"
+                    )
+                } else {
+                    String::new()
+                };
                 self.say(&format!(
-                    "\n  {first}\n\n     {url}\n\n  The browser's answer comes back to {redirect} (on this machine only).\n\nWaiting for the browser (up to {}; Ctrl-C to cancel)",
+                    "\n  {first}\n\n     {url}\n{ssh}\n  The browser's answer comes back to {redirect} (on this machine only).\n\nWaiting for the browser (up to {}; Ctrl-C to cancel)",
                     humanize::duration(timeout)
                 ));
             }
@@ -622,58 +630,131 @@ async fn browser_login<O: Write, E: Write>(
     server: &AuthorizationServer,
     no_browser: Option<String>,
 ) -> Result<LoginOutcome, Error> {
-    let callback = Callback::bind(config.redirect.port, config.redirect.path.as_deref()).await?;
-    let redirect = callback.redirect_uri().clone();
-    let prepared = authcode::prepare(
-        &config.client,
-        server,
-        &endpoints.token,
-        &redirect,
-        &config.request,
-    );
+    let login = BrowserLogin::listen(http.clone(), config, endpoints, server.clone()).await?;
     let opened = match no_browser {
         Some(why) => Err(why),
-        None => open_browser(config, &prepared.url).await,
+        None => open_browser(config, &login.url).await,
     };
-    let timeout = config.redirect.timeout;
-    reporter.authorization_url(&prepared.url, &redirect, &opened, timeout);
-    let (query, stream) = tokio::time::timeout(timeout, callback.wait())
-        .await
-        .map_err(|_| Error::Expired { description: None })??;
-    let state = prepared.state.clone();
-    let expected = authcode::Expected {
-        state: &state,
-        issuer: &server.issuer,
-        iss_required: server.iss_supported,
-    };
-    let code = match authcode::judge_callback(&query, &expected) {
-        Ok(code) => code,
-        Err(e) => {
-            authcode::finish(stream, &Err(e.to_string())).await;
-            return Err(e);
-        }
-    };
-    let tokens = authcode::exchange(
-        http,
-        &config.client,
-        server,
-        &endpoints.token,
-        &redirect,
-        prepared,
-        code,
-    )
-    .await;
-    let page = tokens.as_ref().map(|_| ()).map_err(ToString::to_string);
-    authcode::finish(stream, &page).await;
-    Ok(LoginOutcome {
-        tokens: tokens?,
-        endpoints,
-    })
+    reporter.authorization_url(
+        &login.url,
+        &login.redirect,
+        &opened,
+        config.redirect.timeout,
+    );
+    login.finish(config).await
+}
+
+/// A browser login that is listening for its answer: the URL to open in a browser, and what
+/// taking the answer needs. The plain login and the browser-login screen both drive one.
+pub struct BrowserLogin {
+    /// The authorization URL (holds no secret).
+    pub url: Url,
+    /// Where the answer comes back: `http://127.0.0.1:PORT/PATH`.
+    pub redirect: Url,
+    callback: Callback,
+    prepared: authcode::Prepared,
+    server: AuthorizationServer,
+    endpoints: Endpoints,
+    http: Http,
+}
+
+impl BrowserLogin {
+    /// Finds the endpoints and the authorization endpoint, then listens: for a login that
+    /// is a browser login from the start (the browser-login screen).
+    pub async fn start(config: &LoginConfig) -> Result<Self, Error> {
+        let http = Http::new(config.http).map_err(Error::Other)?;
+        let endpoints = resolve_endpoints(&http, config).await?;
+        http.check_url(&endpoints.token)?;
+        let server = authorization_server(&http, config, &endpoints)
+            .await?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{} names no authorization_endpoint, so there is no browser login; use \
+                     --flow device",
+                    server_label(config)
+                ))
+            })?;
+        Self::listen(http, config, endpoints, server).await
+    }
+
+    /// Binds the loopback listener and builds the authorization URL.
+    async fn listen(
+        http: Http,
+        config: &LoginConfig,
+        endpoints: Endpoints,
+        server: AuthorizationServer,
+    ) -> Result<Self, Error> {
+        let callback =
+            Callback::bind(config.redirect.port, config.redirect.path.as_deref()).await?;
+        let redirect = callback.redirect_uri().clone();
+        let prepared = authcode::prepare(
+            &config.client,
+            &server,
+            &endpoints.token,
+            &redirect,
+            &config.request,
+        );
+        Ok(Self {
+            url: prepared.url.clone(),
+            redirect,
+            callback,
+            prepared,
+            server,
+            endpoints,
+            http,
+        })
+    }
+
+    /// Waits for the one answer (up to the configured time: then `Expired`, exit 4), checks
+    /// it, exchanges the code, and leaves the browser on a page saying how it went.
+    pub async fn finish(self, config: &LoginConfig) -> Result<LoginOutcome, Error> {
+        let Self {
+            callback,
+            prepared,
+            server,
+            endpoints,
+            http,
+            redirect,
+            ..
+        } = self;
+        let (query, stream) = tokio::time::timeout(config.redirect.timeout, callback.wait())
+            .await
+            .map_err(|_| Error::Expired { description: None })??;
+        let state = prepared.state.clone();
+        let expected = authcode::Expected {
+            state: &state,
+            issuer: &server.issuer,
+            iss_required: server.iss_supported,
+        };
+        let code = match authcode::judge_callback(&query, &expected) {
+            Ok(code) => code,
+            Err(e) => {
+                authcode::finish(stream, &Err(e.to_string())).await;
+                return Err(e);
+            }
+        };
+        let tokens = authcode::exchange(
+            &http,
+            &config.client,
+            &server,
+            &endpoints.token,
+            &redirect,
+            prepared,
+            code,
+        )
+        .await;
+        let page = tokens.as_ref().map(|_| ()).map_err(ToString::to_string);
+        authcode::finish(stream, &page).await;
+        Ok(LoginOutcome {
+            tokens: tokens?,
+            endpoints,
+        })
+    }
 }
 
 /// Opens the authorization URL; the browser gets no secret (not the client secret's
 /// variable, not its value).
-async fn open_browser(config: &LoginConfig, url: &Url) -> Result<(), String> {
+pub async fn open_browser(config: &LoginConfig, url: &Url) -> Result<(), String> {
     let mut env = crate::child_env::ChildEnv::new();
     if let Some(var) = &config.client_secret_env {
         env = env.without_var(var);

@@ -31,8 +31,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
             return Err(e);
         }
     };
-    // The login screen runs the device flow; a browser login (asked for, or what `auto`
-    // picks here) reports in plain text while the browser does the talking.
+    // A browser login (asked for, or what `auto` picks here) has a screen of its own.
     let browser_here = match config.flow {
         LoginFlow::Device => false,
         LoginFlow::Browser => true,
@@ -41,6 +40,15 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
                 && crate::browser::unavailable_reason(&|v| std::env::var(v).ok()).is_none()
         }
     };
+    if browser_here && !args.json && !args.no_tui && tui::caps::tui_possible() {
+        let ctx = tui::browser_context(&config, args.no_browser);
+        let (exit, summary) =
+            tui::run_browser_login(Arc::new(config), ctx, Paths::from_env()?).await?;
+        if let Some(line) = summary {
+            eprintln!("tvlogin: {}", escape(&line));
+        }
+        return Ok(exit);
+    }
     if !args.json && !args.no_tui && !browser_here && tui::caps::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }

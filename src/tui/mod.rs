@@ -7,6 +7,7 @@
 //!
 //! This module starts a screen and reads what the screens need from the environment.
 
+pub mod browser;
 pub mod caps;
 pub mod dashboard;
 pub mod inspector;
@@ -65,6 +66,34 @@ pub async fn run_login(
     let screen = LoginScreen::new(config, ctx, demo, storage, store_problem, Instant::now())?;
     let ended = run_screen(Box::new(screen)).await?;
     Ok((ended.exit, ended.summary))
+}
+
+/// Runs the browser-login screen until the person leaves. Returns the exit code and a line
+/// to print once the terminal is restored.
+pub async fn run_browser_login(
+    config: Arc<LoginConfig>,
+    ctx: browser::Context,
+    paths: crate::paths::Paths,
+) -> Result<(Exit, Option<String>), Error> {
+    let screen = browser::screen::BrowserScreen::new(config, ctx, paths, Instant::now());
+    let ended = run_screen(Box::new(screen)).await?;
+    Ok((ended.exit, ended.summary))
+}
+
+/// The browser-login screen's context for `config`: `no_browser` (`--no-browser`) or the
+/// environment (SSH, no display) saying why no browser is opened.
+pub fn browser_context(config: &LoginConfig, no_browser_flag: bool) -> browser::Context {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    browser::Context {
+        profile: config.profile.clone(),
+        server: crate::login::server_label(config),
+        colors: caps::colors_for_background(),
+        no_browser: if no_browser_flag {
+            Some("--no-browser was given".into())
+        } else {
+            no_browser_reason(&var)
+        },
+    }
 }
 
 /// SIGTERM, SIGHUP, SIGINT and SIGQUIT (stop), SIGTSTP (suspend) and SIGCONT (resume) as

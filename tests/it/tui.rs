@@ -965,3 +965,60 @@ fn the_demo_footer_keeps_a_approve_q_and_help_at_60_and_40_columns() {
         }
     }
 }
+
+// ----- the browser-login screen (issue 23) -----
+
+/// The browser-login screen waiting for the browser's answer, 62 s in.
+fn browser_waiting(opened: Result<(), String>) -> tvlogin::tui::browser::BrowserApp {
+    use tvlogin::tui::browser::{BrowserApp, Context as BrowserContext, Msg as BrowserMsg};
+    let t0 = Instant::now();
+    let ctx = BrowserContext {
+        profile: "work".into(),
+        server: "https://login.example.com".into(),
+        colors: ColorMode::Ansi256,
+        no_browser: None,
+    };
+    let mut app = BrowserApp::new(ctx, Duration::from_secs(300), t0);
+    tvlogin::tui::browser::update(
+        &mut app,
+        BrowserMsg::Listening {
+            url: url(
+                "https://login.example.com/authorize?response_type=code&client_id=my-cli&state=Zk3x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback",
+            ),
+            redirect: url("http://127.0.0.1:49152/callback"),
+            opened,
+        },
+        t0,
+    );
+    tvlogin::tui::browser::update(&mut app, BrowserMsg::Tick, t0 + Duration::from_secs(62));
+    app
+}
+
+#[test]
+fn snapshot_browser_login_80x24() {
+    insta::assert_snapshot!(snapshot(&browser_waiting(Ok(())), 80, 24));
+}
+
+#[test]
+fn snapshot_browser_login_60x20_without_a_browser() {
+    let app = browser_waiting(Err("this is an SSH session".into()));
+    insta::assert_snapshot!(snapshot(&app, 60, 20));
+}
+
+#[test]
+fn the_browser_login_screen_shows_the_url_the_wait_and_the_keys() {
+    let app = browser_waiting(Ok(()));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let text = lines(&app, w, h).0.join("\n");
+        for want in [
+            "Log in in your browser",
+            "https://login.example.com/authorize",
+            "127.0.0.1:49152",
+            "Gives up in 3m 58s",
+            "copy URL",
+            "q cancel",
+        ] {
+            assert!(text.contains(want), "{w}x{h} lacks {want:?}:\n{text}");
+        }
+    }
+}
