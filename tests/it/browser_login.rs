@@ -17,7 +17,8 @@ fn stand_in_browser(home: &Home) -> PathBuf {
     let script = home.dir.path().join("browser.sh");
     std::fs::write(
         &script,
-        "#!/bin/sh\nprintf '%s\\n' \"$1\" > \"$0.url.tmp\" && mv \"$0.url.tmp\" \"$0.url\"\n",
+        // Shell builtins only: the browser may run without PATH.
+        "#!/bin/sh\nprintf '%s\\n' \"$1\" > \"$0.url\"\n",
     )
     .expect("write the stand-in browser");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
@@ -29,7 +30,10 @@ fn stand_in_browser(home: &Home) -> PathBuf {
 async fn opened_url(script: &Path) -> String {
     let file = PathBuf::from(format!("{}.url", script.display()));
     for _ in 0..200 {
-        if let Ok(text) = std::fs::read_to_string(&file) {
+        // Whole once the line has its end.
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && text.ends_with('\n')
+        {
             return text.trim().to_owned();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -364,4 +368,53 @@ async fn the_device_event_names_the_host_and_warns_about_another_site() {
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.event_names(), ["error"]);
     assert_eq!(run.events()[0]["error"], "insecure_url");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_login_screen_in_a_real_terminal() {
+    use crate::common::pty::{Pty, has};
+    let server = server(ServerConfig::default()).await;
+    let home = Home::new();
+    let script = stand_in_browser(&home);
+    let issuer = server.issuer_str();
+    let browser = script.display().to_string();
+    let mut session = Pty::tvlogin(
+        home.dir.path(),
+        &[
+            "login",
+            "--issuer",
+            &issuer,
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--flow",
+            "browser",
+        ],
+        &[
+            ("TVLOGIN_STORE", "memory"),
+            ("DISPLAY", ":0"),
+            ("BROWSER", &browser),
+        ],
+    );
+    session.wait_for(Duration::from_secs(20), "browser-login screen", |rows| {
+        has(rows, "Log in in your browser")
+    });
+    let url = opened_url(&script).await;
+    session.wait_for(Duration::from_secs(5), "the URL and countdown", |rows| {
+        has(rows, "Gives up in").and(has(rows, "copy URL"))
+    });
+    let redirect = consent(&url, "approve").await;
+    assert_eq!(follow(&redirect).await.status, 200);
+    session.wait_for(Duration::from_secs(15), "success", |rows| {
+        has(rows, "✔ Logged in")
+    });
+    session.send(b"\r");
+    assert_eq!(session.wait_exit().await, 0);
+    assert!(
+        session
+            .rows()
+            .iter()
+            .any(|r| r.contains("tvlogin: logged in")),
+        "{}",
+        session.rows().join("\n")
+    );
 }
