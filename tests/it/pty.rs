@@ -11,7 +11,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::approve_at_the_page;
-use common::pty::{Pty, find_code, has};
+use common::pty::{self, Pty, find_code, has};
 use common::screen::decode_qr;
 use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig};
 
@@ -313,4 +313,61 @@ async fn plain_login_prints_a_qr_code_on_a_terminal_stderr_unless_no_qr() {
         let exit = session.wait_exit().await;
         assert_eq!(exit, 0);
     }
+}
+
+/// Ctrl-Z in a screen that a wrapper script started stops the whole job, as the terminal's
+/// own Ctrl-Z would: the interactive shell gets its prompt back (with only tvlogin stopped,
+/// the script kept waiting and the shell hung), `fg` brings the screen back, `q` leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_z_under_a_wrapper_script_stops_the_job_and_fg_resumes_it() {
+    use base64::Engine as _;
+    let home = common::Home::new();
+    let dir = home.dir.path();
+    let wrapper = dir.join("w.sh");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/bash\n{} \"$@\"\n", env!("CARGO_BIN_EXE_tvlogin")),
+    )
+    .expect("write the wrapper");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+            .expect("make the wrapper executable");
+    }
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let token = format!(
+        "{}.{}.c2ln",
+        b64(serde_json::json!({"alg": "HS256", "typ": "JWT"})),
+        b64(serde_json::json!({"sub": "u1", "name": "Ada"}))
+    );
+    let file = dir.join("token");
+    std::fs::write(&file, token).expect("write the token");
+    let mut shell = pty::command("/bin/bash", dir);
+    shell.args(["--norc", "--noprofile", "-i"]);
+    shell.env("PS1", "READY$ ");
+    shell.env("PATH", std::env::var("PATH").unwrap_or_default());
+    let mut session = Pty::spawn(shell, pty::ROWS, pty::COLS);
+    let limit = Duration::from_secs(20);
+    session.wait_for_text(limit, "READY$");
+    session.send(format!("{} inspect {}\r", wrapper.display(), file.display()).as_bytes());
+    session.wait_for_text(limit, "Full name");
+    session.send(b"\x1a");
+    // The job stopped: the shell says so and prompts again, on the normal screen.
+    session.wait_for(limit, "the shell's prompt after the stop", |rows| {
+        let prompts = rows.iter().filter(|r| r.contains("READY$")).count();
+        (rows.iter().any(|r| r.contains("Stopped")) && prompts >= 2).then_some(())
+    });
+    assert!(
+        !session.screen().alternate_screen(),
+        "still on the alternate screen"
+    );
+    session.send(b"fg\r");
+    session.wait_for(limit, "the inspector again", |rows| has(rows, "Full name"));
+    session.send(b"q");
+    session.wait_for(limit, "the prompt after leaving", |rows| {
+        (!rows.iter().any(|r| r.contains("Full name"))).then_some(())
+    });
+    session.send(b"exit\r");
 }

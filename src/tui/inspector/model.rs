@@ -4,7 +4,6 @@
 use crossterm::event::KeyEvent;
 use serde_json::{Map, Value};
 
-use super::view;
 use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::secret::Secret;
@@ -109,19 +108,6 @@ impl Inspector {
     pub fn for_profile(mut self, profile: &str) -> Self {
         self.profile = Some(profile.to_owned());
         self
-    }
-
-    /// The furthest the body can scroll: its wrapped text's height less the rows it has
-    /// (unlimited while the size is unknown).
-    pub(super) fn max_scroll(&self) -> u16 {
-        if self.size == (0, 0) {
-            return u16::MAX;
-        }
-        view::max_scroll(self)
-    }
-
-    pub(super) fn scroll_to(&mut self, to: u16) {
-        self.scroll = to.min(self.max_scroll());
     }
 
     /// Tabs for one inspected token: the token, then userinfo and introspection when they

@@ -20,6 +20,11 @@ use crate::tui::widgets::bigtext;
 use crate::tui::widgets::qr::Qr;
 use crate::tui::widgets::{centered, gauge};
 
+/// Below this size only a short message (with the URL and code) is shown.
+pub const MIN_WIDTH: u16 = 40;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 12;
+
 /// The narrowest the text column beside the QR code may get.
 const LEFT_MIN: u16 = 36;
 /// The widest it gets; more only spreads the text thin.
@@ -552,8 +557,7 @@ pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
         "",
         &format!(
             "tvlogin: enlarge the window (at least {}x{}).",
-            super::view::MIN_WIDTH,
-            super::view::MIN_HEIGHT
+            MIN_WIDTH, MIN_HEIGHT
         ),
         theme.warn,
     );

@@ -8,17 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
 use super::keys as keymap;
-use super::screens;
+use super::screens::{self, MIN_HEIGHT, MIN_WIDTH};
 use super::{App, Flow};
 use crate::sanitize::escape;
 use crate::tui::keys;
 use crate::tui::text;
 use crate::tui::theme::Theme;
-
-/// Below this size only a short message (with the URL and code) is shown.
-pub const MIN_WIDTH: u16 = 40;
-/// See [`MIN_WIDTH`].
-pub const MIN_HEIGHT: u16 = 12;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
