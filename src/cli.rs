@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, LoginSettings, Provider};
+use crate::oauth::authcode::LoginFlow;
 use crate::oauth::client::AuthMethod;
 use crate::store::Backend;
 
@@ -284,8 +285,8 @@ pub struct LoginArgs {
     /// terminal)
     #[arg(long)]
     pub no_qr: bool,
-    /// One JSON object per line on stdout (events: device_authorization, poll, slow_down,
-    /// tokens, error)
+    /// One JSON object per line on stdout (events: device_authorization, authorization_url,
+    /// poll, slow_down, tokens, error)
     #[arg(long)]
     pub json: bool,
     /// Allow http:// to hosts other than loopback (tokens then cross the network in clear)
@@ -294,6 +295,11 @@ pub struct LoginArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// How to log in: device (a code to enter elsewhere; the default), browser (a browser on
+    /// this machine, authorization code with PKCE), auto (browser when one can be opened here,
+    /// else device). Remembered with the login
+    #[arg(long, value_enum, value_name = "FLOW")]
+    pub flow: Option<LoginFlow>,
 }
 
 /// The flags that say how to log in, for the configuration to merge over the profile (the
@@ -322,6 +328,7 @@ impl From<&LoginArgs> for LoginSettings {
             store: args.store,
             allow_http: args.allow_http,
             timeout: args.timeout,
+            flow: args.flow,
         }
     }
 }
@@ -458,7 +465,8 @@ pub struct ServeArgs {
     /// revoke-jwt-ignored, revoke-refuses-public, revoke-status=N, revoke-delay-ms=N,
     /// no-device-endpoint-discovered, endpoints-only-in-rfc8414, exact-content-type,
     /// client-id-with-basic, never-slow-down, no-interval, errors-with-200,
-    /// id-token-only-on-refresh, introspection-needs-secret
+    /// id-token-only-on-refresh, introspection-needs-secret, device-grant-blocked,
+    /// verification-uri=URL
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
     /// Approve each device authorization this many seconds after it was issued, as if a
@@ -811,6 +819,8 @@ mod tests {
             "--timeout",
             "7",
             "--no-tui",
+            "--flow",
+            "browser",
         ])
         .expect("parse the login flags");
         let Some(super::Command::Login(args)) = cli.command else {
@@ -842,6 +852,7 @@ mod tests {
                 store: Some(crate::store::Backend::File),
                 allow_http: true,
                 timeout: Some(7),
+                flow: Some(crate::oauth::authcode::LoginFlow::Browser),
             }
         );
     }

@@ -46,6 +46,8 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         // A demo never writes the user's keyring or files.
         store: Some(crate::store::Backend::Memory),
         client_secret_env: None,
+        flow: crate::oauth::authcode::LoginFlow::Device,
+        redirect: crate::config::RedirectSettings::default(),
     };
     let mode = if args.json {
         OutputMode::Json

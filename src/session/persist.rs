@@ -393,6 +393,7 @@ pub(super) fn remembered_from_meta(m: &SessionMeta) -> RememberedLogin {
         allow_http: m.allow_http,
         timeout: None,
         session_ended: None,
+        flow: None,
     }
 }
 

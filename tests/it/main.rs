@@ -15,6 +15,7 @@ mod resource_server;
 
 mod browser;
 mod browser_env;
+mod browser_login;
 mod cli;
 mod dashboard;
 mod dashboard_e2e;

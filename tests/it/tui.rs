@@ -9,6 +9,7 @@ use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tvlogin::error::Error;
 use tvlogin::exit::Exit;
+use tvlogin::oauth::crossdevice::SiteCheck;
 use tvlogin::oauth::device::DeviceAuthorization;
 use tvlogin::oauth::discovery::Endpoints;
 use tvlogin::oauth::http::{HttpError, RawResponse};
@@ -32,6 +33,15 @@ fn ctx(colors: ColorMode) -> Context {
         no_browser: Some("this is an SSH session".into()),
         colors,
         hyperlinks: false,
+        site: site(),
+    }
+}
+
+/// The cross-device check as a login against login.example.com sets it up.
+fn site() -> SiteCheck {
+    SiteCheck {
+        reference: Some(url("https://login.example.com")),
+        documented: vec![],
     }
 }
 
@@ -224,6 +234,76 @@ fn snapshot_tiny_terminal() {
 fn snapshot_no_room_for_the_qr() {
     let scene = Scene::waiting(ColorMode::Ansi256, true, None);
     insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
+}
+
+/// A scene whose code is entered on another site than the issuer's (the cross-device warning).
+fn waiting_elsewhere() -> Scene {
+    let mut scene = Scene::new(ColorMode::Ansi256);
+    let t0 = scene.t0;
+    let mut elsewhere = auth(true, None);
+    elsewhere.verification_uri = url("https://device-login.example.net/activate");
+    elsewhere.verification_uri_complete = Some(url(&format!(
+        "https://device-login.example.net/activate?user_code={CODE}"
+    )));
+    update(
+        &mut scene.app,
+        Msg::CodeIssued {
+            attempt: 1,
+            result: Ok(elsewhere),
+            at: t0,
+        },
+        t0,
+    );
+    scene
+}
+
+#[test]
+fn the_cross_device_guidance_is_on_the_device_screen() {
+    // The host on its own beside the code, the one line of advice; no warning for the
+    // issuer's own page, and the warning for another site's.
+    let own = Scene::waiting(ColorMode::Ansi256, true, None);
+    let other = waiting_elsewhere();
+    for (w, h) in [(80, 24), (60, 20)] {
+        let text = lines(&own.app, w, h).0.join("\n");
+        assert!(
+            text.contains("WDJB-MJHT  at login.example.com"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(text.contains("Only enter this code at"), "{w}x{h}:\n{text}");
+        assert!(!text.contains("⚠"), "{w}x{h}:\n{text}");
+        let text = lines(&other.app, w, h).0.join("\n");
+        assert!(
+            text.contains("device-login.example.net"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains("⚠ The code page is on example.net"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(text.contains("Code expires in"), "{w}x{h}:\n{text}");
+    }
+}
+
+#[test]
+fn snapshot_cross_device_guidance_80x24() {
+    let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_cross_device_guidance_60x20() {
+    let scene = Scene::waiting(ColorMode::Ansi256, false, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
+}
+
+#[test]
+fn snapshot_host_warning_80x24() {
+    insta::assert_snapshot!(snapshot(&waiting_elsewhere().app, 80, 24));
+}
+
+#[test]
+fn snapshot_host_warning_60x20() {
+    insta::assert_snapshot!(snapshot(&waiting_elsewhere().app, 60, 20));
 }
 
 #[test]
@@ -819,7 +899,8 @@ fn snapshot_plain_text_login_output() {
     let mut reporter =
         Reporter::new(OutputMode::Plain, Vec::new(), Vec::new()).with_qr(Some(TextPolarity::Plain));
     reporter.starting("work", "https://login.example.com");
-    reporter.device_authorization(&auth(true, None));
+    let shown = auth(true, None);
+    reporter.device_authorization(&shown, &site().guidance(&shown.verification_uri));
     let (_, err) = reporter.into_inner();
     let text = String::from_utf8_lossy(&err).into_owned();
     let rows: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -831,12 +912,38 @@ fn snapshot_plain_text_login_output() {
 }
 
 #[test]
+fn plain_text_names_the_host_and_warns_about_another_site() {
+    use tvlogin::login::{OutputMode, Reporter};
+    let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
+    let mut elsewhere = auth(false, None);
+    elsewhere.verification_uri = url("https://device-login.example.net/activate");
+    reporter.device_authorization(&elsewhere, &site().guidance(&elsewhere.verification_uri));
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    assert!(
+        text.contains("     only at:                            device-login.example.net\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Warning: The code page is on example.net, the sign-in server on example.com: enter the code only if example.net is your provider's."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Only enter this code at device-login.example.net, and only if you started this login yourself on this screen. Never enter a code someone sent you."),
+        "{text}"
+    );
+}
+
+#[test]
 fn plain_text_for_a_loopback_address_says_this_machine() {
     use tvlogin::login::{OutputMode, Reporter};
     let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
     let mut local = auth(true, None);
     local.verification_uri = url("http://127.0.0.1:43127/device");
-    reporter.device_authorization(&local);
+    reporter.device_authorization(
+        &local,
+        &SiteCheck::default().guidance(&local.verification_uri),
+    );
     let (_, err) = reporter.into_inner();
     let text = String::from_utf8_lossy(&err).into_owned();
     assert!(
@@ -855,6 +962,63 @@ fn the_demo_footer_keeps_a_approve_q_and_help_at_60_and_40_columns() {
         let footer = rows.last().cloned().unwrap_or_default();
         for want in ["a approve", "q cancel", "? help"] {
             assert!(footer.contains(want), "{w}x{h}: {footer}");
+        }
+    }
+}
+
+// ----- the browser-login screen (issue 23) -----
+
+/// The browser-login screen waiting for the browser's answer, 62 s in.
+fn browser_waiting(opened: Result<(), String>) -> tvlogin::tui::browser::BrowserApp {
+    use tvlogin::tui::browser::{BrowserApp, Context as BrowserContext, Msg as BrowserMsg};
+    let t0 = Instant::now();
+    let ctx = BrowserContext {
+        profile: "work".into(),
+        server: "https://login.example.com".into(),
+        colors: ColorMode::Ansi256,
+        no_browser: None,
+    };
+    let mut app = BrowserApp::new(ctx, Duration::from_secs(300), t0);
+    tvlogin::tui::browser::update(
+        &mut app,
+        BrowserMsg::Listening {
+            url: url(
+                "https://login.example.com/authorize?response_type=code&client_id=my-cli&state=Zk3x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback",
+            ),
+            redirect: url("http://127.0.0.1:49152/callback"),
+            opened,
+        },
+        t0,
+    );
+    tvlogin::tui::browser::update(&mut app, BrowserMsg::Tick, t0 + Duration::from_secs(62));
+    app
+}
+
+#[test]
+fn snapshot_browser_login_80x24() {
+    insta::assert_snapshot!(snapshot(&browser_waiting(Ok(())), 80, 24));
+}
+
+#[test]
+fn snapshot_browser_login_60x20_without_a_browser() {
+    let app = browser_waiting(Err("this is an SSH session".into()));
+    insta::assert_snapshot!(snapshot(&app, 60, 20));
+}
+
+#[test]
+fn the_browser_login_screen_shows_the_url_the_wait_and_the_keys() {
+    let app = browser_waiting(Ok(()));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let text = lines(&app, w, h).0.join("\n");
+        for want in [
+            "Log in in your browser",
+            "https://login.example.com/authorize",
+            "127.0.0.1:49152",
+            "Gives up in 3m 58s",
+            "copy URL",
+            "q cancel",
+        ] {
+            assert!(text.contains(want), "{w}x{h} lacks {want:?}:\n{text}");
         }
     }
 }

@@ -105,6 +105,12 @@ pub struct Knobs {
     /// JWT access tokens are padded (a `pad` claim) to about this many bytes, as servers that
     /// put every group of a user into the token make them.
     pub access_token_bytes: Option<usize>,
+    /// Device authorization is refused with `unauthorized_client` (HTTP 400), as a tenant with
+    /// a "block device code flow" Conditional Access policy answers.
+    pub device_grant_blocked: bool,
+    /// The device response's `verification_uri` (and the complete URI built from it) points
+    /// here instead of this server's own `/device` page: a verification page on another host.
+    pub verification_uri: Option<String>,
 }
 
 impl Knobs {
@@ -154,6 +160,8 @@ impl Knobs {
             introspection_needs_secret: self.introspection_needs_secret
                 || other.introspection_needs_secret,
             access_token_bytes: self.access_token_bytes.or(other.access_token_bytes),
+            device_grant_blocked: self.device_grant_blocked || other.device_grant_blocked,
+            verification_uri: self.verification_uri.or(other.verification_uri),
         }
     }
 }

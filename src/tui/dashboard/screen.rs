@@ -20,6 +20,7 @@ use crate::exit::Exit;
 use crate::sanitize::escape;
 use crate::session::{self, ProfileStatus, StepOutcome, TokenKind, collect};
 use crate::store::state::SessionMeta;
+use crate::tui::browser::screen::BrowserScreen;
 use crate::tui::inspector::screen::InspectorScreen;
 use crate::tui::login::executor::Storage;
 use crate::tui::login::screen::LoginScreen;
@@ -32,7 +33,7 @@ enum Reply {
     Msg(Msg),
     /// The token is a secret, so its Debug is redacted.
     Clipboard(crate::secret::Secret<String>, Msg),
-    LoginReady(Result<Box<LoginScreen>, String>),
+    LoginReady(Result<Box<dyn Screen>, String>),
 }
 
 /// Shows the dashboard until the person leaves; returns the exit code.
@@ -450,14 +451,30 @@ pub fn row_for(file: &ConfigFile, status: ProfileStatus) -> Row {
 }
 
 /// The login screen for `profile`, set up off the dashboard's loop (reading the config and
-/// probing the keyring take a moment); why not, escaped.
+/// probing the keyring take a moment); why not, escaped. The profile's flow decides which:
+/// the browser-login screen for `browser` (and for `auto` where a browser can be opened),
+/// else the device flow's.
 async fn prepare_login(
     ctx: &session::Context,
     profile: &str,
     meta: Option<&SessionMeta>,
-) -> Result<Box<LoginScreen>, String> {
+) -> Result<Box<dyn Screen>, String> {
     let config = login_config(ctx, profile, meta)
         .map_err(|e| escape(&format!("cannot log in to {profile} from here: {e}")))?;
+    let browser_ctx = crate::tui::browser_context(&config, false);
+    let browser = match config.flow {
+        crate::oauth::authcode::LoginFlow::Device => false,
+        crate::oauth::authcode::LoginFlow::Browser => true,
+        crate::oauth::authcode::LoginFlow::Auto => browser_ctx.no_browser.is_none(),
+    };
+    if browser {
+        return Ok(Box::new(BrowserScreen::new(
+            Arc::new(config),
+            browser_ctx,
+            ctx.paths.clone(),
+            std::time::Instant::now(),
+        )));
+    }
     let screen = async {
         // The dashboard's own directories (not re-read from the environment).
         let app_ctx =
@@ -482,7 +499,7 @@ async fn prepare_login(
     };
     screen
         .await
-        .map(Box::new)
+        .map(|s| Box::new(s) as Box<dyn Screen>)
         .map_err(|e| escape(&format!("login to {profile}: {e}")))
 }
 

@@ -342,9 +342,13 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
         Span::styled("2 ", theme.key),
         Span::raw(format!("Enter the code{shown_above}")),
     ]));
+    // The host on its own, beside the code: where the code belongs is the one thing a
+    // phished person gets wrong (RFC 10027).
     col.line(Line::from(vec![
         Span::raw("  "),
         Span::styled(escape(code), theme.code),
+        Span::raw("  at "),
+        Span::styled(w.guidance.host.clone(), theme.title),
     ]));
     if qr.is_some() {
         let how = if w.auth.verification_uri_complete.is_some() {
@@ -353,6 +357,9 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
             "or scan the QR code, then type the code"
         };
         col.wrapped("  ", how, theme.dim);
+    }
+    for warning in &w.guidance.warnings {
+        col.wrapped("", &format!("⚠ {warning}"), theme.warn);
     }
     col.blank();
 
@@ -385,6 +392,8 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
         Next::Done => String::new(),
     };
     col.wrapped("", &next, theme.dim);
+    // Whose code to enter (RFC 10027), after the countdown so a small window keeps that.
+    col.wrapped("", &w.guidance.advice, theme.dim);
     match &w.notice {
         Some(Notice::SlowDown { interval }) => col.wrapped(
             "",
@@ -561,7 +570,7 @@ pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
             );
             col.wrapped(
                 "",
-                &format!("Code {}", escape(&w.auth.user_code)),
+                &format!("Code {} at {}", escape(&w.auth.user_code), w.guidance.host),
                 theme.code,
             );
         }

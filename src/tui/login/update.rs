@@ -69,8 +69,10 @@ pub fn update(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
                     let next = poller.first(at);
                     // Encoded here, once per code; the view only draws it.
                     let qr = QrMatrix::encode(auth.qr_url().as_str());
+                    let guidance = app.ctx.site.guidance(&auth.verification_uri);
                     app.flow = Flow::Waiting(Box::new(Waiting {
                         auth,
+                        guidance,
                         qr,
                         issued: at,
                         poller,
