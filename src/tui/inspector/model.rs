@@ -68,6 +68,12 @@ pub struct Inspector {
     /// text ends.
     pub size: (u16, u16),
     pub(super) dirty: bool,
+    /// Each claim's explanation (what it means, where it is defined) is shown; folded away
+    /// by default so the verdict, the checks and the values fit.
+    pub explain: bool,
+    /// Shown by the dashboard (over its list): `q` goes back rather than quitting, and hints
+    /// name nothing that needs a command-line flag.
+    pub inside_dashboard: bool,
 }
 
 /// Inputs to [`update`](super::update::update).
@@ -102,12 +108,15 @@ impl Inspector {
             profile: None,
             size: (0, 0),
             dirty: true,
+            explain: false,
+            inside_dashboard: false,
         }
     }
 
-    /// The same, naming the profile the tokens belong to.
+    /// The same, naming the profile the tokens belong to: the dashboard's inspector.
     pub fn for_profile(mut self, profile: &str) -> Self {
         self.profile = Some(profile.to_owned());
+        self.inside_dashboard = true;
         self
     }
 

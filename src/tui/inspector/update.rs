@@ -84,6 +84,10 @@ pub fn update(m: &mut Inspector, msg: Msg) {
                     m.reveal = !m.reveal;
                     m.scroll_to(m.scroll);
                 }
+                Action::Explain => {
+                    m.explain = !m.explain;
+                    m.scroll_to(m.scroll);
+                }
                 Action::Help => m.help = true,
             }
         }

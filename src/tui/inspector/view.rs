@@ -200,17 +200,73 @@ fn masked(raw: &str) -> String {
     )
 }
 
+/// A token's tab, answer first: the verdict, each check, the clock and the notes; then the
+/// header and the claims (their explanations folded behind `e`).
 fn token_view<'a>(report: &Report, raw: &str, m: &Inspector, theme: &Theme) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     let raw = crate::token::jwt::clean(raw);
     out.push(Line::from(vec![
-        Span::styled("token  ", theme.dim),
+        Span::styled("token    ", theme.dim),
         Span::raw(if m.reveal {
             escape(raw)
         } else {
             masked(&escape(raw))
         }),
     ]));
+    let judgement = report.judge_at(m.now);
+    let style = match judgement.verdict {
+        Verdict::Verified => theme.ok,
+        Verdict::Invalid => theme.error,
+        Verdict::Unverified => theme.warn,
+    };
+    out.push(Line::from(vec![
+        Span::styled("Verdict  ", theme.title),
+        Span::styled(judgement.verdict.badge(), style),
+        Span::raw(format!(
+            "  {}",
+            escape(&for_place(&judgement.reason, m.inside_dashboard))
+        )),
+    ]));
+    let checks = live_checks(report, m.now);
+    if !checks.is_empty() {
+        out.push(Line::raw(""));
+        out.push(heading("Checks", theme));
+        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &checks {
+            let (mark, style) = match c.outcome {
+                Outcome::Passed(_) => ("✓ passed     ", theme.ok),
+                Outcome::Failed(_) => ("✗ failed     ", theme.error),
+                Outcome::NotChecked(_) => ("– not checked", theme.dim),
+            };
+            out.push(Line::from(vec![
+                Span::raw(format!("  {:<width$}  ", c.name)),
+                Span::styled(mark, style),
+                Span::raw(format!(
+                    "  {}",
+                    escape(&for_place(c.outcome.detail(), m.inside_dashboard))
+                )),
+            ]));
+        }
+    }
+    if let Some(skew) = report.skew {
+        let style = if skew.seconds.abs() > verify::CLOCK_SKEW {
+            theme.error
+        } else if skew.seconds.abs() > 1 {
+            theme.warn
+        } else {
+            theme.dim
+        };
+        out.push(Line::from(vec![
+            Span::styled("Clock    ", theme.title),
+            Span::styled(skew.describe(), style),
+        ]));
+    }
+    for note in &report.notes {
+        out.push(Line::styled(
+            format!("Note: {}", escape(&for_place(note, m.inside_dashboard))),
+            theme.warn,
+        ));
+    }
     match &report.decoded {
         Decoded::Jws(j) => {
             out.push(Line::raw(""));
@@ -245,55 +301,29 @@ fn token_view<'a>(report: &Report, raw: &str, m: &Inspector, theme: &Theme) -> V
             ));
         }
     }
-    let checks = live_checks(report, m.now);
-    if !checks.is_empty() {
-        out.push(Line::raw(""));
-        out.push(heading("Verification", theme));
-        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
-        for c in &checks {
-            let (mark, style) = match c.outcome {
-                Outcome::Passed(_) => ("✓ passed     ", theme.ok),
-                Outcome::Failed(_) => ("✗ failed     ", theme.error),
-                Outcome::NotChecked(_) => ("– not checked", theme.dim),
-            };
-            out.push(Line::from(vec![
-                Span::raw(format!("  {:<width$}  ", c.name)),
-                Span::styled(mark, style),
-                Span::raw(format!("  {}", escape(c.outcome.detail()))),
-            ]));
-        }
-    }
-    let judgement = report.judge_at(m.now);
-    let style = match judgement.verdict {
-        Verdict::Verified => theme.ok,
-        Verdict::Invalid => theme.error,
-        Verdict::Unverified => theme.warn,
-    };
-    out.push(Line::raw(""));
-    out.push(Line::from(vec![
-        Span::styled("Verdict  ", theme.title),
-        Span::styled(judgement.verdict.badge(), style),
-        Span::raw(format!("  {}", escape(&judgement.reason))),
-    ]));
-    if let Some(skew) = report.skew {
-        let style = if skew.seconds.abs() > verify::CLOCK_SKEW {
-            theme.error
-        } else if skew.seconds.abs() > 1 {
-            theme.warn
-        } else {
-            theme.dim
-        };
-        out.push(Line::raw(""));
-        out.push(Line::from(vec![
-            Span::styled("Clock  ", theme.title),
-            Span::styled(skew.describe(), style),
-        ]));
-    }
-    for note in &report.notes {
-        out.push(Line::raw(""));
-        out.push(Line::styled(format!("Note: {}", escape(note)), theme.warn));
-    }
     out
+}
+
+/// A check's detail or a note as it should read where it is shown: inside the dashboard no
+/// flag can be passed, so a "pass --flag" hint says instead that nothing here names it.
+pub fn for_place(text: &str, inside_dashboard: bool) -> String {
+    if !inside_dashboard {
+        return text.to_owned();
+    }
+    match text.find(": pass --").or_else(|| text.find(" (pass --")) {
+        Some(at) => {
+            let head = &text[..at];
+            let tail = &text[at..];
+            // Keep whatever follows the hint's parenthesis ("; an opaque token …").
+            let rest = if tail.starts_with(" (") {
+                tail.find(')').map(|end| &tail[end + 1..]).unwrap_or("")
+            } else {
+                ""
+            };
+            format!("{head} (the profile names none){rest}")
+        }
+        None => text.to_owned(),
+    }
 }
 
 fn table<'a>(
@@ -352,6 +382,9 @@ fn table<'a>(
             for part in hang(&format!("{} · {}", v.local, v.utc)) {
                 out.push(Line::styled(format!("{pad}{part}"), theme.dim));
             }
+        }
+        if !m.explain {
+            continue;
         }
         let about = match entry {
             Some(e) => format!("{} ({})", e.about, e.spec),
