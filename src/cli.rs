@@ -223,13 +223,14 @@ pub struct LoginArgs {
     /// Profile in config.toml to read settings from (and, later, to store tokens under)
     #[arg(long, env = config::PROFILE_ENV, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Issuer URL; endpoints come from its discovery document
+    /// Issuer URL; endpoints come from its metadata (the OpenID and RFC 8414 documents,
+    /// merged), and each endpoint flag below replaces its discovered value on its own
     #[arg(long, env = config::ISSUER_ENV, value_name = "URL")]
     pub issuer: Option<String>,
-    /// Device authorization endpoint (instead of discovery; needs --token-endpoint)
+    /// Device authorization endpoint (over discovery; without --issuer, needs --token-endpoint)
     #[arg(long, value_name = "URL")]
     pub device_authorization_endpoint: Option<String>,
-    /// Token endpoint (instead of discovery; needs --device-authorization-endpoint)
+    /// Token endpoint (over discovery; without --issuer, needs --device-authorization-endpoint)
     #[arg(long, value_name = "URL")]
     pub token_endpoint: Option<String>,
     /// JWKS URL, for checking token signatures
@@ -445,11 +446,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// Which provider's documented behaviour to replay (hostile: RFC behaviour whose free text
-    /// carries terminal controls, for testing a client's escaping)
+    /// carries terminal controls, for testing a client's escaping; dot: django-oauth-toolkit's
+    /// rules: no device endpoint in discovery, revocation and introspection only in the RFC
+    /// 8414 document, exact form content type, client_id in the body with Basic, no
+    /// slow_down, the ID token only with a refresh)
     #[arg(
         long,
         default_value = "rfc",
-        value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile"
+        value_name = "rfc|github|google|microsoft|auth0|keycloak|hostile|dot"
     )]
     pub quirks: tvlogin_server::Quirks,
     /// Polling interval the server asks for, in seconds
@@ -463,9 +467,16 @@ pub struct ServeArgs {
     pub access_token_ttl: u64,
     /// A real server's behaviour to replay (repeatable): refresh-delay-ms=N,
     /// refresh-errors-empty, lowercase-token-type, revoke-jwt-unsupported,
-    /// revoke-refuses-public, revoke-status=N, revoke-delay-ms=N
+    /// revoke-jwt-ignored, revoke-refuses-public, revoke-status=N, revoke-delay-ms=N,
+    /// no-device-endpoint-discovered, endpoints-only-in-rfc8414, exact-content-type,
+    /// client-id-with-basic, never-slow-down, no-interval, errors-with-200,
+    /// id-token-only-on-refresh, introspection-needs-secret
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
+    /// Approve each device authorization this many seconds after it was issued, as if a
+    /// person had (for scripts; `demo --approve-after` does the same)
+    #[arg(long, value_name = "SECS")]
+    pub approve_after: Option<u64>,
 }
 
 /// Flags of `tvlogin inspect`.
@@ -492,6 +503,10 @@ pub struct InspectArgs {
     /// Client id for introspecting opaque tokens (RFC 7662)
     #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
+    /// RFC 7662 introspection endpoint, over the one the issuer's metadata names (or without
+    /// --issuer)
+    #[arg(long, value_name = "URL")]
+    pub introspection_endpoint: Option<String>,
     /// Name of the environment variable holding the client secret for introspection
     #[arg(long, value_name = "VAR")]
     pub client_secret_env: Option<String>,

@@ -199,6 +199,18 @@ pub struct EndpointOverrides {
 }
 
 impl EndpointOverrides {
+    /// The settings as discovery's explicit endpoints, each replacing its discovered value.
+    pub fn explicit(&self) -> crate::oauth::discovery::Explicit<'_> {
+        crate::oauth::discovery::Explicit {
+            device_authorization: self.device_authorization.as_ref(),
+            token: self.token.as_ref(),
+            jwks_uri: self.jwks_uri.as_ref(),
+            revocation: self.revocation.as_ref(),
+            introspection: self.introspection.as_ref(),
+            userinfo: self.userinfo.as_ref(),
+        }
+    }
+
     /// Applies the given settings over `base`.
     pub fn apply(&self, mut base: Endpoints) -> Endpoints {
         let pick = |o: &Option<Url>, b: &mut Option<Url>| {
@@ -396,22 +408,15 @@ impl LoginConfig {
             .profile
             .clone()
             .unwrap_or_else(|| DEFAULT_PROFILE.into());
-        let profile = match file.profiles.get(&profile_name) {
-            Some(p) => p.clone(),
-            // Naming a profile that does not exist is a typo unless the flags say everything.
-            None if args.profile.is_some()
-                && args.issuer.is_none()
-                && args.provider.is_none()
-                && args.token_endpoint.is_none() =>
-            {
-                return Err(Error::Usage(format!(
-                    "no profile named {profile_name:?} in {} (profiles there: {})",
-                    config_path.display(),
-                    list_or_none(file.profiles.keys())
-                )));
-            }
-            None => Profile::default(),
-        };
+        // A profile the config file does not define is a new one: the flags must say
+        // everything, and when they do not, what is missing is reported as it would be
+        // without --profile (the unknown name only when nothing names a server at all).
+        let unknown_profile = args.profile.is_some() && !file.profiles.contains_key(&profile_name);
+        let profile = file
+            .profiles
+            .get(&profile_name)
+            .cloned()
+            .unwrap_or_default();
         let or =
             |flag: &Option<String>, prof: &Option<String>| flag.clone().or_else(|| prof.clone());
         let url = |name: &str, value: Option<String>| -> Result<Option<Url>, Error> {
@@ -470,20 +475,20 @@ impl LoginConfig {
             &issuer,
             &preset,
         ) {
-            (Some(device), Some(token), _, _) => EndpointSource::Fixed(
-                overrides.apply(Endpoints {
-                    issuer: issuer
-                        .as_ref()
-                        .map(|i| i.as_str().trim_end_matches('/').to_owned()),
+            // With an issuer, its metadata is read and each endpoint setting replaces its
+            // discovered value on its own (login::resolve_endpoints).
+            (_, _, Some(issuer), _) => EndpointSource::Discover(issuer.clone()),
+            (Some(device), Some(token), None, _) => {
+                EndpointSource::Fixed(overrides.apply(Endpoints {
+                    issuer: None,
                     device_authorization: device.clone(),
                     token: token.clone(),
                     jwks_uri: None,
                     revocation: None,
                     introspection: None,
                     userinfo: None,
-                }),
-            ),
-            (_, _, Some(issuer), _) => EndpointSource::Discover(issuer.clone()),
+                }))
+            }
             (_, _, None, Some(preset)) => {
                 EndpointSource::Fixed(overrides.apply(preset.endpoints.clone()))
             }
@@ -498,6 +503,15 @@ impl LoginConfig {
                     "--token-endpoint needs --device-authorization-endpoint too (or use --issuer)"
                         .into(),
                 ));
+            }
+            (None, None, None, None) if unknown_profile => {
+                return Err(Error::Usage(format!(
+                    "no profile named {profile_name:?} in {} (profiles there: {}); to create \
+                     it, name the server: --issuer URL, --provider NAME, or \
+                     --device-authorization-endpoint and --token-endpoint",
+                    config_path.display(),
+                    list_or_none(file.profiles.keys())
+                )));
             }
             (None, None, None, None) => {
                 return Err(Error::Usage(format!(
@@ -624,6 +638,7 @@ impl RememberedLogin {
             resources: config.request.resources.clone(),
             allow_http: config.http.allow_http,
             timeout: Some(config.http.timeout.as_secs()),
+            session_ended: None,
         }
     }
 
@@ -1139,6 +1154,119 @@ mod tests {
             "https://github.com/login/oauth/access_token"
         );
         assert!(fixed(&config).revocation.is_some());
+    }
+
+    /// With an issuer, every endpoint setting replaces its discovered value on its own (the
+    /// metadata is read, then the settings applied); without one, the device and token
+    /// endpoints are both needed. The profile's name changes none of it.
+    #[test]
+    fn endpoint_settings_override_discovery_one_by_one() {
+        let d = "https://idp.example/device";
+        let t = "https://idp.example/token";
+        let r = "https://idp.example/revoke";
+        let discover = Ok("discover");
+        let fixed = Ok("fixed");
+        // issuer, device, token, revocation, profile → source, or the error's words.
+        type Row<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<&'a str, &'a str>,
+        );
+        let iss = Some("https://idp.example");
+        let table: Vec<Row<'_>> = vec![
+            (iss, None, None, None, None, discover),
+            (iss, Some(d), None, None, None, discover),
+            (iss, None, Some(t), None, None, discover),
+            (iss, Some(d), Some(t), Some(r), None, discover),
+            (iss, None, None, Some(r), Some("newprof"), discover),
+            (None, Some(d), Some(t), None, None, fixed),
+            (None, Some(d), Some(t), None, Some("newprof"), fixed),
+            (
+                None,
+                Some(d),
+                None,
+                None,
+                None,
+                Err("needs --token-endpoint too"),
+            ),
+            (
+                None,
+                Some(d),
+                None,
+                None,
+                Some("newprof"),
+                Err("needs --token-endpoint too"),
+            ),
+            (
+                None,
+                None,
+                Some(t),
+                None,
+                Some("newprof"),
+                Err("needs --device-authorization-endpoint too"),
+            ),
+            (
+                None,
+                None,
+                None,
+                Some(r),
+                Some("newprof"),
+                Err("no profile named \"newprof\""),
+            ),
+            (
+                None,
+                None,
+                None,
+                None,
+                Some("newprof"),
+                Err("no profile named \"newprof\""),
+            ),
+            (
+                None,
+                None,
+                None,
+                None,
+                None,
+                Err("no authorization server given"),
+            ),
+        ];
+        for (issuer, device, token, revocation, profile, want) in table {
+            let args = LoginSettings {
+                profile: profile.map(str::to_owned),
+                issuer: issuer.map(str::to_owned),
+                device_authorization_endpoint: device.map(str::to_owned),
+                token_endpoint: token.map(str::to_owned),
+                revocation_endpoint: revocation.map(str::to_owned),
+                client_id: Some("c".into()),
+                ..LoginSettings::default()
+            };
+            let row = format!("{issuer:?} {device:?} {token:?} {revocation:?} {profile:?}");
+            match (resolve(args, "[profiles.work]\nclient_id = 'w'\n"), want) {
+                (Ok(config), Ok(kind)) => {
+                    let got = match &config.source {
+                        EndpointSource::Discover(_) => "discover",
+                        EndpointSource::Fixed(_) => "fixed",
+                    };
+                    assert_eq!(got, kind, "{row}");
+                    fn set(u: &Option<Url>) -> Option<&str> {
+                        u.as_ref().map(Url::as_str)
+                    }
+                    if kind == "discover" {
+                        assert_eq!(set(&config.overrides.device_authorization), device, "{row}");
+                        assert_eq!(set(&config.overrides.token), token, "{row}");
+                        assert_eq!(set(&config.overrides.revocation), revocation, "{row}");
+                    }
+                }
+                (Err(e), Err(words)) => {
+                    assert!(e.to_string().contains(words), "{row}: {e}");
+                    assert_eq!(e.exit().code(), 2, "{row}");
+                }
+                (got, want) => panic!("{row}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

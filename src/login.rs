@@ -321,8 +321,20 @@ pub async fn resolve_endpoints(http: &Http, config: &LoginConfig) -> Result<Endp
     match &config.source {
         EndpointSource::Fixed(endpoints) => Ok(endpoints.clone()),
         EndpointSource::Discover(issuer) => {
-            let found = discovery::discover(http, issuer).await?;
-            Ok(config.overrides.apply(found))
+            let explicit = config.overrides.explicit();
+            match discovery::fetch_metadata(http, issuer).await {
+                Ok(metadata) => metadata.endpoints(explicit),
+                // Both endpoints a login needs were given: an issuer without metadata only
+                // costs the optional ones.
+                Err(_) if explicit.device_authorization.is_some() && explicit.token.is_some() => {
+                    let empty = discovery::Metadata {
+                        issuer: issuer.as_str().trim_end_matches('/').to_owned(),
+                        ..discovery::Metadata::default()
+                    };
+                    empty.endpoints(explicit)
+                }
+                Err(e) => Err(e),
+            }
         }
     }
 }

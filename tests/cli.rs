@@ -398,3 +398,206 @@ async fn exec_exits_126_and_127_like_shells() {
         assert!(run.stderr.contains(message), "{command}: {}", run.stderr);
     }
 }
+
+/// `login --json` ends with its error event whatever fails, configuration errors found
+/// before any request included, and a new profile name does not hide the real problem.
+#[tokio::test]
+async fn login_json_ends_every_failure_with_an_error_event() {
+    let home = Home::new();
+    home.config("[profiles.work]\nclient_id = 'w'\n");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "login",
+                "--json",
+                "--device-authorization-endpoint",
+                "https://idp.example/device",
+                "--client-id",
+                "c",
+                "--profile",
+                "newprof",
+            ],
+            "needs --token-endpoint too",
+        ),
+        (
+            &["login", "--json", "--profile", "newprof"],
+            "no profile named \"newprof\"",
+        ),
+        (&["login", "--json"], "no authorization server given"),
+        (
+            &[
+                "login",
+                "--json",
+                "--issuer",
+                "not a url",
+                "--client-id",
+                "c",
+            ],
+            "--issuer",
+        ),
+    ];
+    for (args, words) in cases {
+        let run = home.run(args).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        let last = run.events().pop().unwrap_or_default();
+        assert_eq!(last["event"], "error", "{args:?}: {}", run.stdout);
+        assert_eq!(last["exit_code"], 2, "{args:?}: {last}");
+        let description = last["error_description"].as_str().unwrap_or_default();
+        assert!(description.contains(words), "{args:?}: {last}");
+        assert!(run.stderr.contains(words), "{args:?}: {}", run.stderr);
+    }
+    // Without --json, stdout stays empty.
+    let plain = home.run(&["login", "--profile", "newprof"]).await;
+    assert_eq!((plain.code, plain.stdout.as_str()), (2, ""));
+}
+
+/// `serve` logs one line per request on stderr, with no secret in any line; it prints the
+/// approve command at start-up, and `--approve-after` approves each code on its own.
+#[tokio::test]
+async fn serve_logs_each_request_without_secrets_and_approves_after() {
+    let home = Home::new();
+    let mut child = home
+        .command(
+            &[
+                "serve",
+                "--quirks",
+                "dot",
+                "--interval",
+                "1",
+                "--approve-after",
+                "1",
+            ],
+            &[],
+        )
+        .spawn()
+        .expect("spawn tvlogin serve");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let issuer = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::io::BufReader::new(stdout).lines().next_line(),
+    )
+    .await
+    .expect("serve printed nothing")
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    assert!(issuer.starts_with("http://127.0.0.1:"), "{issuer}");
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = {
+        let log = std::sync::Arc::clone(&log);
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                log.lock().map(|mut l| l.push(line)).ok();
+            }
+        })
+    };
+
+    // A device code the test knows, polled once, so the log can be searched for it.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let answer: serde_json::Value = http
+        .post(format!("{issuer}/device_authorization"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("client_id={DEMO_CLIENT_ID}"))
+        .send()
+        .await
+        .expect("device authorization")
+        .json()
+        .await
+        .expect("device answer");
+    let device_code = answer["device_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!device_code.is_empty(), "{answer}");
+    let _ = http
+        .post(format!("{issuer}/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code={device_code}&client_id={DEMO_CLIENT_ID}"
+        ))
+        .send()
+        .await;
+
+    // A whole login of a confidential client, approved by --approve-after.
+    let env = [
+        ("TVLOGIN_STORE", "file"),
+        ("SECRET", tvlogin_server::BASIC_CLIENT_SECRET),
+    ];
+    let device_endpoint = format!("{issuer}/device_authorization");
+    let login = home
+        .run_with_env(
+            &[
+                "login",
+                "--json",
+                "--issuer",
+                &issuer,
+                "--device-authorization-endpoint",
+                &device_endpoint,
+                "--client-id",
+                tvlogin_server::BASIC_CLIENT_ID,
+                "--client-secret-env",
+                "SECRET",
+                "--scope",
+                "openid offline_access",
+            ],
+            &env,
+        )
+        .await;
+    assert_eq!(login.code, 0, "{}{}", login.stdout, login.stderr);
+    let refresh = home.run_with_env(&["refresh"], &env).await;
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    let token = home.run_with_env(&["token"], &env).await;
+    let access = token.stdout.trim().to_owned();
+    assert!(!access.is_empty(), "{}", token.stderr);
+    let stored = common::read_json(&home.tokens_file());
+    let refresh_token = stored["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().await.ok();
+    let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+    let text = log.lock().map(|l| l.join("\n")).unwrap_or_default();
+
+    assert!(
+        text.contains(&format!(
+            "curl -d 'user_code=CODE&action=approve' {issuer}/device"
+        )),
+        "{text}"
+    );
+    for want in [
+        "GET /.well-known/oauth-authorization-server -> 200",
+        "POST /device_authorization client=tvlogin-basic (basic) -> 200 user_code=",
+        "POST /token grant=device_code client=tvlogin-demo -> 400 authorization_pending",
+        "POST /token grant=device_code client=tvlogin-basic (basic) -> 200 tokens (refresh token)",
+        "POST /token grant=refresh_token client=tvlogin-basic (basic) -> 200 tokens (refresh token, id token)",
+        "(--approve-after 1)",
+    ] {
+        assert!(
+            text.contains(want),
+            "{want:?} missing from the log:\n{text}"
+        );
+    }
+    assert!(text.contains("approved "), "{text}");
+    // The banner names the built-in clients' fixed secrets; the request lines name none.
+    let requests = text.split("Ctrl-C stops").nth(1).unwrap_or_default();
+    assert!(requests.lines().count() >= 8, "{text}");
+    for secret in [
+        device_code.as_str(),
+        access.as_str(),
+        refresh_token.as_str(),
+        tvlogin_server::BASIC_CLIENT_SECRET,
+        "Basic ",
+    ] {
+        assert!(!secret.is_empty());
+        assert!(
+            !requests.contains(secret),
+            "a secret in the log: {secret}\n{text}"
+        );
+    }
+}

@@ -55,6 +55,11 @@ fn args(
     } else {
         args.issuer = Some(server.issuer_str());
     }
+    if quirks == Quirks::Dot {
+        // Its discovery names no device endpoint: the flag alone fills it in.
+        args.device_authorization_endpoint =
+            Some(server.device_authorization_endpoint().to_string());
+    }
     args
 }
 
@@ -118,6 +123,13 @@ async fn every_quirks_profile_with_every_client_authentication() {
             Quirks::Google => {
                 assert!(tokens.access_token.secret().starts_with("ya29."), "{what}");
                 assert!(tokens.id_token.is_some(), "{what}");
+            }
+            Quirks::Dot => {
+                assert_eq!(tokens.access_token.secret().len(), 30, "{what}");
+                assert!(
+                    tokens.id_token.is_none(),
+                    "{what}: only a refresh brings one"
+                );
             }
             _ => {
                 let claims = tvlogin::token::unverified_claims(tokens.access_token.secret())
@@ -334,6 +346,12 @@ async fn expiry_exits_4_for_every_quirks_profile() {
             } else {
                 args.extend(["--issuer".into(), server.issuer_str()]);
             }
+            if quirks == Quirks::Dot {
+                args.extend([
+                    "--device-authorization-endpoint".into(),
+                    server.device_authorization_endpoint().to_string(),
+                ]);
+            }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             (quirks, Home::new().run(&args).await)
         }));
@@ -353,4 +371,188 @@ async fn expiry_exits_4_for_every_quirks_profile() {
             "{quirks}"
         );
     }
+}
+
+/// The whole life of a session against a server with django-oauth-toolkit's rules
+/// (`Quirks::Dot`): no device endpoint in discovery, revocation and introspection only in the
+/// RFC 8414 document, an exact form content type, `client_id` in the body with HTTP Basic,
+/// opaque tokens, the ID token only with a refresh. Each step fails if one of the client's
+/// fixes is removed: the lone `--device-authorization-endpoint` (login), `client_id` beside
+/// Basic (every request), the merged metadata (introspection, revocation), the ID token
+/// fetched by a refresh (`token --id-token`), and why introspection was not attempted.
+#[tokio::test]
+async fn a_django_oauth_toolkit_session_from_login_to_logout() {
+    let server = server(ServerConfig {
+        quirks: Quirks::Dot,
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 1,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let issuer = server.issuer_str();
+    let home = Home::new();
+    let env = [
+        ("TVLOGIN_STORE", "file"),
+        ("DOT_SECRET", BASIC_CLIENT_SECRET),
+    ];
+    let login = home
+        .run_with_env(
+            &[
+                "login",
+                "--issuer",
+                &issuer,
+                "--device-authorization-endpoint",
+                server.device_authorization_endpoint().as_str(),
+                "--client-id",
+                BASIC_CLIENT_ID,
+                "--auth",
+                "basic",
+                "--client-secret-env",
+                "DOT_SECRET",
+                "--scope",
+                "openid profile offline_access",
+                "--json",
+            ],
+            &env,
+        )
+        .await;
+    assert_eq!(login.code, 0, "{}{}", login.stdout, login.stderr);
+    let tokens = login.events().pop().unwrap_or_default();
+    assert_eq!(tokens["event"], "tokens", "{}", login.stdout);
+    assert_eq!(tokens["has_id_token"], false, "{}", login.stdout);
+
+    // The ID token arrives with the first refresh at this server.
+    let id = home.run_with_env(&["token", "--id-token"], &env).await;
+    assert_eq!(id.code, 0, "{}", id.stderr);
+    assert_eq!(id.stdout.trim().split('.').count(), 3, "{}", id.stdout);
+    assert_eq!(common::refresh_outcomes(&server), ["tokens"]);
+
+    let refresh = home.run_with_env(&["refresh"], &env).await;
+    assert_eq!(refresh.code, 0, "{}", refresh.stderr);
+    assert_eq!(common::refresh_outcomes(&server), ["tokens", "tokens"]);
+
+    // An opaque token, verified by introspection found in the RFC 8414 document only.
+    let access = home.run_with_env(&["token"], &env).await;
+    assert_eq!(access.code, 0, "{}", access.stderr);
+    let token_file = home.dir.path().join("access.token");
+    std::fs::write(&token_file, access.stdout.trim()).expect("write the token file");
+    let token_path = token_file.to_string_lossy().into_owned();
+    let inspect = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "inspect".to_string(),
+            token_path.clone(),
+            "--issuer".into(),
+            issuer.clone(),
+            "--json".into(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_string()));
+        args
+    };
+    let args = inspect(&[
+        "--client-id",
+        BASIC_CLIENT_ID,
+        "--client-secret-env",
+        "DOT_SECRET",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let verified = home.run_with_env(&args, &env).await;
+    let report: serde_json::Value = serde_json::from_str(&verified.stdout).unwrap_or_default();
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+    assert_eq!(report["verdict"], "verified", "{report}");
+
+    // --introspection-endpoint alone, without discovery.
+    let introspect_at = server.introspection_endpoint().to_string();
+    let direct = home
+        .run_with_env(
+            &[
+                "inspect",
+                &token_path,
+                "--introspection-endpoint",
+                &introspect_at,
+                "--client-id",
+                BASIC_CLIENT_ID,
+                "--client-secret-env",
+                "DOT_SECRET",
+                "--json",
+            ],
+            &env,
+        )
+        .await;
+    let report: serde_json::Value = serde_json::from_str(&direct.stdout).unwrap_or_default();
+    assert_eq!(
+        report["verdict"], "verified",
+        "{}{}",
+        direct.stdout, direct.stderr
+    );
+
+    // Without a client, the report says introspection was not attempted, and why.
+    let args = inspect(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let unverified = home.run_with_env(&args, &env).await;
+    assert_eq!(unverified.code, 6, "{}", unverified.stderr);
+    assert!(
+        unverified
+            .stdout
+            .contains("introspection was not attempted")
+            && unverified.stdout.contains("--client-id")
+            && !unverified.stdout.contains("did not vouch"),
+        "{}",
+        unverified.stdout
+    );
+
+    let logout = home.run_with_env(&["logout"], &env).await;
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    let revoked: Vec<String> = server.revocations().into_iter().map(|r| r.kind).collect();
+    assert!(
+        revoked.iter().any(|k| k == "refresh_token"),
+        "logout revoked nothing: {revoked:?}\n{}",
+        logout.stderr
+    );
+}
+
+/// A server that sends no `interval`, never `slow_down`, and its errors with HTTP 200: the
+/// client waits RFC 8628's 5 seconds and reads the 200 answers as the errors they are.
+#[tokio::test]
+async fn no_interval_and_errors_with_200_still_log_in() {
+    let server = server(ServerConfig {
+        knobs: tvlogin_server::Knobs {
+            no_interval: true,
+            errors_with_200: true,
+            never_slow_down: true,
+            ..tvlogin_server::Knobs::default()
+        },
+        interval: 1,
+        auto_decision: Some(AutoDecision {
+            on_poll: 2,
+            approve: true,
+        }),
+        ..ServerConfig::default()
+    })
+    .await;
+    let run = Home::new()
+        .run(&[
+            "login",
+            "--issuer",
+            &server.issuer_str(),
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--json",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let events = run.events();
+    assert_eq!(events[0]["interval"], 5, "{}", run.stdout);
+    let polls: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "poll").collect();
+    assert_eq!(polls.len(), 2, "{}", run.stdout);
+    assert_eq!(
+        polls[0]["outcome"], "authorization_pending",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.event_names().last().map(String::as_str), Some("tokens"));
+    let gaps: Vec<_> = server.polls().iter().map(|p| p.early).collect();
+    assert_eq!(gaps, [false, false]);
 }

@@ -684,6 +684,30 @@ async fn logout_when_jwt_access_tokens_cannot_be_revoked_exits_0() {
     assert_eq!(stored_refresh_token(&home), None);
 }
 
+/// A server that answers 200 to the revocation of a JWT access token it cannot revoke:
+/// introspection still calls the token active, and logout says so instead of "done".
+#[tokio::test]
+async fn logout_when_a_jwt_access_token_stays_active_says_so() {
+    let (_server, home, run) = logout_with(
+        Knobs {
+            revoke_jwt_ignored: true,
+            ..Knobs::default()
+        },
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("still calls the token active")
+            && run
+                .stderr
+                .contains("stays valid at the server until it expires, in"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stored_refresh_token(&home), None);
+}
+
 #[tokio::test]
 async fn logout_when_public_clients_are_refused_exits_0() {
     let (server, home, run) = logout_with(
@@ -815,6 +839,21 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
     let ended = home.run_with_env(&["refresh"], &FILE_STORE).await;
     assert_eq!(ended.code, 7, "{}", ended.stderr);
     assert!(ended.stderr.contains("invalid_grant"), "{}", ended.stderr);
+    // Nobody logged out: token and doctor say the server ended the session.
+    let token = home.run_with_env(&["token"], &FILE_STORE).await;
+    assert_eq!(token.code, 7, "{}", token.stderr);
+    assert!(
+        token.stderr.contains("ended by the server") && !token.stderr.contains("(logged out"),
+        "{}",
+        token.stderr
+    );
+    let doctor = home.run_with_env(&["doctor"], &FILE_STORE).await;
+    assert!(
+        doctor.stdout.contains("ended by the server") && !doctor.stdout.contains("logged out;"),
+        "{}{}",
+        doctor.stdout,
+        doctor.stderr
+    );
     let again = home.run_with_env(&["login", "--json"], &FILE_STORE).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(home.run_with_env(&["token"], &FILE_STORE).await.code, 0);
@@ -889,7 +928,7 @@ async fn recording_provider() -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 #[tokio::test]
-async fn an_empty_device_authorization_request_is_still_a_form() {
+async fn a_basic_device_authorization_request_is_a_form_naming_the_client() {
     let (base, seen) = recording_provider().await;
     let home = Home::new();
     let run = home
@@ -919,8 +958,11 @@ async fn an_empty_device_authorization_request_is_still_a_form() {
         head.contains("content-type: application/x-www-form-urlencoded"),
         "{head}"
     );
-    assert!(head.contains("content-length: 0"), "{head}");
     assert!(head.contains("authorization: basic"), "{head}");
+    // HTTP Basic, and the client named in the body too (django-oauth-toolkit requires it):
+    // 22 bytes are `client_id=confidential`, with no room for the secret.
+    assert!(head.contains("content-length: 22"), "{head}");
+    assert!(!head.contains("s3cret"), "{head}");
 }
 
 #[tokio::test]

@@ -223,12 +223,13 @@ fn profile_checks(paths: &Paths, keyring_works: bool, data_writable: bool) -> Ve
         };
         let name = format!("profile {}", st.profile);
         let Some(meta) = &st.session else {
-            if st.login.is_some() {
+            if let Some(login) = &st.login {
                 out.push(check(
                     name,
                     Level::Ok,
                     format!(
-                        "logged out; `{}` logs in again the same way",
+                        "{}; `{}` logs in again the same way",
+                        login.how_it_ended(),
                         crate::session::login_command(&st.profile)
                     ),
                 ));

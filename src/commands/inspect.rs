@@ -117,7 +117,11 @@ pub async fn inspector_tabs(
 /// jwt-cli's, to which the runtime's set-up would be pure overhead.
 pub fn inspect_needs_no_runtime(args: &InspectArgs) -> bool {
     let key_url = args.jwks.as_deref().is_some_and(is_url);
-    args.issuer.is_none() && args.client_id.is_none() && !key_url && !shows_tui(args)
+    args.issuer.is_none()
+        && args.client_id.is_none()
+        && args.introspection_endpoint.is_none()
+        && !key_url
+        && !shows_tui(args)
 }
 
 /// `inspect` for flags [`inspect_needs_no_runtime`] admits, without a runtime. Its [`Remote`]
@@ -241,6 +245,14 @@ pub fn prepare(
         .as_deref()
         .map(|t| parse_url("--issuer", t))
         .transpose()?;
+    let introspection = args
+        .introspection_endpoint
+        .as_deref()
+        .map(|t| parse_url("--introspection-endpoint", t))
+        .transpose()?;
+    if let Some(url) = &introspection {
+        check_url(url, settings.allow_http)?;
+    }
     let secret = match args.secret_env.as_deref() {
         None => None,
         Some(var) => {
@@ -279,6 +291,7 @@ pub fn prepare(
         Options {
             jwks,
             issuer,
+            introspection,
             audience: args.audience.clone(),
             secret,
             client,
@@ -366,6 +379,9 @@ mod tests {
         assert!(!json(|a| a.jwks = Some("http://127.0.0.1:9/jwks".into())));
         assert!(!json(|a| a.issuer = Some("https://idp.example".into())));
         assert!(!json(|a| a.client_id = Some("c".into())));
+        assert!(!json(
+            |a| a.introspection_endpoint = Some("https://idp.example/i".into())
+        ));
     }
 
     /// The offline remote answers every request with an error at once: a report that tried

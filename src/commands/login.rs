@@ -16,12 +16,20 @@ use crate::tui::login::executor::{DemoDecide, Storage};
 
 use crate::signals::stop_requested;
 
-/// `tvlogin login`.
+/// `tvlogin login`. With `--json`, every failure ends the output with its `error` event,
+/// those found before any request (configuration, the state file) included.
 pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
-    let paths = Paths::from_env()?;
-    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
-    let config =
-        crate::session::login_config(&paths, (&args).into(), &|var| std::env::var(var).ok(), None)?;
+    let config = match configure(&args).await {
+        Ok(config) => config,
+        Err(e) => {
+            if args.json {
+                let mut reporter =
+                    Reporter::new(OutputMode::Json, std::io::stdout(), std::io::stderr());
+                reporter.error(&e);
+            }
+            return Err(e);
+        }
+    };
     if !args.json && !args.no_tui && tui::caps::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }
@@ -32,6 +40,13 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     };
     let qr = plain_qr(mode, args.no_qr);
     run_login(&config, mode, qr).await
+}
+
+/// The login's configuration: flags over the config file's profile over the remembered login.
+async fn configure(args: &LoginArgs) -> Result<LoginConfig, Error> {
+    let paths = Paths::from_env()?;
+    // How the profile last logged in is the lowest layer: `login --profile P` alone again.
+    crate::session::login_config(&paths, args.into(), &|var| std::env::var(var).ok(), None)
 }
 
 /// How plain mode prints the QR code on stderr: only when stderr is a terminal (never into

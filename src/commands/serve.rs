@@ -3,25 +3,31 @@
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::exit::Exit;
+use std::collections::HashMap;
 use std::time::Duration;
 
-use tvlogin_server::{Knobs, ServerConfig, ServerHandle};
+use tvlogin_server::{Knobs, ServerConfig, ServerControls, ServerHandle};
 
 use crate::signals::stop_requested;
 
-/// `tvlogin serve`.
+/// `tvlogin serve`: the server, a log line per request on stderr, and optionally an
+/// approver standing in for the person (`--approve-after`).
 pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     let quirks = args.quirks;
     let knobs = knobs(&args.knobs)?;
-    let server = ServerHandle::start(ServerConfig {
-        knobs,
-        port: args.port,
-        quirks,
-        interval: args.interval.max(1),
-        device_code_ttl: args.device_code_ttl.max(1),
-        access_token_ttl: args.access_token_ttl.max(1),
-        ..ServerConfig::default()
-    })
+    let (log, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let server = ServerHandle::start_logged(
+        ServerConfig {
+            knobs,
+            port: args.port,
+            quirks,
+            interval: args.interval.max(1),
+            device_code_ttl: args.device_code_ttl.max(1),
+            access_token_ttl: args.access_token_ttl.max(1),
+            ..ServerConfig::default()
+        },
+        log.clone(),
+    )
     .await
     .map_err(|e| {
         Error::Other(format!(
@@ -30,23 +36,96 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
         ))
     })?;
     println!("{}", server.issuer_str());
-    eprintln!(
-        "tvlogin serve: {quirks} behaviour; discovery at {}/.well-known/openid-configuration\n\
-         clients: {} (public), {} / {} (client_secret_basic), {} / {} (client_secret_post)\n\
-         approve codes at {}; Ctrl-C stops",
+    eprintln!("{}", banner(&server, args.approve_after));
+    // The server's lines and the approver's go out one whole line at a time.
+    let printer = tokio::spawn(async move {
+        while let Some(line) = lines.recv().await {
+            eprintln!("tvlogin serve: {line}");
+        }
+    });
+    let approver = args
+        .approve_after
+        .map(|secs| tokio::spawn(approve_after(server.controls(), secs, log)));
+    let result = tokio::select! {
+        result = server.wait() => result.map_err(|e| Error::Other(format!("the server stopped: {e}"))),
+        () = stop_requested() => Ok(()),
+    };
+    if let Some(approver) = approver {
+        approver.abort();
+        let _ = approver.await;
+    }
+    printer.abort();
+    result.map(|()| Exit::Ok)
+}
+
+/// The start-up text: what is replayed, where discovery is, the clients, and how to approve
+/// a code from a script.
+fn banner(server: &ServerHandle, approve_after: Option<u64>) -> String {
+    let knobs = server.config().knobs.clone();
+    let mut text = format!(
+        "tvlogin serve: {} behaviour; discovery at {}/.well-known/openid-configuration \
+         and {}/.well-known/oauth-authorization-server\n\
+         clients: {} (public), {} / {} (client_secret_basic), {} / {} (client_secret_post)\n",
+        server.config().quirks,
+        server.issuer_str(),
         server.issuer_str(),
         tvlogin_server::DEMO_CLIENT_ID,
         tvlogin_server::BASIC_CLIENT_ID,
         tvlogin_server::BASIC_CLIENT_SECRET,
         tvlogin_server::POST_CLIENT_ID,
         tvlogin_server::POST_CLIENT_SECRET,
-        server.verification_uri(),
     );
-    tokio::select! {
-        result = server.wait() => result.map_err(|e| Error::Other(format!("the server stopped: {e}")))?,
-        () = stop_requested() => {}
+    if knobs.discovery_without_device_endpoint {
+        text.push_str(&format!(
+            "device authorization endpoint (not in discovery): {}\n",
+            server.device_authorization_endpoint()
+        ));
     }
-    Ok(Exit::Ok)
+    text.push_str(&format!(
+        "approve codes at {}, or from a script:\n  {}\n",
+        server.verification_uri(),
+        approve_command(server, "CODE")
+    ));
+    if let Some(secs) = approve_after {
+        text.push_str(&format!(
+            "every code is approved {secs}s after it is issued (--approve-after)\n"
+        ));
+    }
+    text.push_str("one line per request follows (no secrets); Ctrl-C stops");
+    text
+}
+
+/// The `curl` command that approves `code` at the verification page (its form's fields:
+/// `user_code`, and `action=approve`).
+fn approve_command(server: &ServerHandle, code: &str) -> String {
+    format!(
+        "curl -d 'user_code={code}&action=approve' {}",
+        server.verification_uri()
+    )
+}
+
+/// Approves each pending code `secs` seconds after it was first seen (checked four times a
+/// second), and logs each approval.
+async fn approve_after(server: ServerControls, secs: u64, log: tvlogin_server::RequestLog) {
+    let delay = Duration::from_secs(secs);
+    let mut first_seen: HashMap<String, tokio::time::Instant> = HashMap::new();
+    loop {
+        let now = tokio::time::Instant::now();
+        let pending = server.pending_user_codes();
+        first_seen.retain(|code, _| pending.contains(code));
+        for code in pending {
+            let seen = *first_seen.entry(code.clone()).or_insert(now);
+            if now.duration_since(seen) >= delay {
+                let outcome = match server.approve(&code) {
+                    Ok(()) => "approved".to_owned(),
+                    Err(e) => format!("could not approve: {e}"),
+                };
+                let _ = log.send(format!("{outcome} {code} (--approve-after {secs})"));
+                first_seen.remove(&code);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Parses `--knob NAME[=VALUE]` flags.
@@ -72,11 +151,24 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
             "lowercase-token-type" => k.lowercase_token_type = true,
             "revoke-jwt-unsupported" => k.revoke_jwt_unsupported = true,
             "revoke-refuses-public" => k.revoke_refuses_public_clients = true,
+            "revoke-jwt-ignored" => k.revoke_jwt_ignored = true,
+            "no-device-endpoint-discovered" => k.discovery_without_device_endpoint = true,
+            "endpoints-only-in-rfc8414" => k.management_endpoints_only_in_rfc8414 = true,
+            "exact-content-type" => k.strict_form_content_type = true,
+            "client-id-with-basic" => k.client_id_required_with_basic = true,
+            "never-slow-down" => k.never_slow_down = true,
+            "no-interval" => k.no_interval = true,
+            "errors-with-200" => k.errors_with_200 = true,
+            "id-token-only-on-refresh" => k.id_token_only_on_refresh = true,
+            "introspection-needs-secret" => k.introspection_needs_secret = true,
             _ => {
                 return Err(Error::Usage(format!(
                     "unknown --knob {name:?}; known: refresh-delay-ms=N, refresh-errors-empty, \
-                     lowercase-token-type, revoke-jwt-unsupported, revoke-refuses-public, \
-                     revoke-status=N, revoke-delay-ms=N"
+                     lowercase-token-type, revoke-jwt-unsupported, revoke-jwt-ignored, \
+                     revoke-refuses-public, revoke-status=N, revoke-delay-ms=N, \
+                     no-device-endpoint-discovered, endpoints-only-in-rfc8414, \
+                     exact-content-type, client-id-with-basic, never-slow-down, no-interval, \
+                     errors-with-200, id-token-only-on-refresh, introspection-needs-secret"
                 )));
             }
         }

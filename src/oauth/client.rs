@@ -41,11 +41,14 @@ pub struct OAuthClient {
 
 impl OAuthClient {
     /// Adds the client's credentials to a request: form fields for `none` and `post`, an HTTP
-    /// Basic header for `basic` (then `client_id` stays out of the body, as RFC 6749 §2.3.1
-    /// says a client uses one method per request).
+    /// Basic header for `basic`. With `basic` the body names the client too (`client_id`
+    /// without the secret): RFC 6749 §2.3.1 forbids only a second way to send the secret, not
+    /// identifying the client, and some servers (django-oauth-toolkit) refuse a request whose
+    /// body has no `client_id`.
     pub fn authenticate<'a>(&'a self, form: &mut Vec<(&'a str, &'a str)>) -> Option<BasicAuth<'a>> {
         match (self.auth, self.secret.as_ref()) {
             (AuthMethod::Basic, Some(secret)) => {
+                form.push(("client_id", &self.id));
                 return Some(BasicAuth {
                     user: &self.id,
                     password: secret,
@@ -88,7 +91,11 @@ mod tests {
         let c = client(AuthMethod::Basic, Some("s3"));
         let mut form = vec![];
         let basic = c.authenticate(&mut form);
-        assert!(form.is_empty());
+        assert_eq!(
+            form,
+            vec![("client_id", "cid")],
+            "Basic names the client in the body too"
+        );
         assert_eq!(
             basic.map(|b| (b.user, b.password.secret().as_str())),
             Some(("cid", "s3"))

@@ -9,6 +9,7 @@ use crate::clock::UnixTime;
 use crate::config;
 use crate::error::Error;
 use crate::humanize;
+use crate::oauth::client::OAuthClient;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::revoke::{self, Revocation};
 use crate::store::lock::{LOCK_WAIT, ProfileLock};
@@ -229,6 +230,9 @@ async fn logout_steps(
             (Some(_), Err(why)) => StepOutcome::Failed(Error::Usage(why.clone())),
             (Some(token), Ok((url, client, http))) => {
                 match revoke::revoke(http, client, url, token, hint).await {
+                    Ok(Revocation::Revoked) if hint == "access_token" => {
+                        still_active(http, client, &meta, token, &stays).await
+                    }
                     Ok(Revocation::Revoked) => StepOutcome::Done,
                     Ok(Revocation::Unsupported) => StepOutcome::Skipped(format!(
                         "the server cannot revoke this kind of token (unsupported_token_type); \
@@ -268,6 +272,9 @@ async fn logout_steps(
     // again.
     if st.login.is_none() {
         st.login = Some(remembered_from_meta(&meta));
+    }
+    if let Some(login) = &mut st.login {
+        login.session_ended = None;
     }
     st.session = None;
     let path = state::path(&ctx.paths, profile);
@@ -322,4 +329,34 @@ async fn forget(
         },
     });
     result
+}
+/// RFC 7009 §2.2 lets a server answer 200 for a token it did not revoke, and a server that
+/// issues self-contained JWT access tokens often cannot revoke them. When the session knows
+/// an introspection endpoint, a JWT access token is looked up once more: still active means
+/// the revocation did nothing, and the step says so instead of "done".
+async fn still_active(
+    http: &Http,
+    client: &OAuthClient,
+    meta: &state::SessionMeta,
+    token: &str,
+    stays: &str,
+) -> StepOutcome {
+    let endpoint = meta
+        .endpoints
+        .introspection
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok());
+    let Some(endpoint) = endpoint.filter(|_| token.split('.').count() == 3) else {
+        return StepOutcome::Done;
+    };
+    let mut remote = crate::token::remote::Remote::new(http.clone());
+    match remote.introspect(&endpoint, client, token).await {
+        Ok(fields) if fields.get("active") == Some(&serde_json::Value::Bool(true)) => {
+            StepOutcome::Skipped(format!(
+                "the server answered the revocation with 200, but its introspection still \
+                 calls the token active (a self-contained JWT it cannot revoke); {stays}"
+            ))
+        }
+        _ => StepOutcome::Done,
+    }
 }

@@ -220,11 +220,11 @@ pub async fn current_token_at(
 ) -> Result<IssuedToken, Error> {
     let (_, meta, store) = open_session(&ctx.paths, profile).await?;
     if kind == TokenKind::Id && !meta.has_id_token {
-        return Err(Error::Other(format!(
-            "profile {profile:?} has no id token (the server issues one when the login asks for \
-             the openid scope); run `{} --scope \"openid ...\"` for one",
-            login_command(profile)
-        )));
+        // Some servers (django-oauth-toolkit) answer the device grant without an ID token
+        // and send one with the first refresh: with openid granted, a refresh is worth it.
+        if let Some(why) = no_id_token(profile, &meta) {
+            return Err(Error::Other(why));
+        }
     }
     // Fast path, no lock: the store is only ever replaced whole, so what is read is complete.
     if let Some(secrets) = store.load(profile).await?
@@ -262,15 +262,42 @@ pub async fn current_token_at(
     }
     match issue(&meta, &secrets, kind, true) {
         Some(t) => Ok(t),
+        None if kind == TokenKind::Id => Err(Error::Other(format!(
+            "the server sent no id token for profile {profile:?}, neither with the login nor \
+             with a refresh just now, although the session's scope includes openid; this \
+             server does not issue id tokens to this client"
+        ))),
         None => Err(Error::Other(format!(
-            "the server's refresh answer has no {}; run `{}` for a new session",
-            match kind {
-                TokenKind::Access => "access token",
-                TokenKind::Id => "id token (log in with the openid scope to get one)",
-            },
+            "the server's refresh answer has no access token; run `{}` for a new session",
             login_command(profile)
         ))),
     }
+}
+
+/// Why `token --id-token` cannot get an id token for a session that holds none, or `None`
+/// when a refresh may bring one: the granted scope includes `openid` (or the server did not
+/// say what it granted) and there is a refresh token.
+fn no_id_token(profile: &str, meta: &SessionMeta) -> Option<String> {
+    let openid = meta
+        .scope
+        .as_deref()
+        .is_none_or(|s| s.split_whitespace().any(|w| w == "openid"));
+    if !openid {
+        return Some(format!(
+            "profile {profile:?} has no id token: the server grants one only with the openid \
+             scope, and this session's scope is {:?}; run `{} --scope \"openid ...\"` for one",
+            meta.scope.as_deref().unwrap_or_default(),
+            login_command(profile)
+        ));
+    }
+    if !meta.has_refresh_token {
+        return Some(format!(
+            "the server sent no id token with the login of profile {profile:?} although openid \
+             was granted (some servers send it only with a refresh), and there is no refresh \
+             token to ask again with"
+        ));
+    }
+    None
 }
 
 /// The profile's secrets; their absence while the state says logged in means the session is

@@ -392,6 +392,7 @@ pub(super) fn remembered_from_meta(m: &SessionMeta) -> RememberedLogin {
         resources: Vec::new(),
         allow_http: m.allow_http,
         timeout: None,
+        session_ended: None,
     }
 }
 
@@ -409,14 +410,15 @@ pub(super) async fn open_session(
     profile: &str,
 ) -> Result<(ProfileState, SessionMeta, Store), Error> {
     let st = read_state(paths, profile).await?;
-    let remembered = st.as_ref().is_some_and(|s| s.login.is_some());
+    let remembered = st.as_ref().and_then(|s| s.login.clone());
     let Some((st, meta)) = st.and_then(|st| st.session.clone().map(|m| (st, m))) else {
         return Err(not_logged_in(
             profile,
-            if remembered {
+            if let Some(login) = remembered {
                 format!(
-                    "profile {profile:?} is not logged in (logged out; how it logged in is \
-                     remembered)"
+                    "profile {profile:?} is not logged in ({}; how it logged in is \
+                     remembered)",
+                    login.how_it_ended()
                 )
             } else {
                 format!("profile {profile:?} is not logged in")

@@ -106,9 +106,12 @@ pub(super) async fn refresh_locked(
                 // The refresh token is dead, and so is its access token; how the profile
                 // logged in is kept for the next login.
                 let _ = store.delete(profile).await;
-                if st.login.is_none() {
-                    st.login = Some(remembered_from_meta(&meta));
-                }
+                let mut login = st
+                    .login
+                    .take()
+                    .unwrap_or_else(|| remembered_from_meta(&meta));
+                login.session_ended = Some(detail.clone());
+                st.login = Some(login);
                 st.session = None;
                 let _ = keep_state(&paths, st, &lock).await;
                 Err(not_logged_in(

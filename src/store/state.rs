@@ -66,6 +66,21 @@ pub struct RememberedLogin {
     /// The HTTP timeout in seconds, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
+    /// Why the server ended the last session (it refused the refresh token), when it did:
+    /// nobody logged out, and messages say so. Cleared by the next login and by a logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_ended: Option<String>,
+}
+
+impl RememberedLogin {
+    /// How the profile's state says its session is gone: ended by the server (and why), or
+    /// logged out. Holds the server's text as it came: escape it before showing it.
+    pub fn how_it_ended(&self) -> String {
+        match &self.session_ended {
+            Some(why) => format!("the session was ended by the server ({why}), not by a logout"),
+            None => "logged out".into(),
+        }
+    }
 }
 
 /// The format version written now.

@@ -135,34 +135,23 @@ impl Remote {
         }
     }
 
-    /// OpenID Connect discovery, then RFC 8414; the issuer named must match.
+    /// Both metadata documents (OpenID Connect discovery and RFC 8414), merged as a login
+    /// merges them ([`crate::oauth::discovery::merge`]); the issuer named must match.
     pub async fn discover(&mut self, issuer: &Url) -> Result<IssuerInfo, Error> {
         let [openid, rfc8414] = well_known_urls(issuer);
-        let mut response = self.get(&openid).await?;
-        if !(200..300).contains(&response.status) || response.fields().is_none() {
-            response = self.get(&rfc8414).await?;
-        }
-        let at = response.url.clone();
-        if !(200..300).contains(&response.status) || response.fields().is_none() {
-            return Err(Error::Protocol(format!(
-                "no discovery document for {issuer}: {at} answered {}",
-                response.describe()
-            )));
-        }
-        let named = response.str_field("issuer").ok_or_else(|| {
-            Error::Protocol(format!("the discovery document at {at} has no issuer"))
-        })?;
-        if named.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
-            return Err(Error::Protocol(format!(
-                "the discovery document at {at} names issuer {named}, not {issuer}"
-            )));
-        }
-        let url = |name: &str| response.str_field(name).and_then(|s| Url::parse(&s).ok());
+        let first = self.get(&openid).await?;
+        let first_is_document = (200..300).contains(&first.status) && first.fields().is_some();
+        let second = match self.get(&rfc8414).await {
+            Ok(response) => Some(response),
+            Err(e) if !first_is_document => return Err(e),
+            Err(_) => None,
+        };
+        let m = crate::oauth::discovery::merge(issuer, &first, second.as_ref())?;
         Ok(IssuerInfo {
-            issuer: named,
-            jwks_uri: url("jwks_uri"),
-            introspection: url("introspection_endpoint"),
-            userinfo: url("userinfo_endpoint"),
+            issuer: m.issuer,
+            jwks_uri: m.jwks_uri,
+            introspection: m.introspection,
+            userinfo: m.userinfo,
         })
     }
 

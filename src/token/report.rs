@@ -26,6 +26,8 @@ pub struct Options {
     pub jwks: Option<JwksSource>,
     /// `--issuer URL`: discovery, `iss` check, clock reading, introspection, userinfo.
     pub issuer: Option<Url>,
+    /// `--introspection-endpoint URL`: over the one the issuer's metadata names.
+    pub introspection: Option<Url>,
     /// `--audience A`.
     pub audience: Option<String>,
     /// The HMAC secret from `--secret-env VAR`.
@@ -40,7 +42,10 @@ impl Options {
     /// Whether a key source was named (`--jwks`, `--issuer`, `--secret-env`): then a token
     /// that cannot be verified exits 6.
     pub fn asks_to_verify(&self) -> bool {
-        self.jwks.is_some() || self.issuer.is_some() || self.secret.is_some()
+        self.jwks.is_some()
+            || self.issuer.is_some()
+            || self.secret.is_some()
+            || self.introspection.is_some()
     }
 }
 
@@ -172,7 +177,11 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
             });
         }
         Decoded::Opaque => {
-            let Some(info) = &info else {
+            let endpoint = options
+                .introspection
+                .clone()
+                .or_else(|| info.as_ref().and_then(|i| i.introspection.clone()));
+            if info.is_none() && endpoint.is_none() {
                 notes.push(
                     "an opaque token: only the server that issued it knows what it means; pass \
                      --issuer URL to ask it (introspection needs --client-id too)"
@@ -191,32 +200,55 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
                     asked,
                     now,
                 );
-            };
-            if let (Some(endpoint), Some(client)) = (&info.introspection, &options.client) {
-                let result = remote.introspect(endpoint, client, token).await;
-                if let Ok(fields) = &result {
-                    checks.push(active_check(fields));
-                    if fields.get("active") == Some(&Value::Bool(true)) {
-                        checks.extend(
-                            verify::claims(fields, &expect, now)
-                                .into_iter()
-                                .filter(|c| !matches!(c.outcome, Outcome::NotChecked(_))),
-                        );
+            }
+            match (&endpoint, &options.client) {
+                (Some(endpoint), Some(client)) => {
+                    let result = remote.introspect(endpoint, client, token).await;
+                    match &result {
+                        Ok(fields) => {
+                            checks.push(active_check(fields));
+                            if fields.get("active") == Some(&Value::Bool(true)) {
+                                checks.extend(
+                                    verify::claims(fields, &expect, now)
+                                        .into_iter()
+                                        .filter(|c| !matches!(c.outcome, Outcome::NotChecked(_))),
+                                );
+                            }
+                        }
+                        Err(e) => checks.push(Check {
+                            name: "active",
+                            outcome: Outcome::NotChecked(format!(
+                                "introspection at {endpoint} failed: {e}"
+                            )),
+                        }),
                     }
+                    introspection = Some(Lookup {
+                        endpoint: endpoint.to_string(),
+                        result,
+                    });
                 }
-                introspection = Some(Lookup {
-                    endpoint: endpoint.to_string(),
-                    result,
-                });
-            } else if info.introspection.is_some() {
-                notes.push(
-                    "the issuer offers introspection, but it needs a client: pass --client-id \
-                     (and --client-secret-env VAR)"
-                        .into(),
-                );
+                // Not attempted: the check says why, so the verdict does not read as if
+                // the issuer had been asked and had declined.
+                (Some(endpoint), None) => checks.push(Check {
+                    name: "active",
+                    outcome: Outcome::NotChecked(format!(
+                        "introspection was not attempted: {endpoint} needs a client; pass \
+                         --client-id ID (and --client-secret-env VAR for a confidential client)"
+                    )),
+                }),
+                (None, _) => checks.push(Check {
+                    name: "active",
+                    outcome: Outcome::NotChecked(format!(
+                        "introspection was not attempted: no introspection endpoint is known \
+                         ({} names none in its OpenID or RFC 8414 metadata); pass \
+                         --introspection-endpoint URL",
+                        info.as_ref().map_or("the issuer", |i| i.issuer.as_str())
+                    )),
+                }),
             }
             let introspected = matches!(&introspection, Some(Lookup { result: Ok(_), .. }));
-            if !introspected && let Some(endpoint) = &info.userinfo {
+            if !introspected && let Some(endpoint) = info.as_ref().and_then(|i| i.userinfo.as_ref())
+            {
                 userinfo = Some(Lookup {
                     endpoint: endpoint.to_string(),
                     result: remote.userinfo(endpoint, token).await,
@@ -226,7 +258,8 @@ pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> 
             if !learned {
                 notes.push(format!(
                     "nothing can be learned about this opaque token from {}",
-                    info.issuer
+                    info.as_ref()
+                        .map_or_else(|| endpoint_text(endpoint.as_ref()), |i| i.issuer.clone())
                 ));
             }
         }
@@ -266,6 +299,10 @@ fn finish(
         now,
         expect,
     }
+}
+
+fn endpoint_text(endpoint: Option<&Url>) -> String {
+    endpoint.map_or_else(|| "the issuer".into(), Url::to_string)
 }
 
 fn active_check(fields: &Map<String, Value>) -> Check {

@@ -75,9 +75,87 @@ pub struct Knobs {
     /// Refresh answers are sent this long after the server rotated the refresh token: the
     /// window in which a client that dies loses its session.
     pub refresh_delay: Option<Duration>,
+    /// Neither discovery document lists `device_authorization_endpoint` (django-oauth-toolkit):
+    /// the client must be told the endpoint.
+    pub discovery_without_device_endpoint: bool,
+    /// `revocation_endpoint` and `introspection_endpoint` are listed only in the RFC 8414
+    /// document (`/.well-known/oauth-authorization-server`), not in the OpenID one.
+    pub management_endpoints_only_in_rfc8414: bool,
+    /// Form requests must say exactly `application/x-www-form-urlencoded`: any parameter
+    /// (`; charset=utf-8`) is answered 400.
+    pub strict_form_content_type: bool,
+    /// A client authenticating with HTTP Basic must repeat its `client_id` in the body
+    /// ("Missing client_id parameter.", 400 `invalid_request`).
+    pub client_id_required_with_basic: bool,
+    /// Never answer `slow_down`, however fast the client polls.
+    pub never_slow_down: bool,
+    /// The device authorization response has no `interval` (the client must use 5 s).
+    pub no_interval: bool,
+    /// Token-endpoint errors are sent with HTTP 200 (as GitHub does), whatever the quirks.
+    pub errors_with_200: bool,
+    /// Revoking a JWT access token answers 200, but the token stays active until it expires,
+    /// even once its grant is revoked (it is self-contained and the server keeps no deny
+    /// list): introspection and userinfo still accept it.
+    pub revoke_jwt_ignored: bool,
+    /// The device grant's token response has no `id_token`; refresh answers carry one
+    /// (django-oauth-toolkit).
+    pub id_token_only_on_refresh: bool,
+    /// Introspection is refused (401) to public clients: only confidential ones may ask.
+    pub introspection_needs_secret: bool,
     /// JWT access tokens are padded (a `pad` claim) to about this many bytes, as servers that
     /// put every group of a user into the token make them.
     pub access_token_bytes: Option<usize>,
+}
+
+impl Knobs {
+    /// The knobs a provider's quirks imply (django-oauth-toolkit's rules for [`Quirks::Dot`];
+    /// none for the others, whose behaviour is coded by variant).
+    pub fn preset(quirks: Quirks) -> Knobs {
+        match quirks {
+            Quirks::Dot => Knobs {
+                discovery_without_device_endpoint: true,
+                management_endpoints_only_in_rfc8414: true,
+                strict_form_content_type: true,
+                client_id_required_with_basic: true,
+                never_slow_down: true,
+                id_token_only_on_refresh: true,
+                introspection_needs_secret: true,
+                ..Knobs::default()
+            },
+            _ => Knobs::default(),
+        }
+    }
+
+    /// Every knob set in `self` or in `other` (the values of `self` win).
+    pub fn or(self, other: Knobs) -> Knobs {
+        Knobs {
+            revoke_jwt_unsupported: self.revoke_jwt_unsupported || other.revoke_jwt_unsupported,
+            revoke_refuses_public_clients: self.revoke_refuses_public_clients
+                || other.revoke_refuses_public_clients,
+            revoke_status: self.revoke_status.or(other.revoke_status),
+            revoke_delay: self.revoke_delay.or(other.revoke_delay),
+            refresh_errors_empty: self.refresh_errors_empty || other.refresh_errors_empty,
+            lowercase_token_type: self.lowercase_token_type || other.lowercase_token_type,
+            refresh_delay: self.refresh_delay.or(other.refresh_delay),
+            discovery_without_device_endpoint: self.discovery_without_device_endpoint
+                || other.discovery_without_device_endpoint,
+            management_endpoints_only_in_rfc8414: self.management_endpoints_only_in_rfc8414
+                || other.management_endpoints_only_in_rfc8414,
+            strict_form_content_type: self.strict_form_content_type
+                || other.strict_form_content_type,
+            client_id_required_with_basic: self.client_id_required_with_basic
+                || other.client_id_required_with_basic,
+            never_slow_down: self.never_slow_down || other.never_slow_down,
+            no_interval: self.no_interval || other.no_interval,
+            errors_with_200: self.errors_with_200 || other.errors_with_200,
+            revoke_jwt_ignored: self.revoke_jwt_ignored || other.revoke_jwt_ignored,
+            id_token_only_on_refresh: self.id_token_only_on_refresh
+                || other.id_token_only_on_refresh,
+            introspection_needs_secret: self.introspection_needs_secret
+                || other.introspection_needs_secret,
+            access_token_bytes: self.access_token_bytes.or(other.access_token_bytes),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -167,11 +245,23 @@ pub enum Quirks {
     /// characters: error descriptions, the granted `scope`, the `name` claim and userinfo, the
     /// user code and a `message`. For testing that clients escape what they show.
     Hostile,
+    /// django-oauth-toolkit 3.4 (Django's OAuth provider, device grant since 3.2), as observed:
+    /// - discovery lists no `device_authorization_endpoint`, and `revocation_endpoint` /
+    ///   `introspection_endpoint` only in the RFC 8414 document;
+    /// - form requests must be exactly `application/x-www-form-urlencoded` (a `; charset`
+    ///   parameter is a 400), and `client_id` is required in the body even with HTTP Basic;
+    /// - it never sends `slow_down`;
+    /// - access and refresh tokens are opaque 30-character strings; the device grant returns
+    ///   no `id_token`, the first refresh does;
+    /// - introspection is for confidential clients only.
+    ///
+    /// Its switches are [`Knobs::preset`]; everything else is RFC behaviour.
+    Dot,
 }
 
 impl Quirks {
     /// Every variant, in a stable order (for `--help` texts and exhaustive tests).
-    pub const ALL: [Quirks; 7] = [
+    pub const ALL: [Quirks; 8] = [
         Quirks::Rfc,
         Quirks::Github,
         Quirks::Google,
@@ -179,6 +269,7 @@ impl Quirks {
         Quirks::Auth0,
         Quirks::Keycloak,
         Quirks::Hostile,
+        Quirks::Dot,
     ];
 
     /// The lowercase name used on the command line.
@@ -191,6 +282,7 @@ impl Quirks {
             Quirks::Auth0 => "auth0",
             Quirks::Keycloak => "keycloak",
             Quirks::Hostile => "hostile",
+            Quirks::Dot => "dot",
         }
     }
 }
@@ -203,7 +295,9 @@ impl fmt::Display for Quirks {
 
 /// A quirks name that is not one of [`Quirks::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown quirks {0:?}; valid names: rfc, github, google, microsoft, auth0, keycloak")]
+#[error(
+    "unknown quirks {0:?}; valid names: rfc, github, google, microsoft, auth0, keycloak, hostile, dot"
+)]
 pub struct ParseQuirksError(pub String);
 
 impl FromStr for Quirks {

@@ -29,6 +29,7 @@ mod config;
 mod jwt;
 mod keys;
 mod limits;
+mod log;
 mod page;
 mod quirks;
 mod random;
@@ -55,6 +56,7 @@ pub use config::{
     ServerConfig,
 };
 pub use limits::{Limits, MAX_BODY};
+pub use log::RequestLog;
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
 
 use keys::Keys;
@@ -73,6 +75,37 @@ pub struct ServerHandle {
     urls: Urls,
     stop: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
+}
+
+/// Decides pending device authorizations of a running server, as the person would on the
+/// verification page (`tvlogin serve --approve-after`). Cheap to clone.
+#[derive(Clone)]
+pub struct ServerControls {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for ServerControls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerControls")
+            .field("issuer", &self.shared.env.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerControls {
+    /// User codes issued, not yet decided and not expired, oldest first, as `BCDF-GHJK`.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .pending_user_codes(&self.shared.env.cfg, std::time::Instant::now())
+    }
+
+    /// Approve the pending authorization with this user code.
+    pub fn approve(&self, user_code: &str) -> Result<(), DecisionError> {
+        self.shared
+            .lock()
+            .decide(&self.shared.env.cfg, user_code, true, Clock::read())
+    }
 }
 
 /// Endpoint URLs, parsed once at start so the accessors cannot fail.
@@ -126,6 +159,23 @@ impl ServerHandle {
         config: ServerConfig,
         limits: Limits,
     ) -> io::Result<ServerHandle> {
+        Self::start_inner(config, limits, None).await
+    }
+
+    /// [`ServerHandle::start`] that sends one line per request to `log` (see
+    /// [`RequestLog`]): method, path, the harmless parameters, status and outcome, never a
+    /// secret.
+    pub async fn start_logged(config: ServerConfig, log: RequestLog) -> io::Result<ServerHandle> {
+        Self::start_inner(config, Limits::default(), Some(log)).await
+    }
+
+    async fn start_inner(
+        mut config: ServerConfig,
+        limits: Limits,
+        log: Option<RequestLog>,
+    ) -> io::Result<ServerHandle> {
+        // The quirks' own switches, on top of those set one by one.
+        config.knobs = config.knobs.clone().or(Knobs::preset(config.quirks));
         // RSA key generation takes tens of milliseconds of CPU; keep it off the async workers.
         let keys = tokio::task::spawn_blocking(Keys::generate)
             .await
@@ -140,7 +190,7 @@ impl ServerHandle {
             keys,
             issuer,
         }));
-        let app = routes::router(Arc::clone(&shared), limits);
+        let app = routes::router(Arc::clone(&shared), limits, log);
         // An explicit stop or the handle being dropped both end the loop.
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(limits::serve(listener, app, limits, stopped));
@@ -230,6 +280,14 @@ impl ServerHandle {
         self.shared
             .lock()
             .decide(&self.shared.env.cfg, user_code, approve, Clock::read())
+    }
+
+    /// A handle on the pending authorizations that can be moved into another task while
+    /// this handle waits for the server ([`ServerHandle::wait`]).
+    pub fn controls(&self) -> ServerControls {
+        ServerControls {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// User codes issued, not yet decided and not expired, oldest first, as `BCDF-GHJK`.

@@ -34,8 +34,8 @@ pub(crate) fn refresh_policy(q: Quirks) -> RefreshPolicy {
 }
 
 /// Whether the provider ever answers `slow_down`.
-pub(crate) fn sends_slow_down(q: Quirks) -> bool {
-    q != Quirks::Microsoft
+pub(crate) fn sends_slow_down(q: Quirks, knobs: &super::Knobs) -> bool {
+    q != Quirks::Microsoft && !knobs.never_slow_down
 }
 
 /// Auth0 reports `expired_token` once, then treats the device code as unknown.
@@ -63,6 +63,8 @@ pub(crate) fn opaque_access_token(q: Quirks) -> Result<Option<String>, Unspecifi
     Ok(match q {
         Quirks::Github => Some(format!("gho_{}", random::alphanumeric(36)?)),
         Quirks::Google => Some(format!("ya29.a0{}", random::b64url(96)?)),
+        // oauthlib's default generator: 30 characters of letters and digits.
+        Quirks::Dot => Some(random::alphanumeric(30)?),
         _ => None,
     })
 }
@@ -72,6 +74,7 @@ pub(crate) fn refresh_token(q: Quirks) -> Result<String, Unspecified> {
     Ok(match q {
         Quirks::Github => format!("ghr_{}", random::alphanumeric(76)?),
         Quirks::Google => format!("1//0{}", random::b64url(72)?),
+        Quirks::Dot => random::alphanumeric(30)?,
         _ => random::b64url(32)?,
     })
 }
@@ -91,9 +94,10 @@ pub(crate) fn free_text(q: Quirks, text: &str) -> String {
     }
 }
 
-/// Whether an `id_token` is issued when `openid` was granted.
-pub(crate) fn issues_id_token(q: Quirks) -> bool {
-    q != Quirks::Github
+/// Whether an `id_token` is issued when `openid` was granted, in a response to a device
+/// grant (`refreshing` false) or to a refresh.
+pub(crate) fn issues_id_token(q: Quirks, knobs: &super::Knobs, refreshing: bool) -> bool {
+    q != Quirks::Github && (refreshing || !knobs.id_token_only_on_refresh)
 }
 
 /// A freshly issued device authorization, before encoding.
@@ -108,7 +112,11 @@ pub(crate) struct DeviceIssued {
 }
 
 /// The RFC 8628 §3.2 device authorization response, as the provider shapes it.
-pub(crate) fn device_response(q: Quirks, d: &DeviceIssued) -> Map<String, Value> {
+pub(crate) fn device_response(
+    q: Quirks,
+    knobs: &super::Knobs,
+    d: &DeviceIssued,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("device_code".into(), json!(d.device_code));
     m.insert("user_code".into(), json!(free_text(q, &d.user_code)));
@@ -125,7 +133,9 @@ pub(crate) fn device_response(q: Quirks, d: &DeviceIssued) -> Map<String, Value>
         );
     }
     m.insert("expires_in".into(), json!(d.expires_in));
-    m.insert("interval".into(), json!(d.interval));
+    if !knobs.no_interval {
+        m.insert("interval".into(), json!(d.interval));
+    }
     if q == Quirks::Hostile {
         m.insert("message".into(), json!(free_text(q, "Enter the code")));
     }
@@ -200,6 +210,10 @@ pub(crate) fn revocation_refusal(
     }
     if knobs.revoke_refuses_public_clients && public_client {
         return Some((401, None));
+    }
+    if knobs.revoke_jwt_ignored && jwt_access_token {
+        // "Revoked": nothing is recorded, and the token stays active until it expires.
+        return Some((200, None));
     }
     if knobs.revoke_jwt_unsupported && jwt_access_token {
         return Some((

@@ -116,6 +116,8 @@ pub(crate) struct Wire {
     pub(crate) endpoint: Endpoint,
     /// The request's `Accept` mentioned JSON (only GitHub cares).
     pub(crate) accept_json: bool,
+    /// Token-endpoint errors go out with HTTP 200 ([`super::Knobs::errors_with_200`]).
+    pub(crate) errors_with_200: bool,
 }
 
 impl Wire {
@@ -129,6 +131,7 @@ impl Wire {
             quirks,
             endpoint,
             accept_json,
+            errors_with_200: false,
         }
     }
 
@@ -258,7 +261,11 @@ fn microsoft_code(kind: ErrorKind) -> u32 {
 
 /// Render an OAuth error response (RFC 6749 §5.2 plus the provider's extras).
 pub(crate) fn error(wire: Wire, err: &OAuthError) -> Response {
-    let status = status_for(wire.quirks, wire.endpoint, err.kind);
+    let status = if wire.errors_with_200 && wire.endpoint == Endpoint::Token {
+        StatusCode::OK
+    } else {
+        status_for(wire.quirks, wire.endpoint, err.kind)
+    };
     let mut body = Map::new();
     body.insert("error".into(), json!(wire_code(wire, err.kind)));
     let description = err

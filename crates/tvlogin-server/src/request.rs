@@ -123,6 +123,48 @@ fn cut(text: &str) -> String {
     text[..end].to_owned()
 }
 
+/// django-oauth-toolkit's rule: the content type is exactly
+/// `application/x-www-form-urlencoded`, without parameters such as `; charset=utf-8`
+/// (which RFC 6749 does not forbid).
+pub(crate) fn exact_form_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        Ok(())
+    } else {
+        Err(OAuthError::with(
+            ErrorKind::InvalidRequest,
+            format!(
+                "Content-Type must be exactly application/x-www-form-urlencoded, not {content_type:?}"
+            ),
+        ))
+    }
+}
+
+/// django-oauth-toolkit's rule: a client using HTTP Basic still names itself in the body.
+pub(crate) fn body_client_id_with_basic(
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<(), OAuthError> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+    if basic && form.get("client_id").is_none() {
+        return Err(OAuthError::with(
+            ErrorKind::InvalidRequest,
+            "Missing client_id parameter.",
+        ));
+    }
+    Ok(())
+}
+
 /// Who the client claims to be and how it proved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Credentials {

@@ -15,11 +15,13 @@ use futures_util::stream;
 use serde_json::json;
 
 use super::config::Fault;
+use super::config::{ClientAuthMethod, ClientRegistration};
 use super::limits::{Limits, Peer, body_guard};
+use super::log::{RequestLog, log_requests};
 use super::page;
 use super::quirks;
 use super::reply::{self, Endpoint, ErrorKind, OAuthError, Wire};
-use super::request::{Form, authenticate};
+use super::request::{self, Form, authenticate};
 use super::shared::Shared;
 use super::state::{Clock, DecisionError};
 
@@ -28,11 +30,14 @@ pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:dev
 
 type AppState = State<Arc<Shared>>;
 
-pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
-    Router::new()
+pub(crate) fn router(shared: Arc<Shared>, limits: Limits, log: Option<RequestLog>) -> Router {
+    let routes = Router::new()
         .route("/", get(index))
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/oauth-authorization-server", get(discovery))
+        .route("/.well-known/openid-configuration", get(openid_discovery))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(rfc8414_discovery),
+        )
         .route("/device_authorization", post(device_authorization))
         .route("/token", post(token))
         .route("/jwks", get(jwks))
@@ -40,7 +45,13 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits) -> Router {
         .route("/introspect", post(introspect))
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/device", get(device_page).post(device_submit))
-        .fallback(not_found)
+        .fallback(not_found);
+    // Inside the body guard: the log reads a body that is already in memory.
+    let routes = match log {
+        Some(log) => routes.layer(axum::middleware::from_fn_with_state(log, log_requests)),
+        None => routes,
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(limits, body_guard))
         .layer(axum::Extension(limits))
         .with_state(shared)
@@ -57,11 +68,24 @@ async fn not_found() -> Response {
     )
 }
 
-/// RFC 8414 / OpenID Connect Discovery 1.0 metadata (identical at both well-known paths).
-async fn discovery(State(sh): AppState) -> Response {
+/// OpenID Connect Discovery 1.0 metadata.
+async fn openid_discovery(State(sh): AppState) -> Response {
+    discovery(&sh, false)
+}
+
+/// RFC 8414 metadata.
+async fn rfc8414_discovery(State(sh): AppState) -> Response {
+    discovery(&sh, true)
+}
+
+/// The metadata document: the same at both well-known paths, unless the knobs leave the
+/// device endpoint out of both or the revocation and introspection endpoints out of the
+/// OpenID one.
+fn discovery(sh: &Shared, rfc8414: bool) -> Response {
     let iss = &sh.env.issuer;
+    let knobs = &sh.env.cfg.knobs;
     let auth_methods = ["none", "client_secret_basic", "client_secret_post"];
-    let body = json!({
+    let mut body = json!({
         "issuer": iss,
         "device_authorization_endpoint": format!("{iss}/device_authorization"),
         "token_endpoint": format!("{iss}/token"),
@@ -79,7 +103,50 @@ async fn discovery(State(sh): AppState) -> Response {
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
         "subject_types_supported": ["public"],
     });
+    if let Some(fields) = body.as_object_mut() {
+        if knobs.discovery_without_device_endpoint {
+            fields.remove("device_authorization_endpoint");
+        }
+        if knobs.management_endpoints_only_in_rfc8414 && !rfc8414 {
+            for name in [
+                "revocation_endpoint",
+                "introspection_endpoint",
+                "revocation_endpoint_auth_methods_supported",
+                "introspection_endpoint_auth_methods_supported",
+            ] {
+                fields.remove(name);
+            }
+        }
+    }
     reply::json_response(StatusCode::OK, &body)
+}
+
+/// The form body of an OAuth request, under the knobs' stricter content-type rule.
+fn parse_form(sh: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Form, OAuthError> {
+    if sh.env.cfg.knobs.strict_form_content_type {
+        request::exact_form_content_type(headers)?;
+    }
+    Form::parse(headers, body)
+}
+
+/// The authenticated client of an OAuth request, under the knobs' rule that HTTP Basic
+/// clients repeat their `client_id` in the body.
+fn client_of<'a>(
+    sh: &'a Shared,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<&'a ClientRegistration, OAuthError> {
+    if sh.env.cfg.knobs.client_id_required_with_basic {
+        request::body_client_id_with_basic(headers, form)?;
+    }
+    authenticate(sh.clients(), headers, form)
+}
+
+/// The wire encoding of an endpoint's answers, with the knobs applied.
+fn wire(sh: &Shared, endpoint: Endpoint, headers: &HeaderMap) -> Wire {
+    let mut wire = Wire::new(sh.env.cfg.quirks, endpoint, headers);
+    wire.errors_with_200 = sh.env.cfg.knobs.errors_with_200;
+    wire
 }
 
 async fn jwks(State(sh): AppState) -> Response {
@@ -95,9 +162,9 @@ async fn device_authorization(
     body: Bytes,
 ) -> Response {
     let peer = peer.map(|axum::Extension(Peer(ip))| ip);
-    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::DeviceAuthorization, &headers);
-    let result = Form::parse(&headers, &body).and_then(|form| {
-        let client = authenticate(sh.clients(), &headers, &form)?;
+    let wire = wire(&sh, Endpoint::DeviceAuthorization, &headers);
+    let result = parse_form(&sh, &headers, &body).and_then(|form| {
+        let client = client_of(&sh, &headers, &form)?;
         let audience = requested_audience(&form)?;
         sh.lock().device_authorization(
             &sh.env,
@@ -137,8 +204,8 @@ fn requested_audience(form: &Form) -> Result<Vec<String>, OAuthError> {
 
 /// RFC 6749 §5 / RFC 8628 §3.4–3.5, with the fault queue applied first.
 async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Token, &headers);
-    let form = Form::parse(&headers, &body);
+    let wire = wire(&sh, Endpoint::Token, &headers);
+    let form = parse_form(&sh, &headers, &body);
     let fault = sh.lock().pop_fault();
     if let Some(fault) = fault {
         if let Fault::Delay(pause) = fault {
@@ -169,7 +236,7 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
         Ok(form) => form,
         Err(e) => return reply::error(wire, &e),
     };
-    let client = authenticate(sh.clients(), &headers, &form);
+    let client = client_of(&sh, &headers, &form);
     let is_refresh = form.get("grant_type") == Some("refresh_token");
     let result = match form.get("grant_type") {
         Some(DEVICE_CODE_GRANT) => {
@@ -258,24 +325,21 @@ fn fault_response(fault: &Fault) -> (u16, Response) {
 
 /// RFC 7009.
 async fn revoke(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Other, &headers);
+    let wire = wire(&sh, Endpoint::Other, &headers);
     let knobs = &sh.env.cfg.knobs;
     if let Some(pause) = knobs.revoke_delay {
         tokio::time::sleep(pause).await;
     }
     let mut refused = None;
-    let result = Form::parse(&headers, &body).and_then(|form| {
-        let client = authenticate(sh.clients(), &headers, &form)?;
+    let result = parse_form(&sh, &headers, &body).and_then(|form| {
+        let client = client_of(&sh, &headers, &form)?;
         let token = form.get("token").ok_or_else(|| {
             OAuthError::with(ErrorKind::InvalidRequest, "missing parameter token")
         })?;
         // A JWT access token: three dot-separated parts, and not one of the refresh tokens.
         let jwt_access = token.split('.').count() == 3 && sh.lock().is_access_token(token);
-        refused = quirks::revocation_refusal(
-            knobs,
-            client.auth == super::config::ClientAuthMethod::None,
-            jwt_access,
-        );
+        refused =
+            quirks::revocation_refusal(knobs, client.auth == ClientAuthMethod::None, jwt_access);
         if refused.is_some() {
             return Ok(());
         }
@@ -302,9 +366,15 @@ async fn revoke(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Respons
 
 /// RFC 7662.
 async fn introspect(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response {
-    let wire = Wire::new(sh.env.cfg.quirks, Endpoint::Other, &headers);
-    let result = Form::parse(&headers, &body).and_then(|form| {
-        authenticate(sh.clients(), &headers, &form)?;
+    let wire = wire(&sh, Endpoint::Other, &headers);
+    let result = parse_form(&sh, &headers, &body).and_then(|form| {
+        let client = client_of(&sh, &headers, &form)?;
+        if sh.env.cfg.knobs.introspection_needs_secret && client.auth == ClientAuthMethod::None {
+            return Err(OAuthError::with(
+                ErrorKind::InvalidClient,
+                "introspection is for confidential clients",
+            ));
+        }
         let token = form.get("token").ok_or_else(|| {
             OAuthError::with(ErrorKind::InvalidRequest, "missing parameter token")
         })?;
@@ -333,7 +403,8 @@ async fn userinfo(State(sh): AppState, headers: HeaderMap) -> Response {
         );
         return response;
     };
-    let claims = sh.lock().userinfo(&token, Clock::read());
+    let unrevocable = sh.env.cfg.knobs.revoke_jwt_ignored;
+    let claims = sh.lock().userinfo(&token, Clock::read(), unrevocable);
     match claims {
         Some(claims) => reply::json_response(StatusCode::OK, &claims),
         None => {

@@ -312,7 +312,7 @@ impl State {
             expires_in: cfg.device_code_ttl,
             interval: cfg.interval,
         };
-        Ok(quirks::device_response(cfg.quirks, &issued))
+        Ok(quirks::device_response(cfg.quirks, &cfg.knobs, &issued))
     }
 
     /// Evicts the oldest pending authorizations so one more fits under both caps: first
@@ -579,7 +579,7 @@ impl State {
         // polls too fast is told so even if the user has already decided.
         d.last_poll = Some(clock.now);
         let forced = cfg.slow_down_polls.contains(&record.poll);
-        if quirks::sends_slow_down(cfg.quirks) && (forced || record.early) {
+        if quirks::sends_slow_down(cfg.quirks, &cfg.knobs) && (forced || record.early) {
             let old = d.interval;
             d.interval = old.saturating_add(SLOW_DOWN_STEP);
             return Err(OAuthError {
@@ -605,7 +605,7 @@ impl State {
                 let scope = grant.scope.clone();
                 self.grants.push(grant);
                 let g = self.grants.len() - 1;
-                self.mint(env, g, &scope, true, clock)
+                self.mint(env, g, &scope, (true, false), clock)
             }
             // Handled above; kept total without a panic path.
             Status::Consumed | Status::Dead => Err(OAuthError::new(ErrorKind::InvalidGrant)),
@@ -697,7 +697,8 @@ impl State {
         {
             rt.state = RefreshState::Retired;
         }
-        self.mint(env, g, &scope, policy != RefreshPolicy::NoRotation, clock)
+        let rotate = policy != RefreshPolicy::NoRotation;
+        self.mint(env, g, &scope, (rotate, true), clock)
     }
 
     // ----- minting -----
@@ -708,7 +709,7 @@ impl State {
         env: &Env,
         g: usize,
         scope: &str,
-        new_refresh_token: bool,
+        (new_refresh_token, refreshing): (bool, bool),
         clock: Clock,
     ) -> Result<Map<String, Value>, OAuthError> {
         let cfg = &env.cfg;
@@ -746,29 +747,30 @@ impl State {
                 jwt::sign(&env.keys, Alg::Rs256, "at+jwt", &claims)?
             }
         };
-        let id_token =
-            if quirks::issues_id_token(q) && scope.split_whitespace().any(|s| s == "openid") {
-                Some(jwt::sign(
-                    &env.keys,
-                    Alg::Es256,
-                    "JWT",
-                    &json!({
-                        "iss": env.issuer,
-                        "sub": SUBJECT,
-                        "aud": grant.client_id,
-                        "iat": iat,
-                        "exp": exp,
-                        "auth_time": grant.auth_time,
-                        "at_hash": jwt::at_hash(&access_token),
-                        "name": super::quirks::free_text(cfg.quirks, NAME),
-                        "email": EMAIL,
-                        "email_verified": true,
-                        "preferred_username": USERNAME,
-                    }),
-                )?)
-            } else {
-                None
-            };
+        let id_token = if quirks::issues_id_token(q, &cfg.knobs, refreshing)
+            && scope.split_whitespace().any(|s| s == "openid")
+        {
+            Some(jwt::sign(
+                &env.keys,
+                Alg::Es256,
+                "JWT",
+                &json!({
+                    "iss": env.issuer,
+                    "sub": SUBJECT,
+                    "aud": grant.client_id,
+                    "iat": iat,
+                    "exp": exp,
+                    "auth_time": grant.auth_time,
+                    "at_hash": jwt::at_hash(&access_token),
+                    "name": super::quirks::free_text(cfg.quirks, NAME),
+                    "email": EMAIL,
+                    "email_verified": true,
+                    "preferred_username": USERNAME,
+                }),
+            )?)
+        } else {
+            None
+        };
         let refresh_ttl = quirks::refresh_token_ttl(q, cfg);
         let refresh_token = if new_refresh_token && cfg.issue_refresh_tokens {
             let token = quirks::refresh_token(q)?;
@@ -868,15 +870,26 @@ impl State {
     }
 
     /// The active access token behind this string, if any.
-    fn active_access(&self, token: &str, clock: Clock) -> Option<(&AccessToken, &Grant)> {
+    /// With `unrevocable` ([`super::Knobs::revoke_jwt_ignored`]) a JWT access token is
+    /// self-contained: neither its own revocation nor its grant's ends it before `exp`.
+    fn active_access(
+        &self,
+        token: &str,
+        clock: Clock,
+        unrevocable: bool,
+    ) -> Option<(&AccessToken, &Grant)> {
         let at = self.access.get(token)?;
         let grant = self.grants.get(at.grant)?;
-        (!at.revoked && !grant.revoked && clock.wall < at.exp).then_some((at, grant))
+        let unrevocable = unrevocable && token.split('.').count() == 3;
+        let revoked = (at.revoked || grant.revoked) && !unrevocable;
+        (!revoked && clock.wall < at.exp).then_some((at, grant))
     }
 
     /// RFC 7662 §2.2 introspection response.
     pub(crate) fn introspect(&self, env: &Env, token: &str, clock: Clock) -> Value {
-        if let Some((at, grant)) = self.active_access(token, clock) {
+        if let Some((at, grant)) =
+            self.active_access(token, clock, env.cfg.knobs.revoke_jwt_ignored)
+        {
             let aud = if grant.audience.is_empty() {
                 vec![grant.client_id.clone()]
             } else {
@@ -924,8 +937,8 @@ impl State {
     }
 
     /// OpenID Connect UserInfo claims for an active access token.
-    pub(crate) fn userinfo(&self, token: &str, clock: Clock) -> Option<Value> {
-        self.active_access(token, clock)?;
+    pub(crate) fn userinfo(&self, token: &str, clock: Clock, unrevocable: bool) -> Option<Value> {
+        self.active_access(token, clock, unrevocable)?;
         Some(json!({
             "sub": SUBJECT,
             "name": NAME,

@@ -1060,3 +1060,186 @@ async fn protocol_errors() {
     assert_eq!(r.status(), 404);
     f.server.shutdown().await;
 }
+
+/// django-oauth-toolkit's rules (`Quirks::Dot`): where its metadata lists what, its strict
+/// form rules, no `slow_down`, opaque tokens, the ID token only with a refresh, and
+/// introspection for confidential clients only.
+#[tokio::test]
+async fn dot_replays_django_oauth_toolkit() {
+    let f = start(ServerConfig {
+        quirks: Quirks::Dot,
+        interval: 5,
+        ..ServerConfig::default()
+    })
+    .await;
+    let issuer = f.server.issuer_str();
+    let doc = |path: &'static str| {
+        let http = f.http.clone();
+        let url = format!("{issuer}{path}");
+        async move { body_json(http.get(url).send().await.unwrap()).await.1 }
+    };
+    let openid = doc("/.well-known/openid-configuration").await;
+    let rfc8414 = doc("/.well-known/oauth-authorization-server").await;
+    for d in [&openid, &rfc8414] {
+        assert!(d.get("device_authorization_endpoint").is_none(), "{d}");
+        assert!(d["token_endpoint"].is_string(), "{d}");
+    }
+    assert!(openid.get("revocation_endpoint").is_none(), "{openid}");
+    assert!(openid.get("introspection_endpoint").is_none(), "{openid}");
+    assert!(rfc8414["revocation_endpoint"].is_string(), "{rfc8414}");
+    assert!(rfc8414["introspection_endpoint"].is_string(), "{rfc8414}");
+
+    // The content type must be exact.
+    let device = f.server.device_authorization_endpoint();
+    let with_charset = f
+        .http
+        .post(device.clone())
+        .header(
+            CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(format!("client_id={DEMO_CLIENT_ID}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_charset.status(), 400);
+
+    // HTTP Basic needs client_id in the body too.
+    let basic = |body: String| {
+        f.http
+            .post(device.clone())
+            .basic_auth(BASIC_CLIENT_ID, Some(BASIC_CLIENT_SECRET))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let (status, body) = body_json(basic("scope=openid".into()).await.unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error_description"], "Missing client_id parameter.");
+    let (status, d) = body_json(
+        basic(format!(
+            "scope=openid+offline_access&client_id={BASIC_CLIENT_ID}"
+        ))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{d}");
+    let device_code = d["device_code"].as_str().unwrap().to_owned();
+
+    // Polling too fast is never slow_down.
+    let poll = || {
+        f.http
+            .post(f.server.token_endpoint())
+            .basic_auth(BASIC_CLIENT_ID, Some(BASIC_CLIENT_SECRET))
+            .form(&[
+                ("grant_type", DEVICE_GRANT),
+                ("device_code", device_code.as_str()),
+                ("client_id", BASIC_CLIENT_ID),
+            ])
+            .send()
+    };
+    for _ in 0..3 {
+        let (status, body) = body_json(poll().await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("authorization_pending"))
+        );
+    }
+    f.server.approve(d["user_code"].as_str().unwrap()).unwrap();
+    let (status, tokens) = body_json(poll().await.unwrap()).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(access.len(), 30, "an opaque token: {access}");
+    assert!(tokens.get("id_token").is_none(), "{tokens}");
+    let refreshed = f
+        .http
+        .post(f.server.token_endpoint())
+        .basic_auth(BASIC_CLIENT_ID, Some(BASIC_CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", BASIC_CLIENT_ID),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, refreshed) = body_json(refreshed).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert!(refreshed["id_token"].is_string(), "{refreshed}");
+
+    // Introspection: confidential clients only.
+    let new_access = refreshed["access_token"].as_str().unwrap();
+    let public = f
+        .http
+        .post(f.server.introspection_endpoint())
+        .form(&[("token", new_access), ("client_id", DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 401);
+    let confidential = f
+        .http
+        .post(f.server.introspection_endpoint())
+        .basic_auth(BASIC_CLIENT_ID, Some(BASIC_CLIENT_SECRET))
+        .form(&[("token", new_access), ("client_id", BASIC_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    let (status, answer) = body_json(confidential).await;
+    assert_eq!(
+        (status, &answer["active"]),
+        (200, &Value::Bool(true)),
+        "{answer}"
+    );
+}
+
+/// Knobs one by one: no `interval`, errors with HTTP 200, JWT access tokens that a
+/// revocation leaves active.
+#[tokio::test]
+async fn knobs_no_interval_errors_with_200_and_unrevocable_jwts() {
+    let f = start(ServerConfig {
+        knobs: Knobs {
+            no_interval: true,
+            errors_with_200: true,
+            revoke_jwt_ignored: true,
+            ..Knobs::default()
+        },
+        auto_decision: Some(AutoDecision {
+            on_poll: 2,
+            approve: true,
+        }),
+        interval: 1,
+        ..ServerConfig::default()
+    })
+    .await;
+    let d = f.device_auth(&[("client_id", DEMO_CLIENT_ID)]).await;
+    assert!(d.get("interval").is_none(), "{d}");
+    let code = d["device_code"].as_str().unwrap();
+    let (status, body) = f.poll(code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (200, Some("authorization_pending"))
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, tokens) = f.poll(code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    let revoked = f
+        .http
+        .post(f.server.revocation_endpoint())
+        .form(&[("token", access), ("client_id", DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let still = f
+        .http
+        .post(f.server.introspection_endpoint())
+        .form(&[("token", access), ("client_id", DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    let (_, answer) = body_json(still).await;
+    assert_eq!(answer["active"], true, "{answer}");
+}

@@ -53,6 +53,11 @@ pub async fn tabs_for(stored: StoredSession) -> Vec<Tab> {
         .jwks_uri
         .as_deref()
         .and_then(|u| Url::parse(u).ok());
+    let introspection = meta
+        .endpoints
+        .introspection
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok());
     let client = client.ok();
     let options = |audience: Option<String>, with_client: bool| Options {
         // With an issuer, discovery names the keys; the stored jwks_uri serves sessions
@@ -66,6 +71,7 @@ pub async fn tabs_for(stored: StoredSession) -> Vec<Tab> {
                 refetched: false,
             }),
         issuer: issuer.clone(),
+        introspection: introspection.clone(),
         audience,
         secret: None,
         client: client.clone().filter(|_| with_client),
