@@ -111,7 +111,10 @@ fn render_man() -> std::io::Result<Vec<u8>> {
     let command = built();
     let mut page = Vec::new();
     let version = command.get_version().unwrap_or_default().to_owned();
-    writeln!(page, ".TH TVLOGIN 1 \"\" \"tvlogin {version}\" \"User Commands\"")?;
+    writeln!(
+        page,
+        ".TH TVLOGIN 1 \"\" \"tvlogin {version}\" \"User Commands\""
+    )?;
     writeln!(page, ".SH NAME")?;
     writeln!(
         page,
@@ -185,7 +188,10 @@ fn built() -> clap::Command {
 }
 
 /// Every visible subcommand under `cmd`, depth first, with its path of names.
-fn visible_tree<'a>(cmd: &'a clap::Command, path: &[&'a str]) -> Vec<(Vec<&'a str>, &'a clap::Command)> {
+fn visible_tree<'a>(
+    cmd: &'a clap::Command,
+    path: &[&'a str],
+) -> Vec<(Vec<&'a str>, &'a clap::Command)> {
     let mut out = Vec::new();
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let mut here = path.to_vec();
@@ -454,7 +460,11 @@ mod tests {
     #[test]
     fn the_man_page_covers_every_subcommand_and_the_exit_codes() {
         let text = page();
-        assert!(text.starts_with(".TH TVLOGIN 1"), "not roff: {}", &text[..80]);
+        assert!(
+            text.starts_with(".TH TVLOGIN 1"),
+            "not roff: {}",
+            &text[..80]
+        );
         for name in subcommands() {
             assert!(
                 text.contains(&format!(".SH \"TVLOGIN {}\"", name.to_uppercase())),
@@ -477,7 +487,10 @@ mod tests {
     fn nested_subcommands_have_sections() {
         let text = page();
         for tool in ["GIT", "KUBECTL", "DOCKER"] {
-            assert!(text.contains(&format!(".SH \"TVLOGIN SETUP {tool}\"")), "{tool}");
+            assert!(
+                text.contains(&format!(".SH \"TVLOGIN SETUP {tool}\"")),
+                "{tool}"
+            );
         }
         let docker = &text[text.find(".SH \"TVLOGIN SETUP DOCKER\"").expect("docker")..];
         assert!(docker.contains("\\fB\\-\\-undo\\fR"), "{docker}");
@@ -495,10 +508,16 @@ mod tests {
             synopsis.contains("[\\fB\\-\\-profile\\fR \\fINAME\\fR]"),
             "{synopsis}"
         );
-        assert!(synopsis.contains("[\\fB\\-\\-issuer\\fR \\fIURL\\fR]"), "{synopsis}");
+        assert!(
+            synopsis.contains("[\\fB\\-\\-issuer\\fR \\fIURL\\fR]"),
+            "{synopsis}"
+        );
         assert!(synopsis.contains("[\\fB\\-\\-no\\-tui\\fR]"), "{synopsis}");
         let token = &text[text.find(".SH \"TVLOGIN TOKEN\"").expect("token")..];
-        assert!(token.contains("\\fB\\-\\-min\\-ttl\\fR \\fISECS\\fR"), "{token}");
+        assert!(
+            token.contains("\\fB\\-\\-min\\-ttl\\fR \\fISECS\\fR"),
+            "{token}"
+        );
     }
 
     /// The page says what bare `tvlogin` does, has ENVIRONMENT and FILES, and refers to no
@@ -531,17 +550,30 @@ mod tests {
         let mut out = Vec::new();
         man(Some(dir.path()), &mut out).expect("write the pages");
         let listed = String::from_utf8(out).expect("UTF-8");
-        for stem in ["tvlogin", "tvlogin-login", "tvlogin-setup", "tvlogin-setup-git"] {
+        for stem in [
+            "tvlogin",
+            "tvlogin-login",
+            "tvlogin-setup",
+            "tvlogin-setup-git",
+        ] {
             let path = dir.path().join(format!("{stem}.1"));
             let page = std::fs::read_to_string(&path).expect(stem);
-            assert!(listed.contains(&path.display().to_string()), "{stem} not listed");
+            assert!(
+                listed.contains(&path.display().to_string()),
+                "{stem} not listed"
+            );
             assert!(page.contains(".SH \"EXIT STATUS\""), "{stem}");
         }
         let login = std::fs::read_to_string(dir.path().join("tvlogin-login.1")).expect("login");
-        assert!(login.starts_with(".TH TVLOGIN\\-LOGIN 1") || login.starts_with(".TH TVLOGIN-LOGIN 1"));
+        assert!(
+            login.starts_with(".TH TVLOGIN\\-LOGIN 1") || login.starts_with(".TH TVLOGIN-LOGIN 1")
+        );
         assert!(login.contains("\\fBtvlogin\\fR(1)"));
         for name in subcommands() {
-            assert!(dir.path().join(format!("tvlogin-{name}.1")).exists(), "{name}");
+            assert!(
+                dir.path().join(format!("tvlogin-{name}.1")).exists(),
+                "{name}"
+            );
         }
     }
 

@@ -15,10 +15,10 @@ use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{HttpSettings, MAX_BODY, check_url};
 use crate::token::jwt::Decoded;
 use crate::token::remote::{self, JwksSource, Remote};
+use crate::token::report::Lookup;
 use crate::token::report::{self, Options};
 use crate::token::time::local_offset;
 use crate::token::verify::{HmacSecret, Leeway};
-use crate::token::report::Lookup;
 use crate::tui::inspector::{Inspector, Tab, TabBody};
 
 /// Runs `tvlogin inspect`.
@@ -26,13 +26,16 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
     let env = |name: &str| std::env::var(name).ok();
     let (token, options, settings) = prepare(&args, &env)?;
     let mut remote = Remote::lazy(settings);
-    let (issuer, client) = (options.issuer.clone(), options.client.clone());
+    let lookups = Lookups {
+        issuer: options.issuer.clone(),
+        introspection: options.introspection.clone(),
+        client: options.client.clone(),
+    };
     let report = report::inspect(&token, options, &mut remote).await;
     if shows_tui(&args) {
         let colors = crate::tui::caps::colors();
         let now = crate::clock::UnixTime::now();
-        let tabs =
-            inspector_tabs(token, report, issuer.as_ref(), client.as_ref(), &mut remote).await;
+        let tabs = inspector_tabs(token, report, &lookups, &mut remote).await;
         return crate::tui::inspector::screen::run(Inspector::new(
             tabs,
             now,
@@ -44,6 +47,17 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
     print(&report, &args)
 }
 
+/// What `inspect` was given to ask the issuer with, beyond the token's own checks.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    /// `--issuer URL`.
+    pub issuer: Option<Url>,
+    /// `--introspection-endpoint URL`, over the issuer's.
+    pub introspection: Option<Url>,
+    /// The client introspection authenticates as.
+    pub client: Option<OAuthClient>,
+}
+
 /// The inspector's tabs for one token: the token, then userinfo and introspection. A signed
 /// token is sent to the userinfo and introspection endpoints only of the `--issuer` it names
 /// (its `iss` check passed), and an id token never to userinfo; when a lookup cannot be made
@@ -51,8 +65,7 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
 pub async fn inspector_tabs(
     token: String,
     report: report::Report,
-    issuer: Option<&Url>,
-    client: Option<&OAuthClient>,
+    lookups: &Lookups,
     remote: &mut Remote,
 ) -> Vec<Tab> {
     let title = tab_title(&report);
@@ -61,8 +74,9 @@ pub async fn inspector_tabs(
         .iter()
         .any(|c| c.name == "iss" && matches!(c.outcome, crate::token::verify::Outcome::Passed(_)));
     let signed = matches!(report.decoded, Decoded::Jws(_));
-    let fetch = signed && names_issuer && report.userinfo.is_none() && report.introspection.is_none();
-    let info = match issuer {
+    let fetch =
+        signed && names_issuer && report.userinfo.is_none() && report.introspection.is_none();
+    let info = match &lookups.issuer {
         Some(issuer) if fetch => remote.discover(issuer).await.ok(),
         _ => None,
     };
@@ -92,7 +106,11 @@ pub async fn inspector_tabs(
             "the issuer names no userinfo endpoint (it is part of OpenID Connect)",
         ),
     });
-    tabs.push(match (&info.introspection, client) {
+    let introspection = lookups
+        .introspection
+        .as_ref()
+        .or(info.introspection.as_ref());
+    tabs.push(match (introspection, lookups.client.as_ref()) {
         (Some(url), Some(client)) => fields(
             "introspection",
             url,

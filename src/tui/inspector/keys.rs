@@ -75,7 +75,7 @@ const SECRETS: Binding<Action> = Binding::new(
 const EXPLAIN: Binding<Action> = Binding::new(
     "e",
     "explain",
-    &["explain each claim (its meaning, its spec)"],
+    &["explain each claim"],
     &[(Char('e'), Action::Explain)],
 );
 const HELP: Binding<Action> = Binding::new("?", "help", &["help"], &[(Char('?'), Action::Help)]);
@@ -119,7 +119,7 @@ pub fn table(m: &Inspector) -> Vec<Binding<Action>> {
         rows.push(TABS);
     }
     rows.push(SCROLL);
-    if !m.raw {
+    if !m.raw && m.shows_a_table() {
         rows.push(if m.explain {
             EXPLAIN.hinting("hide explanations")
         } else {
@@ -169,12 +169,18 @@ mod tests {
     fn keys_are_labelled_for_the_place() {
         use crate::tui::keys::{action, hints};
         use crossterm::event::KeyCode::{Char, Right};
-        let one = super::Inspector::new(vec![tab("token")], UnixTime::from_secs(0), 0, ColorMode::Ansi256);
+        let one = super::Inspector::new(
+            vec![tab("token")],
+            UnixTime::from_secs(0),
+            0,
+            ColorMode::Ansi256,
+        );
         let hinted = hints(&super::table(&one));
         assert!(!hinted.iter().any(|(k, _)| *k == "←/→"), "{hinted:?}");
         assert_eq!(action(&super::table(&one), Right), None);
         assert!(hinted.contains(&("q", "quit")), "{hinted:?}");
-        assert!(hinted.contains(&("e", "explain")), "{hinted:?}");
+        // An empty tab has nothing to explain.
+        assert!(!hinted.iter().any(|(k, _)| *k == "e"), "{hinted:?}");
 
         let two = super::Inspector::new(
             vec![tab("access token"), tab("userinfo")],
@@ -187,6 +193,9 @@ mod tests {
         assert!(hinted.contains(&("←/→", "tab")), "{hinted:?}");
         assert!(hinted.contains(&("q", "back")), "{hinted:?}");
         assert!(!hinted.contains(&("q", "quit")), "{hinted:?}");
-        assert_eq!(action(&super::table(&two), Char('q')), Some(super::Action::Quit));
+        assert_eq!(
+            action(&super::table(&two), Char('q')),
+            Some(super::Action::Quit)
+        );
     }
 }

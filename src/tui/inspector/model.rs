@@ -159,6 +159,18 @@ impl Inspector {
         tabs
     }
 
+    /// Whether the selected tab shows a table of claims or fields (which `e` explains).
+    pub fn shows_a_table(&self) -> bool {
+        match self.tabs.get(self.selected).map(|t| &t.body) {
+            Some(TabBody::Token { report, .. }) => matches!(
+                report.decoded,
+                crate::token::jwt::Decoded::Jws(_) | crate::token::jwt::Decoded::Jwe(_)
+            ),
+            Some(TabBody::Fields(lookup)) => lookup.result.is_ok(),
+            _ => false,
+        }
+    }
+
     /// Whether something visible changed since the last call (then it must be drawn).
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty)
