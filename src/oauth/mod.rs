@@ -12,6 +12,7 @@ pub mod driver;
 pub mod http;
 pub mod normalize;
 pub mod poll;
+pub mod reach;
 pub mod refresh;
 pub mod revoke;
 pub mod token;
