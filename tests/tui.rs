@@ -940,3 +940,44 @@ fn the_demo_footer_keeps_a_approve_q_and_help_at_60_and_40_columns() {
         }
     }
 }
+
+/// The success screen wraps the token file's path after a separator: no name is cut in two
+/// (`default.toke` / `ns.json` was).
+#[test]
+fn the_success_screen_wraps_paths_at_separators() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let body = r#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#;
+    scene.poll(10, 200, body);
+    let place = "file /home/ada-lovelace/.local/share/tvlogin/profiles/default.tokens.json (0600)";
+    scene.at(
+        11,
+        Msg::Saved {
+            attempt: 1,
+            result: Ok(place.into()),
+        },
+    );
+    for (w, h) in [(60u16, 20u16), (48, 16), (80, 24)] {
+        let rows = lines(&scene.app, w, h).0;
+        let screen = rows.join("\n");
+        assert!(
+            rows.iter().any(|r| r.contains("default.tokens.json")),
+            "{w}x{h}: the file name was cut:\n{screen}"
+        );
+        let start = rows
+            .iter()
+            .position(|r| r.contains("Stored in"))
+            .expect("the Stored in row");
+        for row in rows[start..].iter().take_while(|r| !r.trim().is_empty()) {
+            let value = row.get(17..).unwrap_or_default().trim_end();
+            let last = value.split(' ').next_back().unwrap_or_default();
+            assert!(
+                last.is_empty()
+                    || last.ends_with('/')
+                    || last.ends_with("json")
+                    || last.ends_with("(0600)")
+                    || !last.contains('/'),
+                "{w}x{h}: a path broken inside a name: {row:?}\n{screen}"
+            );
+        }
+    }
+}
