@@ -18,10 +18,10 @@ pub const QUIT: i32 = 3;
 pub const TERM: i32 = 15;
 /// Stop from the terminal (Ctrl-Z outside raw mode); its number differs between systems.
 #[cfg(unix)]
-pub const TSTP: i32 = nix::sys::signal::Signal::SIGTSTP as i32;
+pub const TSTP: i32 = rustix::process::Signal::TSTP.as_raw();
 /// Continue after a stop; its number differs between systems.
 #[cfg(unix)]
-pub const CONT: i32 = nix::sys::signal::Signal::SIGCONT as i32;
+pub const CONT: i32 = rustix::process::Signal::CONT.as_raw();
 
 /// The signals that ask a command to stop: Ctrl-C, SIGTERM and SIGHUP.
 pub const STOP: [i32; 3] = [INT, TERM, HUP];
@@ -112,14 +112,14 @@ mod tests {
 
     #[test]
     fn the_numbers_are_the_systems() {
-        use nix::sys::signal::Signal as S;
+        use rustix::process::Signal as S;
         for (ours, theirs) in [
-            (HUP, S::SIGHUP),
-            (INT, S::SIGINT),
-            (QUIT, S::SIGQUIT),
-            (TERM, S::SIGTERM),
+            (HUP, S::HUP),
+            (INT, S::INT),
+            (QUIT, S::QUIT),
+            (TERM, S::TERM),
         ] {
-            assert_eq!(ours, theirs as i32, "{theirs}");
+            assert_eq!(ours, theirs.as_raw(), "{theirs:?}");
         }
     }
 
@@ -128,8 +128,8 @@ mod tests {
     async fn arrivals_are_kept_until_asked_for() {
         // SIGCONT: harmless to send to ourselves (its default action is to continue).
         let mut listener = Listener::new(&[CONT]);
-        let me = nix::unistd::Pid::from_raw(std::process::id() as i32);
-        nix::sys::signal::kill(me, nix::sys::signal::Signal::SIGCONT).expect("send SIGCONT");
+        rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::CONT)
+            .expect("send SIGCONT");
         let got = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
             .await
             .expect("the signal arrives");

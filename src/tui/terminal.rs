@@ -53,7 +53,7 @@ impl Term for TerminalGuard {
 
     fn suspend(&mut self) -> io::Result<()> {
         self.leave()?;
-        stop_self();
+        stop_job();
         self.resume()
     }
 
@@ -69,13 +69,16 @@ impl Term for TerminalGuard {
     }
 }
 
-/// Stops this process until SIGCONT, as the default action of SIGTSTP would (which tokio's
-/// handler replaced). SIGSTOP cannot be caught or ignored, and unlike SIGTSTP it also stops
-/// a process whose group has no parent shell in the session.
-fn stop_self() {
+/// Stops this process's whole process group until SIGCONT, as shells and editors do on
+/// Ctrl-Z: the terminal would have sent SIGTSTP to the whole foreground group, but in raw mode
+/// Ctrl-Z is a key that only tvlogin reads. Stopping only this process would leave a wrapper
+/// script that started it running (waiting for it), so the shell would never see its job
+/// stop: no prompt, and `fg` would do nothing. SIGSTOP cannot be caught or ignored, and
+/// unlike SIGTSTP it also stops a group that has no parent shell in the session.
+fn stop_job() {
     #[cfg(unix)]
     {
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+        let _ = rustix::process::kill_current_process_group(rustix::process::Signal::STOP);
     }
 }
 
