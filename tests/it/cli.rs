@@ -87,7 +87,10 @@ async fn help_and_the_man_page_cover_the_dashboard_exit_codes_and_every_command(
         assert!(page.contains(section), "{section} missing");
     }
     for (code, _) in tvlogin::exit::CONTRACT {
-        assert!(page.contains(&format!(".TP\n\\fB{code}\\fR\n")), "exit {code}");
+        assert!(
+            page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "exit {code}"
+        );
     }
     assert!(page.contains("\\fB7\\fR\nnot logged in"));
     assert!(page.contains("[\\fB\\-\\-profile\\fR \\fINAME\\fR]"));
@@ -97,12 +100,21 @@ async fn help_and_the_man_page_cover_the_dashboard_exit_codes_and_every_command(
     let run = home.run(&["man", "--dir", &dir.to_string_lossy()]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     for name in [
-        "tvlogin", "tvlogin-login", "tvlogin-token", "tvlogin-setup", "tvlogin-setup-git",
-        "tvlogin-setup-kubectl", "tvlogin-setup-docker", "tvlogin-man",
+        "tvlogin",
+        "tvlogin-login",
+        "tvlogin-token",
+        "tvlogin-setup",
+        "tvlogin-setup-git",
+        "tvlogin-setup-kubectl",
+        "tvlogin-setup-docker",
+        "tvlogin-man",
     ] {
         let path = dir.join(format!("{name}.1"));
         assert!(path.exists(), "{name}.1 not written");
-        assert!(run.stdout.contains(&path.display().to_string()), "{name}.1 not listed");
+        assert!(
+            run.stdout.contains(&path.display().to_string()),
+            "{name}.1 not listed"
+        );
     }
     // man itself can read what was written, when it is installed.
     if let Ok(out) = std::process::Command::new("man")

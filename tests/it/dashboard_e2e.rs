@@ -225,7 +225,7 @@ async fn n_writes_the_new_profile_to_config_toml_and_opens_its_login() {
     }
     run.key(KeyCode::Enter);
     // The login screen's title names the new profile.
-    run.wait_for("profile lab").await;
+    run.wait_for("· profile lab").await;
     let text = std::fs::read_to_string(&config).expect("config.toml was written");
     assert!(text.contains("[profiles.lab]"), "{text}");
     assert!(text.contains(&format!("issuer = \"{issuer}\"")), "{text}");

@@ -1,0 +1,158 @@
+//! The text captures in assets/ (taken by scripts/screenshots.sh from the binary in tmux)
+//! still match what the binary draws. Each login screen is drawn again by the same code at
+//! the capture's size and at the same moment of the code's life, from what the capture
+//! shows that the server chose (its address, the user code, the seconds left); every other
+//! character must be the same. A change to the login screens' wording or layout without a
+//! retake of the screenshots fails here.
+
+use std::time::{Duration, Instant};
+
+use crate::common::screen::lines;
+use tvlogin::oauth::device::DeviceAuthorization;
+use tvlogin::secret::DeviceCode;
+use tvlogin::tui::caps::ColorMode;
+use tvlogin::tui::login::{App, Context, Msg, update};
+use url::Url;
+
+/// `tvlogin serve`'s code lifetime and poll interval, which the screenshots use.
+const TTL: u64 = 600;
+const INTERVAL: u64 = 5;
+
+/// The committed capture's rows.
+fn capture(name: &str) -> Vec<String> {
+    let path = format!("{}/assets/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines().map(str::to_owned).collect()
+}
+
+/// What the capture shows the server chose: its address, the user code, the seconds left.
+struct Seen {
+    server: String,
+    profile: String,
+    code: String,
+    left: u64,
+}
+
+fn seen(rows: &[String]) -> Seen {
+    let text = rows.join("\n");
+    let server = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .map(|w| w.trim_end_matches("/device").to_owned())
+        .expect("the server's address");
+    let profile = rows[0]
+        .rsplit("profile ")
+        .next()
+        .unwrap_or("default")
+        .trim()
+        .to_owned();
+    let code = text
+        .split(|c: char| !c.is_ascii_uppercase() && c != '-')
+        .find(|w| {
+            w.len() == 9
+                && w.as_bytes()[4] == b'-'
+                && w.chars().filter(char::is_ascii_uppercase).count() == 8
+        })
+        .expect("the user code")
+        .to_owned();
+    let left = text
+        .split("Code expires in ")
+        .nth(1)
+        .map(|rest| {
+            let mut secs = 0;
+            for part in rest.split_whitespace().take(2) {
+                if let Some(m) = part.strip_suffix('m') {
+                    secs += m.parse::<u64>().unwrap_or(0) * 60;
+                } else if let Some(s) = part.strip_suffix('s') {
+                    secs += s.parse::<u64>().unwrap_or(0);
+                }
+            }
+            secs
+        })
+        .unwrap_or(TTL);
+    Seen {
+        server,
+        profile: if profile.is_empty() {
+            "default".into()
+        } else {
+            profile
+        },
+        code,
+        left,
+    }
+}
+
+/// The login screen as the binary had it, `TTL - left` seconds after the code came.
+fn waiting(seen: &Seen) -> App {
+    let t0 = Instant::now();
+    let ctx = Context {
+        profile: seen.profile.clone(),
+        server: seen.server.clone(),
+        demo: false,
+        no_browser: None,
+        colors: ColorMode::None,
+        hyperlinks: false,
+    };
+    let mut app = App::new(ctx, None, t0);
+    let page = Url::parse(&format!("{}/device", seen.server)).expect("a URL");
+    let complete = Url::parse(&format!("{page}?user_code={}", seen.code)).expect("a URL");
+    update(
+        &mut app,
+        Msg::CodeIssued {
+            attempt: 1,
+            result: Ok(DeviceAuthorization {
+                device_code: DeviceCode::new("device-code".into()),
+                user_code: seen.code.clone(),
+                verification_uri: page,
+                verification_uri_complete: Some(complete),
+                expires_in: Duration::from_secs(TTL),
+                interval: Duration::from_secs(INTERVAL),
+                message: None,
+            }),
+            at: t0,
+        },
+        t0,
+    );
+    let now = t0 + Duration::from_secs(TTL - seen.left);
+    update(&mut app, Msg::Tick, now);
+    app
+}
+
+fn assert_same(name: &str, want: &[String], app: &App, width: u16, height: u16) {
+    let got = lines(app, width, height).0;
+    let got: Vec<String> = got.iter().map(|r| r.trim_end().to_owned()).collect();
+    let mut want = want.to_vec();
+    want.resize(got.len(), String::new());
+    if got != want {
+        let diff: Vec<String> = got
+            .iter()
+            .zip(&want)
+            .enumerate()
+            .filter(|(_, (g, w))| g != w)
+            .map(|(i, (g, w))| format!("row {i}:\n  drawn:     {g:?}\n  committed: {w:?}"))
+            .collect();
+        panic!(
+            "assets/{name} no longer matches what tvlogin draws at {width}x{height}; retake \
+             the screenshots (scripts/screenshots.sh):\n{}",
+            diff.join("\n")
+        );
+    }
+}
+
+/// The login screen at 80x24 and 200x50, and the too-small message, as committed.
+#[test]
+fn the_committed_login_captures_match_what_the_binary_draws() {
+    for (name, width, height) in [
+        ("login-80x24.txt", 80u16, 24u16),
+        ("login-200x50.txt", 200, 50),
+        ("too-small.txt", 30, 10),
+    ] {
+        let want = capture(name);
+        assert!(
+            want.len() <= usize::from(height),
+            "assets/{name} has more rows than {height}"
+        );
+        let app = waiting(&seen(&want));
+        assert_same(name, &want, &app, width, height);
+    }
+}
