@@ -3,12 +3,15 @@
 //! the capture's size and at the same moment of the code's life, from what the capture
 //! shows that the server chose (its address, the user code, the seconds left); every other
 //! character must be the same. A change to the login screens' wording or layout without a
-//! retake of the screenshots fails here.
+//! retake of the screenshots fails here. (The store question, the dashboard and the
+//! inspector show this machine's keyring and live tokens, and are not redrawn here.)
 
 use std::time::{Duration, Instant};
 
 use crate::common::screen::lines;
 use tvlogin::oauth::device::DeviceAuthorization;
+use tvlogin::oauth::http::RawResponse;
+use tvlogin::oauth::normalize::OAuthResponse;
 use tvlogin::secret::DeviceCode;
 use tvlogin::tui::caps::ColorMode;
 use tvlogin::tui::login::{App, Context, Msg, update};
@@ -155,4 +158,105 @@ fn the_committed_login_captures_match_what_the_binary_draws() {
         let app = waiting(&seen(&want));
         assert_same(name, &want, &app, width, height);
     }
+}
+
+/// The text after `label` on the row that has it, trimmed.
+fn after<'a>(rows: &'a [String], label: &str) -> &'a str {
+    rows.iter()
+        .find_map(|r| r.split_once(label).map(|(_, rest)| rest.trim()))
+        .unwrap_or_else(|| panic!("no {label:?} in the capture"))
+}
+
+/// The success screen: the tokens `tvlogin serve` issues, received a second before the
+/// capture (the access token's countdown says how long), kept in memory.
+#[test]
+fn the_committed_success_capture_matches_what_the_binary_draws() {
+    use base64::Engine as _;
+    let want = capture("success-80x24.txt");
+    let server = want[0]
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("the server")
+        .to_owned();
+    let who = after(&want, "as ");
+    let (name, email) = who
+        .split_once(" <")
+        .map(|(n, e)| (n, e.trim_end_matches('>')))
+        .expect("name <email>");
+    let scope = after(&want, "Scope");
+    let stored = after(&want, "Stored in");
+    let access = after(&want, "Access token");
+    let left: u64 = access
+        .split("expires in ")
+        .nth(1)
+        .map(|t| {
+            t.split_whitespace()
+                .map(|p| {
+                    let n = p.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+                    let n = n.parse::<u64>().unwrap_or(0);
+                    match p.chars().last() {
+                        Some('h') => n * 3600,
+                        Some('m') => n * 60,
+                        _ => n,
+                    }
+                })
+                .sum()
+        })
+        .expect("the access token's time left");
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let id_token = format!(
+        "{}.{}.sig",
+        b64(r#"{"alg":"ES256"}"#),
+        b64(&serde_json::json!({"sub": "u", "name": name, "email": email}).to_string())
+    );
+    let body = serde_json::json!({
+        "access_token": "at", "token_type": "Bearer", "expires_in": 3600,
+        "refresh_token": "rt", "refresh_token_expires_in": 30 * 24 * 3600,
+        "id_token": id_token, "scope": scope,
+    })
+    .to_string();
+    let seen = Seen {
+        server: server.clone(),
+        profile: "default".into(),
+        code: "BBBB-BBBB".into(),
+        left: TTL - 5,
+    };
+    let mut app = waiting(&seen);
+    let t0 = Instant::now();
+    let polled = t0 + Duration::from_secs(5);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let answer = OAuthResponse::from_raw(&RawResponse {
+        url: Url::parse(&format!("{server}/token")).expect("a URL"),
+        status: 200,
+        headers,
+        body: body.into_bytes(),
+        received: tvlogin::clock::UnixTime::from_secs(0),
+    });
+    update(
+        &mut app,
+        Msg::Polled {
+            attempt: 1,
+            answer: Ok(answer),
+            at: polled,
+        },
+        polled,
+    );
+    update(
+        &mut app,
+        Msg::Saved {
+            attempt: 1,
+            result: Ok(stored.to_owned()),
+        },
+        polled,
+    );
+    update(
+        &mut app,
+        Msg::Tick,
+        polled + Duration::from_secs(3600 - left),
+    );
+    assert_same("success-80x24.txt", &want, &app, 80, 24);
 }
