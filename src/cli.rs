@@ -16,7 +16,7 @@ use crate::store::Backend;
     name = "tvlogin",
     version,
     propagate_version = true,
-    after_help = format!("Exit codes: {}", crate::exit::contract_text())
+    after_help = format!("{NO_COMMAND}\n\nExit codes: {}", crate::exit::contract_text())
 )]
 pub struct Cli {
     /// What to do; without a command, the dashboard of stored profiles (a plain table like
@@ -24,6 +24,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// What bare `tvlogin` does, said once for `--help` and the man page.
+pub const NO_COMMAND: &str = "Without a command, tvlogin opens the dashboard of stored profiles \
+     (a live view: countdowns, refresh, login, inspect); when stdout is not a terminal it \
+     prints the table `tvlogin status` prints.";
 
 /// The program name under which tvlogin speaks docker's credential-helper protocol.
 pub const DOCKER_HELPER_NAME: &str = "docker-credential-tvlogin";
@@ -163,7 +168,14 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) on stdout: `tvlogin man | man -l -`
-    Man,
+    ///
+    /// With --dir DIR, write it as DIR/tvlogin.1 with a page per command beside it
+    /// (tvlogin-login.1, tvlogin-setup-git.1, …) and print the files' paths.
+    Man {
+        /// Write the pages into this directory (created when missing) instead of stdout
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Run a command with a valid access token in an environment variable
     ///
     /// The token goes into NAME (default BEARER_TOKEN, the WLCG bearer-token convention);

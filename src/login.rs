@@ -232,14 +232,14 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "warnings": guidance.warnings,
             })),
             OutputMode::Plain => {
-                // A loopback address (the demo, a local test server) is out of a phone's reach.
-                let open = if crate::oauth::http::is_loopback(&auth.verification_uri) {
-                    "1. In a browser on this machine, open:"
-                } else {
-                    "1. On a phone or any browser, open:   "
-                };
+                // One wording about phones, chosen from the address (loopback: this machine only).
+                let reach = crate::oauth::reach::Reach::of(&auth.verification_uri);
+                let open = format!("1. {}:", reach.open_step());
+                let enter = "2. Enter the code:";
+                let only = "   only at:";
+                let width = open.chars().count().max(enter.len());
                 let mut text = format!(
-                    "\n  {open} {}\n  2. Enter the code:                     {}\n     only at:                            {}\n",
+                    "\n  {open:<width$} {}\n  {enter:<width$} {}\n  {only:<width$} {}\n",
                     auth.verification_uri,
                     escape(&auth.user_code),
                     guidance.host,
@@ -264,7 +264,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     .qr
                     .and_then(|p| crate::qr::text_lines(qr_url.as_str(), p))
                 {
-                    text.push_str("\n  Or scan this with a phone:\n\n");
+                    text.push_str(&format!("\n  {}\n\n", reach.qr_caption()));
                     for line in lines {
                         text.push_str(&format!("  {line}\n"));
                     }

@@ -16,6 +16,7 @@ pub mod driver;
 pub mod http;
 pub mod normalize;
 pub mod poll;
+pub mod reach;
 pub mod refresh;
 pub mod revoke;
 pub mod token;

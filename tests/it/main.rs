@@ -13,6 +13,7 @@
 mod common;
 mod resource_server;
 
+mod assets;
 mod browser;
 mod browser_env;
 mod browser_login;

@@ -223,8 +223,8 @@ pub enum Mode {
     List,
     /// Typing a filter.
     Filter,
-    /// Typing the name of a new profile to log in.
-    NewProfile(String),
+    /// The new-profile form: name, provider or issuer, client id.
+    NewProfile(super::new_profile::NewProfileForm),
     /// The help overlay.
     Help,
     /// A y/n question.
@@ -369,6 +369,8 @@ pub enum Effect {
     Copy(String),
     /// Hand the terminal to the login screen for this profile.
     Login(String),
+    /// Add this profile to config.toml, then log in to it as [`Effect::Login`] does.
+    CreateProfile(super::new_profile::NewProfile),
 }
 
 impl Dashboard {

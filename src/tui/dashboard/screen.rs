@@ -137,6 +137,27 @@ impl DashboardScreen {
                         Reply::LoginReady(screen)
                     });
                 }
+                Effect::CreateProfile(_) if self.login_open => {}
+                // The profile is written, then its login screen is set up as for `l`.
+                Effect::CreateProfile(profile) => {
+                    self.login_open = true;
+                    let ctx = Arc::clone(&self.ctx);
+                    self.tasks.spawn(&self.tx, true, async move {
+                        let written = tokio::task::spawn_blocking({
+                            let paths = ctx.paths.clone();
+                            let profile = profile.clone();
+                            move || super::new_profile::write_profile(&paths, &profile)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(format!("writing config.toml: {e}")));
+                        match written {
+                            Ok(()) => {
+                                Reply::LoginReady(prepare_login(&ctx, &profile.name, None).await)
+                            }
+                            Err(why) => Reply::LoginReady(Err(escape(&why))),
+                        }
+                    });
+                }
                 effect => self.tasks.start(effect, &self.ctx, &self.tx),
             }
         }
@@ -342,7 +363,7 @@ impl Tasks {
                 }
             }),
             // Needs the terminal: the screen pushes it.
-            Effect::Login(_) => {}
+            Effect::Login(_) | Effect::CreateProfile(_) => {}
             effect => self.spawn(
                 tx,
                 matches!(effect, Effect::Refresh(_) | Effect::Logout(_)),
@@ -402,7 +423,7 @@ pub async fn perform(effect: Effect, ctx: &session::Context) -> Option<Msg> {
                 .map_err(|e| escape(&e.to_string()));
             Msg::Inspected { profile, result }
         }
-        Effect::Copy(_) | Effect::Login(_) => return None,
+        Effect::Copy(_) | Effect::Login(_) | Effect::CreateProfile(_) => return None,
     })
 }
 
