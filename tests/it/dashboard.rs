@@ -1008,3 +1008,21 @@ fn a_logged_out_profile_whose_login_is_remembered_says_l_logs_in_again() {
     assert!(!card("staging").contains("config.toml"), "{screen}");
     assert!(card("stray").contains("not in config.toml"), "{screen}");
 }
+
+/// A profile whose session the server ended (refresh token refused) is not called logged
+/// out: nobody logged out.
+#[test]
+fn a_session_ended_by_the_server_is_not_called_logged_out() {
+    let mut ended = Row::new("work", false, Some(Backend::File));
+    ended.remembered = true;
+    ended.ended_by_server = true;
+    let mut out = Row::new("home", false, Some(Backend::File));
+    out.remembered = true;
+    let d = loaded(vec![ended, out], ColorMode::Ansi256);
+    let screen = text(&d);
+    assert!(
+        screen.contains("session ended by the server; press l"),
+        "{screen}"
+    );
+    assert_eq!(screen.matches("logged out; press l").count(), 1, "{screen}");
+}

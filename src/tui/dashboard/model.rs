@@ -50,6 +50,8 @@ pub struct Row {
     /// Whether the state file remembers how the profile logged in (after a logout or the end
     /// of its session), so that `l` logs in again without config.toml.
     pub remembered: bool,
+    /// The server ended the last session (it refused the refresh token): nobody logged out.
+    pub ended_by_server: bool,
 }
 
 impl Row {
@@ -65,6 +67,7 @@ impl Row {
             refresh: Refresh::Idle,
             last_session: None,
             remembered: false,
+            ended_by_server: false,
         }
     }
 }

@@ -462,7 +462,9 @@ pub fn row_for(file: &ConfigFile, status: ProfileStatus) -> Row {
         status.configured,
         status.state.as_ref().and_then(|s| s.store),
     );
-    row.remembered = status.state.as_ref().is_some_and(|s| s.login.is_some());
+    let login = status.state.as_ref().and_then(|s| s.login.as_ref());
+    row.remembered = login.is_some();
+    row.ended_by_server = login.is_some_and(|l| l.session_ended.is_some());
     row.session = status.state.and_then(|s| s.session);
     if let Some(p) = settings {
         row.auto_refresh = p.auto_refresh.unwrap_or(true);

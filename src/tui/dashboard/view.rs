@@ -235,6 +235,8 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
         lines.push(Line::from(first));
         let how = if row.configured {
             "configured in config.toml; press l to log in".to_owned()
+        } else if row.ended_by_server {
+            "session ended by the server; press l to log in again the same way".to_owned()
         } else if row.last_session.is_some() || row.remembered {
             "logged out; press l to log in again the same way".to_owned()
         } else {
