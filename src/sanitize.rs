@@ -185,9 +185,44 @@ fn is_format(c: char) -> bool {
         | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
+/// Quotes `text` for a POSIX shell: single quotes, with `'` written as `'\''`.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// `text` as one shell word: as is when it is non-empty and made only of characters no shell
+/// gives a meaning to (letters, digits and `/._-+:@%=,`), else [`shell_quote`]d. For
+/// commands and paths shown to people to copy.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%=,".contains(&b));
+    if plain {
+        text.to_owned()
+    } else {
+        shell_quote(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words() {
+        for (text, word) in [
+            ("plain/path-1.0_x", "plain/path-1.0_x"),
+            ("", "''"),
+            ("two words", "'two words'"),
+            ("it's", "'it'\\''s'"),
+            ("$HOME", "'$HOME'"),
+            ("a;b", "'a;b'"),
+        ] {
+            assert_eq!(shell_word(text), word, "{text:?}");
+        }
+        assert_eq!(shell_quote("x"), "'x'");
+    }
 
     #[test]
     fn escapes_what_a_terminal_would_interpret() {

@@ -232,7 +232,7 @@ pub fn profile_flag_value(profile: &str) -> String {
     if plain {
         format!(" {profile}")
     } else {
-        format!("={}", super::token::shell_quote(profile))
+        format!("={}", crate::sanitize::shell_quote(profile))
     }
 }
 

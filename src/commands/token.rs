@@ -116,11 +116,6 @@ pub fn auth_scheme(token_type: &str) -> &str {
     }
 }
 
-/// Quotes `text` for a POSIX shell: single quotes, with `'` written as `'\''`.
-pub fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
 /// The text `token --format` prints (without the final newline). `issued.token` has been
 /// checked to be printable ASCII.
 pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> String {
@@ -140,7 +135,10 @@ pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> Strin
             "scope": issued.scope,
         })),
         TokenFormat::Env => {
-            let mut text = format!("export BEARER_TOKEN={}", shell_quote(issued.token.secret()));
+            let mut text = format!(
+                "export BEARER_TOKEN={}",
+                crate::sanitize::shell_quote(issued.token.secret())
+            );
             match issued.expires_at {
                 Some(at) => text.push_str(&format!("\nexport BEARER_TOKEN_EXPIRES_AT={at}")),
                 None => text.push_str("\nunset BEARER_TOKEN_EXPIRES_AT"),

@@ -20,7 +20,7 @@ pub fn judge(path: &Path, meta: &Metadata, me: u32) -> Option<StoreError> {
 
 /// [`judge`] on the raw numbers.
 pub fn judge_mode(path: &Path, mode: u32, owner: u32, is_dir: bool, me: u32) -> Option<StoreError> {
-    let quoted = shell_quote(&path.display().to_string());
+    let quoted = crate::sanitize::shell_word(&path.display().to_string());
     if owner != me && owner != 0 {
         return Some(StoreError::Unsafe {
             path: path.to_path_buf(),
@@ -83,17 +83,6 @@ pub fn check_file(path: &Path, meta: &Metadata) -> Result<(), StoreError> {
         dir = d.parent();
     }
     Ok(())
-}
-
-fn shell_quote(text: &str) -> String {
-    if text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+%:@".contains(c))
-    {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

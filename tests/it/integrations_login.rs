@@ -197,3 +197,46 @@ async fn git_credential_logs_in_on_the_terminal_then_answers() {
     assert_eq!(token.code, 0, "{}", token.stderr);
     assert_eq!(token.stdout.trim(), password);
 }
+
+/// A profile that exists only as a remembered login (logged in with flags, no config.toml,
+/// then logged out): a credential helper logs it in again on the terminal the way it last
+/// did, through the same resolver as `tvlogin login --profile P` (it used to re-parse a fake
+/// command line that knew nothing of the remembered login).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helper_logs_in_again_a_profile_known_only_from_its_remembered_login() {
+    let (server, home) = common::logged_in(common::quick(300)).await;
+    assert!(
+        !home.dir.path().join("config").join("config.toml").exists(),
+        "the profile must exist only as a remembered login"
+    );
+    let logout = home
+        .run_with_env(&["logout"], &[("TVLOGIN_STORE", "")])
+        .await;
+    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    let out = home.dir.path().join("answer");
+    let mut command = pty::command("sh", home.dir.path());
+    command.args([
+        "-c",
+        &format!(
+            "printf 'protocol=https\\nhost=git.example.test\\n\\n' | '{}' git-credential \
+             --profile default get > '{}'",
+            env!("CARGO_BIN_EXE_tvlogin"),
+            out.display()
+        ),
+    ]);
+    command.env("PATH", std::env::var("PATH").unwrap_or_default());
+    command.env("TVLOGIN_STORE", "file");
+    let mut terminal = Pty::spawn(command, 40, 120);
+    terminal.wait_for_text(Duration::from_secs(30), "signing in");
+    let status = terminal.wait_exit().await;
+    assert_eq!(status, 0, "{}", terminal.rows().join("\n"));
+    let answer = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(answer.contains("password="), "{answer}");
+    // The new login went to the server the profile remembered.
+    let logins = server
+        .polls()
+        .iter()
+        .filter(|p| p.outcome == "tokens")
+        .count();
+    assert_eq!(logins, 2, "the first login and the helper's");
+}

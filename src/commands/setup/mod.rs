@@ -423,18 +423,7 @@ fn profile_list(
     Ok(())
 }
 
-/// `text` as one shell word: as is when it is plain, else single-quoted.
-pub fn shell_word(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%=,".contains(&b))
-    {
-        text.to_owned()
-    } else {
-        super::token::shell_quote(text)
-    }
-}
+pub use crate::sanitize::shell_word;
 
 #[cfg(test)]
 mod tests {

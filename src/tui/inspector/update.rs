@@ -8,6 +8,17 @@ use crate::exit::Exit;
 use crate::token::report::Lookup;
 use crate::tui::keys;
 
+/// Scrolls to `to`, or as far as the body's wrapped text goes (the view measures it; no
+/// limit while the size is unknown).
+fn scroll_to(m: &mut Inspector, to: u16) {
+    let most = if m.size == (0, 0) {
+        u16::MAX
+    } else {
+        view::max_scroll(m)
+    };
+    m.scroll = to.min(most);
+}
+
 /// Rows one PgUp/PgDn moves: the body's height less one for context, at least one.
 fn page(m: &Inspector) -> u16 {
     view::body_rows(m.size.1).saturating_sub(1).max(1)
@@ -33,7 +44,7 @@ pub fn update(m: &mut Inspector, msg: Msg) {
         Msg::Resized => m.dirty = true,
         Msg::Size(width, height) => {
             m.size = (width, height);
-            m.scroll_to(m.scroll);
+            scroll_to(m, m.scroll);
             m.dirty = true;
         }
         Msg::Terminate => m.exit = Some(Exit::Cancelled),
@@ -69,20 +80,24 @@ pub fn update(m: &mut Inspector, msg: Msg) {
                         m.scroll = 0;
                     }
                 }
-                Action::Down => m.scroll_to(m.scroll.saturating_add(1)),
-                Action::Up => m.scroll_to(m.scroll.saturating_sub(1)),
-                Action::PageDown => m.scroll_to(m.scroll.saturating_add(page(m))),
-                Action::PageUp => m.scroll_to(m.scroll.saturating_sub(page(m))),
+                Action::Down => scroll_to(m, m.scroll.saturating_add(1)),
+                Action::Up => scroll_to(m, m.scroll.saturating_sub(1)),
+                Action::PageDown => scroll_to(m, m.scroll.saturating_add(page(m))),
+                Action::PageUp => scroll_to(m, m.scroll.saturating_sub(page(m))),
                 Action::Top => m.scroll = 0,
-                Action::Bottom => m.scroll_to(u16::MAX),
+                Action::Bottom => scroll_to(m, u16::MAX),
                 // The other view has other text: keep the place where it still exists.
                 Action::Raw => {
                     m.raw = !m.raw;
-                    m.scroll_to(m.scroll);
+                    scroll_to(m, m.scroll);
                 }
                 Action::Secrets => {
                     m.reveal = !m.reveal;
-                    m.scroll_to(m.scroll);
+                    scroll_to(m, m.scroll);
+                }
+                Action::Explain => {
+                    m.explain = !m.explain;
+                    scroll_to(m, m.scroll);
                 }
                 Action::Help => m.help = true,
             }
