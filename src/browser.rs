@@ -16,6 +16,28 @@ use url::Url;
 
 use crate::child_env::ChildEnv;
 
+/// Why opening a browser here would be wrong, from environment variables `var` reads: over
+/// SSH it opens on the remote machine, without a display it cannot, and a text browser would
+/// fight a terminal UI for the terminal. `None`: a browser can be opened. The `o` key of the
+/// login screen and `login --flow auto` use the same rules.
+pub fn unavailable_reason(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
+    if var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some() {
+        return Some("this is an SSH session".into());
+    }
+    if cfg!(all(unix, not(target_os = "macos")))
+        && var("DISPLAY").is_none()
+        && var("WAYLAND_DISPLAY").is_none()
+    {
+        return Some("there is no display here".into());
+    }
+    let text_browsers = ["lynx", "w3m", "links", "elinks", "browsh"];
+    if var("BROWSER").is_some_and(|b| text_browsers.iter().any(|t| b.contains(t))) {
+        return Some("BROWSER is a text browser".into());
+    }
+    None
+}
+
 /// How long to wait for a launcher to fail before calling the page opened (launchers such as
 /// `xdg-open` return at once; a browser started directly keeps running).
 const SETTLE: Duration = Duration::from_millis(1500);

@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, LoginSettings, Provider};
+use crate::oauth::authcode::LoginFlow;
 use crate::oauth::client::AuthMethod;
 use crate::store::Backend;
 
@@ -15,7 +16,7 @@ use crate::store::Backend;
     name = "tvlogin",
     version,
     propagate_version = true,
-    after_help = format!("Exit codes: {}", crate::exit::contract_text())
+    after_help = format!("{NO_COMMAND}\n\nExit codes: {}", crate::exit::contract_text())
 )]
 pub struct Cli {
     /// What to do; without a command, the dashboard of stored profiles (a plain table like
@@ -23,6 +24,11 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// What bare `tvlogin` does, said once for `--help` and the man page.
+pub const NO_COMMAND: &str = "Without a command, tvlogin opens the dashboard of stored profiles \
+     (a live view: countdowns, refresh, login, inspect); when stdout is not a terminal it \
+     prints the table `tvlogin status` prints.";
 
 /// The program name under which tvlogin speaks docker's credential-helper protocol.
 pub const DOCKER_HELPER_NAME: &str = "docker-credential-tvlogin";
@@ -171,7 +177,14 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) on stdout: `tvlogin man | man -l -`
-    Man,
+    ///
+    /// With --dir DIR, write it as DIR/tvlogin.1 with a page per command beside it
+    /// (tvlogin-login.1, tvlogin-setup-git.1, …) and print the files' paths.
+    Man {
+        /// Write the pages into this directory (created when missing) instead of stdout
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
     /// Run a command with a valid access token in an environment variable
     ///
     /// The token goes into NAME (default BEARER_TOKEN, the WLCG bearer-token convention);
@@ -293,8 +306,8 @@ pub struct LoginArgs {
     /// terminal)
     #[arg(long)]
     pub no_qr: bool,
-    /// One JSON object per line on stdout (events: device_authorization, poll, slow_down,
-    /// tokens, error)
+    /// One JSON object per line on stdout (events: device_authorization, authorization_url,
+    /// poll, slow_down, tokens, error)
     #[arg(long)]
     pub json: bool,
     /// Allow http:// to hosts other than loopback (tokens then cross the network in clear)
@@ -311,6 +324,11 @@ pub struct LoginArgs {
     /// Never bind the session to a key, even when the server advertises DPoP
     #[arg(long)]
     pub no_dpop: bool,
+    /// How to log in: device (a code to enter elsewhere; the default), browser (a browser on
+    /// this machine, authorization code with PKCE), auto (browser when one can be opened here,
+    /// else device). Remembered with the login
+    #[arg(long, value_enum, value_name = "FLOW")]
+    pub flow: Option<LoginFlow>,
 }
 
 /// The flags that say how to log in, for the configuration to merge over the profile (the
@@ -344,6 +362,7 @@ impl From<&LoginArgs> for LoginSettings {
                 (_, true) => Some(false),
                 _ => None,
             },
+            flow: args.flow,
         }
     }
 }
@@ -521,9 +540,9 @@ pub struct ServeArgs {
     /// revoke-jwt-ignored, revoke-refuses-public, revoke-status=N, revoke-delay-ms=N,
     /// no-device-endpoint-discovered, endpoints-only-in-rfc8414, exact-content-type,
     /// client-id-with-basic, never-slow-down, no-interval, errors-with-200,
-    /// id-token-only-on-refresh, introspection-needs-secret, dpop-nonce (DPoP proofs must
-    /// carry a server nonce, rotated), dpop-bind-refresh-only (bearer access tokens,
-    /// DPoP-bound refresh tokens, as Google does)
+    /// id-token-only-on-refresh, introspection-needs-secret, device-grant-blocked,
+    /// verification-uri=URL, dpop-nonce (DPoP proofs must carry a server nonce, rotated),
+    /// dpop-bind-refresh-only (bearer access tokens, DPoP-bound refresh tokens, as Google does)
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
     /// Approve each device authorization this many seconds after it was issued, as if a
@@ -898,6 +917,8 @@ mod tests {
             "--timeout",
             "7",
             "--no-tui",
+            "--flow",
+            "browser",
         ])
         .expect("parse the login flags");
         let Some(super::Command::Login(args)) = cli.command else {
@@ -930,6 +951,7 @@ mod tests {
                 allow_http: true,
                 timeout: Some(7),
                 dpop: None,
+                flow: Some(crate::oauth::authcode::LoginFlow::Browser),
             }
         );
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::Error;
+use crate::oauth::authcode::LoginFlow;
 use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::device::DeviceRequest;
 use crate::oauth::discovery::Endpoints;
@@ -43,6 +44,23 @@ pub enum Provider {
     Auth0,
     /// Keycloak (`--domain` base URL and `--realm`).
     Keycloak,
+}
+
+impl Provider {
+    /// The sites (registrable domains) the provider documents for its device verification
+    /// page where that differs from the issuer's site, so the cross-device check does not warn
+    /// about a documented pairing: Microsoft sends people to `microsoft.com/devicelogin` (or
+    /// `login.microsoft.com/device`) to sign in at `login.microsoftonline.com`.
+    pub fn verification_sites(self) -> &'static [&'static str] {
+        match self {
+            Provider::Microsoft => &["microsoft.com"],
+            Provider::Github
+            | Provider::Google
+            | Provider::Okta
+            | Provider::Auth0
+            | Provider::Keycloak => &[],
+        }
+    }
 }
 
 /// The contents of `config.toml`.
@@ -130,6 +148,14 @@ pub struct Profile {
     /// See `--dpop`: `true` binds the session to a key, `false` never does; unset, a login
     /// binds when the server advertises `dpop_signing_alg_values_supported`.
     pub dpop: Option<bool>,
+    // ----- the browser login -----
+    /// See `--flow`: `device` (the default), `browser` or `auto`.
+    pub flow: Option<LoginFlow>,
+    /// The loopback port the browser login listens on, for providers that register an exact
+    /// redirect URI (default: a port the OS picks).
+    pub redirect_port: Option<u16>,
+    /// The redirect path of the browser login (default `/callback`); servers match it exactly.
+    pub redirect_path: Option<String>,
 }
 
 impl ConfigFile {
@@ -300,6 +326,8 @@ pub struct LoginSettings {
     /// `--dpop` (`Some(true)`) or `--no-dpop` (`Some(false)`); `None` leaves it to the profile,
     /// then to the server.
     pub dpop: Option<bool>,
+    /// `--flow`.
+    pub flow: Option<LoginFlow>,
 }
 
 impl LoginSettings {
@@ -368,7 +396,36 @@ pub struct LoginConfig {
     /// when the server advertises `dpop_signing_alg_values_supported`). See
     /// [`LoginConfig::wants_dpop`].
     pub dpop: Option<bool>,
+    /// Which grant logs in (`--flow`, the profile's `flow`, the remembered one; `device`).
+    pub flow: LoginFlow,
+    /// The browser login's loopback port and path (the profile's `redirect_port`,
+    /// `redirect_path`).
+    pub redirect: RedirectSettings,
 }
+
+/// Where the browser login listens, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectSettings {
+    /// `None`: a port the OS picks.
+    pub port: Option<u16>,
+    /// `None`: `/callback`.
+    pub path: Option<String>,
+    /// How long to wait for the browser's answer ([`BROWSER_TIMEOUT_ENV`], default 5 min).
+    pub timeout: Duration,
+}
+
+impl Default for RedirectSettings {
+    fn default() -> Self {
+        Self {
+            port: None,
+            path: None,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Seconds the browser login waits for the browser's answer (default 300).
+pub const BROWSER_TIMEOUT_ENV: &str = "TVLOGIN_BROWSER_TIMEOUT";
 
 /// A preset's endpoints and defaults.
 struct Preset {
@@ -599,6 +656,25 @@ impl LoginConfig {
             store: args.store.or(profile.store),
             client_secret_env: secret_var,
             dpop: args.dpop.or(profile.dpop),
+            flow: args.flow.or(profile.flow).unwrap_or_default(),
+            redirect: RedirectSettings {
+                port: profile.redirect_port,
+                path: profile.redirect_path.clone(),
+                timeout: match env(BROWSER_TIMEOUT_ENV) {
+                    None => RedirectSettings::default().timeout,
+                    Some(v) => Duration::from_secs(
+                        v.trim()
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|s| *s > 0)
+                            .ok_or_else(|| {
+                                Error::Usage(format!(
+                                    "{BROWSER_TIMEOUT_ENV}={v:?} is not a number of seconds"
+                                ))
+                            })?,
+                    ),
+                },
+            },
         })
     }
 
@@ -658,6 +734,7 @@ impl RememberedLogin {
             timeout: Some(config.http.timeout.as_secs()),
             dpop: config.dpop,
             session_ended: None,
+            flow: Some(config.flow),
         }
     }
 
@@ -732,6 +809,9 @@ impl RememberedLogin {
         }
         if args.dpop.is_none() && profile.dpop.is_none() {
             args.dpop = self.dpop;
+        }
+        if args.flow.is_none() && profile.flow.is_none() {
+            args.flow = self.flow;
         }
     }
 }
@@ -1540,5 +1620,64 @@ mod tests {
             assert!(!text.contains('\u{1b}'), "{text}");
             assert_eq!(err.exit().code(), 2, "{text}");
         }
+    }
+
+    #[test]
+    fn the_flow_is_remembered_and_flags_and_profiles_win() {
+        let file: ConfigFile = toml::from_str(
+            "[profiles.b]\nissuer = \"https://idp.example\"\nclient_id = \"c\"\nflow = \"device\"\n\
+             redirect_port = 8400\nredirect_path = \"/cb\"\n",
+        )
+        .expect("parse");
+        let args = LoginSettings {
+            issuer: Some("https://idp.example".into()),
+            client_id: Some("c".into()),
+            flow: Some(LoginFlow::Browser),
+            ..LoginSettings::default()
+        };
+        let config = LoginConfig::resolve(args, &ConfigFile::default(), Path::new("x"), &|_| None)
+            .expect("resolve");
+        assert_eq!(config.flow, LoginFlow::Browser);
+        let memory = RememberedLogin::of(&config);
+        assert_eq!(memory.flow, Some(LoginFlow::Browser));
+        // `login --profile P` alone again: the remembered flow.
+        let again = LoginConfig::resolve_remembering(
+            LoginSettings::default(),
+            &ConfigFile::default(),
+            Path::new("x"),
+            &|_| None,
+            Some(&memory),
+        )
+        .expect("resolve again");
+        assert_eq!(again.flow, LoginFlow::Browser);
+        // The profile's own flow wins over the remembered one; its redirect settings apply.
+        let profile = LoginConfig::resolve_remembering(
+            LoginSettings {
+                profile: Some("b".into()),
+                ..LoginSettings::default()
+            },
+            &file,
+            Path::new("x"),
+            &|_| None,
+            Some(&memory),
+        )
+        .expect("resolve the profile");
+        assert_eq!(profile.flow, LoginFlow::Device);
+        assert_eq!(profile.redirect.port, Some(8400));
+        assert_eq!(profile.redirect.path.as_deref(), Some("/cb"));
+        // Nothing said: the device flow; the browser wait from its variable.
+        let plain = LoginConfig::resolve(
+            LoginSettings {
+                issuer: Some("https://idp.example".into()),
+                client_id: Some("c".into()),
+                ..LoginSettings::default()
+            },
+            &ConfigFile::default(),
+            Path::new("x"),
+            &|k| (k == BROWSER_TIMEOUT_ENV).then(|| "7".to_owned()),
+        )
+        .expect("resolve plain");
+        assert_eq!(plain.flow, LoginFlow::Device);
+        assert_eq!(plain.redirect.timeout, Duration::from_secs(7));
     }
 }

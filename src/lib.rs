@@ -76,7 +76,7 @@ async fn run_command(command: Command) -> Result<Exit, Error> {
         Command::Serve(args) => commands::serve(args).await,
         Command::Inspect(args) => commands::inspect(args).await,
         Command::Completions { shell } => commands::completions(shell, &mut std::io::stdout()),
-        Command::Man => commands::man(&mut std::io::stdout()),
+        Command::Man { dir } => commands::man(dir.as_deref(), &mut std::io::stdout()),
         Command::Exec(args) => commands::exec(args).await,
         Command::GitCredential(args) => commands::git_credential(args).await,
         Command::KubectlCredential(args) => commands::kubectl_credential(args).await,

@@ -19,7 +19,9 @@ use url::Url;
 use crate::config::{EndpointSource, LoginConfig};
 use crate::error::Error;
 use crate::humanize;
+use crate::oauth::authcode::{self, AuthorizationServer, Callback, LoginFlow};
 use crate::oauth::client::OAuthClient;
+use crate::oauth::crossdevice::{Guidance, SiteCheck};
 use crate::oauth::device::{self, DeviceAuthorization};
 use crate::oauth::discovery::{self, Endpoints};
 use crate::oauth::dpop::{self, Dpop, DpopKey};
@@ -127,6 +129,7 @@ pub struct Reporter<O: Write, E: Write> {
     err: E,
     last_interval: Option<Duration>,
     qr: Option<crate::qr::TextPolarity>,
+    no_browser: bool,
 }
 
 impl<O: Write, E: Write> Reporter<O, E> {
@@ -138,6 +141,79 @@ impl<O: Write, E: Write> Reporter<O, E> {
             err,
             last_interval: None,
             qr: None,
+            no_browser: false,
+        }
+    }
+
+    /// `--no-browser`: the browser login never opens a browser (it prints the URL), and
+    /// `--flow auto` uses the device flow.
+    pub fn with_no_browser(mut self, no_browser: bool) -> Self {
+        self.no_browser = no_browser;
+        self
+    }
+
+    /// The browser login's address: where the browser was sent (or should be), and where
+    /// its answer is awaited.
+    pub fn authorization_url(
+        &mut self,
+        url: &Url,
+        redirect: &Url,
+        opened: &Result<(), String>,
+        timeout: Duration,
+    ) {
+        match self.mode {
+            OutputMode::Json => self.event(json!({
+                "event": "authorization_url",
+                "authorization_url": url.as_str(),
+                "redirect_uri": redirect.as_str(),
+                "browser_opened": opened.is_ok(),
+                "expires_in": timeout.as_secs(),
+            })),
+            OutputMode::Plain => {
+                let first = match opened {
+                    Ok(()) => "A browser was opened to log in. If it did not open, open this address in a browser on this machine:".to_owned(),
+                    Err(why) => format!(
+                        "Open this address in a browser on this machine (no browser was opened: {}):",
+                        escape(why)
+                    ),
+                };
+                let port = redirect.port().unwrap_or(0);
+                let ssh = if opened.as_ref().is_err_and(|why| why.contains("SSH")) {
+                    format!(
+                        "\n  Over SSH, forward the port from your own computer first: ssh -L {port}:127.0.0.1:{port} <this host>\n"
+                    )
+                } else {
+                    String::new()
+                };
+                self.say(&format!(
+                    "\n  {first}\n\n     {url}\n{ssh}\n  The browser's answer comes back to {redirect} (on this machine only).\n\nWaiting for the browser (up to {}; Ctrl-C to cancel)",
+                    humanize::duration(timeout)
+                ));
+            }
+        }
+    }
+
+    /// The provider refused the device grant to this client; `fallback` says the login goes on
+    /// with the browser.
+    pub fn device_refused(&mut self, error: &Error, fallback: bool) {
+        match self.mode {
+            OutputMode::Json => self.event(json!({
+                "event": "device_grant_refused",
+                "error": error.code(),
+                "error_description": error.to_string(),
+                "fallback": fallback.then_some("browser"),
+            })),
+            OutputMode::Plain => {
+                let then = if fallback {
+                    " Continuing with a browser login on this machine."
+                } else {
+                    ""
+                };
+                self.say(&format!(
+                    "The provider does not allow the device flow for this client ({}).{then}",
+                    escape(&error.to_string())
+                ));
+            }
         }
     }
 
@@ -173,8 +249,9 @@ impl<O: Write, E: Write> Reporter<O, E> {
         }
     }
 
-    /// The code and where to enter it.
-    pub fn device_authorization(&mut self, auth: &DeviceAuthorization) {
+    /// The code and where to enter it, with the cross-device guidance: the host on its own,
+    /// whose code to enter, and any warning about where the page lives.
+    pub fn device_authorization(&mut self, auth: &DeviceAuthorization, guidance: &Guidance) {
         self.last_interval = Some(auth.interval);
         match self.mode {
             OutputMode::Json => self.event(json!({
@@ -182,22 +259,29 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 "user_code": auth.user_code,
                 "verification_uri": auth.verification_uri.as_str(),
                 "verification_uri_complete": auth.verification_uri_complete.as_ref().map(Url::as_str),
+                "verification_host": guidance.host,
                 "expires_in": auth.expires_in.as_secs(),
                 "interval": auth.interval.as_secs(),
                 "message": auth.message,
+                "warnings": guidance.warnings,
             })),
             OutputMode::Plain => {
-                // A loopback address (the demo, a local test server) is out of a phone's reach.
-                let open = if crate::oauth::http::is_loopback(&auth.verification_uri) {
-                    "1. In a browser on this machine, open:"
-                } else {
-                    "1. On a phone or any browser, open:   "
-                };
+                // One wording about phones, chosen from the address (loopback: this machine only).
+                let reach = crate::oauth::reach::Reach::of(&auth.verification_uri);
+                let open = format!("1. {}:", reach.open_step());
+                let enter = "2. Enter the code:";
+                let only = "   only at:";
+                let width = open.chars().count().max(enter.len());
                 let mut text = format!(
-                    "\n  {open} {}\n  2. Enter the code:                     {}\n",
+                    "\n  {open:<width$} {}\n  {enter:<width$} {}\n  {only:<width$} {}\n",
                     auth.verification_uri,
-                    escape(&auth.user_code)
+                    escape(&auth.user_code),
+                    guidance.host,
                 );
+                for warning in &guidance.warnings {
+                    text.push_str(&format!("\n  Warning: {warning}\n"));
+                }
+                text.push_str(&format!("\n  {}\n", guidance.advice));
                 if let Some(complete) = &auth.verification_uri_complete {
                     text.push_str(&format!(
                         "\n  Or open this link, which has the code filled in:\n     {complete}\n"
@@ -214,7 +298,7 @@ impl<O: Write, E: Write> Reporter<O, E> {
                     .qr
                     .and_then(|p| crate::qr::text_lines(qr_url.as_str(), p))
                 {
-                    text.push_str("\n  Or scan this with a phone:\n\n");
+                    text.push_str(&format!("\n  {}\n\n", reach.qr_caption()));
                     for line in lines {
                         text.push_str(&format!("  {line}\n"));
                     }
@@ -397,6 +481,29 @@ pub fn server_label(config: &LoginConfig) -> String {
     }
 }
 
+/// What the verification page is compared with: the issuer (else the device authorization
+/// endpoint), and the sites the provider preset documents for its page.
+pub fn site_check(config: &LoginConfig) -> SiteCheck {
+    let reference = match &config.source {
+        EndpointSource::Discover(issuer) => Some(issuer.clone()),
+        EndpointSource::Fixed(e) => e
+            .issuer
+            .as_deref()
+            .and_then(|i| Url::parse(i).ok())
+            .or_else(|| Some(e.device_authorization.clone())),
+    };
+    SiteCheck {
+        reference,
+        documented: config
+            .provider
+            .map(|p| p.verification_sites())
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    }
+}
+
 /// One device token request at a time, over HTTP.
 struct HttpPoll<'a> {
     http: &'a Http,
@@ -418,9 +525,10 @@ impl PollTransport for HttpPoll<'_> {
     }
 }
 
-/// Runs the whole device flow, reporting as it goes. Errors are returned, not reported:
-/// the caller reports them once. The `tokens` event is the caller's, once it has stored
-/// them (`session::login_and_store`), so it can say where they went.
+/// Runs the login to its end with the configured flow (`device`, `browser`, or `auto`),
+/// reporting as it goes. Errors are returned, not reported: the caller reports them once.
+/// The `tokens` event is the caller's, once it has stored them (`session::login_and_store`),
+/// so it can say where they went.
 pub async fn login<O: Write, E: Write>(
     config: &LoginConfig,
     reporter: &mut Reporter<O, E>,
@@ -431,21 +539,98 @@ pub async fn login<O: Write, E: Write>(
     // Refuse a remote http:// token endpoint before the device request, not after the
     // person has already typed the code.
     http.check_url(&endpoints.token)?;
+    let no_browser = browser_unavailable(reporter.no_browser);
+    match config.flow {
+        LoginFlow::Device => device_login(&http, config, endpoints, reporter, None).await,
+        LoginFlow::Browser => {
+            let server = authorization_server(&http, config, &endpoints)
+                .await?
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "{} names no authorization_endpoint, so there is no browser login; use \
+                         --flow device",
+                        server_label(config)
+                    ))
+                })?;
+            browser_login(&http, config, endpoints, reporter, &server, no_browser).await
+        }
+        LoginFlow::Auto => {
+            let server = match &no_browser {
+                None => authorization_server(&http, config, &endpoints).await?,
+                Some(_) => None,
+            };
+            match server {
+                Some(server) => {
+                    browser_login(&http, config, endpoints, reporter, &server, None).await
+                }
+                // No browser here, or the provider has no browser login: the device flow.
+                None => device_login(&http, config, endpoints, reporter, no_browser).await,
+            }
+        }
+    }
+}
+
+/// Why no browser can be opened for this login (`--no-browser`, SSH, no display, a text
+/// browser), or `None`.
+fn browser_unavailable(no_browser_flag: bool) -> Option<String> {
+    if no_browser_flag {
+        return Some("--no-browser was given".into());
+    }
+    crate::browser::unavailable_reason(&|name| std::env::var(name).ok())
+}
+
+/// The provider's authorization endpoint, from its issuer's metadata.
+async fn authorization_server(
+    http: &Http,
+    config: &LoginConfig,
+    endpoints: &Endpoints,
+) -> Result<Option<AuthorizationServer>, Error> {
+    let issuer = match &config.source {
+        EndpointSource::Discover(issuer) => Some(issuer.clone()),
+        EndpointSource::Fixed(_) => endpoints.issuer.as_deref().and_then(|i| Url::parse(i).ok()),
+    };
+    match issuer {
+        Some(issuer) => authcode::discover_authorization(http, &issuer).await,
+        None => Ok(None),
+    }
+}
+
+/// The device flow. `no_browser_reason` is set when `auto` chose it because no browser can be
+/// opened here: a refused device grant then ends with the way to a browser login.
+async fn device_login<O: Write, E: Write>(
+    http: &Http,
+    config: &LoginConfig,
+    endpoints: Endpoints,
+    reporter: &mut Reporter<O, E>,
+    no_browser_reason: Option<String>,
+) -> Result<LoginOutcome, Error> {
     // One new key per login; the device request, every poll and later refreshes use it.
     let dpop = dpop_for_login(config, &endpoints)?;
-    let auth = device::request_device_authorization(
-        &http,
+    let requested = device::request_device_authorization(
+        http,
         &config.client,
         &endpoints.device_authorization,
         &config.request,
         dpop.as_ref(),
     )
-    .await?;
+    .await;
+    let auth = match requested {
+        Ok(auth) => auth,
+        Err(e) if authcode::device_grant_refused(&e) => {
+            reporter.device_refused(&e, false);
+            return Err(device_refused_error(
+                config,
+                &e,
+                no_browser_reason.as_deref(),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let issued = Instant::now();
-    reporter.device_authorization(&auth);
+    reporter.device_authorization(&auth, &site_check(config).guidance(&auth.verification_uri));
     let mut poller = Poller::new(auth.interval, auth.expires_in, issued);
     let transport = HttpPoll {
-        http: &http,
+        http,
         client: &config.client,
         token_endpoint: &endpoints.token,
         device_code: &auth.device_code,
@@ -463,6 +648,187 @@ pub async fn login<O: Write, E: Write>(
         endpoints,
         dpop_key: dpop.map(|d| d.key().clone()),
     })
+}
+
+/// Exit 2: the device grant is refused and no browser login can run here; says what
+/// `--flow browser` needs, with a ready `ssh -L` line for a login over SSH.
+fn device_refused_error(config: &LoginConfig, error: &Error, no_browser: Option<&str>) -> Error {
+    let port = config.redirect.port.unwrap_or(DEFAULT_FORWARD_PORT);
+    let host = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| c.split_whitespace().nth(2).map(str::to_owned))
+        .unwrap_or_else(|| "THIS-HOST".into());
+    let why = no_browser
+        .map(|w| format!(" No browser can be opened here ({w})."))
+        .unwrap_or_default();
+    let redirect_port = if config.redirect.port.is_some() {
+        String::new()
+    } else {
+        format!(" with redirect_port = {port} in the profile")
+    };
+    Error::Usage(format!(
+        "the provider does not allow the device flow for this client ({}).{why} Log in with \
+         --flow browser instead: it needs a browser on this machine, or, over SSH, the loopback \
+         port forwarded from your own computer: ssh -L {port}:127.0.0.1:{port} {host} then \
+         tvlogin login --profile {} --flow browser{redirect_port}, and open the address it \
+         prints in your own browser",
+        escape(&error.to_string()),
+        escape(&config.profile),
+    ))
+}
+
+/// The loopback port suggested for SSH forwarding when the profile names none.
+const DEFAULT_FORWARD_PORT: u16 = 8400;
+
+/// The browser login: authorization code with PKCE, answered on a loopback listener.
+/// `no_browser` says why no browser is opened (the URL is printed for the person to open).
+async fn browser_login<O: Write, E: Write>(
+    http: &Http,
+    config: &LoginConfig,
+    endpoints: Endpoints,
+    reporter: &mut Reporter<O, E>,
+    server: &AuthorizationServer,
+    no_browser: Option<String>,
+) -> Result<LoginOutcome, Error> {
+    let login = BrowserLogin::listen(http.clone(), config, endpoints, server.clone()).await?;
+    let opened = match no_browser {
+        Some(why) => Err(why),
+        None => open_browser(config, &login.url).await,
+    };
+    reporter.authorization_url(
+        &login.url,
+        &login.redirect,
+        &opened,
+        config.redirect.timeout,
+    );
+    login.finish(config).await
+}
+
+/// A browser login that is listening for its answer: the URL to open in a browser, and what
+/// taking the answer needs. The plain login and the browser-login screen both drive one.
+pub struct BrowserLogin {
+    /// The authorization URL (holds no secret).
+    pub url: Url,
+    /// Where the answer comes back: `http://127.0.0.1:PORT/PATH`.
+    pub redirect: Url,
+    callback: Callback,
+    prepared: authcode::Prepared,
+    server: AuthorizationServer,
+    endpoints: Endpoints,
+    http: Http,
+}
+
+impl BrowserLogin {
+    /// Finds the endpoints and the authorization endpoint, then listens: for a login that
+    /// is a browser login from the start (the browser-login screen).
+    pub async fn start(config: &LoginConfig) -> Result<Self, Error> {
+        let http = Http::new(config.http).map_err(Error::Other)?;
+        let endpoints = resolve_endpoints(&http, config).await?;
+        http.check_url(&endpoints.token)?;
+        let server = authorization_server(&http, config, &endpoints)
+            .await?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{} names no authorization_endpoint, so there is no browser login; use \
+                     --flow device",
+                    server_label(config)
+                ))
+            })?;
+        Self::listen(http, config, endpoints, server).await
+    }
+
+    /// Binds the loopback listener and builds the authorization URL.
+    async fn listen(
+        http: Http,
+        config: &LoginConfig,
+        endpoints: Endpoints,
+        server: AuthorizationServer,
+    ) -> Result<Self, Error> {
+        let callback =
+            Callback::bind(config.redirect.port, config.redirect.path.as_deref()).await?;
+        let redirect = callback.redirect_uri().clone();
+        let prepared = authcode::prepare(
+            &config.client,
+            &server,
+            &endpoints.token,
+            &redirect,
+            &config.request,
+        );
+        Ok(Self {
+            url: prepared.url.clone(),
+            redirect,
+            callback,
+            prepared,
+            server,
+            endpoints,
+            http,
+        })
+    }
+
+    /// Waits for the one answer (up to the configured time: then `Expired`, exit 4), checks
+    /// it, exchanges the code, and leaves the browser on a page saying how it went.
+    pub async fn finish(self, config: &LoginConfig) -> Result<LoginOutcome, Error> {
+        let Self {
+            callback,
+            prepared,
+            server,
+            endpoints,
+            http,
+            redirect,
+            ..
+        } = self;
+        let (query, stream) = tokio::time::timeout(config.redirect.timeout, callback.wait())
+            .await
+            .map_err(|_| Error::Expired { description: None })??;
+        let state = prepared.state.clone();
+        let expected = authcode::Expected {
+            state: &state,
+            issuer: &server.issuer,
+            iss_required: server.iss_supported,
+        };
+        let code = match authcode::judge_callback(&query, &expected) {
+            Ok(code) => code,
+            Err(e) => {
+                authcode::finish(stream, &Err(e.to_string())).await;
+                return Err(e);
+            }
+        };
+        let tokens = authcode::exchange(
+            &http,
+            &config.client,
+            &server,
+            &endpoints.token,
+            &redirect,
+            prepared,
+            code,
+        )
+        .await;
+        let page = tokens.as_ref().map(|_| ()).map_err(ToString::to_string);
+        authcode::finish(stream, &page).await;
+        Ok(LoginOutcome {
+            tokens: tokens?,
+            endpoints,
+            // The browser login binds no key (DPoP is for the device flow here).
+            dpop_key: None,
+        })
+    }
+}
+
+/// Opens the authorization URL; the browser gets no secret (not the client secret's
+/// variable, not its value).
+pub async fn open_browser(config: &LoginConfig, url: &Url) -> Result<(), String> {
+    let mut env = crate::child_env::ChildEnv::new();
+    if let Some(var) = &config.client_secret_env {
+        env = env.without_var(var);
+    }
+    if let Some(secret) = &config.client.secret {
+        env = env.without_value(secret.secret());
+    }
+    let url = url.clone();
+    // Launching blocks for a moment; keep it off the runtime.
+    tokio::task::spawn_blocking(move || crate::browser::open(&url, &env))
+        .await
+        .unwrap_or_else(|e| Err(format!("the browser launcher failed: {e}")))
 }
 
 // ----- the use case: flow, store, report -----

@@ -40,7 +40,7 @@ fn run_with_runtime(cli: Cli) -> Result<Exit, tvlogin::error::Error> {
                 | Command::Logout(_)
                 | Command::Doctor(_)
                 | Command::Completions { .. }
-                | Command::Man
+                | Command::Man { .. }
                 | Command::Exec(_)
                 | Command::GitCredential(_)
                 | Command::KubectlCredential(_)

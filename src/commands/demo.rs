@@ -53,6 +53,8 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         client_secret_env: None,
         // Auto: the embedded server advertises DPoP, so the demo shows a bound session.
         dpop: None,
+        flow: crate::oauth::authcode::LoginFlow::Device,
+        redirect: crate::config::RedirectSettings::default(),
     };
     let mode = if args.json {
         OutputMode::Json
@@ -108,8 +110,8 @@ fn spawn_approver(
     if !tui && mode == OutputMode::Plain && std::io::stdin().is_terminal() {
         eprintln!(
             "Demo: tvlogin's embedded server at {} plays the provider.\n\
-             Approve in a browser on this machine (link below), or type a + Enter to\n\
-             approve, d + Enter to deny.\n",
+             Approve in a browser on this machine (link below; a phone cannot reach it),\n\
+             or type a + Enter to approve, d + Enter to deny.\n",
             escape(&server.issuer_str())
         );
         // stdin is blocking; a thread keeps it off the runtime. It ends with the process.

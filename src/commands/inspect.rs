@@ -15,22 +15,27 @@ use crate::oauth::client::{AuthMethod, OAuthClient};
 use crate::oauth::http::{HttpSettings, MAX_BODY, check_url};
 use crate::token::jwt::Decoded;
 use crate::token::remote::{self, JwksSource, Remote};
+use crate::token::report::Lookup;
 use crate::token::report::{self, Options};
 use crate::token::time::local_offset;
 use crate::token::verify::{HmacSecret, Leeway};
-use crate::tui::inspector::Inspector;
+use crate::tui::inspector::{Inspector, Tab, TabBody};
 
 /// Runs `tvlogin inspect`.
 pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
     let env = |name: &str| std::env::var(name).ok();
     let (token, options, settings) = prepare(&args, &env)?;
     let mut remote = Remote::lazy(settings);
+    let lookups = Lookups {
+        issuer: options.issuer.clone(),
+        introspection: options.introspection.clone(),
+        client: options.client.clone(),
+    };
     let report = report::inspect(&token, options, &mut remote).await;
     if shows_tui(&args) {
         let colors = crate::tui::caps::colors();
         let now = crate::clock::UnixTime::now();
-        let title = tab_title(&report);
-        let tabs = Inspector::tabs_for(title, token, report);
+        let tabs = inspector_tabs(token, report, &lookups, &mut remote).await;
         return crate::tui::inspector::screen::run(Inspector::new(
             tabs,
             now,
@@ -40,6 +45,88 @@ pub async fn inspect(args: InspectArgs) -> Result<Exit, Error> {
         .await;
     }
     print(&report, &args)
+}
+
+/// What `inspect` was given to ask the issuer with, beyond the token's own checks.
+#[derive(Debug, Clone, Default)]
+pub struct Lookups {
+    /// `--issuer URL`.
+    pub issuer: Option<Url>,
+    /// `--introspection-endpoint URL`, over the issuer's.
+    pub introspection: Option<Url>,
+    /// The client introspection authenticates as.
+    pub client: Option<OAuthClient>,
+}
+
+/// The inspector's tabs for one token: the token, then userinfo and introspection. A signed
+/// token is sent to the userinfo and introspection endpoints only of the `--issuer` it names
+/// (its `iss` check passed), and an id token never to userinfo; when a lookup cannot be made
+/// with what was given, its tab says why and what to pass.
+pub async fn inspector_tabs(
+    token: String,
+    report: report::Report,
+    lookups: &Lookups,
+    remote: &mut Remote,
+) -> Vec<Tab> {
+    let title = tab_title(&report);
+    let names_issuer = report
+        .checks
+        .iter()
+        .any(|c| c.name == "iss" && matches!(c.outcome, crate::token::verify::Outcome::Passed(_)));
+    let signed = matches!(report.decoded, Decoded::Jws(_));
+    let fetch =
+        signed && names_issuer && report.userinfo.is_none() && report.introspection.is_none();
+    let info = match &lookups.issuer {
+        Some(issuer) if fetch => remote.discover(issuer).await.ok(),
+        _ => None,
+    };
+    let mut tabs = Inspector::tabs_for(title, token.clone(), report);
+    let Some(info) = info else {
+        return tabs;
+    };
+    let empty = |title: &str, why: &str| Tab {
+        title: title.to_owned(),
+        body: TabBody::Empty(why.to_owned()),
+    };
+    let fields = |title: &str, endpoint: &Url, result| Tab {
+        title: title.to_owned(),
+        body: TabBody::Fields(Lookup {
+            endpoint: endpoint.to_string(),
+            result,
+        }),
+    };
+    tabs.push(match &info.userinfo {
+        _ if title == "id token" => empty(
+            "userinfo",
+            "an id token is not sent to userinfo: that endpoint takes access tokens",
+        ),
+        Some(url) => fields("userinfo", url, remote.userinfo(url, &token).await),
+        None => empty(
+            "userinfo",
+            "the issuer names no userinfo endpoint (it is part of OpenID Connect)",
+        ),
+    });
+    let introspection = lookups
+        .introspection
+        .as_ref()
+        .or(info.introspection.as_ref());
+    tabs.push(match (introspection, lookups.client.as_ref()) {
+        (Some(url), Some(client)) => fields(
+            "introspection",
+            url,
+            remote.introspect(url, client, &token).await,
+        ),
+        (Some(_), None) => empty(
+            "introspection",
+            "the issuer offers introspection, but it needs a client: pass --client-id ID (and \
+             --client-secret-env VAR for a confidential client)",
+        ),
+        (None, _) => empty(
+            "introspection",
+            "the issuer names no introspection endpoint (RFC 7662)",
+        ),
+    });
+    tabs
 }
 
 /// Whether `inspect` with these flags runs without the async runtime: nothing can be fetched

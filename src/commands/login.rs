@@ -7,6 +7,7 @@ use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::login::{self, OutputMode, Reporter};
+use crate::oauth::authcode::LoginFlow;
 use crate::paths::Paths;
 use crate::qr::TextPolarity;
 use crate::sanitize::escape;
@@ -30,7 +31,25 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
             return Err(e);
         }
     };
-    if !args.json && !args.no_tui && tui::caps::tui_possible() {
+    // A browser login (asked for, or what `auto` picks here) has a screen of its own.
+    let browser_here = match config.flow {
+        LoginFlow::Device => false,
+        LoginFlow::Browser => true,
+        LoginFlow::Auto => {
+            !args.no_browser
+                && crate::browser::unavailable_reason(&|v| std::env::var(v).ok()).is_none()
+        }
+    };
+    if browser_here && !args.json && !args.no_tui && tui::caps::tui_possible() {
+        let ctx = tui::browser_context(&config, args.no_browser);
+        let (exit, summary) =
+            tui::run_browser_login(Arc::new(config), ctx, Paths::from_env()?).await?;
+        if let Some(line) = summary {
+            eprintln!("tvlogin: {}", escape(&line));
+        }
+        return Ok(exit);
+    }
+    if !args.json && !args.no_tui && !browser_here && tui::caps::tui_possible() {
         return run_tui(config, None, args.no_browser).await;
     }
     let mode = if args.json {
@@ -39,7 +58,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
         OutputMode::Plain
     };
     let qr = plain_qr(mode, args.no_qr);
-    run_login(&config, mode, qr).await
+    run_login_with(&config, mode, qr, args.no_browser).await
 }
 
 /// The login's configuration: flags over the config file's profile over the remembered login.
@@ -107,7 +126,19 @@ pub(super) async fn run_login(
     mode: OutputMode,
     qr: Option<TextPolarity>,
 ) -> Result<Exit, Error> {
-    let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr()).with_qr(qr);
+    run_login_with(config, mode, qr, false).await
+}
+
+/// [`run_login`], with `--no-browser`.
+async fn run_login_with(
+    config: &LoginConfig,
+    mode: OutputMode,
+    qr: Option<TextPolarity>,
+    no_browser: bool,
+) -> Result<Exit, Error> {
+    let mut reporter = Reporter::new(mode, std::io::stdout(), std::io::stderr())
+        .with_qr(qr)
+        .with_no_browser(no_browser);
     // Ctrl-C cancels the device flow; once tokens exist, storing them runs to completion.
     let result = crate::login::login_and_store_until(config, &mut reporter, stop_requested())
         .await

@@ -28,7 +28,9 @@ pub use dashboard::dashboard;
 pub use demo::demo;
 pub use docs::{completions, man};
 pub use doctor::doctor;
-pub use inspect::{inspect, inspect_needs_no_runtime, inspect_without_runtime};
+pub use inspect::{
+    Lookups, inspect, inspect_needs_no_runtime, inspect_without_runtime, inspector_tabs,
+};
 pub use login::{login, screen_parts};
 pub use logout::logout;
 pub use refresh::refresh;

@@ -253,6 +253,19 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
             "introspection-needs-secret" => k.introspection_needs_secret = true,
             "dpop-nonce" => k.dpop_nonce = true,
             "dpop-bind-refresh-only" => k.dpop_bind_refresh_only = true,
+            "device-grant-blocked" => k.device_grant_blocked = true,
+            "verification-uri" => {
+                let url = value
+                    .and_then(|v| url::Url::parse(v).ok())
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        Error::Usage(
+                            "--knob verification-uri needs an http(s) URL: --knob verification-uri=URL"
+                                .into(),
+                        )
+                    })?;
+                k.verification_uri = Some(url.to_string());
+            }
             _ => {
                 return Err(Error::Usage(format!(
                     "unknown --knob {name:?}; known: refresh-delay-ms=N, refresh-errors-empty, \
@@ -261,7 +274,8 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
                      no-device-endpoint-discovered, endpoints-only-in-rfc8414, \
                      exact-content-type, client-id-with-basic, never-slow-down, no-interval, \
                      errors-with-200, id-token-only-on-refresh, introspection-needs-secret, \
-                     dpop-nonce, dpop-bind-refresh-only"
+                     device-grant-blocked, verification-uri=URL, dpop-nonce, \
+                     dpop-bind-refresh-only"
                 )));
             }
         }
@@ -284,5 +298,17 @@ mod tests {
         assert!(k.revoke_refuses_public_clients && !k.revoke_jwt_unsupported);
         assert!(knobs(&["refresh-delay-ms".into()]).is_err());
         assert!(knobs(&["nope".into()]).is_err());
+        let k = knobs(&[
+            "device-grant-blocked".into(),
+            "verification-uri=https://device.example.net/activate".into(),
+        ])
+        .expect("valid knobs");
+        assert!(k.device_grant_blocked);
+        assert_eq!(
+            k.verification_uri.as_deref(),
+            Some("https://device.example.net/activate")
+        );
+        assert!(knobs(&["verification-uri".into()]).is_err());
+        assert!(knobs(&["verification-uri=javascript:alert(1)".into()]).is_err());
     }
 }

@@ -150,10 +150,11 @@ pub fn table(rows: &[ProfileStatus], now: UnixTime) -> String {
                 escape(&row.profile),
                 store,
                 // A remembered login: `tvlogin login --profile P` alone logs in again.
-                if st.is_some_and(|s| s.login.is_some()) {
-                    "(logged out)".into()
-                } else {
-                    "(not logged in)".into()
+                match st.and_then(|s| s.login.as_ref()) {
+                    // Nobody logged out: say who ended it.
+                    Some(l) if l.session_ended.is_some() => "(session ended by the server)".into(),
+                    Some(_) => "(logged out)".into(),
+                    None => "(not logged in)".into(),
                 },
                 st.and_then(|s| s.login.as_ref())
                     .map(|l| escape(&remembered_server(l)))

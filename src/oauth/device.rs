@@ -178,7 +178,19 @@ pub async fn request_device_authorization(
     }
     let basic = client.authenticate(&mut form);
     let raw = dpop::post_form(http, dpop, endpoint, &form, basic, true).await?;
-    DeviceAuthorization::parse(&OAuthResponse::from_raw(&raw))
+    let mut auth = DeviceAuthorization::parse(&OAuthResponse::from_raw(&raw))?;
+    // The person types the code into this page: over plain http to another machine anyone on
+    // the way could read or replace it, so it is refused like any other remote http:// URL.
+    http.check_url(&auth.verification_uri)?;
+    // The optional one is dropped, like any other unusable verification_uri_complete.
+    if auth
+        .verification_uri_complete
+        .as_ref()
+        .is_some_and(|u| http.check_url(u).is_err())
+    {
+        auth.verification_uri_complete = None;
+    }
+    Ok(auth)
 }
 
 /// Sends one device access token request (one poll) and returns the answer unjudged; the

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
 };
@@ -103,8 +103,11 @@ pub fn choose_alg(supported: Option<&[String]>) -> Result<DpopAlg, String> {
 #[error("DPoP key: {0}")]
 pub struct KeyError(pub String);
 
+/// The signing half. ES256 signs with p256's deterministic (RFC 6979) nonces rather than
+/// aws-lc's, whose random source costs tens of milliseconds to seed on first use in a process
+/// (see Cargo.toml); Ed25519 is deterministic in aws-lc already.
 enum Signer {
-    Ec(EcdsaKeyPair),
+    Ec(Box<p256::ecdsa::SigningKey>),
     Ed(Ed25519KeyPair),
 }
 
@@ -165,10 +168,12 @@ impl DpopKey {
         let bad = |e: aws_lc_rs::error::KeyRejected| KeyError(format!("unreadable key ({e})"));
         let (signer, jwk) = match alg {
             DpopAlg::Es256 => {
-                let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
-                    .map_err(bad)?;
+                use p256::pkcs8::DecodePrivateKey as _;
+                let pair = p256::ecdsa::SigningKey::from_pkcs8_der(&pkcs8)
+                    .map_err(|e| KeyError(format!("unreadable key ({e})")))?;
                 // An uncompressed point: 0x04, then x and y, 32 bytes each.
-                let point = pair.public_key().as_ref();
+                let encoded = pair.verifying_key().to_encoded_point(false);
+                let point = encoded.as_bytes();
                 if point.len() != 65 || point[0] != 4 {
                     return Err(KeyError("not an uncompressed P-256 point".into()));
                 }
@@ -178,7 +183,7 @@ impl DpopKey {
                     "x": B64.encode(&point[1..33]),
                     "y": B64.encode(&point[33..65]),
                 });
-                (Signer::Ec(pair), jwk)
+                (Signer::Ec(Box::new(pair)), jwk)
             }
             DpopAlg::EdDsa | DpopAlg::Ed25519 => {
                 let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(bad)?;
@@ -256,13 +261,13 @@ impl DpopKey {
             B64.encode(header.to_string()),
             B64.encode(claims.to_string())
         );
-        let fail = |_| KeyError("signing failed".into());
         let signature = match self.signer.as_ref() {
-            Signer::Ec(pair) => pair
-                .sign(&SystemRandom::new(), signing_input.as_bytes())
-                .map_err(fail)?
-                .as_ref()
-                .to_vec(),
+            Signer::Ec(pair) => {
+                use p256::ecdsa::signature::Signer as _;
+                let signature: p256::ecdsa::Signature = pair.sign(signing_input.as_bytes());
+                // JWS ES256: r and s, 32 bytes each (RFC 7518 §3.4).
+                signature.to_bytes().to_vec()
+            }
             Signer::Ed(pair) => pair.sign(signing_input.as_bytes()).as_ref().to_vec(),
         };
         Ok(format!("{signing_input}.{}", B64.encode(signature)))
@@ -319,12 +324,11 @@ pub fn ath(access_token: &str) -> String {
     )
 }
 
-/// A fresh `jti`: 128 random bits, base64url.
+/// A fresh `jti`: 128 random bits from the operating system, base64url.
 fn new_jti() -> Result<String, KeyError> {
     let mut bytes = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| KeyError("the system's random source failed".into()))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| KeyError(format!("the system's random source failed ({e})")))?;
     Ok(B64.encode(bytes))
 }
 

@@ -422,6 +422,7 @@ pub(super) fn remembered_from_meta(m: &SessionMeta) -> RememberedLogin {
         timeout: None,
         dpop: None,
         session_ended: None,
+        flow: None,
     }
 }
 

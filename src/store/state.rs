@@ -66,6 +66,9 @@ pub struct RememberedLogin {
     /// The HTTP timeout in seconds, when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
+    /// The login flow (`device`, `browser`, `auto`); the dashboard's `l` uses it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<crate::oauth::authcode::LoginFlow>,
     /// Why the server ended the last session (it refused the refresh token), when it did:
     /// nobody logged out, and messages say so. Cleared by the next login and by a logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -127,8 +127,12 @@ pub fn judge(decoded: &Decoded, checks: &[Check], asked: bool) -> Judgement {
             "an opaque token, and the issuer did not vouch for it by introspection".into()
         }
         (_, _, false) => format!(
-            "a plain decode: no key source was given, so nothing was verified (pass --jwks \
-             FILE|URL, --issuer URL or --secret-env VAR){}",
+            "a plain decode: no key source was given, so nothing was verified (pass {}){}",
+            match decoded {
+                Decoded::Jws(j) =>
+                    super::verify::issuer_hint(&j.claims, "or --jwks FILE|URL or --secret-env VAR"),
+                _ => "--issuer URL, --jwks FILE|URL or --secret-env VAR".into(),
+            },
             match decoded {
                 Decoded::Opaque =>
                     "; an opaque token is verified only by its issuer's introspection",

@@ -224,7 +224,8 @@ pub fn signature(jws: &Jws, keys: &Keys<'_>, refetched: bool) -> SignatureStep {
     }
     let Some((set, origin)) = keys.jwks else {
         return Done(NotChecked(format!(
-            "no public keys: pass --jwks FILE|URL or --issuer URL to check {alg_name}"
+            "no public keys: pass {} to check {alg_name}",
+            issuer_hint(&jws.claims, "or --jwks FILE|URL")
         )));
     };
     let candidates: Vec<&Jwk> = match jws.kid() {
@@ -632,7 +633,10 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: UnixTime) -> Ve
         outcome: iat,
     });
     let iss = match (&expect.issuer, claims.get("iss")) {
-        (None, _) => NotChecked("no issuer to compare with: pass --issuer URL".into()),
+        (None, _) => NotChecked(format!(
+            "no issuer to compare with: pass {}",
+            issuer_hint(claims, "")
+        )),
         (Some(want), Some(Value::String(got))) if same_issuer(want, got) => {
             Passed(format!("issued by {got}"))
         }
@@ -667,6 +671,26 @@ pub fn claims(claims: &Map<String, Value>, expect: &Expect, now: UnixTime) -> Ve
 }
 
 /// Issuers are compared exactly, except for one trailing slash (users type both).
+/// `--issuer URL` as a hint to act on: the token's own `iss` when it is an http(s) URL (the
+/// usual case), with `also` after it; a generic `--issuer URL` otherwise.
+pub fn issuer_hint(claims: &Map<String, Value>, also: &str) -> String {
+    let own = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .filter(|iss| iss.len() <= 512)
+        .and_then(|iss| url::Url::parse(iss).ok().map(|_| iss))
+        .filter(|iss| iss.starts_with("https://") || iss.starts_with("http://"));
+    let also = if also.is_empty() {
+        String::new()
+    } else {
+        format!(" {also}")
+    };
+    match own {
+        Some(iss) => format!("--issuer {iss} (the token's own iss){also}"),
+        None => format!("--issuer URL{also}"),
+    }
+}
+
 fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }

@@ -7,6 +7,7 @@
 //!
 //! This module starts a screen and reads what the screens need from the environment.
 
+pub mod browser;
 pub mod caps;
 pub mod dashboard;
 pub mod inspector;
@@ -43,26 +44,14 @@ pub fn context(profile: &str, server: &str, demo: bool) -> Context {
         no_browser: no_browser_reason(&var),
         colors: caps::colors_for_background(),
         hyperlinks: caps::hyperlinks(),
+        site: Default::default(),
     }
 }
 
 /// Why opening a browser here would be wrong: over SSH it opens on the remote machine, without
 /// a display it cannot, and text browsers would fight the TUI for the terminal.
 fn no_browser_reason(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    if var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some() {
-        return Some("this is an SSH session".into());
-    }
-    if cfg!(all(unix, not(target_os = "macos")))
-        && var("DISPLAY").is_none()
-        && var("WAYLAND_DISPLAY").is_none()
-    {
-        return Some("there is no display here".into());
-    }
-    let text_browsers = ["lynx", "w3m", "links", "elinks", "browsh"];
-    if var("BROWSER").is_some_and(|b| text_browsers.iter().any(|t| b.contains(t))) {
-        return Some("BROWSER is a text browser".into());
-    }
-    None
+    crate::browser::unavailable_reason(var)
 }
 
 /// Runs the login screen until the person leaves. Returns the exit code and a line to print
@@ -77,6 +66,34 @@ pub async fn run_login(
     let screen = LoginScreen::new(config, ctx, demo, storage, store_problem, Instant::now())?;
     let ended = run_screen(Box::new(screen)).await?;
     Ok((ended.exit, ended.summary))
+}
+
+/// Runs the browser-login screen until the person leaves. Returns the exit code and a line
+/// to print once the terminal is restored.
+pub async fn run_browser_login(
+    config: Arc<LoginConfig>,
+    ctx: browser::Context,
+    paths: crate::paths::Paths,
+) -> Result<(Exit, Option<String>), Error> {
+    let screen = browser::screen::BrowserScreen::new(config, ctx, paths, Instant::now());
+    let ended = run_screen(Box::new(screen)).await?;
+    Ok((ended.exit, ended.summary))
+}
+
+/// The browser-login screen's context for `config`: `no_browser` (`--no-browser`) or the
+/// environment (SSH, no display) saying why no browser is opened.
+pub fn browser_context(config: &LoginConfig, no_browser_flag: bool) -> browser::Context {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    browser::Context {
+        profile: config.profile.clone(),
+        server: crate::login::server_label(config),
+        colors: caps::colors_for_background(),
+        no_browser: if no_browser_flag {
+            Some("--no-browser was given".into())
+        } else {
+            no_browser_reason(&var)
+        },
+    }
 }
 
 /// SIGTERM, SIGHUP, SIGINT and SIGQUIT (stop), SIGTSTP (suspend) and SIGCONT (resume) as

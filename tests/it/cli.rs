@@ -56,6 +56,80 @@ async fn help_lists_the_working_subcommands() {
     );
 }
 
+/// `tvlogin --help` says that no command opens the dashboard; the man page says it too, has
+/// EXIT STATUS from the one table (7 included), ENVIRONMENT and FILES, setup's tools, and
+/// synopses with the flags' values; `man --dir` writes a page per command, so no page it
+/// names is missing.
+#[tokio::test]
+async fn help_and_the_man_page_cover_the_dashboard_exit_codes_and_every_command() {
+    let home = Home::new();
+    for flag in ["--help", "-h"] {
+        let run = home.run(&[flag]).await;
+        let words = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words.contains("Without a command, tvlogin opens the dashboard"),
+            "{flag}: {}",
+            run.stdout
+        );
+    }
+    let run = home.run(&["man"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = &run.stdout;
+    assert!(page.contains("Without a command, tvlogin opens the dashboard"));
+    for section in [
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH \"TVLOGIN SETUP GIT\"",
+        ".SH \"TVLOGIN SETUP KUBECTL\"",
+        ".SH \"TVLOGIN SETUP DOCKER\"",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    for (code, _) in tvlogin::exit::CONTRACT {
+        assert!(
+            page.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "exit {code}"
+        );
+    }
+    assert!(page.contains("\\fB7\\fR\nnot logged in"));
+    assert!(page.contains("[\\fB\\-\\-profile\\fR \\fINAME\\fR]"));
+    assert!(!page.contains("tvlogin\\-login(1)") && !page.contains("tvlogin-login(1)"));
+
+    let dir = home.dir.path().join("man1");
+    let run = home.run(&["man", "--dir", &dir.to_string_lossy()]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for name in [
+        "tvlogin",
+        "tvlogin-login",
+        "tvlogin-token",
+        "tvlogin-setup",
+        "tvlogin-setup-git",
+        "tvlogin-setup-kubectl",
+        "tvlogin-setup-docker",
+        "tvlogin-man",
+    ] {
+        let path = dir.join(format!("{name}.1"));
+        assert!(path.exists(), "{name}.1 not written");
+        assert!(
+            run.stdout.contains(&path.display().to_string()),
+            "{name}.1 not listed"
+        );
+    }
+    // man itself can read what was written, when it is installed.
+    if let Ok(out) = std::process::Command::new("man")
+        .arg("-l")
+        .arg(dir.join("tvlogin-setup-git.1"))
+        .env("MANPAGER", "cat")
+        .env("MANWIDTH", "100")
+        .output()
+    {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("tvlogin setup git"), "{text}");
+        assert!(text.contains("EXIT STATUS"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn setup_help_documents_force_undo_and_dry_run() {
     for tool in ["git", "kubectl", "docker"] {

@@ -13,6 +13,7 @@ use tvlogin::session::RefreshReport;
 use tvlogin::store::Backend;
 use tvlogin::store::state::{SessionMeta, StoredEndpoints};
 use tvlogin::tui::caps::ColorMode;
+use tvlogin::tui::dashboard::new_profile::{NewProfile, Server};
 use tvlogin::tui::dashboard::{
     Badge, Confirm, Context, Dashboard, Effect, Mode, Msg, Refresh, Row, badge, update,
 };
@@ -251,11 +252,37 @@ fn snapshot_new_profile_prompt() {
         update(&mut d, key(c));
     }
     // Only characters that make sense in a profile name are taken.
-    assert_eq!(d.mode, Mode::NewProfile("staging".into()));
+    let Mode::NewProfile(form) = &d.mode else {
+        panic!("not the form: {:?}", d.mode)
+    };
+    assert_eq!(form.name, "staging");
     insta::assert_snapshot!(snapshot(&d, 80, 24));
+    // A new name asks for the rest: provider or issuer, then the client id.
+    assert_eq!(update(&mut d, code(KeyCode::Enter)), vec![]);
+    for c in "github".chars() {
+        update(&mut d, key(c));
+    }
+    update(&mut d, code(KeyCode::Tab));
+    for c in "Iv1.abc".chars() {
+        update(&mut d, key(c));
+    }
+    insta::assert_snapshot!("new_profile_filled", snapshot(&d, 80, 24));
     assert_eq!(
         update(&mut d, code(KeyCode::Enter)),
-        vec![Effect::Login("staging".into())]
+        vec![Effect::CreateProfile(NewProfile {
+            name: "staging".into(),
+            server: Server::Provider(tvlogin::config::Provider::Github),
+            client_id: "Iv1.abc".into(),
+        })]
+    );
+    // An existing profile's name logs in to it at once, as before.
+    update(&mut d, key('n'));
+    for c in "work".chars() {
+        update(&mut d, key(c));
+    }
+    assert_eq!(
+        update(&mut d, code(KeyCode::Enter)),
+        vec![Effect::Login("work".into())]
     );
 }
 
@@ -997,4 +1024,22 @@ fn a_dpop_bound_session_says_so_on_its_card() {
     assert!(screen.contains("DPoP-bound"), "{screen}");
     let plain = loaded(vec![work()], ColorMode::Ansi256);
     assert!(!lines(&plain, 100, 24).0.join("\n").contains("DPoP-bound"));
+}
+
+/// A profile whose session the server ended (refresh token refused) is not called logged
+/// out: nobody logged out.
+#[test]
+fn a_session_ended_by_the_server_is_not_called_logged_out() {
+    let mut ended = Row::new("work", false, Some(Backend::File));
+    ended.remembered = true;
+    ended.ended_by_server = true;
+    let mut out = Row::new("home", false, Some(Backend::File));
+    out.remembered = true;
+    let d = loaded(vec![ended, out], ColorMode::Ansi256);
+    let screen = text(&d);
+    assert!(
+        screen.contains("session ended by the server; press l"),
+        "{screen}"
+    );
+    assert_eq!(screen.matches("logged out; press l").count(), 1, "{screen}");
 }

@@ -196,3 +196,45 @@ async fn logout_from_the_dashboard_revokes_and_forgets() {
     let answer = common::introspect(&server, &token).await;
     assert_eq!(answer["active"], false);
 }
+
+/// `n` with no config.toml at all: the form asks for the provider or issuer and the client
+/// id, the profile is written to config.toml, and its login screen opens (it used to fail on
+/// the missing file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n_writes_the_new_profile_to_config_toml_and_opens_its_login() {
+    let server = common::server(tvlogin_server::ServerConfig::default()).await;
+    let home = Home::new();
+    let config = home.paths().config_file();
+    assert!(!config.exists(), "no config.toml to start with");
+    let run = drive(Box::new(dashboard(&home)), 100, 30, Clock::system());
+    run.char('n');
+    run.wait_for("new profile").await;
+    let issuer = server.issuer_str();
+    let issuer = issuer.trim_end_matches('/');
+    for c in "lab".chars() {
+        run.char(c);
+    }
+    run.key(KeyCode::Enter);
+    run.wait_for("> ▏").await;
+    for c in issuer.chars() {
+        run.char(c);
+    }
+    run.key(KeyCode::Enter);
+    for c in "tvlogin-demo".chars() {
+        run.char(c);
+    }
+    run.key(KeyCode::Enter);
+    // The login screen's title names the new profile.
+    run.wait_for("· profile lab").await;
+    let text = std::fs::read_to_string(&config).expect("config.toml was written");
+    assert!(text.contains("[profiles.lab]"), "{text}");
+    assert!(text.contains(&format!("issuer = \"{issuer}\"")), "{text}");
+    assert!(text.contains("client_id = \"tvlogin-demo\""), "{text}");
+    let parsed: ConfigFile = toml::from_str(&text).expect("it loads");
+    assert!(parsed.profiles.contains_key("lab"));
+    // Cancel the login, then leave the dashboard.
+    run.char('q');
+    run.wait_for("token dashboard").await;
+    run.char('q');
+    run.finish().await;
+}

@@ -607,3 +607,141 @@ async fn the_inspector_says_whose_key_the_access_token_is_bound_to() {
     let said = notes().await;
     assert!(said.contains("bound to another key"), "{said}");
 }
+
+/// The resource route refuses every proof that does not fit its request, the way RFC 9449
+/// §7.1 says: each row breaks one rule.
+#[tokio::test]
+async fn the_resource_server_checks_every_claim_of_a_proof() {
+    let (server, home) = logged_in(dpop_server(Knobs::default())).await;
+    let stored = tokens(&home);
+    let at = stored["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let key = DpopKey::from_stored(stored["dpop_key"].as_str().unwrap_or_default()).expect("key");
+    let other = DpopKey::generate(DpopAlg::Es256).expect("another key");
+    let api = server.api_url();
+    let elsewhere = url::Url::parse(&format!("{}/elsewhere", server.issuer_str())).expect("url");
+    let now = UnixTime::now();
+    let old = UnixTime::from_secs(now.secs() - 600);
+    // (what, key, method claimed, url claimed, ath of, iat, scheme, status, error)
+    type Row<'a> = (
+        &'a str,
+        &'a DpopKey,
+        &'a str,
+        &'a url::Url,
+        Option<&'a str>,
+        UnixTime,
+        &'a str,
+        u16,
+        &'a str,
+    );
+    let rows: [Row<'_>; 8] = [
+        ("good", &key, "GET", &api, Some(&at), now, "DPoP", 200, ""),
+        (
+            "htm",
+            &key,
+            "POST",
+            &api,
+            Some(&at),
+            now,
+            "DPoP",
+            401,
+            "invalid_dpop_proof",
+        ),
+        (
+            "htu",
+            &key,
+            "GET",
+            &elsewhere,
+            Some(&at),
+            now,
+            "DPoP",
+            401,
+            "invalid_dpop_proof",
+        ),
+        (
+            "iat",
+            &key,
+            "GET",
+            &api,
+            Some(&at),
+            old,
+            "DPoP",
+            401,
+            "invalid_dpop_proof",
+        ),
+        (
+            "ath",
+            &key,
+            "GET",
+            &api,
+            Some("another"),
+            now,
+            "DPoP",
+            401,
+            "invalid_dpop_proof",
+        ),
+        (
+            "no ath",
+            &key,
+            "GET",
+            &api,
+            None,
+            now,
+            "DPoP",
+            401,
+            "invalid_dpop_proof",
+        ),
+        (
+            "key",
+            &other,
+            "GET",
+            &api,
+            Some(&at),
+            now,
+            "DPoP",
+            401,
+            "invalid_token",
+        ),
+        (
+            "bearer",
+            &key,
+            "GET",
+            &api,
+            Some(&at),
+            now,
+            "Bearer",
+            401,
+            "invalid_token",
+        ),
+    ];
+    for (what, signer, method, url, ath, iat, scheme, status, error) in rows {
+        let proof = signer
+            .proof(
+                &ProofRequest {
+                    method,
+                    url,
+                    access_token: ath,
+                    nonce: None,
+                },
+                iat,
+            )
+            .expect("sign");
+        let answer = reqwest::Client::new()
+            .get(api.clone())
+            .header("Authorization", format!("{scheme} {at}"))
+            .header("DPoP", proof)
+            .send()
+            .await
+            .expect("call the API");
+        assert_eq!(answer.status().as_u16(), status, "{what}");
+        let challenge = answer
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(challenge.contains(error), "{what}: {challenge}");
+    }
+}

@@ -793,6 +793,9 @@ async fn the_inspector_in_a_real_terminal() {
         );
         let limit = Duration::from_secs(20);
         pty.wait_for_text(limit, badge);
+        pty.wait_for_text(limit, "Ada");
+        // Explanations are folded until e.
+        pty.send(b"e");
         pty.wait_for_text(limit, "Full name");
         pty.send(b"w");
         pty.wait_for_text(limit, "(hidden: press s to show)");
@@ -1363,4 +1366,98 @@ async fn a_userinfo_401_names_the_tokens_audience() {
         ),
         "{why}"
     );
+}
+
+/// `inspect FILE --issuer URL` in the TUI: userinfo and introspection tabs beside the
+/// token's, fetched from the issuer the token names; an id token is never sent to userinfo;
+/// a lookup that needs more says what to pass.
+#[tokio::test]
+async fn the_inspector_shows_userinfo_and_introspection_for_an_issuer() {
+    use tvlogin::commands::{Lookups, inspector_tabs};
+    use tvlogin::oauth::client::{AuthMethod, OAuthClient};
+    use tvlogin::token::report::{self, Options};
+    use tvlogin::tui::inspector::TabBody;
+    use tvlogin_server::{BASIC_CLIENT_ID, BASIC_CLIENT_SECRET};
+    tvlogin::install_crypto_provider();
+    let (server, access, id, _) = embedded_tokens().await;
+    let issuer: url::Url = server.issuer_str().parse().expect("the issuer URL");
+    let tabs_for = |token: String, lookups: Lookups| async move {
+        let mut remote = Remote::new(Http::new(HttpSettings::default()).expect("a client"));
+        let options = Options {
+            issuer: lookups.issuer.clone(),
+            ..Options::default()
+        };
+        let report = report::inspect(&token, options, &mut remote).await;
+        inspector_tabs(token, report, &lookups, &mut remote).await
+    };
+    let titles = |tabs: &[tvlogin::tui::inspector::Tab]| {
+        tabs.iter().map(|t| t.title.clone()).collect::<Vec<_>>()
+    };
+
+    let tabs = tabs_for(
+        access.clone(),
+        Lookups {
+            issuer: Some(issuer.clone()),
+            ..Lookups::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        titles(&tabs),
+        ["access token", "userinfo", "introspection"],
+        "{tabs:?}"
+    );
+    match &tabs[1].body {
+        TabBody::Fields(lookup) => {
+            let fields = lookup.result.as_ref().expect("userinfo answered");
+            assert!(fields.contains_key("sub"), "{fields:?}");
+        }
+        other => panic!("userinfo: {other:?}"),
+    }
+    match &tabs[2].body {
+        TabBody::Empty(why) => assert!(why.contains("pass --client-id"), "{why}"),
+        other => panic!("introspection without a client: {other:?}"),
+    }
+
+    let client = OAuthClient {
+        id: BASIC_CLIENT_ID.into(),
+        secret: Some(tvlogin::secret::ClientSecret::new(
+            BASIC_CLIENT_SECRET.to_owned(),
+        )),
+        auth: AuthMethod::Basic,
+    };
+    let tabs = tabs_for(
+        access.clone(),
+        Lookups {
+            issuer: Some(issuer.clone()),
+            client: Some(client),
+            ..Lookups::default()
+        },
+    )
+    .await;
+    match &tabs[2].body {
+        TabBody::Fields(lookup) => {
+            let fields = lookup.result.as_ref().expect("introspection answered");
+            assert_eq!(fields.get("active"), Some(&Value::Bool(true)), "{fields:?}");
+        }
+        other => panic!("introspection: {other:?}"),
+    }
+
+    let tabs = tabs_for(
+        id,
+        Lookups {
+            issuer: Some(issuer.clone()),
+            ..Lookups::default()
+        },
+    )
+    .await;
+    match &tabs[1].body {
+        TabBody::Empty(why) => assert!(why.contains("not sent to userinfo"), "{why}"),
+        other => panic!("an id token went to userinfo: {other:?}"),
+    }
+
+    // Without --issuer nothing is asked: the token's tab alone.
+    let tabs = tabs_for(access, Lookups::default()).await;
+    assert_eq!(titles(&tabs), ["access token"], "{tabs:?}");
+    drop(server);
 }

@@ -583,3 +583,89 @@ fn snapshot_unreachable_issuer_reason() {
     update(&mut m, key(KeyCode::Char('q')));
     assert_eq!(m.exit, Some(Exit::InvalidToken), "not verifiable as asked");
 }
+
+/// At 80x24 the answer comes first: the verdict and every check are on the first screen,
+/// before the header and claims; each claim's explanation shows only after `e`.
+#[test]
+fn the_verdict_and_the_checks_come_first_and_explanations_fold() {
+    let mut m = model(profile_tabs());
+    update(&mut m, Msg::Size(80, 24));
+    let (rows, _) = lines(&m, 80, 24);
+    let screen = rows.join("\n");
+    let verdict = rows
+        .iter()
+        .position(|r| r.starts_with("Verdict  ✓ VERIFIED"))
+        .unwrap_or_else(|| panic!("no verdict on the first screen:\n{screen}"));
+    let header = rows
+        .iter()
+        .position(|r| r.starts_with("Header"))
+        .unwrap_or_else(|| panic!("no header on the first screen:\n{screen}"));
+    for name in ["signature", "exp", "nbf", "iat", "iss", "aud"] {
+        let at = rows
+            .iter()
+            .position(|r| r.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} is not on the first screen:\n{screen}"));
+        assert!(
+            verdict < at && at < header,
+            "{name} out of place:\n{screen}"
+        );
+    }
+    let everything = |m: &Inspector| {
+        let mut tall = m.clone();
+        update(&mut tall, Msg::Size(100, 200));
+        lines(&tall, 100, 200).0.join("\n")
+    };
+    let folded = everything(&m);
+    assert!(!folded.contains("Expiration time"), "{folded}");
+    assert!(folded.contains("e explain"), "{folded}");
+    update(&mut m, key(KeyCode::Char('e')));
+    let explained = everything(&m);
+    assert!(
+        explained.contains("Expiration time: not valid at or after this"),
+        "{explained}"
+    );
+    assert!(explained.contains("e hide explanations"), "{explained}");
+}
+
+/// Inside the dashboard no hint asks for a command-line flag; on the command line the hints
+/// name the flags, and offer the token's own issuer.
+#[test]
+fn hints_can_be_acted_on_where_they_are_shown() {
+    let render = |m: &mut Inspector| {
+        let mut all = String::new();
+        for tab in 0..m.tabs.len() {
+            m.selected = tab;
+            update(m, Msg::Size(100, 80));
+            all.push_str(&lines(m, 100, 80).0.join("\n"));
+        }
+        all
+    };
+    let inside = render(&mut model(profile_tabs()).for_profile("work"));
+    assert!(!inside.contains("pass --"), "{inside}");
+    assert!(
+        inside.contains("no audience to compare with (the profile names none)"),
+        "{inside}"
+    );
+    let outside = render(&mut model(profile_tabs()));
+    assert!(outside.contains("pass --audience A"), "{outside}");
+
+    // Without --issuer the iss check (and the verdict) offer the token's own iss.
+    let at = access_token();
+    let mut r = report(&at, Outcome::NotChecked("no public keys".into()));
+    r.asked = false;
+    r.expect.issuer = None;
+    let jwt::Decoded::Jws(j) = &r.decoded else {
+        panic!("a JWS")
+    };
+    r.checks = verify::claims(&j.claims, &r.expect, UnixTime::from_secs(NOW));
+    let shown = render(&mut model(vec![token_tab("access token", at, r)]));
+    let iss = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("iss "))
+        .unwrap_or_else(|| panic!("no iss check:\n{shown}"));
+    assert!(
+        iss.contains("pass --issuer https://login.example.com (the"),
+        "{shown}"
+    );
+    assert!(shown.contains("token's own iss)"), "{shown}");
+}

@@ -13,8 +13,10 @@
 mod common;
 mod resource_server;
 
+mod assets;
 mod browser;
 mod browser_env;
+mod browser_login;
 mod cli;
 mod dashboard;
 mod dashboard_e2e;

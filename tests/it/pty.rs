@@ -352,7 +352,8 @@ async fn ctrl_z_under_a_wrapper_script_stops_the_job_and_fg_resumes_it() {
     let limit = Duration::from_secs(20);
     session.wait_for_text(limit, "READY$");
     session.send(format!("{} inspect {}\r", wrapper.display(), file.display()).as_bytes());
-    session.wait_for_text(limit, "Full name");
+    // The inspector is up (its verdict line; explanations are folded behind e).
+    session.wait_for_text(limit, "Verdict  ");
     session.send(b"\x1a");
     // The job stopped: the shell says so and prompts again, on the normal screen.
     session.wait_for(limit, "the shell's prompt after the stop", |rows| {
@@ -364,10 +365,10 @@ async fn ctrl_z_under_a_wrapper_script_stops_the_job_and_fg_resumes_it() {
         "still on the alternate screen"
     );
     session.send(b"fg\r");
-    session.wait_for(limit, "the inspector again", |rows| has(rows, "Full name"));
+    session.wait_for(limit, "the inspector again", |rows| has(rows, "Verdict  "));
     session.send(b"q");
     session.wait_for(limit, "the prompt after leaving", |rows| {
-        (!rows.iter().any(|r| r.contains("Full name"))).then_some(())
+        (!rows.iter().any(|r| r.contains("Verdict  "))).then_some(())
     });
     session.send(b"exit\r");
 }

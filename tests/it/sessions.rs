@@ -854,6 +854,13 @@ async fn login_alone_after_logout_and_after_the_session_ended() {
         doctor.stdout,
         doctor.stderr
     );
+    let status = home.run_with_env(&["status"], &FILE_STORE).await;
+    assert!(
+        status.stdout.contains("(session ended by the server)")
+            && !status.stdout.contains("(logged out)"),
+        "{}",
+        status.stdout
+    );
     let again = home.run_with_env(&["login", "--json"], &FILE_STORE).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(home.run_with_env(&["token"], &FILE_STORE).await.code, 0);

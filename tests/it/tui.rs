@@ -9,6 +9,7 @@ use common::screen::{check_layout, decode_qr, decode_qr_as_seen, lines, snapshot
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tvlogin::error::Error;
 use tvlogin::exit::Exit;
+use tvlogin::oauth::crossdevice::SiteCheck;
 use tvlogin::oauth::device::DeviceAuthorization;
 use tvlogin::oauth::discovery::Endpoints;
 use tvlogin::oauth::http::{HttpError, RawResponse};
@@ -32,6 +33,15 @@ fn ctx(colors: ColorMode) -> Context {
         no_browser: Some("this is an SSH session".into()),
         colors,
         hyperlinks: false,
+        site: site(),
+    }
+}
+
+/// The cross-device check as a login against login.example.com sets it up.
+fn site() -> SiteCheck {
+    SiteCheck {
+        reference: Some(url("https://login.example.com")),
+        documented: vec![],
     }
 }
 
@@ -225,6 +235,76 @@ fn snapshot_tiny_terminal() {
 fn snapshot_no_room_for_the_qr() {
     let scene = Scene::waiting(ColorMode::Ansi256, true, None);
     insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
+}
+
+/// A scene whose code is entered on another site than the issuer's (the cross-device warning).
+fn waiting_elsewhere() -> Scene {
+    let mut scene = Scene::new(ColorMode::Ansi256);
+    let t0 = scene.t0;
+    let mut elsewhere = auth(true, None);
+    elsewhere.verification_uri = url("https://device-login.example.net/activate");
+    elsewhere.verification_uri_complete = Some(url(&format!(
+        "https://device-login.example.net/activate?user_code={CODE}"
+    )));
+    update(
+        &mut scene.app,
+        Msg::CodeIssued {
+            attempt: 1,
+            result: Ok(elsewhere),
+            at: t0,
+        },
+        t0,
+    );
+    scene
+}
+
+#[test]
+fn the_cross_device_guidance_is_on_the_device_screen() {
+    // The host on its own beside the code, the one line of advice; no warning for the
+    // issuer's own page, and the warning for another site's.
+    let own = Scene::waiting(ColorMode::Ansi256, true, None);
+    let other = waiting_elsewhere();
+    for (w, h) in [(80, 24), (60, 20)] {
+        let text = lines(&own.app, w, h).0.join("\n");
+        assert!(
+            text.contains("WDJB-MJHT  at login.example.com"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(text.contains("Only enter this code at"), "{w}x{h}:\n{text}");
+        assert!(!text.contains("⚠"), "{w}x{h}:\n{text}");
+        let text = lines(&other.app, w, h).0.join("\n");
+        assert!(
+            text.contains("device-login.example.net"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(
+            text.contains("⚠ The code page is on example.net"),
+            "{w}x{h}:\n{text}"
+        );
+        assert!(text.contains("Code expires in"), "{w}x{h}:\n{text}");
+    }
+}
+
+#[test]
+fn snapshot_cross_device_guidance_80x24() {
+    let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+#[test]
+fn snapshot_cross_device_guidance_60x20() {
+    let scene = Scene::waiting(ColorMode::Ansi256, false, None);
+    insta::assert_snapshot!(snapshot(&scene.app, 60, 20));
+}
+
+#[test]
+fn snapshot_host_warning_80x24() {
+    insta::assert_snapshot!(snapshot(&waiting_elsewhere().app, 80, 24));
+}
+
+#[test]
+fn snapshot_host_warning_60x20() {
+    insta::assert_snapshot!(snapshot(&waiting_elsewhere().app, 60, 20));
 }
 
 #[test]
@@ -667,49 +747,70 @@ fn layout_every_login_state_at_three_sizes_keeps_header_footer_and_words() {
     }
 }
 
+/// One wording about phones, chosen from the address, everywhere the login shows it: the
+/// screen, the help overlay and the notice of `o` without a browser. A loopback address (the
+/// demo's, `tvlogin serve`'s) sends nobody to a phone; any other allows one.
 #[test]
-fn the_demo_says_this_machine_and_a_real_provider_says_phone() {
-    let mut real = Scene::waiting(ColorMode::Ansi256, true, None);
-    let text = lines(&real.app, 100, 30).0.join("\n");
-    assert!(text.contains("On a phone or any browser, open"), "{text}");
-    real.at(6, key('o'));
-    let text = lines(&real.app, 100, 30).0.join("\n");
-    assert!(text.contains("Use your phone."), "{text}");
-
-    let mut demo = Scene::waiting(ColorMode::Ansi256, true, None);
-    demo.app.ctx.demo = true;
-    demo.app.ctx.no_browser = Some("there is no display here".into());
-    let text = lines(&demo.app, 100, 30).0.join("\n");
-    assert!(
-        text.contains("Open it in a browser on this machine, or press a"),
-        "{text}"
-    );
-    assert!(!text.contains("phone"), "{text}");
-    demo.at(6, key('o'));
-    let text = lines(&demo.app, 100, 30).0.join("\n");
-    assert!(
-        text.contains("Open it in a browser on this machine, or press a."),
-        "{text}"
-    );
-    assert!(!text.contains("phone"), "{text}");
-
-    // Not the demo, but a loopback server (`tvlogin serve`, a local test server): a phone
-    // cannot reach it either.
-    let mut local = Scene::waiting(ColorMode::Ansi256, true, None);
-    if let Flow::Waiting(w) = &mut local.app.flow {
-        w.auth.verification_uri = "http://127.0.0.1:8080/device".parse().expect("url");
-        w.auth.verification_uri_complete = None;
+fn one_wording_about_phones_chosen_from_the_address_everywhere() {
+    let loopback = |demo: bool| {
+        let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+        if let Flow::Waiting(w) = &mut scene.app.flow {
+            w.auth.verification_uri = "http://127.0.0.1:8080/device".parse().expect("url");
+            w.auth.verification_uri_complete = None;
+        }
+        scene.app.ctx.demo = demo;
+        scene
+    };
+    // The words as read, whatever the line breaks.
+    let words = |scene: &Scene| {
+        lines(&scene.app, 100, 30)
+            .0
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let everywhere = |mut scene: Scene| {
+        scene.app.ctx.no_browser = Some("there is no display here".into());
+        let screen = words(&scene);
+        scene.at(6, key('?'));
+        let help = words(&scene);
+        scene.at(6, key('?'));
+        scene.at(6, key('o'));
+        let notice = words(&scene);
+        [screen, help, notice]
+    };
+    for demo in [false, true] {
+        let [screen, help, notice] = everywhere(loopback(demo));
+        assert!(
+            screen.contains("On this machine (not a phone), open"),
+            "{screen}"
+        );
+        assert!(!screen.contains("scan"), "{screen}");
+        for text in [&help, &notice] {
+            assert!(
+                text.contains("Open it in a browser on this machine") && text.contains("a phone"),
+                "{text}"
+            );
+            assert!(text.contains("cannot reach it"), "{text}");
+        }
+        if demo {
+            assert!(screen.contains("press a"), "{screen}");
+            assert!(notice.contains("Or press a."), "{notice}");
+        }
     }
-    local.app.ctx.no_browser = Some("there is no display here".into());
-    let text = lines(&local.app, 100, 30).0.join("\n");
+    let [screen, help, notice] = everywhere(Scene::waiting(ColorMode::Ansi256, true, None));
     assert!(
-        text.contains("Open it in a browser on this machine"),
-        "{text}"
+        screen.contains("On a phone or any browser, open"),
+        "{screen}"
     );
-    assert!(!text.contains("phone"), "{text}");
-    local.at(6, key('o'));
-    let text = lines(&local.app, 100, 30).0.join("\n");
-    assert!(!text.contains("phone"), "{text}");
+    for text in [&help, &notice] {
+        assert!(
+            text.contains("Open it on any device with a browser, a phone too."),
+            "{text}"
+        );
+        assert!(!text.contains("cannot reach"), "{text}");
+    }
 }
 
 #[test]
@@ -776,8 +877,69 @@ fn snapshot_demo_title_keys_and_words() {
     scene.app.ctx.demo = true;
     scene.app.ctx.server = "http://127.0.0.1:43127".into();
     scene.app.ctx.no_browser = Some("there is no display here".into());
+    // The demo's verification page is on this machine, as the embedded server's is.
+    if let Flow::Waiting(w) = &mut scene.app.flow {
+        w.auth.verification_uri = "http://127.0.0.1:43127/device".parse().expect("url");
+    }
     scene.at(2, Msg::Tick);
     insta::assert_snapshot!(snapshot(&scene.app, 80, 24));
+}
+
+/// A notice (one line or two) never moves the code or the QR code: it comes and goes on
+/// rows above the key hints that the screen keeps for it when it can, else over the body's
+/// last rows, never by pushing the body down.
+#[test]
+fn a_notice_never_moves_the_code_or_the_qr_code() {
+    for (w, h) in [
+        (80u16, 24u16),
+        (60, 20),
+        (100, 30),
+        (120, 40),
+        (200, 50),
+        (40, 12),
+    ] {
+        let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+        scene.app.ctx.no_browser = Some("this is an SSH session".into());
+        scene.at(2, Msg::Tick);
+        let before = lines(&scene.app, w, h).0;
+        scene.at(2, key('o'));
+        let after = lines(&scene.app, w, h).0;
+        let cut = usize::from(h) - 3;
+        assert_eq!(
+            before[..cut],
+            after[..cut],
+            "{w}x{h}: the notice moved the screen:\n{}\n---\n{}",
+            before.join("\n"),
+            after.join("\n")
+        );
+        assert!(
+            after.join(" ").contains("Not opening a browser"),
+            "{w}x{h}: {}",
+            after.join("\n")
+        );
+    }
+}
+
+/// The QR code starts level with the first step, beside the text, not lower down.
+#[test]
+fn the_qr_code_sits_with_the_text() {
+    for (w, h) in [(80u16, 24u16), (120, 40), (200, 50)] {
+        let scene = Scene::waiting(ColorMode::Ansi256, true, None);
+        let rows = lines(&scene.app, w, h).0;
+        let step = rows
+            .iter()
+            .position(|r| r.contains("1 On a phone or any browser"))
+            .expect("the first step");
+        let qr_top = rows
+            .iter()
+            .position(|r| r.chars().skip(40).any(|c| matches!(c, '█' | '▀' | '▄')))
+            .expect("a QR code");
+        assert!(
+            qr_top <= step + 1,
+            "{w}x{h}: QR at row {qr_top}, text at {step}:\n{}",
+            rows.join("\n")
+        );
+    }
 }
 
 #[test]
@@ -820,7 +982,8 @@ fn snapshot_plain_text_login_output() {
     let mut reporter =
         Reporter::new(OutputMode::Plain, Vec::new(), Vec::new()).with_qr(Some(TextPolarity::Plain));
     reporter.starting("work", "https://login.example.com");
-    reporter.device_authorization(&auth(true, None));
+    let shown = auth(true, None);
+    reporter.device_authorization(&shown, &site().guidance(&shown.verification_uri));
     let (_, err) = reporter.into_inner();
     let text = String::from_utf8_lossy(&err).into_owned();
     let rows: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -832,19 +995,46 @@ fn snapshot_plain_text_login_output() {
 }
 
 #[test]
+fn plain_text_names_the_host_and_warns_about_another_site() {
+    use tvlogin::login::{OutputMode, Reporter};
+    let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
+    let mut elsewhere = auth(false, None);
+    elsewhere.verification_uri = url("https://device-login.example.net/activate");
+    reporter.device_authorization(&elsewhere, &site().guidance(&elsewhere.verification_uri));
+    let (_, err) = reporter.into_inner();
+    let text = String::from_utf8_lossy(&err).into_owned();
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("only at:")
+            && l.trim_end().ends_with(" device-login.example.net")),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Warning: The code page is on example.net, the sign-in server on example.com: enter the code only if example.net is your provider's."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Only enter this code at device-login.example.net, and only if you started this login yourself on this screen. Never enter a code someone sent you."),
+        "{text}"
+    );
+}
+
+#[test]
 fn plain_text_for_a_loopback_address_says_this_machine() {
     use tvlogin::login::{OutputMode, Reporter};
     let mut reporter = Reporter::new(OutputMode::Plain, Vec::new(), Vec::new());
     let mut local = auth(true, None);
     local.verification_uri = url("http://127.0.0.1:43127/device");
-    reporter.device_authorization(&local);
+    reporter.device_authorization(
+        &local,
+        &SiteCheck::default().guidance(&local.verification_uri),
+    );
     let (_, err) = reporter.into_inner();
     let text = String::from_utf8_lossy(&err).into_owned();
     assert!(
-        text.contains("In a browser on this machine, open:"),
+        text.contains("1. On this machine (not a phone), open: http://127.0.0.1:43127/device"),
         "{text}"
     );
-    assert!(!text.contains("phone"), "{text}");
+    assert!(!text.contains("scan this with a phone"), "{text}");
 }
 
 #[test]
@@ -856,6 +1046,104 @@ fn the_demo_footer_keeps_a_approve_q_and_help_at_60_and_40_columns() {
         let footer = rows.last().cloned().unwrap_or_default();
         for want in ["a approve", "q cancel", "? help"] {
             assert!(footer.contains(want), "{w}x{h}: {footer}");
+        }
+    }
+}
+
+// ----- the browser-login screen (issue 23) -----
+
+/// The browser-login screen waiting for the browser's answer, 62 s in.
+fn browser_waiting(opened: Result<(), String>) -> tvlogin::tui::browser::BrowserApp {
+    use tvlogin::tui::browser::{BrowserApp, Context as BrowserContext, Msg as BrowserMsg};
+    let t0 = Instant::now();
+    let ctx = BrowserContext {
+        profile: "work".into(),
+        server: "https://login.example.com".into(),
+        colors: ColorMode::Ansi256,
+        no_browser: None,
+    };
+    let mut app = BrowserApp::new(ctx, Duration::from_secs(300), t0);
+    tvlogin::tui::browser::update(
+        &mut app,
+        BrowserMsg::Listening {
+            url: url(
+                "https://login.example.com/authorize?response_type=code&client_id=my-cli&state=Zk3x&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=http%3A%2F%2F127.0.0.1%3A49152%2Fcallback",
+            ),
+            redirect: url("http://127.0.0.1:49152/callback"),
+            opened,
+        },
+        t0,
+    );
+    tvlogin::tui::browser::update(&mut app, BrowserMsg::Tick, t0 + Duration::from_secs(62));
+    app
+}
+
+#[test]
+fn snapshot_browser_login_80x24() {
+    insta::assert_snapshot!(snapshot(&browser_waiting(Ok(())), 80, 24));
+}
+
+#[test]
+fn snapshot_browser_login_60x20_without_a_browser() {
+    let app = browser_waiting(Err("this is an SSH session".into()));
+    insta::assert_snapshot!(snapshot(&app, 60, 20));
+}
+
+#[test]
+fn the_browser_login_screen_shows_the_url_the_wait_and_the_keys() {
+    let app = browser_waiting(Ok(()));
+    for (w, h) in [(80, 24), (60, 20)] {
+        let text = lines(&app, w, h).0.join("\n");
+        for want in [
+            "Log in in your browser",
+            "https://login.example.com/authorize",
+            "127.0.0.1:49152",
+            "Gives up in 3m 58s",
+            "copy URL",
+            "q cancel",
+        ] {
+            assert!(text.contains(want), "{w}x{h} lacks {want:?}:\n{text}");
+        }
+    }
+}
+
+/// The success screen wraps the token file's path after a separator: no name is cut in two
+/// (`default.toke` / `ns.json` was).
+#[test]
+fn the_success_screen_wraps_paths_at_separators() {
+    let mut scene = Scene::waiting(ColorMode::Ansi256, true, None);
+    let body = r#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#;
+    scene.poll(10, 200, body);
+    let place = "file /home/ada-lovelace/.local/share/tvlogin/profiles/default.tokens.json (0600)";
+    scene.at(
+        11,
+        Msg::Saved {
+            attempt: 1,
+            result: Ok(place.into()),
+        },
+    );
+    for (w, h) in [(60u16, 20u16), (48, 16), (80, 24)] {
+        let rows = lines(&scene.app, w, h).0;
+        let screen = rows.join("\n");
+        assert!(
+            rows.iter().any(|r| r.contains("default.tokens.json")),
+            "{w}x{h}: the file name was cut:\n{screen}"
+        );
+        let start = rows
+            .iter()
+            .position(|r| r.contains("Stored in"))
+            .expect("the Stored in row");
+        for row in rows[start..].iter().take_while(|r| !r.trim().is_empty()) {
+            let value = row.get(17..).unwrap_or_default().trim_end();
+            let last = value.split(' ').next_back().unwrap_or_default();
+            assert!(
+                last.is_empty()
+                    || last.ends_with('/')
+                    || last.ends_with("json")
+                    || last.ends_with("(0600)")
+                    || !last.contains('/'),
+                "{w}x{h}: a path broken inside a name: {row:?}\n{screen}"
+            );
         }
     }
 }

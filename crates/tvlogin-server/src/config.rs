@@ -116,6 +116,12 @@ pub struct Knobs {
     pub dpop_nonce: bool,
     /// Google's model: DPoP binds the refresh token only; access tokens are Bearer.
     pub dpop_bind_refresh_only: bool,
+    /// Device authorization is refused with `unauthorized_client` (HTTP 400), as a tenant with
+    /// a "block device code flow" Conditional Access policy answers.
+    pub device_grant_blocked: bool,
+    /// The device response's `verification_uri` (and the complete URI built from it) points
+    /// here instead of this server's own `/device` page: a verification page on another host.
+    pub verification_uri: Option<String>,
 }
 
 impl Knobs {
@@ -172,6 +178,8 @@ impl Knobs {
             },
             dpop_nonce: self.dpop_nonce || other.dpop_nonce,
             dpop_bind_refresh_only: self.dpop_bind_refresh_only || other.dpop_bind_refresh_only,
+            device_grant_blocked: self.device_grant_blocked || other.device_grant_blocked,
+            verification_uri: self.verification_uri.or(other.verification_uri),
         }
     }
 }

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+mod authorize;
 mod config;
 mod dpop;
 pub mod grade;

@@ -100,12 +100,42 @@ inputmode=\"text\" maxlength=\"64\" autofocus required>\
     layout("Connect a device", &body)
 }
 
-/// What is being authorized, with Approve and Deny buttons.
+/// When and from where a device code was requested, for the confirmation page: someone who
+/// was sent a code by a phisher sees a request they did not make (RFC 10027, BCP 247).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Requested {
+    /// How long ago.
+    pub(crate) ago: Option<std::time::Duration>,
+    /// From which address.
+    pub(crate) from: Option<std::net::IpAddr>,
+}
+
+impl Requested {
+    fn sentence(&self) -> String {
+        let when = match self.ago.map(|d| d.as_secs()) {
+            Some(0) => "just now".to_owned(),
+            Some(1) => "1 second ago".to_owned(),
+            Some(s) if s < 120 => format!("{s} seconds ago"),
+            Some(s) => format!("{} minutes ago", s / 60),
+            None => "at an unknown time".to_owned(),
+        };
+        let from = match self.from {
+            Some(ip) if ip.is_loopback() => format!(" from this computer ({ip})"),
+            Some(ip) => format!(" from the address {ip}"),
+            None => String::new(),
+        };
+        format!("This code was requested {when}{from}.")
+    }
+}
+
+/// What is being authorized, with Approve and Deny buttons: the client and the scopes, when
+/// and from where the code was requested, and the cross-device question.
 pub(crate) fn confirm(
     user_code: &str,
     client_name: &str,
     scope: &str,
     audience: &[String],
+    requested: &Requested,
 ) -> String {
     let mut body = String::from("<h1>Authorize this device?</h1>");
     let _ = write!(
@@ -129,6 +159,12 @@ pub(crate) fn confirm(
         }
         body.push_str("</ul>");
     }
+    let _ = write!(
+        body,
+        "<p>{}</p><p><strong>Did you start this on a device you are holding? If someone sent you \
+this code, deny.</strong></p>",
+        escape(&requested.sentence())
+    );
     let _ = write!(
         body,
         "<form method=\"post\" action=\"/device\">\
@@ -165,6 +201,23 @@ pub(crate) fn decided(approved: bool, user_code: &str) -> String {
     layout(title, &body)
 }
 
+/// The consent page of `/authorize` (the authorization code flow).
+pub(crate) fn consent(id: &str, client_name: &str, scope: &str, redirect_uri: &url::Url) -> String {
+    layout(
+        "Sign in to this application?",
+        &super::authorize::consent_body(id, client_name, scope, redirect_uri),
+    )
+}
+
+/// An `/authorize` request that cannot be answered with a redirect.
+pub(crate) fn authorize_problem(text: &str) -> String {
+    let body = format!(
+        "<h1>This sign-in request cannot be used</h1><p class=\"error\" role=\"alert\">{}</p>",
+        escape(text)
+    );
+    layout("Sign-in request refused", &body)
+}
+
 /// A small landing page at `/` pointing at the useful URLs.
 pub(crate) fn index(issuer: &str) -> String {
     let issuer = escape(issuer);
@@ -196,6 +249,35 @@ mod tests {
     }
 
     #[test]
+    fn the_confirmation_page_asks_the_cross_device_question() {
+        let requested = Requested {
+            ago: Some(std::time::Duration::from_secs(12)),
+            from: Some("192.0.2.7".parse().unwrap()),
+        };
+        let page = confirm("ABCD-EFGH", "Acme CLI", "openid email", &[], &requested);
+        assert!(page.contains("Acme CLI"), "{page}");
+        assert!(page.contains("<code>email</code>"), "{page}");
+        assert!(
+            page.contains("This code was requested 12 seconds ago from the address 192.0.2.7."),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "Did you start this on a device you are holding? If someone sent you this code, deny."
+            ),
+            "{page}"
+        );
+        let local = Requested {
+            ago: Some(std::time::Duration::from_secs(300)),
+            from: Some("127.0.0.1".parse().unwrap()),
+        };
+        assert_eq!(
+            local.sentence(),
+            "This code was requested 5 minutes ago from this computer (127.0.0.1)."
+        );
+    }
+
+    #[test]
     fn the_policy_allows_exactly_this_style_sheet() {
         use base64::Engine as _;
         let policy = content_security_policy();
@@ -214,7 +296,13 @@ mod tests {
         // No script anywhere: the pages work without JavaScript.
         for page in [
             enter_code("ABCD", Some("x")),
-            confirm("ABCD-EFGH", "c", "openid", &["https://api".into()]),
+            confirm(
+                "ABCD-EFGH",
+                "c",
+                "openid",
+                &["https://api".into()],
+                &Requested::default(),
+            ),
             decided(true, "ABCD-EFGH"),
             index("http://127.0.0.1:1"),
         ] {

@@ -47,6 +47,7 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits, log: Option<RequestLog
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/device", get(device_page).post(device_submit))
         .route("/api/me", axum::routing::any(api_me))
+        .route("/authorize", get(authorize_page).post(authorize_submit))
         .fallback(not_found)
         // Grading mode records (and provokes) inside the log, so its answers are logged too.
         .layer(axum::middleware::from_fn_with_state(
@@ -100,7 +101,10 @@ fn discovery(sh: &Shared, rfc8414: bool) -> Response {
         "revocation_endpoint": format!("{iss}/revoke"),
         "introspection_endpoint": format!("{iss}/introspect"),
         "userinfo_endpoint": format!("{iss}/userinfo"),
-        "grant_types_supported": [DEVICE_CODE_GRANT, "refresh_token"],
+        "authorization_endpoint": format!("{iss}/authorize"),
+        "grant_types_supported": [DEVICE_CODE_GRANT, "authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "response_types_supported": ["code"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "name", "email", "email_verified", "preferred_username"],
@@ -179,6 +183,7 @@ async fn device_authorization(
     };
     let result = parse_form(&sh, &headers, &body).and_then(|form| {
         let client = client_of(&sh, &headers, &form)?;
+        device_grant_allowed(&sh.env.cfg.knobs)?;
         let audience = requested_audience(&form)?;
         sh.lock().device_authorization(
             &sh.env,
@@ -343,6 +348,18 @@ async fn api_me(
     )
 }
 
+/// The `device-grant-blocked` knob: the client is known and authenticated, but policy forbids
+/// it the device grant (Entra's "block device code flow" answers `unauthorized_client`).
+fn device_grant_allowed(knobs: &crate::config::Knobs) -> Result<(), OAuthError> {
+    if knobs.device_grant_blocked {
+        return Err(OAuthError::with(
+            ErrorKind::UnauthorizedClient,
+            "The device code flow is blocked for this client by policy.".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// `audience` (Auth0 style) and RFC 8707 `resource` values, deduplicated.
 fn requested_audience(form: &Form) -> Result<Vec<String>, OAuthError> {
     let mut audience: Vec<String> = Vec::new();
@@ -425,6 +442,7 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
                     )
                 })
         }
+        Some("authorization_code") => super::authorize::exchange(&sh, client, &form, clock),
         Some(other) => client.and_then(|_| {
             Err(OAuthError::with(
                 ErrorKind::UnsupportedGrantType,
@@ -600,6 +618,16 @@ async fn userinfo(State(sh): AppState, headers: HeaderMap) -> Response {
     }
 }
 
+/// RFC 6749 §4.1.1: the consent page of the authorization code grant.
+async fn authorize_page(State(sh): AppState, RawQuery(query): RawQuery) -> Response {
+    super::authorize::show(&sh, &query.unwrap_or_default())
+}
+
+/// The consent page's Approve / Deny: the redirect back to the application.
+async fn authorize_submit(State(sh): AppState, body: Bytes) -> Response {
+    super::authorize::decide(&sh, &body)
+}
+
 /// RFC 8628 §3.3: the code entry page, or the confirmation page when a code is given.
 async fn device_page(State(sh): AppState, RawQuery(query): RawQuery) -> Response {
     let form = Form::parse_lenient(query.unwrap_or_default().as_bytes());
@@ -621,7 +649,16 @@ fn show_code(sh: &Shared, code: &str) -> Response {
                 .map_or(info.client_id.as_str(), |c| c.name.as_str());
             html(
                 StatusCode::OK,
-                page::confirm(&info.user_code, name, &info.scope, &info.audience),
+                page::confirm(
+                    &info.user_code,
+                    name,
+                    &info.scope,
+                    &info.audience,
+                    &page::Requested {
+                        ago: info.requested_ago,
+                        from: info.peer,
+                    },
+                ),
             )
         }
         Err(e) => decision_error_page(code, &e),

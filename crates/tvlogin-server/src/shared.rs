@@ -4,6 +4,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::authorize::Authorizations;
 use super::config::ClientRegistration;
 use super::state::{Env, State as ServerState};
 
@@ -11,6 +12,9 @@ use super::state::{Env, State as ServerState};
 pub(crate) struct Shared {
     pub(crate) env: Env,
     state: Mutex<ServerState>,
+    /// The authorization code grant's consents and codes (its own lock: the code exchange
+    /// takes it, then the state's to mint tokens, never both at once).
+    authz: Mutex<Authorizations>,
     /// Grading mode's recorder (`ServerConfig::grade`).
     pub(crate) grade: Option<super::grade::Grader>,
 }
@@ -22,6 +26,7 @@ impl Shared {
         Shared {
             env,
             state: Mutex::new(state),
+            authz: Mutex::new(Authorizations::default()),
             grade,
         }
     }
@@ -30,6 +35,11 @@ impl Shared {
     /// that matters more than losing the test server, so poisoning is ignored.
     pub(crate) fn lock(&self) -> MutexGuard<'_, ServerState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the authorization code grant's state (poisoning ignored, as for [`Shared::lock`]).
+    pub(crate) fn authz(&self) -> MutexGuard<'_, Authorizations> {
+        self.authz.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn clients(&self) -> &[ClientRegistration] {

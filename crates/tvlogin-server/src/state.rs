@@ -176,6 +176,8 @@ struct Grant {
     /// The DPoP key the grant's refresh tokens are bound to (and its access tokens, unless
     /// the server binds refresh tokens only).
     jkt: Option<String>,
+    /// The authorization request's `nonce`, echoed in ID tokens (OpenID Connect Core §2).
+    nonce: Option<String>,
 }
 
 struct AccessToken {
@@ -212,6 +214,10 @@ pub(crate) struct PendingInfo {
     pub(crate) client_id: String,
     pub(crate) scope: String,
     pub(crate) audience: Vec<String>,
+    /// How long ago the code was requested (`None` when the deadline overflowed).
+    pub(crate) requested_ago: Option<Duration>,
+    /// Where it was requested from (`None` for in-process callers).
+    pub(crate) peer: Option<IpAddr>,
 }
 
 /// All mutable state.
@@ -319,7 +325,11 @@ impl State {
         let issued = DeviceIssued {
             device_code,
             user_code: display_user_code(&user_code),
-            verification_uri: format!("{}/device", env.issuer),
+            verification_uri: cfg
+                .knobs
+                .verification_uri
+                .clone()
+                .unwrap_or_else(|| format!("{}/device", env.issuer)),
             expires_in: cfg.device_code_ttl,
             interval: cfg.interval,
         };
@@ -420,6 +430,11 @@ impl State {
             client_id: d.client_id.clone(),
             scope: d.scope.clone(),
             audience: d.audience.clone(),
+            requested_ago: d
+                .expires_at
+                .and_then(|e| e.checked_sub(Duration::from_secs(cfg.device_code_ttl)))
+                .map(|issued| now.saturating_duration_since(issued)),
+            peer: d.peer,
         })
     }
 
@@ -613,6 +628,7 @@ impl State {
                     auth_time,
                     revoked: false,
                     jkt: d.jkt.clone(),
+                    nonce: None,
                 };
                 let scope = grant.scope.clone();
                 self.grants.push(grant);
@@ -623,6 +639,30 @@ impl State {
             Status::Consumed | Status::Dead => Err(OAuthError::new(ErrorKind::InvalidGrant)),
             Status::Evicted => Err(OAuthError::new(ErrorKind::ExpiredToken)),
         }
+    }
+
+    /// Tokens for an exchanged authorization code (the checks are the caller's).
+    pub(crate) fn mint_authorization_code(
+        &mut self,
+        env: &Env,
+        client_id: &str,
+        scope: &str,
+        nonce: Option<&str>,
+        auth_time: u64,
+        clock: Clock,
+    ) -> Result<Map<String, Value>, OAuthError> {
+        self.grants.push(Grant {
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            audience: Vec::new(),
+            auth_time,
+            revoked: false,
+            // The browser login's tokens are not bound to a DPoP key here.
+            jkt: None,
+            nonce: nonce.map(str::to_owned),
+        });
+        let g = self.grants.len() - 1;
+        self.mint(env, g, scope, (true, false), clock)
     }
 
     // ----- refresh (RFC 6749 §6) -----
@@ -770,11 +810,7 @@ impl State {
         let id_token = if quirks::issues_id_token(q, &cfg.knobs, refreshing)
             && scope.split_whitespace().any(|s| s == "openid")
         {
-            Some(jwt::sign(
-                &env.keys,
-                Alg::Es256,
-                "JWT",
-                &json!({
+            let mut claims = json!({
                     "iss": env.issuer,
                     "sub": SUBJECT,
                     "aud": grant.client_id,
@@ -786,8 +822,11 @@ impl State {
                     "email": EMAIL,
                     "email_verified": true,
                     "preferred_username": USERNAME,
-                }),
-            )?)
+            });
+            if let Some(nonce) = &grant.nonce {
+                claims["nonce"] = json!(nonce);
+            }
+            Some(jwt::sign(&env.keys, Alg::Es256, "JWT", &claims)?)
         } else {
             None
         };

@@ -145,7 +145,7 @@ async fn discovery_is_consistent_with_the_handle() {
         assert_eq!(endpoint("userinfo_endpoint"), format!("{iss}/userinfo"));
         assert_eq!(
             d["grant_types_supported"],
-            serde_json::json!([DEVICE_GRANT, "refresh_token"])
+            serde_json::json!([DEVICE_GRANT, "authorization_code", "refresh_token"])
         );
         assert_eq!(
             d["token_endpoint_auth_methods_supported"],
@@ -1059,6 +1059,306 @@ async fn protocol_errors() {
     let r = f.get(format!("{}/nope", f.server.issuer_str())).await;
     assert_eq!(r.status(), 404);
     f.server.shutdown().await;
+}
+
+// ----- the authorization code grant (RFC 6749 §4.1, RFC 7636, RFC 8252, RFC 9207) -----
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K2e3fGp1Qw7rXq8sD0uLkH5aZc_verifier-0123";
+
+fn challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// A client that never follows redirects: the test reads each Location itself.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn with_query(base: &str, params: &[(&str, &str)]) -> url::Url {
+    let mut url = url::Url::parse(base).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    url
+}
+
+fn query(location: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Opens the consent page for `params` and answers it with `action`; returns the redirect's
+/// Location.
+async fn authorize(f: &Fixture, params: &[(&str, &str)], action: &str) -> String {
+    let http = no_redirects();
+    let page = http
+        .get(with_query(
+            &format!("{}/authorize", f.server.issuer_str()),
+            params,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let text = page.text().await.unwrap();
+    let id = text
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let answer = http
+        .post(format!("{}/authorize", f.server.issuer_str()))
+        .form(&[("request", id.as_str()), ("action", action)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    answer.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn authorization_code_with_pkce_once_and_iss_in_the_response() {
+    let f = start(ServerConfig::default()).await;
+    let iss = f.server.issuer_str();
+    let disco: Value = f
+        .get(format!("{iss}/.well-known/openid-configuration"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(disco["authorization_endpoint"], format!("{iss}/authorize"));
+    assert_eq!(
+        disco["authorization_response_iss_parameter_supported"],
+        true
+    );
+    assert_eq!(disco["code_challenge_methods_supported"][0], "S256");
+
+    let redirect = "http://127.0.0.1:50123/callback";
+    let c = challenge(VERIFIER);
+    let params = [
+        ("response_type", "code"),
+        ("client_id", DEMO_CLIENT_ID),
+        ("redirect_uri", redirect),
+        ("scope", "openid offline_access"),
+        ("state", "st-1"),
+        ("nonce", "n-1"),
+        ("code_challenge", c.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let location = authorize(&f, &params, "approve").await;
+    assert!(location.starts_with(&format!("{redirect}?")), "{location}");
+    let q = query(&location);
+    assert_eq!(q["state"], "st-1");
+    assert_eq!(q["iss"], iss);
+    let code = q["code"].clone();
+    let exchange = |verifier: &'static str| {
+        let code = code.clone();
+        let f = &f;
+        async move {
+            f.token(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect),
+                ("client_id", DEMO_CLIENT_ID),
+                ("code_verifier", verifier),
+            ])
+            .await
+        }
+    };
+    // The verifier is checked: a wrong one is refused and does not use the code up.
+    let (status, body) = exchange("wrong-verifier-wrong-verifier-wrong-verifier-0").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, tokens) = exchange(VERIFIER).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["access_token"].is_string() && tokens["refresh_token"].is_string());
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims: Value = {
+        use base64::Engine as _;
+        let part = id_token.split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["nonce"], "n-1");
+    // Once only.
+    let (status, body) = exchange(VERIFIER).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn authorization_requests_are_checked_before_any_consent() {
+    let f = start(ServerConfig::default()).await;
+    let iss = f.server.issuer_str();
+    let http = no_redirects();
+    let c = challenge(VERIFIER);
+    let get = |params: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        let url = format!("{iss}/authorize");
+        async move {
+            let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            http.get(with_query(&url, &pairs)).send().await.unwrap()
+        }
+    };
+    let base = |redirect: &str| {
+        vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", DEMO_CLIENT_ID.to_owned()),
+            ("redirect_uri", redirect.to_owned()),
+            ("state", "s".to_owned()),
+            ("code_challenge", c.clone()),
+            ("code_challenge_method", "S256".to_owned()),
+        ]
+    };
+    // Not a loopback IP literal: shown, never redirected to.
+    for bad in [
+        "https://evil.example/cb",
+        "http://localhost:5/cb",
+        "http://192.0.2.1:5/cb",
+    ] {
+        let r = get(base(bad)).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        assert!(r.headers().get("location").is_none());
+    }
+    // Unknown client: shown.
+    let mut unknown = base("http://127.0.0.1:5/cb");
+    unknown[1].1 = "nobody".into();
+    assert_eq!(get(unknown).await.status(), 400);
+    // Without PKCE, or with plain: an error redirect with state and iss.
+    for drop in ["code_challenge", "code_challenge_method"] {
+        let params: Vec<_> = base("http://127.0.0.1:5/cb")
+            .into_iter()
+            .filter(|(k, _)| *k != drop)
+            .collect();
+        let r = get(params).await;
+        assert_eq!(r.status(), 303);
+        let q = query(r.headers()["location"].to_str().unwrap());
+        assert_eq!(q["error"], "invalid_request", "{drop}");
+        assert_eq!(
+            (q["state"].as_str(), q["iss"].as_str()),
+            ("s", iss.as_str())
+        );
+    }
+    let mut plain = base("http://[::1]:5/cb");
+    plain[5].1 = "plain".into();
+    let r = get(plain).await;
+    assert_eq!(
+        query(r.headers()["location"].to_str().unwrap())["error"],
+        "invalid_request"
+    );
+}
+
+#[tokio::test]
+async fn denying_consent_redirects_access_denied() {
+    let f = start(ServerConfig::default()).await;
+    let c = challenge(VERIFIER);
+    let location = authorize(
+        &f,
+        &[
+            ("response_type", "code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", "http://127.0.0.1:40000/cb"),
+            ("state", "xyz"),
+            ("code_challenge", c.as_str()),
+            ("code_challenge_method", "S256"),
+        ],
+        "deny",
+    )
+    .await;
+    let q = query(&location);
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "xyz");
+    assert!(!q.contains_key("code"));
+}
+
+#[tokio::test]
+async fn knobs_block_the_device_grant_and_move_the_verification_page() {
+    let blocked = start(ServerConfig {
+        knobs: Knobs {
+            device_grant_blocked: true,
+            ..Knobs::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let r = blocked
+        .http
+        .post(blocked.server.device_authorization_endpoint())
+        .form(&[("client_id", DEMO_CLIENT_ID)])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = body_json(r).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+
+    let moved = start(ServerConfig {
+        knobs: Knobs {
+            verification_uri: Some("https://device.example.net/activate".into()),
+            ..Knobs::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let d = moved.device_auth(&[("client_id", DEMO_CLIENT_ID)]).await;
+    assert_eq!(d["verification_uri"], "https://device.example.net/activate");
+}
+
+#[tokio::test]
+async fn the_verification_page_asks_whether_you_started_it() {
+    let f = start(ServerConfig::default()).await;
+    let (_, user_code) = f
+        .device_auth(&[("client_id", DEMO_CLIENT_ID), ("scope", "openid email")])
+        .await
+        .as_object()
+        .map(|d| {
+            (
+                d["device_code"].as_str().unwrap().to_owned(),
+                d["user_code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .unwrap();
+    let page = f
+        .get(format!(
+            "{}/device?user_code={user_code}",
+            f.server.issuer_str()
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("tvlogin demo"), "{page}");
+    assert!(page.contains("<code>email</code>"), "{page}");
+    assert!(page.contains("from this computer (127.0.0.1)"), "{page}");
+    assert!(
+        page.contains(
+            "Did you start this on a device you are holding? If someone sent you this code, deny."
+        ),
+        "{page}"
+    );
 }
 
 /// django-oauth-toolkit's rules (`Quirks::Dot`): where its metadata lists what, its strict

@@ -50,6 +50,8 @@ pub struct Row {
     /// Whether the state file remembers how the profile logged in (after a logout or the end
     /// of its session), so that `l` logs in again without config.toml.
     pub remembered: bool,
+    /// The server ended the last session (it refused the refresh token): nobody logged out.
+    pub ended_by_server: bool,
 }
 
 impl Row {
@@ -65,6 +67,7 @@ impl Row {
             refresh: Refresh::Idle,
             last_session: None,
             remembered: false,
+            ended_by_server: false,
         }
     }
 }
@@ -223,8 +226,8 @@ pub enum Mode {
     List,
     /// Typing a filter.
     Filter,
-    /// Typing the name of a new profile to log in.
-    NewProfile(String),
+    /// The new-profile form: name, provider or issuer, client id.
+    NewProfile(super::new_profile::NewProfileForm),
     /// The help overlay.
     Help,
     /// A y/n question.
@@ -369,6 +372,8 @@ pub enum Effect {
     Copy(String),
     /// Hand the terminal to the login screen for this profile.
     Login(String),
+    /// Add this profile to config.toml, then log in to it as [`Effect::Login`] does.
+    CreateProfile(super::new_profile::NewProfile),
 }
 
 impl Dashboard {

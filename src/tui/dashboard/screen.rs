@@ -20,6 +20,7 @@ use crate::exit::Exit;
 use crate::sanitize::escape;
 use crate::session::{self, ProfileStatus, StepOutcome, TokenKind, collect};
 use crate::store::state::SessionMeta;
+use crate::tui::browser::screen::BrowserScreen;
 use crate::tui::inspector::screen::InspectorScreen;
 use crate::tui::login::executor::Storage;
 use crate::tui::login::screen::LoginScreen;
@@ -32,7 +33,7 @@ enum Reply {
     Msg(Msg),
     /// The token is a secret, so its Debug is redacted.
     Clipboard(crate::secret::Secret<String>, Msg),
-    LoginReady(Result<Box<LoginScreen>, String>),
+    LoginReady(Result<Box<dyn Screen>, String>),
 }
 
 /// Shows the dashboard until the person leaves; returns the exit code.
@@ -134,6 +135,27 @@ impl DashboardScreen {
                     self.tasks.spawn(&self.tx, false, async move {
                         let screen = prepare_login(&ctx, &profile, meta.as_ref()).await;
                         Reply::LoginReady(screen)
+                    });
+                }
+                Effect::CreateProfile(_) if self.login_open => {}
+                // The profile is written, then its login screen is set up as for `l`.
+                Effect::CreateProfile(profile) => {
+                    self.login_open = true;
+                    let ctx = Arc::clone(&self.ctx);
+                    self.tasks.spawn(&self.tx, true, async move {
+                        let written = tokio::task::spawn_blocking({
+                            let paths = ctx.paths.clone();
+                            let profile = profile.clone();
+                            move || super::new_profile::write_profile(&paths, &profile)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(format!("writing config.toml: {e}")));
+                        match written {
+                            Ok(()) => {
+                                Reply::LoginReady(prepare_login(&ctx, &profile.name, None).await)
+                            }
+                            Err(why) => Reply::LoginReady(Err(escape(&why))),
+                        }
                     });
                 }
                 effect => self.tasks.start(effect, &self.ctx, &self.tx),
@@ -341,7 +363,7 @@ impl Tasks {
                 }
             }),
             // Needs the terminal: the screen pushes it.
-            Effect::Login(_) => {}
+            Effect::Login(_) | Effect::CreateProfile(_) => {}
             effect => self.spawn(
                 tx,
                 matches!(effect, Effect::Refresh(_) | Effect::Logout(_)),
@@ -401,7 +423,7 @@ pub async fn perform(effect: Effect, ctx: &session::Context) -> Option<Msg> {
                 .map_err(|e| escape(&e.to_string()));
             Msg::Inspected { profile, result }
         }
-        Effect::Copy(_) | Effect::Login(_) => return None,
+        Effect::Copy(_) | Effect::Login(_) | Effect::CreateProfile(_) => return None,
     })
 }
 
@@ -440,7 +462,9 @@ pub fn row_for(file: &ConfigFile, status: ProfileStatus) -> Row {
         status.configured,
         status.state.as_ref().and_then(|s| s.store),
     );
-    row.remembered = status.state.as_ref().is_some_and(|s| s.login.is_some());
+    let login = status.state.as_ref().and_then(|s| s.login.as_ref());
+    row.remembered = login.is_some();
+    row.ended_by_server = login.is_some_and(|l| l.session_ended.is_some());
     row.session = status.state.and_then(|s| s.session);
     if let Some(p) = settings {
         row.auto_refresh = p.auto_refresh.unwrap_or(true);
@@ -450,14 +474,30 @@ pub fn row_for(file: &ConfigFile, status: ProfileStatus) -> Row {
 }
 
 /// The login screen for `profile`, set up off the dashboard's loop (reading the config and
-/// probing the keyring take a moment); why not, escaped.
+/// probing the keyring take a moment); why not, escaped. The profile's flow decides which:
+/// the browser-login screen for `browser` (and for `auto` where a browser can be opened),
+/// else the device flow's.
 async fn prepare_login(
     ctx: &session::Context,
     profile: &str,
     meta: Option<&SessionMeta>,
-) -> Result<Box<LoginScreen>, String> {
+) -> Result<Box<dyn Screen>, String> {
     let config = login_config(ctx, profile, meta)
         .map_err(|e| escape(&format!("cannot log in to {profile} from here: {e}")))?;
+    let browser_ctx = crate::tui::browser_context(&config, false);
+    let browser = match config.flow {
+        crate::oauth::authcode::LoginFlow::Device => false,
+        crate::oauth::authcode::LoginFlow::Browser => true,
+        crate::oauth::authcode::LoginFlow::Auto => browser_ctx.no_browser.is_none(),
+    };
+    if browser {
+        return Ok(Box::new(BrowserScreen::new(
+            Arc::new(config),
+            browser_ctx,
+            ctx.paths.clone(),
+            std::time::Instant::now(),
+        )));
+    }
     let screen = async {
         // The dashboard's own directories (not re-read from the environment).
         let app_ctx =
@@ -482,7 +522,7 @@ async fn prepare_login(
     };
     screen
         .await
-        .map(Box::new)
+        .map(|s| Box::new(s) as Box<dyn Screen>)
         .map_err(|e| escape(&format!("login to {profile}: {e}")))
 }
 

@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::keys::{Action, table};
 use super::model::*;
+use super::new_profile::{NewProfileForm, Step};
 use crate::clock::UnixTime;
 use crate::exit::Exit;
 use crate::session::RefreshReport;
@@ -369,27 +370,32 @@ fn key_press(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
             d.fix_selection();
             Vec::new()
         }
-        Mode::NewProfile(mut name) => match key.code {
-            KeyCode::Enter if !name.is_empty() => {
-                d.selected = Some(name.clone());
-                vec![Effect::Login(name)]
+        Mode::NewProfile(mut form) => {
+            let exists = |name: &str| {
+                d.rows.iter().any(|r| {
+                    r.profile == name && (r.configured || r.remembered || r.session.is_some())
+                })
+            };
+            match form.key(key, exists) {
+                Step::Stay => {
+                    d.mode = Mode::NewProfile(form);
+                    Vec::new()
+                }
+                Step::Cancel => Vec::new(),
+                Step::Login(name) => {
+                    d.selected = Some(name.clone());
+                    vec![Effect::Login(name)]
+                }
+                Step::Create(profile) => {
+                    d.say(
+                        Tone::Busy,
+                        format!("adding profile {} to config.toml…", profile.name),
+                    );
+                    d.selected = Some(profile.name.clone());
+                    vec![Effect::CreateProfile(profile)]
+                }
             }
-            KeyCode::Esc => Vec::new(),
-            KeyCode::Backspace => {
-                name.pop();
-                d.mode = Mode::NewProfile(name);
-                Vec::new()
-            }
-            KeyCode::Char(c) if is_profile_char(c) && name.len() < 64 => {
-                name.push(c);
-                d.mode = Mode::NewProfile(name);
-                Vec::new()
-            }
-            _ => {
-                d.mode = Mode::NewProfile(name);
-                Vec::new()
-            }
-        },
+        }
         Mode::Confirm(question) => {
             if !matches!(key.code, KeyCode::Char('y' | 'Y')) {
                 return Vec::new();
@@ -410,12 +416,6 @@ fn key_press(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
         }
         Mode::List => list_key(d, key),
     }
-}
-
-/// Characters allowed in a new profile's name (it becomes part of file names, encoded, and
-/// of commands shown to the person).
-fn is_profile_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
 fn list_key(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
@@ -472,7 +472,7 @@ fn list_key(d: &mut Dashboard, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Some(Action::New) => {
-            d.mode = Mode::NewProfile(String::new());
+            d.mode = Mode::NewProfile(NewProfileForm::new());
             Vec::new()
         }
         Some(Action::Login) => {

@@ -52,7 +52,7 @@ impl Widget for &Dashboard {
         match &self.mode {
             Mode::Help => help(area, buf, &theme),
             Mode::Confirm(q) => confirm(self, q, area, buf, &theme),
-            Mode::NewProfile(name) => new_profile(name, area, buf, &theme),
+            Mode::NewProfile(form) => super::new_profile::render(form, area, buf, &theme),
             _ => {}
         }
     }
@@ -235,6 +235,8 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
         lines.push(Line::from(first));
         let how = if row.configured {
             "configured in config.toml; press l to log in".to_owned()
+        } else if row.ended_by_server {
+            "session ended by the server; press l to log in again the same way".to_owned()
         } else if row.last_session.is_some() || row.remembered {
             "logged out; press l to log in again the same way".to_owned()
         } else {
@@ -593,35 +595,5 @@ fn confirm(d: &Dashboard, q: &Confirm, area: Rect, buf: &mut Buffer, theme: &The
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .block(Block::bordered().title(title).border_style(theme.warn))
-        .render(rect, buf);
-}
-
-fn new_profile(name: &str, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let rect = centered(area, 52, 7);
-    Clear.render(rect, buf);
-    let lines = vec![
-        Line::raw("Log in to a new profile named:"),
-        Line::from(vec![
-            Span::styled(format!("> {name}"), theme.code),
-            Span::styled("▏", theme.key),
-        ]),
-        Line::styled(
-            "Its settings come from config.toml or TVLOGIN_* variables.",
-            theme.dim,
-        ),
-        Line::from(vec![
-            Span::styled("Enter", theme.key),
-            Span::raw(" log in   "),
-            Span::styled("Esc", theme.key),
-            Span::raw(" cancel"),
-        ]),
-    ];
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .block(
-            Block::bordered()
-                .title(" new profile ")
-                .border_style(theme.dim),
-        )
         .render(rect, buf);
 }

@@ -32,6 +32,8 @@ pub enum Action {
     Raw,
     /// Show or hide the secrets.
     Secrets,
+    /// Show or hide each claim's explanation.
+    Explain,
     /// Open the help.
     Help,
     /// Leave.
@@ -70,11 +72,24 @@ const SECRETS: Binding<Action> = Binding::new(
     &["show secrets"],
     &[(Char('s'), Action::Secrets)],
 );
+const EXPLAIN: Binding<Action> = Binding::new(
+    "e",
+    "explain",
+    &["explain each claim"],
+    &[(Char('e'), Action::Explain)],
+);
 const HELP: Binding<Action> = Binding::new("?", "help", &["help"], &[(Char('?'), Action::Help)]);
 const QUIT: Binding<Action> = Binding::new(
     "q",
     "quit",
     &["quit"],
+    &[(Char('q'), Action::Quit), (Esc, Action::Quit)],
+);
+/// `q` inside the dashboard: it goes back to the list, and says so.
+const BACK: Binding<Action> = Binding::new(
+    "q",
+    "back",
+    &["back to the list of profiles"],
     &[(Char('q'), Action::Quit), (Esc, Action::Quit)],
 );
 const MORE: Binding<Action> = Binding::hidden(&[
@@ -96,21 +111,31 @@ const MORE: Binding<Action> = Binding::hidden(&[
     (Char('9'), Action::Tab(8)),
 ]);
 
-/// The keys in the inspector's present state; the toggles say what they would do now.
+/// The keys in the inspector's present state and place; the toggles say what they would do
+/// now, tab keys exist only with more than one tab, and `q` says "back" inside the dashboard.
 pub fn table(m: &Inspector) -> Vec<Binding<Action>> {
-    vec![
-        TABS,
-        SCROLL,
-        if m.raw { RAW.hinting("tables") } else { RAW },
-        if m.reveal {
-            SECRETS.hinting("hide secrets")
+    let mut rows = Vec::with_capacity(8);
+    if m.tabs.len() > 1 {
+        rows.push(TABS);
+    }
+    rows.push(SCROLL);
+    if !m.raw && m.shows_a_table() {
+        rows.push(if m.explain {
+            EXPLAIN.hinting("hide explanations")
         } else {
-            SECRETS
-        },
-        HELP,
-        QUIT,
-        MORE,
-    ]
+            EXPLAIN
+        });
+    }
+    rows.push(if m.raw { RAW.hinting("tables") } else { RAW });
+    rows.push(if m.reveal {
+        SECRETS.hinting("hide secrets")
+    } else {
+        SECRETS
+    });
+    rows.push(HELP);
+    rows.push(if m.inside_dashboard { BACK } else { QUIT });
+    rows.push(MORE);
+    rows
 }
 
 #[cfg(test)]
@@ -129,5 +154,48 @@ mod tests {
             m.reveal = reveal;
             assert!(shadowed(&super::table(&m)).is_empty());
         }
+    }
+
+    fn tab(title: &str) -> super::super::Tab {
+        super::super::Tab {
+            title: title.into(),
+            body: super::super::TabBody::Empty("nothing".into()),
+        }
+    }
+
+    /// The table is a function of the model: tab keys only with tabs to switch between,
+    /// `q` labelled for what it does where the inspector is shown.
+    #[test]
+    fn keys_are_labelled_for_the_place() {
+        use crate::tui::keys::{action, hints};
+        use crossterm::event::KeyCode::{Char, Right};
+        let one = super::Inspector::new(
+            vec![tab("token")],
+            UnixTime::from_secs(0),
+            0,
+            ColorMode::Ansi256,
+        );
+        let hinted = hints(&super::table(&one));
+        assert!(!hinted.iter().any(|(k, _)| *k == "←/→"), "{hinted:?}");
+        assert_eq!(action(&super::table(&one), Right), None);
+        assert!(hinted.contains(&("q", "quit")), "{hinted:?}");
+        // An empty tab has nothing to explain.
+        assert!(!hinted.iter().any(|(k, _)| *k == "e"), "{hinted:?}");
+
+        let two = super::Inspector::new(
+            vec![tab("access token"), tab("userinfo")],
+            UnixTime::from_secs(0),
+            0,
+            ColorMode::Ansi256,
+        )
+        .for_profile("work");
+        let hinted = hints(&super::table(&two));
+        assert!(hinted.contains(&("←/→", "tab")), "{hinted:?}");
+        assert!(hinted.contains(&("q", "back")), "{hinted:?}");
+        assert!(!hinted.contains(&("q", "quit")), "{hinted:?}");
+        assert_eq!(
+            action(&super::table(&two), Char('q')),
+            Some(super::Action::Quit)
+        );
     }
 }

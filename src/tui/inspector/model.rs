@@ -67,6 +67,12 @@ pub struct Inspector {
     /// text ends.
     pub size: (u16, u16),
     pub(super) dirty: bool,
+    /// Each claim's explanation (what it means, where it is defined) is shown; folded away
+    /// by default so the verdict, the checks and the values fit.
+    pub explain: bool,
+    /// Shown by the dashboard (over its list): `q` goes back rather than quitting, and hints
+    /// name nothing that needs a command-line flag.
+    pub inside_dashboard: bool,
 }
 
 /// Inputs to [`update`](super::update::update).
@@ -101,12 +107,15 @@ impl Inspector {
             profile: None,
             size: (0, 0),
             dirty: true,
+            explain: false,
+            inside_dashboard: false,
         }
     }
 
-    /// The same, naming the profile the tokens belong to.
+    /// The same, naming the profile the tokens belong to: the dashboard's inspector.
     pub fn for_profile(mut self, profile: &str) -> Self {
         self.profile = Some(profile.to_owned());
+        self.inside_dashboard = true;
         self
     }
 
@@ -134,6 +143,18 @@ impl Inspector {
             }
         }
         tabs
+    }
+
+    /// Whether the selected tab shows a table of claims or fields (which `e` explains).
+    pub fn shows_a_table(&self) -> bool {
+        match self.tabs.get(self.selected).map(|t| &t.body) {
+            Some(TabBody::Token { report, .. }) => matches!(
+                report.decoded,
+                crate::token::jwt::Decoded::Jws(_) | crate::token::jwt::Decoded::Jwe(_)
+            ),
+            Some(TabBody::Fields(lookup)) => lookup.result.is_ok(),
+            _ => false,
+        }
     }
 
     /// Whether something visible changed since the last call (then it must be drawn).

@@ -95,6 +95,10 @@ pub fn update(m: &mut Inspector, msg: Msg) {
                     m.reveal = !m.reveal;
                     scroll_to(m, m.scroll);
                 }
+                Action::Explain => {
+                    m.explain = !m.explain;
+                    scroll_to(m, m.scroll);
+                }
                 Action::Help => m.help = true,
             }
         }

@@ -4,7 +4,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Tabs, Widget, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Tabs, Widget, Wrap};
 use serde_json::{Map, Value};
 
 use super::keys::table as key_table;
@@ -70,9 +70,20 @@ impl Widget for &Inspector {
             .highlight_style(theme.key)
             .divider("│")
             .render(tabs, buf);
-        let text = body_text(self, &theme);
+        // Text wraps to the model's size; drawn before any size arrived (a first frame, a
+        // test), it wraps to the area it is drawn in.
+        let sized;
+        let m = if self.size == (0, 0) {
+            let mut copy = self.clone();
+            copy.size = (area.width, area.height);
+            sized = copy;
+            &sized
+        } else {
+            self
+        };
+        let text = body_text(m, &theme);
         let most = text
-            .line_count(body.width)
+            .line_count(body.width.saturating_sub(1))
             .saturating_sub(usize::from(body.height));
         let scroll = self.scroll.min(u16::try_from(most).unwrap_or(u16::MAX));
         text.scroll((scroll, 0)).render(body, buf);
@@ -106,7 +117,13 @@ fn body_text<'a>(m: &Inspector, theme: &Theme) -> Paragraph<'a> {
         None => vec![Line::styled("nothing to inspect", theme.dim)],
     };
     Paragraph::new(lines)
-        .block(Block::new().borders(Borders::TOP).border_style(theme.dim))
+        // One column stays free at the right edge: wrapped text never runs into it.
+        .block(
+            Block::new()
+                .borders(Borders::TOP)
+                .border_style(theme.dim)
+                .padding(Padding::right(1)),
+        )
         .wrap(Wrap { trim: false })
 }
 
@@ -119,7 +136,7 @@ pub(super) fn body_rows(height: u16) -> u16 {
 /// The furthest the body of `m` can scroll at its size: the last line at the bottom.
 pub(super) fn max_scroll(m: &Inspector) -> u16 {
     let theme = Theme::new(m.colors);
-    let need = body_text(m, &theme).line_count(m.size.0);
+    let need = body_text(m, &theme).line_count(m.size.0.saturating_sub(1));
     u16::try_from(need.saturating_sub(usize::from(body_rows(m.size.1)))).unwrap_or(u16::MAX)
 }
 
@@ -200,17 +217,80 @@ fn masked(raw: &str) -> String {
     )
 }
 
+/// A token's tab, answer first: the verdict, each check, the clock and the notes; then the
+/// header and the claims (their explanations folded behind `e`).
 fn token_view<'a>(report: &Report, raw: &str, m: &Inspector, theme: &Theme) -> Vec<Line<'a>> {
     let mut out = Vec::new();
     let raw = crate::token::jwt::clean(raw);
     out.push(Line::from(vec![
-        Span::styled("token  ", theme.dim),
+        Span::styled("token    ", theme.dim),
         Span::raw(if m.reveal {
             escape(raw)
         } else {
             masked(&escape(raw))
         }),
     ]));
+    let judgement = report.judge_at(m.now);
+    let style = match judgement.verdict {
+        Verdict::Verified => theme.ok,
+        Verdict::Invalid => theme.error,
+        Verdict::Unverified => theme.warn,
+    };
+    let badge = judgement.verdict.badge();
+    hanging(
+        &mut out,
+        vec![
+            Span::styled("Verdict  ", theme.title),
+            Span::styled(badge, style),
+            Span::raw("  "),
+        ],
+        &escape(&for_place(&judgement.reason, m.inside_dashboard)),
+        m,
+    );
+    let checks = live_checks(report, m.now);
+    if !checks.is_empty() {
+        out.push(Line::raw(""));
+        out.push(heading("Checks", theme));
+        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &checks {
+            let (mark, style) = match c.outcome {
+                Outcome::Passed(_) => ("✓ passed     ", theme.ok),
+                Outcome::Failed(_) => ("✗ failed     ", theme.error),
+                Outcome::NotChecked(_) => ("– not checked", theme.dim),
+            };
+            hanging(
+                &mut out,
+                vec![
+                    Span::raw(format!("  {:<width$}  ", c.name)),
+                    Span::styled(mark, style),
+                    Span::raw("  "),
+                ],
+                &escape(&for_place(c.outcome.detail(), m.inside_dashboard)),
+                m,
+            );
+        }
+    }
+    if let Some(skew) = report.skew {
+        let style = if skew.seconds.abs() > verify::CLOCK_SKEW {
+            theme.error
+        } else if skew.seconds.abs() > 1 {
+            theme.warn
+        } else {
+            theme.dim
+        };
+        out.push(Line::from(vec![
+            Span::styled("Clock    ", theme.title),
+            Span::styled(skew.describe(), style),
+        ]));
+    }
+    for note in &report.notes {
+        hanging(
+            &mut out,
+            vec![Span::styled("Note     ", theme.warn)],
+            &escape(&for_place(note, m.inside_dashboard)),
+            m,
+        );
+    }
     match &report.decoded {
         Decoded::Jws(j) => {
             out.push(Line::raw(""));
@@ -245,55 +325,54 @@ fn token_view<'a>(report: &Report, raw: &str, m: &Inspector, theme: &Theme) -> V
             ));
         }
     }
-    let checks = live_checks(report, m.now);
-    if !checks.is_empty() {
-        out.push(Line::raw(""));
-        out.push(heading("Verification", theme));
-        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
-        for c in &checks {
-            let (mark, style) = match c.outcome {
-                Outcome::Passed(_) => ("✓ passed     ", theme.ok),
-                Outcome::Failed(_) => ("✗ failed     ", theme.error),
-                Outcome::NotChecked(_) => ("– not checked", theme.dim),
-            };
-            out.push(Line::from(vec![
-                Span::raw(format!("  {:<width$}  ", c.name)),
-                Span::styled(mark, style),
-                Span::raw(format!("  {}", escape(c.outcome.detail()))),
-            ]));
-        }
-    }
-    let judgement = report.judge_at(m.now);
-    let style = match judgement.verdict {
-        Verdict::Verified => theme.ok,
-        Verdict::Invalid => theme.error,
-        Verdict::Unverified => theme.warn,
-    };
-    out.push(Line::raw(""));
-    out.push(Line::from(vec![
-        Span::styled("Verdict  ", theme.title),
-        Span::styled(judgement.verdict.badge(), style),
-        Span::raw(format!("  {}", escape(&judgement.reason))),
-    ]));
-    if let Some(skew) = report.skew {
-        let style = if skew.seconds.abs() > verify::CLOCK_SKEW {
-            theme.error
-        } else if skew.seconds.abs() > 1 {
-            theme.warn
-        } else {
-            theme.dim
-        };
-        out.push(Line::raw(""));
-        out.push(Line::from(vec![
-            Span::styled("Clock  ", theme.title),
-            Span::styled(skew.describe(), style),
-        ]));
-    }
-    for note in &report.notes {
-        out.push(Line::raw(""));
-        out.push(Line::styled(format!("Note: {}", escape(note)), theme.warn));
-    }
     out
+}
+
+/// `head` then `text`, the text wrapped under itself (a hanging indent as wide as `head`),
+/// one column free at the edge; unwrapped while the size is unknown.
+fn hanging<'a>(out: &mut Vec<Line<'a>>, head: Vec<Span<'a>>, text: &str, m: &Inspector) {
+    let indent: usize = head
+        .iter()
+        .map(|s| crate::tui::text::width(&s.content))
+        .sum();
+    let room = usize::from(m.size.0).saturating_sub(indent + 1);
+    if m.size.0 == 0 || room < 12 {
+        let mut spans = head;
+        spans.push(Span::raw(text.to_owned()));
+        out.push(Line::from(spans));
+        return;
+    }
+    for (i, part) in wrap(text, room, 64).into_iter().enumerate() {
+        let mut spans = if i == 0 {
+            head.clone()
+        } else {
+            vec![Span::raw(" ".repeat(indent))]
+        };
+        spans.push(Span::raw(part));
+        out.push(Line::from(spans));
+    }
+}
+
+/// A check's detail or a note as it should read where it is shown: inside the dashboard no
+/// flag can be passed, so a "pass --flag" hint says instead that nothing here names it.
+pub fn for_place(text: &str, inside_dashboard: bool) -> String {
+    if !inside_dashboard {
+        return text.to_owned();
+    }
+    match text.find(": pass --").or_else(|| text.find(" (pass --")) {
+        Some(at) => {
+            let head = &text[..at];
+            let tail = &text[at..];
+            // Keep whatever follows the hint's parenthesis ("; an opaque token …").
+            let rest = if tail.starts_with(" (") {
+                tail.find(')').map(|end| &tail[end + 1..]).unwrap_or("")
+            } else {
+                ""
+            };
+            format!("{head} (the profile names none){rest}")
+        }
+        None => text.to_owned(),
+    }
 }
 
 fn table<'a>(
@@ -352,6 +431,9 @@ fn table<'a>(
             for part in hang(&format!("{} · {}", v.local, v.utc)) {
                 out.push(Line::styled(format!("{pad}{part}"), theme.dim));
             }
+        }
+        if !m.explain {
+            continue;
         }
         let about = match entry {
             Some(e) => format!("{} ({})", e.about, e.spec),
@@ -436,7 +518,7 @@ fn raw_view<'a>(raw: &str, report: &Report, m: &Inspector, theme: &Theme) -> Vec
     for ((seg, (name, style)), i) in segments.iter().zip(&named).zip(1..) {
         let hidden = i == segments.len() && !m.reveal && !seg.is_empty();
         out.push(Line::from(vec![
-            Span::styled(format!("  {i} {name:<13}"), *style),
+            Span::styled(format!("  {i} {name:<14}"), *style),
             Span::styled(
                 format!(
                     "{} characters{}",

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::oauth::crossdevice::{Guidance, SiteCheck};
 use crate::oauth::device::DeviceAuthorization;
 use crate::oauth::discovery::Endpoints;
 use crate::oauth::poll::{Next, Poller};
@@ -31,6 +32,9 @@ pub struct Context {
     pub colors: ColorMode,
     /// Whether to emit OSC 8 hyperlinks (real terminals; off in tests).
     pub hyperlinks: bool,
+    /// What the verification page is compared with for the cross-device warning (the
+    /// issuer, the preset's documented pages); the default compares with nothing.
+    pub site: SiteCheck,
 }
 
 /// Where the flow is.
@@ -73,6 +77,8 @@ pub enum Flow {
 pub struct Waiting {
     /// The code and where to enter it.
     pub auth: DeviceAuthorization,
+    /// Where the code belongs, whose code to enter, and any warning about the page's site.
+    pub guidance: Guidance,
     /// The QR code of [`DeviceAuthorization::qr_url`], encoded when the code arrived; `None`
     /// when the address is too long for any QR symbol.
     pub qr: Option<QrMatrix>,

@@ -28,12 +28,13 @@ impl LoginScreen {
     /// the store question when `store_problem` says the keyring cannot be used).
     pub fn new(
         config: Arc<LoginConfig>,
-        ctx: Context,
+        mut ctx: Context,
         demo: Option<DemoDecide>,
         storage: Storage,
         store_problem: Option<String>,
         now: Instant,
     ) -> Result<Self, Error> {
+        ctx.site = crate::login::site_check(&config);
         let http = Http::new(config.http).map_err(Error::Other)?;
         let endpoints = match &config.source {
             EndpointSource::Fixed(e) => {

@@ -12,13 +12,14 @@ use ratatui::widgets::Widget;
 use crate::error::Error;
 use crate::humanize;
 use crate::oauth::poll::Next;
+use crate::oauth::reach::Reach;
 use crate::sanitize::escape;
 use crate::token;
 use crate::tui::login::{App, Approved, Flow, Notice, QrMatrix, Saved, Waiting};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::bigtext;
+use crate::tui::widgets::gauge;
 use crate::tui::widgets::qr::Qr;
-use crate::tui::widgets::{centered, gauge};
 
 /// Below this size only a short message (with the URL and code) is shown.
 pub const MIN_WIDTH: u16 = 40;
@@ -30,11 +31,11 @@ const LEFT_MIN: u16 = 36;
 /// The widest it gets; more only spreads the text thin.
 const TEXT_MAX: u16 = 64;
 
-/// Chooses the big code's scale and the QR code's size for the body area. Preference: both
-/// at double size, then the QR at the largest size that fits beside the text with the big
-/// code above it, then the QR without the big code (the plain code is always shown), then
-/// the big code alone.
-fn waiting_layout<'a>(
+/// Chooses the big code's scale and the QR code's size for the body area. The QR code is
+/// drawn at the code's scale, so both grow together: both at double size, then both at
+/// normal size, then the QR without the big code (the plain code is always shown), then the
+/// big code alone.
+pub(super) fn waiting_layout<'a>(
     code: &str,
     matrix: Option<&'a QrMatrix>,
     area: Rect,
@@ -49,15 +50,43 @@ fn waiting_layout<'a>(
     for scale in [2, 1] {
         if let Some(band) = big(scale) {
             let below = area.height.saturating_sub(bigtext::height(scale));
-            if let Some(qr) = matrix.and_then(|m| Qr::fit(m, qr_width, below)) {
+            if let Some(qr) = matrix.and_then(|m| Qr::fit_at(m, scale, qr_width, below)) {
                 return (Some(band), Some(qr));
             }
         }
     }
-    match matrix.and_then(|m| Qr::fit(m, qr_width, area.height)) {
+    match matrix.and_then(|m| Qr::fit_at(m, 1, qr_width, area.height)) {
         Some(qr) => (None, Some(qr)),
         None => (big(1), None),
     }
+}
+
+/// Rows (0 to 2) the body can give up at its bottom for a notice without changing what it
+/// shows: a function of the screen and its size only, so a notice never moves the code or
+/// the QR code when it comes and goes. A notice longer than this covers the body's last rows.
+pub fn notice_room(app: &App, body: Rect) -> u16 {
+    let shape = |area: Rect| match &app.flow {
+        Flow::Waiting(w) => {
+            let (band, qr) = waiting_layout(&w.auth.user_code, w.qr.as_ref(), area);
+            (
+                band.map(|(_, scale)| scale),
+                qr.map(|q| (q.size(), q.scale())),
+            )
+        }
+        _ => (None, None),
+    };
+    let full = shape(body);
+    (1..=2)
+        .rev()
+        .find(|&rows| {
+            let less = Rect {
+                height: body.height.saturating_sub(rows),
+                ..body
+            };
+            // Text screens need about 14 rows; the waiting screen its code and QR code.
+            less.height >= 14 && shape(less) == full
+        })
+        .unwrap_or(0)
 }
 
 /// Writes lines top to bottom, wrapping long text at word boundaries.
@@ -142,7 +171,7 @@ impl<'b> Column<'b> {
     }
 }
 
-/// Greedy word wrap; words longer than the width are split.
+/// Greedy word wrap; words longer than the width are split, a path after a separator.
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut rows = vec![];
     let mut row = String::new();
@@ -152,8 +181,15 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
             if !row.is_empty() {
                 rows.push(std::mem::take(&mut row));
             }
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
+            let room: String = word.chars().take(width).collect();
+            // A path breaks after a separator, so no file or folder name is cut in two.
+            let cut = room
+                .rfind(['/', '\\'])
+                .map(|at| at + 1)
+                .filter(|&at| at < room.len())
+                .unwrap_or(room.len());
+            let head = room[..cut].to_owned();
+            word = word[head.len()..].to_owned();
             rows.push(head);
         }
         if row.is_empty() {
@@ -299,9 +335,16 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
         }
         None => (rest, None),
     };
+    // The QR code starts level with the text (under the big code), not lower down.
     if let (Some(qr), Some(right)) = (&qr, right) {
         let (qw, qh) = qr.size();
-        qr.widget(theme).render(centered(right, qw, qh), buf);
+        let at = Rect {
+            x: right.x + right.width.saturating_sub(qw) / 2,
+            y: right.y,
+            width: qw.min(right.width),
+            height: qh.min(right.height),
+        };
+        qr.widget(theme).render(at, buf);
     }
     let band = big.as_ref();
 
@@ -310,14 +353,9 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     if band.is_none() || qr.is_none() {
         col.blank();
     }
-    // A loopback address (the demo's, `tvlogin serve`'s) is one a phone cannot reach.
-    let open = if app.ctx.demo {
-        "Open it in a browser on this machine, or press a"
-    } else if crate::oauth::http::is_loopback(&w.auth.verification_uri) {
-        "Open it in a browser on this machine"
-    } else {
-        "On a phone or any browser, open"
-    };
+    // One wording about phones, chosen from the address (loopback: this machine only).
+    let reach = Reach::of(&w.auth.verification_uri);
+    let open = reach.open_step();
     col.line(Line::from(vec![
         Span::styled("1 ", theme.key),
         Span::raw(open),
@@ -342,17 +380,28 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
         Span::styled("2 ", theme.key),
         Span::raw(format!("Enter the code{shown_above}")),
     ]));
+    // The host on its own, beside the code: where the code belongs is the one thing a
+    // phished person gets wrong (RFC 10027).
     col.line(Line::from(vec![
         Span::raw("  "),
         Span::styled(escape(code), theme.code),
+        Span::raw("  at "),
+        Span::styled(w.guidance.host.clone(), theme.title),
     ]));
     if qr.is_some() {
-        let how = if w.auth.verification_uri_complete.is_some() {
-            "or scan the QR code (code included)"
-        } else {
-            "or scan the QR code, then type the code"
+        let how = match (reach, w.auth.verification_uri_complete.is_some()) {
+            (Reach::ThisMachine, _) => "or press a to approve (demo)",
+            (Reach::AnyDevice, true) => "or scan the QR code (code included)",
+            (Reach::AnyDevice, false) => "or scan the QR code, then type the code",
         };
-        col.wrapped("  ", how, theme.dim);
+        if reach == Reach::AnyDevice || app.ctx.demo {
+            col.wrapped("  ", how, theme.dim);
+        }
+    } else if app.ctx.demo {
+        col.wrapped("  ", "or press a to approve (demo)", theme.dim);
+    }
+    for warning in &w.guidance.warnings {
+        col.wrapped("", &format!("⚠ {warning}"), theme.warn);
     }
     col.blank();
 
@@ -385,6 +434,8 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
         Next::Done => String::new(),
     };
     col.wrapped("", &next, theme.dim);
+    // Whose code to enter (RFC 10027), after the countdown so a small window keeps that.
+    col.wrapped("", &w.guidance.advice, theme.dim);
     match &w.notice {
         Some(Notice::SlowDown { interval }) => col.wrapped(
             "",
@@ -561,7 +612,7 @@ pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
             );
             col.wrapped(
                 "",
-                &format!("Code {}", escape(&w.auth.user_code)),
+                &format!("Code {} at {}", escape(&w.auth.user_code), w.guidance.host),
                 theme.code,
             );
         }
@@ -575,12 +626,62 @@ pub fn too_small(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{QrMatrix, Rect, waiting_layout, wrap};
 
     #[test]
     fn wraps_at_words_and_splits_long_ones() {
         assert_eq!(wrap("the quick brown fox", 9), ["the quick", "brown fox"]);
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("  ", 4), Vec::<String>::new());
+    }
+
+    /// A path too long for a row breaks after a separator: no file or folder name is cut.
+    #[test]
+    fn paths_wrap_at_separators() {
+        let path = "file /home/ada/.local/share/tvlogin/profiles/default.tokens.json";
+        let rows = wrap(path, 30);
+        assert_eq!(rows.concat(), path.replace(' ', ""), "{rows:?}");
+        assert!(
+            rows.iter().any(|r| r.ends_with("default.tokens.json")),
+            "{rows:?}"
+        );
+        for row in &rows[1..rows.len() - 1] {
+            assert!(row.ends_with('/'), "{rows:?}");
+        }
+        assert_eq!(
+            wrap(r"C:\Users\ada\AppData\Roaming\tvlogin", 16),
+            [r"C:\Users\ada\", r"AppData\Roaming\", "tvlogin"]
+        );
+        // A name longer than a row still goes on, split where it must.
+        assert_eq!(wrap("/a/bcdefghijk", 5), ["/a/", "bcdef", "ghijk"]);
+    }
+
+    /// The QR code is drawn at the big code's scale at every size: never a double code over
+    /// a single-size QR code.
+    #[test]
+    fn the_qr_code_grows_with_the_code() {
+        let matrix = QrMatrix::encode("https://login.example.com/device?user_code=WDJB-MJHT")
+            .expect("encode");
+        let mut doubled = false;
+        for (w, h) in [
+            (80, 24),
+            (100, 30),
+            (120, 40),
+            (160, 45),
+            (200, 50),
+            (240, 70),
+        ] {
+            let body = Rect::new(0, 0, w, h - 2);
+            let (band, qr) = waiting_layout("WDJB-MJHT", Some(&matrix), body);
+            if let (Some((_, scale)), Some(qr)) = (band, qr) {
+                assert_eq!(qr.scale(), scale, "{w}x{h}");
+                doubled |= scale == 2;
+            }
+        }
+        assert!(doubled, "no size drew both at double size");
+        // At 120x40 both are doubled (the QR code with the tolerated 2-module quiet zone).
+        let (band, qr) = waiting_layout("WDJB-MJHT", Some(&matrix), Rect::new(0, 0, 120, 38));
+        assert_eq!(band.map(|(_, s)| s), Some(2));
+        assert_eq!(qr.map(|q| q.scale()), Some(2));
     }
 }

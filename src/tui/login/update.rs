@@ -69,8 +69,10 @@ pub fn update(app: &mut App, msg: Msg, now: Instant) -> Vec<Effect> {
                     let next = poller.first(at);
                     // Encoded here, once per code; the view only draws it.
                     let qr = QrMatrix::encode(auth.qr_url().as_str());
+                    let guidance = app.ctx.site.guidance(&auth.verification_uri);
                     app.flow = Flow::Waiting(Box::new(Waiting {
                         auth,
+                        guidance,
                         qr,
                         issued: at,
                         poller,
@@ -280,16 +282,15 @@ fn act(app: &mut App, action: Action, now: Instant) -> Vec<Effect> {
             let url = w.auth.qr_url().clone();
             match app.ctx.no_browser.clone() {
                 Some(why) => {
-                    // A loopback address (the demo's, `tvlogin serve`'s): only this machine
-                    // can open it, so a phone is no way out.
-                    let instead = if app.ctx.demo {
-                        "Open it in a browser on this machine, or press a."
-                    } else if crate::oauth::http::is_loopback(&url) {
-                        "Open it in a browser on this machine."
-                    } else {
-                        "Use your phone."
-                    };
-                    toast(app, format!("Not opening a browser: {why}. {instead}"), now);
+                    // One wording about phones, chosen from the address (loopback: this
+                    // machine only).
+                    let reach = crate::oauth::reach::Reach::of(&w.auth.verification_uri);
+                    let demo = if app.ctx.demo { " Or press a." } else { "" };
+                    toast(
+                        app,
+                        format!("Not opening a browser: {why}. {}{demo}", reach.sentence()),
+                        now,
+                    );
                     vec![]
                 }
                 None => {

@@ -22,24 +22,20 @@ impl Widget for &App {
             screens::too_small(self, area, buf, &theme);
             return;
         }
-        // A notice gets a line of its own under the title, never over it.
-        let notice_lines = notice_lines(self, area.width);
-        let notice = u16::try_from(notice_lines.len()).unwrap_or(0);
-        let [title, notice, body, hints] = Layout::vertical([
+        let [title, rest, hints] = Layout::vertical([
             Constraint::Length(1),
-            Constraint::Length(notice),
             Constraint::Fill(1),
             Constraint::Length(1),
         ])
         .areas(area);
+        // A notice sits just above the key hints, on rows the body keeps free whenever that
+        // costs it nothing: the code and the QR code never move when a notice comes and goes.
+        let reserved = screens::notice_room(self, rest);
+        let body = Rect {
+            height: rest.height.saturating_sub(reserved),
+            ..rest
+        };
         render_title(self, title, buf, &theme);
-        Paragraph::new(
-            notice_lines
-                .into_iter()
-                .map(|l| Line::styled(l, theme.ok))
-                .collect::<Vec<_>>(),
-        )
-        .render(notice, buf);
         match &self.flow {
             Flow::ChooseStore { reason, file } => {
                 screens::choose_store(self, reason, file, body, buf, &theme)
@@ -61,6 +57,25 @@ impl Widget for &App {
                 screens::expired(description.as_deref(), body, buf, &theme)
             }
             Flow::Failed(error) => screens::failed(error, body, buf, &theme),
+        }
+        let notice_lines = notice_lines(self, area.width);
+        let rows = u16::try_from(notice_lines.len())
+            .unwrap_or(0)
+            .min(rest.height);
+        if rows > 0 {
+            let notice = Rect {
+                y: rest.bottom() - rows,
+                height: rows,
+                ..rest
+            };
+            Clear.render(notice, buf);
+            Paragraph::new(
+                notice_lines
+                    .into_iter()
+                    .map(|l| Line::styled(l, theme.ok))
+                    .collect::<Vec<_>>(),
+            )
+            .render(notice, buf);
         }
         render_hints(self, hints, buf, &theme);
         if self.help {
@@ -129,14 +144,24 @@ fn render_hints(app: &App, area: Rect, buf: &mut Buffer, theme: &Theme) {
 }
 
 fn render_help(app: &App, body: Rect, buf: &mut Buffer, theme: &Theme) {
-    let how = if app.ctx.demo {
-        "Open the address in a browser on this machine (it is this computer's own \
-         server; a phone cannot reach it), or press a to approve as the demo user. \
-         This terminal notices the approval by itself."
-    } else {
-        "Open the address on any device with a browser (your phone is fine), sign in \
-         there, and enter the code shown here. This terminal notices the approval by itself."
+    // One wording about phones, chosen from the address (loopback: this machine only).
+    let reach = match &app.flow {
+        Flow::Waiting(w) => Some(crate::oauth::reach::Reach::of(&w.auth.verification_uri)),
+        _ => None,
     };
+    let demo = if app.ctx.demo {
+        " Or press a to approve as the demo user."
+    } else {
+        ""
+    };
+    let how = format!(
+        "{} Sign in there and enter the code shown here.{demo} This terminal notices the \
+         approval by itself.",
+        reach.map_or(
+            "Open the address shown on any device that can reach it.",
+            |r| r.sentence()
+        )
+    );
     let mut lines = vec![
         Line::styled("How this works", theme.title),
         Line::raw(""),

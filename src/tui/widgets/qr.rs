@@ -27,13 +27,27 @@ impl<'a> Qr<'a> {
     /// double size when there is room, else normal size with a 4-module quiet zone (the
     /// standard's), else 2 (widely tolerated); `None` if nothing fits.
     pub fn fit(code: &'a QrMatrix, width: u16, height: u16) -> Option<Self> {
-        [(2, 4), (1, 4), (1, 2)]
+        [2, 1]
             .into_iter()
-            .map(|(scale, quiet)| Self { code, quiet, scale })
+            .find_map(|scale| Self::fit_at(code, scale, width, height))
+    }
+
+    /// The rendering of `code` at `scale` (1: half blocks, 2: double size) that fits in
+    /// `width` x `height` cells, with the standard 4-module quiet zone when there is room,
+    /// else 2 (widely tolerated); `None` if neither fits.
+    pub fn fit_at(code: &'a QrMatrix, scale: u16, width: u16, height: u16) -> Option<Self> {
+        [4, 2]
+            .into_iter()
+            .map(|quiet| Self { code, quiet, scale })
             .find(|qr| {
                 let (w, h) = qr.size();
                 w <= width && h <= height
             })
+    }
+
+    /// 1: two modules per cell; 2: double size.
+    pub fn scale(&self) -> u16 {
+        self.scale
     }
 
     /// The cells needed at the smallest rendering, for "enlarge to" messages.
