@@ -81,6 +81,13 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     let mut emit = |report: Report| -> Result<(), Error> {
         let card = report.render(color);
         let json = report.to_json().to_string();
+        // The file, then the card, then the JSON on stdout: whoever has read one output can
+        // rely on the ones before it being written.
+        if let Some(file) = json_out.as_mut() {
+            writeln!(file, "{json}")
+                .and_then(|()| file.flush())
+                .map_err(|e| Error::Other(format!("cannot write the grade JSON: {e}")))?;
+        }
         if card_on_stdout {
             println!("{card}");
         } else {
@@ -88,11 +95,6 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
         }
         if json_stdout {
             println!("{json}");
-        }
-        if let Some(file) = json_out.as_mut() {
-            writeln!(file, "{json}")
-                .and_then(|()| file.flush())
-                .map_err(|e| Error::Other(format!("cannot write the grade JSON: {e}")))?;
         }
         Ok(())
     };

@@ -198,7 +198,8 @@ async fn tvlogin_earns_full_marks_nonce() {
 }
 
 /// `serve --grade --grade-json -` as a process: the issuer on the first line, then one JSON
-/// document per flow on stdout, the report card on stderr; Ctrl-C-free: the flow ends idle.
+/// document per flow on stdout, the report card on stderr (written before the JSON);
+/// Ctrl-C-free: the flow ends idle.
 #[tokio::test]
 async fn serve_grade_prints_json_and_the_card() {
     let home = Home::new();
@@ -352,7 +353,8 @@ done
 }
 
 /// `serve --grade --grade-json FILE`: the card on stdout, without colours when stdout is not
-/// a terminal (even without NO_COLOR), and the JSON document in the file.
+/// a terminal (even without NO_COLOR), and the JSON document in the file (written before the
+/// card is printed).
 #[tokio::test]
 async fn serve_grade_writes_the_card_to_stdout_and_json_to_a_file() {
     let home = Home::new();
