@@ -125,9 +125,7 @@ impl SiteCheck {
         let advice = format!(
             "Only enter this code at {host}, and only if you started this login yourself on this screen. Never enter a code someone sent you."
         );
-        let short_advice = format!(
-            "Only enter it at {host}, for a login you started yourself."
-        );
+        let short_advice = format!("Only enter it at {host}, for a login you started yourself.");
         let mut warnings = Vec::new();
         if let Some(reference) = &self.reference
             && let SiteMatch::Different { page, issuer } =
