@@ -36,6 +36,8 @@ pub struct Guidance {
     pub host: String,
     /// The one line of advice, naming [`Guidance::host`].
     pub advice: String,
+    /// The same advice in fewer words, for a screen with no room for the whole of it.
+    pub short_advice: String,
     /// Warnings for people (and the `warnings` array of the JSON event).
     pub warnings: Vec<String>,
 }
@@ -123,6 +125,9 @@ impl SiteCheck {
         let advice = format!(
             "Only enter this code at {host}, and only if you started this login yourself on this screen. Never enter a code someone sent you."
         );
+        let short_advice = format!(
+            "Only enter it at {host}, for a login you started yourself."
+        );
         let mut warnings = Vec::new();
         if let Some(reference) = &self.reference
             && let SiteMatch::Different { page, issuer } =
@@ -135,6 +140,7 @@ impl SiteCheck {
         Guidance {
             host,
             advice,
+            short_advice,
             warnings,
         }
     }

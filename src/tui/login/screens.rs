@@ -435,7 +435,15 @@ pub fn waiting(app: &App, w: &Waiting, area: Rect, buf: &mut Buffer, theme: &The
     };
     col.wrapped("", &next, theme.dim);
     // Whose code to enter (RFC 10027), after the countdown so a small window keeps that.
-    col.wrapped("", &w.guidance.advice, theme.dim);
+    // All of it when it fits, else the short form: never a sentence cut off at the edge.
+    let rows_left = usize::from(col.area.bottom().saturating_sub(col.y));
+    let width = usize::from(col.area.width).max(8);
+    let advice = if wrap(&w.guidance.advice, width).len() <= rows_left {
+        &w.guidance.advice
+    } else {
+        &w.guidance.short_advice
+    };
+    col.wrapped("", advice, theme.dim);
     match &w.notice {
         Some(Notice::SlowDown { interval }) => col.wrapped(
             "",
