@@ -125,6 +125,14 @@ pub enum Command {
     /// `tvlogin token || tvlogin login`), 128+N a signal arrived (the refresh in progress was
     /// finished and stored first).
     Token(TokenArgs),
+    /// Send one HTTP request with a profile's authorization, like `gh api`
+    ///
+    /// Bearer sessions send `Authorization: Bearer`; sessions bound to this machine's key
+    /// (DPoP) send `Authorization: DPoP` and a fresh proof, answer a resource server's nonce
+    /// challenge once, and refresh once on `invalid_token`. The body goes to stdout (-i adds
+    /// the status line and headers). Redirects are not followed. Exit codes: 0 for a 2xx
+    /// status, 8 for any other status, 5 network error, 7 not logged in, 2 usage.
+    Api(ApiArgs),
     /// Show the stored profiles: issuer, subject, scopes, store, time left on the tokens
     ///
     /// Reads only the state files (never a keyring), and never starts a login.
@@ -307,6 +315,14 @@ pub struct LoginArgs {
     /// Timeout for each HTTP request, in seconds [default: 30]
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Bind the session to a key of this machine (DPoP, RFC 9449): tokens are useless
+    /// elsewhere [default: on when the server advertises DPoP, unless the profile says
+    /// dpop = false]
+    #[arg(long, conflicts_with = "no_dpop")]
+    pub dpop: bool,
+    /// Never bind the session to a key, even when the server advertises DPoP
+    #[arg(long)]
+    pub no_dpop: bool,
     /// How to log in: device (a code to enter elsewhere; the default), browser (a browser on
     /// this machine, authorization code with PKCE), auto (browser when one can be opened here,
     /// else device). Remembered with the login
@@ -340,6 +356,11 @@ impl From<&LoginArgs> for LoginSettings {
             store: args.store,
             allow_http: args.allow_http,
             timeout: args.timeout,
+            dpop: match (args.dpop, args.no_dpop) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
             flow: args.flow,
         }
     }
@@ -360,12 +381,21 @@ pub struct TokenArgs {
     pub json: bool,
     /// bare: the token; header: `Authorization: Bearer <token>`; json: as --json;
     /// env: `export BEARER_TOKEN=…` and `export BEARER_TOKEN_EXPIRES_AT=…` for `eval`
-    #[arg(long, value_enum, value_name = "bare|header|json|env")]
+    /// dpop: `Authorization: DPoP <token>` and `DPoP: <proof>` for one request (needs
+    /// --method and --url), for a session bound to this machine's key
+    #[arg(long, value_enum, value_name = "bare|header|json|env|dpop")]
     pub format: Option<TokenFormat>,
     /// Refresh first when the token has less than this many seconds left (capped at half
     /// the token's lifetime)
     #[arg(long, value_name = "SECS", default_value_t = crate::session::DEFAULT_MIN_TTL)]
     pub min_ttl: u64,
+    /// With --format dpop: the HTTP method of the request the proof is for
+    #[arg(long, value_name = "METHOD", requires = "url")]
+    pub method: Option<String>,
+    /// With --format dpop: the URL of the request the proof is for (query and fragment are
+    /// not part of the proof)
+    #[arg(long, value_name = "URL", requires = "method")]
+    pub url: Option<String>,
 }
 
 /// How `tvlogin token` prints the token.
@@ -379,6 +409,38 @@ pub enum TokenFormat {
     Json,
     /// Shell `export` lines.
     Env,
+    /// `Authorization: DPoP <token>` and `DPoP: <proof>` (RFC 9449) for one request.
+    Dpop,
+}
+
+/// Flags of `tvlogin api`.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Profile whose session authorizes the request
+    #[arg(long, env = "TVLOGIN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// HTTP method [default: GET, or POST when a body is given]
+    #[arg(short = 'X', long = "method", value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A request header, `Name: value` (repeatable); Authorization and DPoP are tvlogin's
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The request body
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "data_file"
+    )]
+    pub data: Option<String>,
+    /// The request body from a file (- for stdin)
+    #[arg(long = "data-file", value_name = "FILE")]
+    pub data_file: Option<std::path::PathBuf>,
+    /// Print the status line and the response headers before the body
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// The URL (https, or http to this machine)
+    pub url: String,
 }
 
 /// Flags of `tvlogin status`.
@@ -478,13 +540,17 @@ pub struct ServeArgs {
     /// no-device-endpoint-discovered, endpoints-only-in-rfc8414, exact-content-type,
     /// client-id-with-basic, never-slow-down, no-interval, errors-with-200,
     /// id-token-only-on-refresh, introspection-needs-secret, device-grant-blocked,
-    /// verification-uri=URL
+    /// verification-uri=URL, dpop-nonce (DPoP proofs must carry a server nonce, rotated),
+    /// dpop-bind-refresh-only (bearer access tokens, DPoP-bound refresh tokens, as Google does)
     #[arg(long = "knob", value_name = "NAME[=VALUE]")]
     pub knobs: Vec<String>,
     /// Approve each device authorization this many seconds after it was issued, as if a
     /// person had (for scripts; `demo --approve-after` does the same)
     #[arg(long, value_name = "SECS")]
     pub approve_after: Option<u64>,
+    /// DPoP (RFC 9449): off, optional (proofs bind the tokens when sent) or required
+    #[arg(long, default_value = "optional", value_name = "off|optional|required")]
+    pub dpop: tvlogin_server::DpopMode,
 }
 
 /// Flags of `tvlogin inspect`.
@@ -864,6 +930,7 @@ mod tests {
                 store: Some(crate::store::Backend::File),
                 allow_http: true,
                 timeout: Some(7),
+                dpop: None,
                 flow: Some(crate::oauth::authcode::LoginFlow::Browser),
             }
         );

@@ -145,6 +145,9 @@ pub struct Profile {
     /// `provideClusterInfo: true` in the kubeconfig's `exec` section; with this setting and
     /// without that, nothing is answered. Without it, any https (or loopback) cluster is.
     pub kube_servers: Option<Vec<String>>,
+    /// See `--dpop`: `true` binds the session to a key, `false` never does; unset, a login
+    /// binds when the server advertises `dpop_signing_alg_values_supported`.
+    pub dpop: Option<bool>,
     // ----- the browser login -----
     /// See `--flow`: `device` (the default), `browser` or `auto`.
     pub flow: Option<LoginFlow>,
@@ -320,6 +323,9 @@ pub struct LoginSettings {
     pub allow_http: bool,
     /// `--timeout`.
     pub timeout: Option<u64>,
+    /// `--dpop` (`Some(true)`) or `--no-dpop` (`Some(false)`); `None` leaves it to the profile,
+    /// then to the server.
+    pub dpop: Option<bool>,
     /// `--flow`.
     pub flow: Option<LoginFlow>,
 }
@@ -386,6 +392,10 @@ pub struct LoginConfig {
     /// (`--client-secret-env`, the profile's `client_secret_env`); remembered so a refresh in
     /// a later process finds the secret again. The secret itself is never stored.
     pub client_secret_env: Option<String>,
+    /// DPoP binding (RFC 9449): `Some(true)` asked for, `Some(false)` refused, `None` auto (on
+    /// when the server advertises `dpop_signing_alg_values_supported`). See
+    /// [`LoginConfig::wants_dpop`].
+    pub dpop: Option<bool>,
     /// Which grant logs in (`--flow`, the profile's `flow`, the remembered one; `device`).
     pub flow: LoginFlow,
     /// The browser login's loopback port and path (the profile's `redirect_port`,
@@ -544,6 +554,7 @@ impl LoginConfig {
                     revocation: None,
                     introspection: None,
                     userinfo: None,
+                    dpop_algs: None,
                 }))
             }
             (_, _, None, Some(preset)) => {
@@ -644,6 +655,7 @@ impl LoginConfig {
             },
             store: args.store.or(profile.store),
             client_secret_env: secret_var,
+            dpop: args.dpop.or(profile.dpop),
             flow: args.flow.or(profile.flow).unwrap_or_default(),
             redirect: RedirectSettings {
                 port: profile.redirect_port,
@@ -664,6 +676,12 @@ impl LoginConfig {
                 },
             },
         })
+    }
+
+    /// Whether this login binds its session to a DPoP key, given the endpoints found: as asked,
+    /// else when the server advertises `dpop_signing_alg_values_supported`.
+    pub fn wants_dpop(&self, endpoints: &Endpoints) -> bool {
+        self.dpop.unwrap_or(endpoints.dpop_algs.is_some())
     }
 }
 
@@ -714,6 +732,7 @@ impl RememberedLogin {
             resources: config.request.resources.clone(),
             allow_http: config.http.allow_http,
             timeout: Some(config.http.timeout.as_secs()),
+            dpop: config.dpop,
             session_ended: None,
             flow: Some(config.flow),
         }
@@ -787,6 +806,9 @@ impl RememberedLogin {
         }
         if args.timeout.is_none() && profile.timeout.is_none() {
             args.timeout = self.timeout;
+        }
+        if args.dpop.is_none() && profile.dpop.is_none() {
+            args.dpop = self.dpop;
         }
         if args.flow.is_none() && profile.flow.is_none() {
             args.flow = self.flow;
@@ -934,6 +956,7 @@ fn preset(
                 revocation: None,
                 introspection: None,
                 userinfo: None,
+                dpop_algs: None,
             },
             scope: None,
             auth: None,
@@ -947,6 +970,7 @@ fn preset(
                 revocation: Some(fixed("https://oauth2.googleapis.com/revoke")?),
                 introspection: None,
                 userinfo: Some(fixed("https://openidconnect.googleapis.com/v1/userinfo")?),
+                dpop_algs: None,
             },
             scope: Some("openid email profile"),
             auth: Some(AuthMethod::Post),
@@ -975,6 +999,7 @@ fn preset(
                     revocation: None,
                     introspection: None,
                     userinfo: Some(fixed("https://graph.microsoft.com/oidc/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid profile offline_access"),
                 auth: None,
@@ -995,6 +1020,7 @@ fn preset(
                     revocation: Some(join(&issuer, "/v1/revoke")?),
                     introspection: Some(join(&issuer, "/v1/introspect")?),
                     userinfo: Some(join(&issuer, "/v1/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid profile offline_access"),
                 auth: None,
@@ -1014,6 +1040,7 @@ fn preset(
                     revocation: Some(join(&base, "/oauth/revoke")?),
                     introspection: None,
                     userinfo: Some(join(&base, "/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid profile email offline_access"),
                 auth: None,
@@ -1037,6 +1064,7 @@ fn preset(
                     revocation: Some(join(&oidc, "/revoke")?),
                     introspection: Some(join(&oidc, "/token/introspect")?),
                     userinfo: Some(join(&oidc, "/userinfo")?),
+                    dpop_algs: None,
                 },
                 scope: Some("openid"),
                 auth: None,

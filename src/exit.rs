@@ -23,6 +23,8 @@ pub enum Exit {
     /// 7: not logged in, or the session has ended (the server refused the refresh token):
     /// log in again. Scripts can do `tvlogin token || tvlogin login`.
     NotLoggedIn,
+    /// 8: `api`: the server answered with a status other than 2xx (its body is still printed).
+    HttpStatus,
     /// 126: `exec`'s command was found but cannot be executed (no permission, not an
     /// executable, a directory), as shells report it.
     CannotExecute,
@@ -48,6 +50,7 @@ impl Exit {
             Exit::Network => 5,
             Exit::InvalidToken => 6,
             Exit::NotLoggedIn => 7,
+            Exit::HttpStatus => 8,
             Exit::CannotExecute => 126,
             Exit::CommandNotFound => 127,
             Exit::Cancelled => 130,
@@ -70,6 +73,7 @@ pub const CONTRACT: &[(&str, &str)] = &[
         "7",
         "not logged in, or the session has ended: log in again (`tvlogin token || tvlogin login`)",
     ),
+    ("8", "api: the server answered a status other than 2xx"),
     ("126", "exec: the command cannot be executed"),
     ("127", "exec: the command was not found"),
     ("130", "cancelled by the user"),
@@ -107,6 +111,7 @@ mod tests {
             Exit::Network,
             Exit::InvalidToken,
             Exit::NotLoggedIn,
+            Exit::HttpStatus,
             Exit::CannotExecute,
             Exit::CommandNotFound,
             Exit::Cancelled,
@@ -122,5 +127,7 @@ mod tests {
         assert_eq!(Exit::CommandNotFound.code(), 127);
         assert!(contract_text().contains("126 exec: the command cannot be executed"));
         assert!(contract_text().contains("127 exec: the command was not found"));
+        assert_eq!(Exit::HttpStatus.code(), 8);
+        assert!(contract_text().contains("8 api: the server answered a status other than 2xx"));
     }
 }

@@ -67,6 +67,7 @@ async fn run_command(command: Command) -> Result<Exit, Error> {
     match command {
         Command::Login(args) => commands::login(args).await,
         Command::Token(args) => commands::token(args).await,
+        Command::Api(args) => commands::api(args).await,
         Command::Status(args) => commands::status(args).await,
         Command::Refresh(args) => commands::refresh(args).await,
         Command::Logout(args) => commands::logout(args).await,

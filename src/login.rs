@@ -24,6 +24,7 @@ use crate::oauth::client::OAuthClient;
 use crate::oauth::crossdevice::{Guidance, SiteCheck};
 use crate::oauth::device::{self, DeviceAuthorization};
 use crate::oauth::discovery::{self, Endpoints};
+use crate::oauth::dpop::{self, Dpop, DpopKey};
 use crate::oauth::driver::{PollTransport, TokioTimer, poll_until_done};
 use crate::oauth::http::{Http, HttpError};
 use crate::oauth::normalize::OAuthResponse;
@@ -43,6 +44,39 @@ pub struct LoginOutcome {
     pub tokens: TokenResponse,
     /// The endpoints used (discovered, or as configured).
     pub endpoints: Endpoints,
+    /// The key the session is bound to (DPoP), stored with the refresh token.
+    pub dpop_key: Option<DpopKey>,
+}
+
+/// A new DPoP key for this login when it binds one ([`LoginConfig::wants_dpop`]), with the
+/// algorithm the server takes. Asked for explicitly and impossible (the server lists only
+/// algorithms tvlogin cannot sign with) is a configuration error; left to the server, the
+/// login goes on unbound.
+pub fn dpop_for_login(config: &LoginConfig, endpoints: &Endpoints) -> Result<Option<Dpop>, Error> {
+    if !config.wants_dpop(endpoints) {
+        return Ok(None);
+    }
+    match dpop::choose_alg(endpoints.dpop_algs.as_deref()) {
+        Ok(alg) => DpopKey::generate(alg)
+            .map(|key| Some(Dpop::new(key)))
+            .map_err(|e| Error::Other(e.to_string())),
+        Err(why) if config.dpop == Some(true) => Err(Error::Usage(format!(
+            "--dpop cannot be used with this server: {why}"
+        ))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// What to say once when a DPoP login came back with a Bearer access token: the server did
+/// not bind the access token (it may still have bound the refresh token).
+pub fn bearer_notice(tokens: &TokenResponse, dpop: Option<&Dpop>) -> Option<String> {
+    (dpop.is_some() && !tokens.token_type.eq_ignore_ascii_case("dpop")).then(|| {
+        format!(
+            "the server answered the DPoP login with token_type {:?}: the access token is not \
+             bound to this machine's key (the refresh token is bound if the server did so)",
+            tokens.token_type
+        )
+    })
 }
 
 /// How the flow is reported.
@@ -322,6 +356,10 @@ impl<O: Write, E: Write> Reporter<O, E> {
                         escape(reason)
                     ),
                     PollOutcome::Tokens(_) => format!("  poll {}: approved", step.attempt),
+                    PollOutcome::UseNonce => format!(
+                        "  poll {}: the server sent a DPoP nonce; sending the poll again with it",
+                        step.attempt
+                    ),
                     PollOutcome::Finished(e) => {
                         format!("  poll {}: {}", step.attempt, escape(&e.code()))
                     }
@@ -384,6 +422,15 @@ impl<O: Write, E: Write> Reporter<O, E> {
                 );
                 self.say(&text);
             }
+        }
+    }
+
+    /// A warning that does not stop the login (plain: a line on stderr; JSON: a `warning`
+    /// event).
+    pub fn notice(&mut self, text: &str) {
+        match self.mode {
+            OutputMode::Json => self.event(json!({"event": "warning", "message": text})),
+            OutputMode::Plain => self.say(&format!("tvlogin: warning: {}", escape(text))),
         }
     }
 
@@ -463,6 +510,7 @@ struct HttpPoll<'a> {
     client: &'a OAuthClient,
     token_endpoint: &'a Url,
     device_code: &'a DeviceCode,
+    dpop: Option<&'a Dpop>,
 }
 
 impl PollTransport for HttpPoll<'_> {
@@ -472,6 +520,7 @@ impl PollTransport for HttpPoll<'_> {
             self.client,
             self.token_endpoint,
             self.device_code,
+            self.dpop,
         )
     }
 }
@@ -555,11 +604,14 @@ async fn device_login<O: Write, E: Write>(
     reporter: &mut Reporter<O, E>,
     no_browser_reason: Option<String>,
 ) -> Result<LoginOutcome, Error> {
+    // One new key per login; the device request, every poll and later refreshes use it.
+    let dpop = dpop_for_login(config, &endpoints)?;
     let requested = device::request_device_authorization(
         http,
         &config.client,
         &endpoints.device_authorization,
         &config.request,
+        dpop.as_ref(),
     )
     .await;
     let auth = match requested {
@@ -582,12 +634,20 @@ async fn device_login<O: Write, E: Write>(
         client: &config.client,
         token_endpoint: &endpoints.token,
         device_code: &auth.device_code,
+        dpop: dpop.as_ref(),
     };
     let tokens = poll_until_done(&mut poller, issued, &TokioTimer, &transport, |step| {
         reporter.step(step)
     })
     .await?;
-    Ok(LoginOutcome { tokens, endpoints })
+    if let Some(notice) = bearer_notice(&tokens, dpop.as_ref()) {
+        reporter.notice(&notice);
+    }
+    Ok(LoginOutcome {
+        tokens,
+        endpoints,
+        dpop_key: dpop.map(|d| d.key().clone()),
+    })
 }
 
 /// Exit 2: the device grant is refused and no browser login can run here; says what
@@ -748,6 +808,8 @@ impl BrowserLogin {
         Ok(LoginOutcome {
             tokens: tokens?,
             endpoints,
+            // The browser login binds no key (DPoP is for the device flow here).
+            dpop_key: None,
         })
     }
 }
@@ -814,6 +876,7 @@ pub async fn login_and_store_until<O: Write, E: Write>(
         outcome.endpoints.clone(),
         outcome.tokens.clone(),
         choice,
+        outcome.dpop_key.clone(),
     )
     .await?;
     reporter.tokens(&outcome.tokens, &config.profile, &stored);

@@ -34,6 +34,7 @@ fn run_with_runtime(cli: Cli) -> Result<Exit, tvlogin::error::Error> {
         Some(
             Command::Inspect(_)
                 | Command::Token(_)
+                | Command::Api(_)
                 | Command::Status(_)
                 | Command::Refresh(_)
                 | Command::Logout(_)

@@ -58,6 +58,7 @@ fn secrets(rt: &str, at: &str) -> Secrets {
         refresh_token: Some(RefreshToken::new(rt.into())),
         access_token: Some(AccessToken::new(at.into())),
         id_token: Some(IdToken::new(format!("id-{rt}"))),
+        dpop_key: None,
     }
 }
 
@@ -168,6 +169,70 @@ async fn a_login_goes_to_the_keyring_and_only_metadata_to_disk() {
 
 fn keyring() -> KeyringStore {
     KeyringStore::with_store(mock_store(), KeyringKind::Default)
+}
+
+/// A DPoP login's key goes to its own entry beside the refresh token, in the same write, and
+/// logout deletes it; the state names only its thumbprint.
+#[tokio::test]
+async fn a_dpop_key_lives_beside_the_refresh_token_and_dies_with_it() {
+    use tvlogin::oauth::dpop::{DpopAlg, DpopKey};
+    mock_store();
+    let dir = tempfile::tempdir().expect("create a temp dir");
+    let paths = paths(&dir);
+    let config = config("kr-dpop");
+    let choice = store::choose(&paths, &config)
+        .await
+        .expect("choose the store");
+    let EndpointSource::Fixed(endpoints) = &config.source else {
+        panic!("fixed endpoints expected")
+    };
+    let tokens = TokenResponse {
+        access_token: AccessToken::new("at-d".into()),
+        token_type: "DPoP".into(),
+        expires_in: Some(3600),
+        refresh_token: Some(RefreshToken::new("rt-d".into())),
+        id_token: None,
+        scope: None,
+        refresh_expires_in: None,
+        extra: serde_json::Map::new(),
+    };
+    let key = DpopKey::generate(DpopAlg::Es256).expect("a key");
+    session::persist_bound_login(
+        &paths,
+        "kr-dpop",
+        &config,
+        endpoints,
+        &tokens,
+        &choice,
+        Some(&key),
+    )
+    .await
+    .expect("persist the login");
+    let stored = password("dpop", "kr-dpop").expect("the key's entry");
+    assert_eq!(
+        DpopKey::from_stored(&stored).map(|k| k.jkt().to_owned()),
+        Ok(key.jkt().to_owned())
+    );
+    assert_eq!(password("refresh", "kr-dpop").as_deref(), Some("rt-d"));
+    let state = std::fs::read_to_string(paths.data_dir.join("profiles/kr-dpop.state.json"))
+        .expect("read the state file");
+    assert!(state.contains(key.jkt()), "{state}");
+    assert!(!state.contains(&stored), "{state}");
+    let ctx = Context {
+        paths: paths.clone(),
+        file: ConfigFile::default(),
+        env: Box::new(|_| None),
+    };
+    let t = session::current_token(&ctx, "kr-dpop", TokenKind::Access, 60)
+        .await
+        .expect("get the current token");
+    assert_eq!(t.dpop_key.as_ref().map(DpopKey::jkt), Some(key.jkt()));
+    assert!(t.dpop_bound_access);
+    session::logout(&ctx, "kr-dpop", &mut |_| {})
+        .await
+        .expect("log out");
+    assert_eq!(password("dpop", "kr-dpop"), None);
+    assert_eq!(password("refresh", "kr-dpop"), None);
 }
 
 #[test]
@@ -556,6 +621,7 @@ async fn a_cancelled_caller_does_not_stop_the_tokens_from_being_stored() {
         endpoints,
         response("at-d", "rt-d", None),
         choice,
+        None,
     );
     let cancelled = tokio::time::timeout(Duration::from_millis(100), persisting).await;
     assert!(cancelled.is_err(), "the caller gave up while it waited");

@@ -24,6 +24,11 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         quirks: args.quirks,
         // Short enough that approval shows up quickly, long enough to read each poll.
         interval: 2,
+        // The demo shows a session bound to this machine's key (DPoP).
+        knobs: tvlogin_server::Knobs {
+            dpop: tvlogin_server::DpopMode::Optional,
+            ..tvlogin_server::Knobs::default()
+        },
         ..ServerConfig::default()
     })
     .await
@@ -46,6 +51,8 @@ pub async fn demo(args: DemoArgs) -> Result<Exit, Error> {
         // A demo never writes the user's keyring or files.
         store: Some(crate::store::Backend::Memory),
         client_secret_env: None,
+        // Auto: the embedded server advertises DPoP, so the demo shows a bound session.
+        dpop: None,
         flow: crate::oauth::authcode::LoginFlow::Device,
         redirect: crate::config::RedirectSettings::default(),
     };

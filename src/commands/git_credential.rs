@@ -233,6 +233,8 @@ mod tests {
             expires_at: Some(1234),
             scope: None,
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         }
     }
 

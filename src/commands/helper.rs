@@ -82,7 +82,7 @@ pub async fn access_token(
 ) -> Result<IssuedToken, Error> {
     let first = session::current_token(ctx, profile, TokenKind::Access, min_ttl).await;
     let error = match first {
-        Ok(token) => return refused_check(ctx, profile, token, min_ttl).await,
+        Ok(token) => return unbound(profile, refused_check(ctx, profile, token, min_ttl).await?),
         Err(e) => e,
     };
     if !needs_login(ctx, profile, &error) {
@@ -92,7 +92,29 @@ pub async fn access_token(
         return Err(with_login_hint(ctx, profile, as_not_logged_in(profile, error)).await);
     };
     login_on(ctx, profile, terminal).await?;
-    session::current_token(ctx, profile, TokenKind::Access, min_ttl).await
+    unbound(
+        profile,
+        session::current_token(ctx, profile, TokenKind::Access, min_ttl).await?,
+    )
+}
+
+/// Refuses an access token bound to this machine's key (DPoP, `token_type: DPoP`): every
+/// request with it needs a fresh proof, which git, kubectl, docker and an environment
+/// variable cannot carry. Sessions whose server bound only the refresh token pass.
+pub fn unbound(profile: &str, token: IssuedToken) -> Result<IssuedToken, Error> {
+    if token.dpop_bound_access {
+        return Err(Error::Usage(format!(
+            "the access token of profile {profile:?} is bound to this machine's key (DPoP): \
+             each request needs a proof that this helper cannot send; call the API with \
+             `tvlogin api{} URL`, or log in with --no-dpop for a Bearer session",
+            if profile == crate::config::DEFAULT_PROFILE {
+                String::new()
+            } else {
+                format!(" --profile {profile}")
+            }
+        )));
+    }
+    Ok(token)
 }
 
 /// Whether `error` from `current_token` means "log in (again)": the typed error, or — for
@@ -370,6 +392,8 @@ mod tests {
             expires_at: None,
             scope: None,
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         };
         for ok in [
             "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",

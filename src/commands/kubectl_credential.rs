@@ -334,6 +334,8 @@ mod tests {
             expires_at: Some(1_700_000_000),
             scope: None,
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         };
         assert_eq!(
             exec_credential(V1, &token),

@@ -1,5 +1,6 @@
 //! The subcommands: each turns its parsed flags into work and an exit code.
 
+mod api;
 mod dashboard;
 mod demo;
 mod docs;
@@ -22,6 +23,7 @@ mod places;
 mod setup;
 
 pub use crate::session::{ProfileStatus, collect};
+pub use api::api;
 pub use dashboard::dashboard;
 pub use demo::demo;
 pub use docs::{completions, man};

@@ -14,7 +14,8 @@ use crate::signals::stop_requested;
 /// approver standing in for the person (`--approve-after`).
 pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
     let quirks = args.quirks;
-    let knobs = knobs(&args.knobs)?;
+    let mut knobs = knobs(&args.knobs)?;
+    knobs.dpop = args.dpop;
     let (log, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     let server = ServerHandle::start_logged(
         ServerConfig {
@@ -161,6 +162,8 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
             "errors-with-200" => k.errors_with_200 = true,
             "id-token-only-on-refresh" => k.id_token_only_on_refresh = true,
             "introspection-needs-secret" => k.introspection_needs_secret = true,
+            "dpop-nonce" => k.dpop_nonce = true,
+            "dpop-bind-refresh-only" => k.dpop_bind_refresh_only = true,
             "device-grant-blocked" => k.device_grant_blocked = true,
             "verification-uri" => {
                 let url = value
@@ -182,7 +185,8 @@ fn knobs(flags: &[String]) -> Result<Knobs, Error> {
                      no-device-endpoint-discovered, endpoints-only-in-rfc8414, \
                      exact-content-type, client-id-with-basic, never-slow-down, no-interval, \
                      errors-with-200, id-token-only-on-refresh, introspection-needs-secret, \
-                     device-grant-blocked, verification-uri=URL"
+                     device-grant-blocked, verification-uri=URL, dpop-nonce, \
+                     dpop-bind-refresh-only"
                 )));
             }
         }

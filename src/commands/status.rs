@@ -63,6 +63,11 @@ pub fn row_json(row: &ProfileStatus, now: UnixTime) -> Value {
             "refresh_token": refresh,
             "id_token": id,
             "endpoints": m.endpoints,
+            // The key's thumbprint only (RFC 7638); the key itself never leaves its store.
+            "dpop": m.dpop_jkt.as_ref().map(|jkt| json!({
+                "jkt": jkt,
+                "access_token_bound": m.dpop_bound_access,
+            })),
         });
         if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), fields) {
             obj.extend(more);
@@ -79,6 +84,15 @@ fn left(now: UnixTime, at: Option<u64>, present: bool) -> String {
         None => "no expiry".into(),
         Some(0) => "expired".into(),
         Some(s) => humanize::duration(Duration::from_secs(s)),
+    }
+}
+
+/// A session bound to this machine's key says so beside its access token's lifetime.
+fn dpop_marked(text: String, m: &SessionMeta) -> String {
+    if m.dpop_jkt.is_some() {
+        format!("{text} (DPoP-bound)")
+    } else {
+        text
     }
 }
 
@@ -128,7 +142,7 @@ pub fn table(rows: &[ProfileStatus], now: UnixTime) -> String {
                         .unwrap_or("?"),
                 ),
                 escape(&server(m)),
-                left(now, m.access_expires_at, true),
+                dpop_marked(left(now, m.access_expires_at, true), m),
                 left(now, m.refresh_expires_at, m.has_refresh_token),
                 escape(m.scope.as_deref().unwrap_or("-")),
             ],
@@ -240,6 +254,8 @@ mod tests {
             refresh_expires_at: None,
             has_id_token: false,
             id_expires_at: None,
+            dpop_jkt: None,
+            dpop_bound_access: false,
         };
         let rows = vec![
             ProfileStatus {

@@ -14,7 +14,10 @@ use crate::session::{self, Context, IssuedToken, TokenKind};
 /// `tvlogin token`.
 pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
     let ctx = Context::from_env()?;
-    let profile = args.profile.unwrap_or_else(|| DEFAULT_PROFILE.into());
+    let profile = args
+        .profile
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PROFILE.into());
     super::helper::check_profile_exists(&ctx, &profile).await?;
     let kind = if args.id_token {
         TokenKind::Id
@@ -36,11 +39,62 @@ pub async fn token(args: TokenArgs) -> Result<Exit, Error> {
         (false, Some(format)) => format,
         (false, None) => TokenFormat::Bare,
     };
-    let text = render(format, &issued, now);
+    let mut text = render(format, &issued, now);
+    match format {
+        TokenFormat::Header if issued.dpop_bound_access => {
+            return Err(Error::Usage(format!(
+                "the access token of profile {profile:?} is bound to this machine's key (DPoP): \
+                 an Authorization header alone cannot work; use `tvlogin token --format dpop \
+                 --method M --url URL` (or `tvlogin api URL`)"
+            )));
+        }
+        TokenFormat::Dpop => text.push_str(&format!("\n{}", dpop_line(&args, &issued, &profile)?)),
+        _ => {}
+    }
     let mut out = std::io::stdout().lock();
     // A closed pipe is the reader's choice, not a failure of this command.
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
     Ok(Exit::Ok)
+}
+
+/// The `DPoP: <proof>` line of `--format dpop`: a proof for `--method` and `--url`, with
+/// `ath` of the token, from the session's key.
+fn dpop_line(args: &TokenArgs, issued: &IssuedToken, profile: &str) -> Result<String, Error> {
+    let (Some(method), Some(url)) = (args.method.as_deref(), args.url.as_deref()) else {
+        return Err(Error::Usage(
+            "--format dpop needs --method M and --url URL: a proof is for one request".into(),
+        ));
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(Error::Usage(format!(
+            "--method {:?} is not an HTTP method",
+            crate::sanitize::escape(method)
+        )));
+    }
+    let url = url::Url::parse(url).map_err(|e| {
+        Error::Usage(format!(
+            "--url {:?} is not a URL: {e}",
+            crate::sanitize::escape(url)
+        ))
+    })?;
+    let Some(key) = &issued.dpop_key else {
+        return Err(Error::Usage(format!(
+            "profile {profile:?} is not bound to a DPoP key; use --format header (log in with \
+             --dpop for a bound session)"
+        )));
+    };
+    let proof = key
+        .proof(
+            &crate::oauth::dpop::ProofRequest {
+                method: &method.to_ascii_uppercase(),
+                url: &url,
+                access_token: Some(issued.token.secret()),
+                nonce: None,
+            },
+            UnixTime::now(),
+        )
+        .map_err(|e| Error::Other(e.to_string()))?;
+    Ok(format!("DPoP: {proof}"))
 }
 
 /// The `Authorization` scheme for a token type as servers spell it: RFC 6750 says
@@ -67,7 +121,7 @@ pub fn auth_scheme(token_type: &str) -> &str {
 pub fn render(format: TokenFormat, issued: &IssuedToken, now: UnixTime) -> String {
     match format {
         TokenFormat::Bare => issued.token.secret().clone(),
-        TokenFormat::Header => format!(
+        TokenFormat::Header | TokenFormat::Dpop => format!(
             "Authorization: {} {}",
             auth_scheme(&issued.token_type),
             issued.token.secret()
@@ -105,6 +159,8 @@ mod tests {
             expires_at,
             scope: Some("openid".into()),
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         }
     }
 

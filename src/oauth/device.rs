@@ -8,6 +8,7 @@ use crate::secret::DeviceCode;
 use url::Url;
 
 use super::client::OAuthClient;
+use super::dpop::{self, Dpop};
 use super::http::{Http, HttpError};
 use super::normalize::OAuthResponse;
 use crate::error::Error;
@@ -155,12 +156,15 @@ fn web_url(text: &str) -> Option<Url> {
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
-/// Sends the device authorization request.
+/// Sends the device authorization request, with a DPoP proof when the login binds a key
+/// (draft-parecki-oauth-dpop-device-flow: the server keeps the proof's key with the device
+/// code; some ignore it, it is sent anyway). A `use_dpop_nonce` answer is retried once.
 pub async fn request_device_authorization(
     http: &Http,
     client: &OAuthClient,
     endpoint: &Url,
     request: &DeviceRequest,
+    dpop: Option<&Dpop>,
 ) -> Result<DeviceAuthorization, Error> {
     let mut form: Vec<(&str, &str)> = Vec::new();
     if let Some(scope) = request.scope.as_deref().filter(|s| !s.is_empty()) {
@@ -173,7 +177,7 @@ pub async fn request_device_authorization(
         form.push(("resource", resource));
     }
     let basic = client.authenticate(&mut form);
-    let raw = http.post_form(endpoint, &form, basic).await?;
+    let raw = dpop::post_form(http, dpop, endpoint, &form, basic, true).await?;
     let mut auth = DeviceAuthorization::parse(&OAuthResponse::from_raw(&raw))?;
     // The person types the code into this page: over plain http to another machine anyone on
     // the way could read or replace it, so it is refused like any other remote http:// URL.
@@ -190,19 +194,21 @@ pub async fn request_device_authorization(
 }
 
 /// Sends one device access token request (one poll) and returns the answer unjudged; the
-/// poll step decides what it means.
+/// poll step decides what it means (a `use_dpop_nonce` answer included: its nonce is kept
+/// here, and the poller retries at once).
 pub async fn poll_once(
     http: &Http,
     client: &OAuthClient,
     token_endpoint: &Url,
     device_code: &DeviceCode,
+    dpop: Option<&Dpop>,
 ) -> Result<OAuthResponse, HttpError> {
     let mut form = vec![
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
         ("device_code", device_code.secret().as_str()),
     ];
     let basic = client.authenticate(&mut form);
-    let raw = http.post_form(token_endpoint, &form, basic).await?;
+    let raw = dpop::post_form(http, dpop, token_endpoint, &form, basic, false).await?;
     Ok(OAuthResponse::from_raw(&raw))
 }
 

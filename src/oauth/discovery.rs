@@ -23,6 +23,9 @@ pub struct Endpoints {
     pub introspection: Option<Url>,
     /// OpenID Connect userinfo endpoint.
     pub userinfo: Option<Url>,
+    /// RFC 9449 §5.1 `dpop_signing_alg_values_supported`: the server takes DPoP proofs signed
+    /// with these (`None`: it did not say, so it is not known to speak DPoP).
+    pub dpop_algs: Option<Vec<String>>,
 }
 
 /// The two well-known locations for `issuer`, in the order they are tried: OpenID Connect
@@ -60,6 +63,8 @@ pub struct Metadata {
     pub userinfo: Option<Url>,
     /// The documents read, in order (for messages).
     pub read_from: Vec<String>,
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1).
+    pub dpop_algs: Option<Vec<String>>,
 }
 
 /// Endpoints set one by one (flags or a profile) that replace what the metadata says.
@@ -113,6 +118,7 @@ impl Metadata {
             revocation: pick(explicit.revocation, &self.revocation),
             introspection: pick(explicit.introspection, &self.introspection),
             userinfo: pick(explicit.userinfo, &self.userinfo),
+            dpop_algs: self.dpop_algs.clone(),
         })
     }
 }
@@ -196,6 +202,9 @@ pub fn merge(
                 fill(&mut base.introspection, m.introspection);
                 fill(&mut base.userinfo, m.userinfo);
                 base.read_from.extend(m.read_from);
+                if base.dpop_algs.is_none() {
+                    base.dpop_algs = m.dpop_algs;
+                }
                 base
             }
         });
@@ -259,6 +268,16 @@ fn parse_document(issuer: &Url, response: &OAuthResponse) -> Result<Metadata, Er
         revocation: url_field("revocation_endpoint")?,
         introspection: url_field("introspection_endpoint")?,
         userinfo: url_field("userinfo_endpoint")?,
+        dpop_algs: response
+            .fields()
+            .and_then(|f| f.get("dpop_signing_alg_values_supported"))
+            .and_then(serde_json::Value::as_array)
+            .map(|algs| {
+                algs.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }),
         read_from: vec![at.clone()],
     })
 }
@@ -441,6 +460,7 @@ mod tests {
             introspection: Some(url("https://idp.example/introspect")),
             userinfo: None,
             read_from: vec!["https://idp.example/.well-known/openid-configuration".into()],
+            dpop_algs: None,
         };
         let device = url("https://idp.example/device");
         let token = url("https://other.example/token");

@@ -69,7 +69,10 @@ pub async fn poll_until_done(
         match step.outcome {
             PollOutcome::Tokens(tokens) => return Ok(*tokens),
             PollOutcome::Finished(error) => return Err(error),
-            PollOutcome::Pending | PollOutcome::SlowDown { .. } | PollOutcome::Transient { .. } => {
+            PollOutcome::Pending
+            | PollOutcome::SlowDown { .. }
+            | PollOutcome::Transient { .. }
+            | PollOutcome::UseNonce => {
                 next = step.next;
             }
         }
@@ -211,6 +214,35 @@ mod tests {
         // Polls at 5, 10, 15; the next (20) would pass 17, so the flow waits 2 s and ends.
         assert_eq!(sleeps, vec![5, 5, 5, 2]);
         assert_eq!(names.len(), 3);
+    }
+
+    #[test]
+    fn a_nonce_challenge_is_retried_at_once_without_shifting_the_polls() {
+        let (result, sleeps, names) = run(
+            5,
+            600,
+            vec![
+                (400, r#"{"error":"use_dpop_nonce"}"#),
+                (400, r#"{"error":"authorization_pending"}"#),
+                (400, r#"{"error":"authorization_pending"}"#),
+                (
+                    200,
+                    r#"{"access_token":"at","token_type":"DPoP","expires_in":60}"#,
+                ),
+            ],
+        );
+        assert!(result.is_ok(), "{result:?}");
+        // The retry waits nothing; the polls stay one interval apart.
+        assert_eq!(sleeps, vec![5, 0, 5, 5]);
+        assert_eq!(
+            names,
+            [
+                "use_dpop_nonce",
+                "authorization_pending",
+                "authorization_pending",
+                "tokens"
+            ]
+        );
     }
 
     #[test]

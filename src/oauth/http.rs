@@ -73,7 +73,7 @@ pub use crate::error::HttpError;
 
 /// Credentials for HTTP Basic client authentication (RFC 6749 §2.3.1). `Debug` redacts the
 /// secret (a [`crate::secret::ClientSecret`]).
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct BasicAuth<'a> {
     /// The client identifier.
     pub user: &'a str,
@@ -162,6 +162,17 @@ impl Http {
         form: &[(&str, &str)],
         basic: Option<BasicAuth<'_>>,
     ) -> Result<RawResponse, HttpError> {
+        self.post_form_with(url, form, basic, &[]).await
+    }
+
+    /// [`Http::post_form`] with more headers (a DPoP proof).
+    pub async fn post_form_with(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<BasicAuth<'_>>,
+        extra: &[(&'static str, String)],
+    ) -> Result<RawResponse, HttpError> {
         self.check_url(url)?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
@@ -180,6 +191,9 @@ impl Http {
             .body(body);
         if let Some(basic) = basic {
             request = request.header(http::header::AUTHORIZATION, basic.header_value());
+        }
+        for (name, value) in extra {
+            request = request.header(*name, value.as_str());
         }
         self.send(url, request).await
     }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod crossdevice;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod driver;
 pub mod http;
 pub mod normalize;

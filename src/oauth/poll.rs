@@ -14,7 +14,11 @@
 //!   `invalid_grant` once the code has expired (Auth0 says `expired_token` only once);
 //! - any other error ends the flow with the server's words;
 //! - a local deadline from `expires_in` ends the flow even if the server keeps saying pending
-//!   (Spring Authorization Server did), and no poll is ever scheduled past it.
+//!   (Spring Authorization Server did), and no poll is ever scheduled past it;
+//! - `use_dpop_nonce` (RFC 9449 §8; its nonce was kept by the transport) → the same poll again
+//!   at once, once: not a poll for pacing (the attempt count, the interval and the backoff
+//!   stay as they were), neither `slow_down` nor the end; a second one in a row is a
+//!   transient failure (the server refuses the nonce it just gave), retried after a backoff.
 
 use std::time::{Duration, Instant};
 
@@ -47,6 +51,9 @@ pub enum PollOutcome {
         /// How long until the retry.
         retry_in: Duration,
     },
+    /// The server asked for a DPoP nonce (its answer carried it): the same poll is sent again
+    /// at once with it. Not a poll for pacing.
+    UseNonce,
     /// Approved: the tokens.
     Tokens(Box<TokenResponse>),
     /// The flow is over without tokens (denied, expired, or a fatal error).
@@ -60,6 +67,7 @@ impl PollOutcome {
             PollOutcome::Pending => "authorization_pending".into(),
             PollOutcome::SlowDown { .. } => "slow_down".into(),
             PollOutcome::Transient { .. } => "transient_error".into(),
+            PollOutcome::UseNonce => super::dpop::USE_NONCE.into(),
             PollOutcome::Tokens(_) => "tokens".into(),
             PollOutcome::Finished(e) => e.code(),
         }
@@ -107,6 +115,8 @@ pub struct Poller {
     answered: bool,
     /// Why the latest failed poll failed.
     last_failure: Option<String>,
+    /// Whether the latest answer was a nonce challenge, already retried at once.
+    nonce_retried: bool,
 }
 
 impl Poller {
@@ -122,6 +132,7 @@ impl Poller {
             expired_seen: false,
             answered: false,
             last_failure: None,
+            nonce_retried: false,
         }
     }
 
@@ -170,6 +181,22 @@ impl Poller {
 
     /// Judges one answer received at `now`.
     pub fn step(&mut self, answer: Result<OAuthResponse, HttpError>, now: Instant) -> Step {
+        let challenge = answer.as_ref().is_ok_and(|r| {
+            r.oauth_error()
+                .is_some_and(|e| e.error == super::dpop::USE_NONCE)
+        });
+        if challenge && !self.nonce_retried {
+            // The same poll again, now: the attempt, the interval and the backoff are untouched.
+            self.nonce_retried = true;
+            self.answered = true;
+            return Step {
+                attempt: self.attempts + 1,
+                at: now,
+                outcome: PollOutcome::UseNonce,
+                next: self.schedule(now),
+            };
+        }
+        self.nonce_retried = false;
         self.attempts += 1;
         let outcome = self.judge(answer, now);
         match &outcome {
@@ -187,6 +214,8 @@ impl Poller {
                 self.schedule(later(now, self.interval))
             }
             PollOutcome::Transient { retry_in, .. } => self.schedule(later(now, *retry_in)),
+            // Not reached: a first challenge returned above, a second is transient.
+            PollOutcome::UseNonce => self.schedule(now),
             PollOutcome::Tokens(_) | PollOutcome::Finished(_) => Next::Done,
         };
         Step {
@@ -252,6 +281,12 @@ impl Poller {
                         description: err.description,
                     })
                 }
+                super::dpop::USE_NONCE => self.transient(
+                    "the server asked for a new DPoP nonce again right after the retry with \
+                     the nonce it gave"
+                        .into(),
+                    response.retry_after,
+                ),
                 "temporarily_unavailable" | "server_error" => {
                     let reason = response.describe();
                     self.transient(reason, response.retry_after)
@@ -379,6 +414,43 @@ mod tests {
     }
 
     const PENDING: &str = r#"{"error":"authorization_pending"}"#;
+
+    #[test]
+    fn use_dpop_nonce_is_one_retry_at_once_and_not_a_poll() {
+        const NONCE: &str = r#"{"error":"use_dpop_nonce","error_description":"nonce"}"#;
+        const TOKENS: &str = r#"{"access_token":"at","token_type":"DPoP"}"#;
+        // (seconds after issue, answer, outcome, attempt, next poll at, interval after)
+        type Row = (u64, &'static str, &'static str, u32, Option<u64>, u64);
+        let table: [Row; 8] = [
+            (5, NONCE, "use_dpop_nonce", 1, Some(5), 5),
+            (5, PENDING, "authorization_pending", 1, Some(10), 5),
+            (10, r#"{"error":"slow_down"}"#, "slow_down", 2, Some(20), 10),
+            (20, NONCE, "use_dpop_nonce", 3, Some(20), 10),
+            // A second challenge in a row: transient (no loop), the interval as backoff.
+            (20, NONCE, "transient_error", 3, Some(30), 10),
+            (30, NONCE, "use_dpop_nonce", 4, Some(30), 10),
+            (30, PENDING, "authorization_pending", 4, Some(40), 10),
+            (40, TOKENS, "tokens", 5, None, 10),
+        ];
+        let t0 = Instant::now();
+        let mut poller = Poller::new(S(5), S(600), t0);
+        for (i, (at, body, outcome, attempt, next, interval)) in table.into_iter().enumerate() {
+            let status = if body.contains("error") { 400 } else { 200 };
+            let step = poller.step(answer(status, body), t0 + S(at));
+            assert_eq!(step.outcome.name(), outcome, "row {i}: {:?}", step.outcome);
+            assert_eq!(step.attempt, attempt, "row {i} attempt");
+            // A challenge is not counted as a poll; the retry that follows is.
+            let counted = attempt - u32::from(outcome == "use_dpop_nonce");
+            assert_eq!(poller.attempts(), counted, "row {i}: attempts counted");
+            let want = next.map_or(Next::Done, |n| Next::PollAt(t0 + S(n)));
+            assert_eq!(step.next, want, "row {i} next");
+            assert_eq!(poller.interval(), S(interval), "row {i} interval");
+        }
+        // A challenge after the code expired schedules nothing past the deadline.
+        let mut late = Poller::new(S(5), S(10), t0);
+        let step = late.step(answer(400, NONCE), t0 + S(10));
+        assert_eq!(step.next, Next::ExpireAt(t0 + S(10)));
+    }
 
     #[test]
     fn first_poll_waits_one_interval() {

@@ -10,6 +10,7 @@ use crate::secret::RefreshToken;
 use url::Url;
 
 use super::client::OAuthClient;
+use super::dpop::{self, Dpop};
 use super::http::Http;
 use super::normalize::{Body, OAuthResponse};
 use super::token::TokenResponse;
@@ -46,6 +47,18 @@ pub async fn refresh(
     refresh_token: &RefreshToken,
     scope: Option<&str>,
 ) -> Result<TokenResponse, RefreshFailure> {
+    refresh_bound(http, client, token_endpoint, refresh_token, scope, None).await
+}
+
+/// [`refresh`] of a session bound to a DPoP key: the request carries a proof from it.
+pub async fn refresh_bound(
+    http: &Http,
+    client: &OAuthClient,
+    token_endpoint: &Url,
+    refresh_token: &RefreshToken,
+    scope: Option<&str>,
+    dpop: Option<&Dpop>,
+) -> Result<TokenResponse, RefreshFailure> {
     let mut form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token.secret().as_str()),
@@ -54,8 +67,8 @@ pub async fn refresh(
         form.push(("scope", scope));
     }
     let basic = client.authenticate(&mut form);
-    let raw = http
-        .post_form(token_endpoint, &form, basic)
+    // With a proof from the session's key when it is bound; a nonce challenge is answered once.
+    let raw = dpop::post_form(http, dpop, token_endpoint, &form, basic, true)
         .await
         .map_err(|e| RefreshFailure::Failed(Error::Http(e)))?;
     judge(&OAuthResponse::from_raw(&raw))

@@ -43,6 +43,7 @@ use crate::clock::UnixTime;
 use crate::config::{self, ConfigFile, Profile};
 use crate::error::Error;
 use crate::oauth::client::{AuthMethod, OAuthClient};
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::paths::Paths;
 use crate::store::lock::{LOCK_WAIT, ProfileLock};
@@ -63,7 +64,7 @@ pub use expiry::{
 };
 pub use logout::{LogoutOptions, Step, StepOutcome, logout, logout_with};
 use persist::open_session;
-pub use persist::{persist_login, persist_login_detached};
+pub use persist::{persist_bound_login, persist_login, persist_login_detached};
 pub use profiles::{ProfileStatus, collect};
 use refresh::refresh_locked;
 pub use resolve::login_config;
@@ -169,6 +170,39 @@ pub struct IssuedToken {
     pub scope: Option<String>,
     /// Whether this call refreshed to get it.
     pub refreshed: bool,
+    /// The DPoP key of a bound session (checked against the thumbprint recorded at login);
+    /// `Debug` shows its thumbprint only.
+    pub dpop_key: Option<DpopKey>,
+    /// Whether the access token itself is DPoP-bound (`token_type: DPoP`), so that every
+    /// request with it needs a proof; false for Bearer sessions and refresh-only binding.
+    pub dpop_bound_access: bool,
+}
+
+/// The DPoP key of `profile`'s session: `None` for a Bearer session, the stored key when it
+/// is the one recorded at login, exit 7 when it is missing or another (a session bound to a
+/// key is never used as Bearer).
+pub fn dpop_key_for(
+    profile: &str,
+    meta: &SessionMeta,
+    secrets: &Secrets,
+) -> Result<Option<DpopKey>, Error> {
+    let Some(jkt) = &meta.dpop_jkt else {
+        return Ok(None);
+    };
+    match &secrets.dpop_key {
+        Some(key) if key.jkt() == jkt => Ok(Some(key.clone())),
+        found => Err(not_logged_in(
+            profile,
+            format!(
+                "the session of profile {profile:?} is bound to a DPoP key (jkt {jkt}) that is                  {} in its store; tokens bound to it cannot be used without it",
+                if found.is_some() {
+                    "not the one"
+                } else {
+                    "missing or unreadable"
+                }
+            ),
+        )),
+    }
 }
 
 fn issue(
@@ -177,6 +211,7 @@ fn issue(
     kind: TokenKind,
     refreshed: bool,
 ) -> Option<IssuedToken> {
+    let dpop_key = secrets.dpop_key.clone().filter(|_| meta.dpop_jkt.is_some());
     let (token, token_type, expires_at) = match kind {
         TokenKind::Access => (
             secrets.access_token.as_ref()?.secret().clone(),
@@ -195,6 +230,8 @@ fn issue(
         expires_at,
         scope: meta.scope.clone(),
         refreshed,
+        dpop_key,
+        dpop_bound_access: meta.dpop_bound_access && kind == TokenKind::Access,
     })
 }
 
@@ -228,6 +265,7 @@ pub async fn current_token_at(
     }
     // Fast path, no lock: the store is only ever replaced whole, so what is read is complete.
     if let Some(secrets) = store.load(profile).await?
+        && dpop_key_for(profile, &meta, &secrets).map(|_| true)?
         && decide(now, &view(&meta, Some(&secrets), kind), min_ttl) == Decision::Use
         && let Some(t) = issue(&meta, &secrets, kind, false)
     {
@@ -450,6 +488,8 @@ mod tests {
             expires_at: None,
             scope: None,
             refreshed: false,
+            dpop_key: None,
+            dpop_bound_access: false,
         };
         assert!(!format!("{t:?}").contains("eyJsecret"));
     }

@@ -12,6 +12,7 @@ use crate::clock::UnixTime;
 use crate::config::LoginConfig;
 use crate::error::Error;
 use crate::oauth::discovery::Endpoints;
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::token::TokenResponse;
 use crate::paths::Paths;
 use crate::store::lock::{LOCK_WAIT, ProfileLock};
@@ -38,15 +39,17 @@ pub async fn persist_login_detached(
     endpoints: Endpoints,
     tokens: TokenResponse,
     choice: StoreChoice,
+    dpop_key: Option<DpopKey>,
 ) -> Result<Stored, Error> {
     critical::protect(critical::LOGIN_SAVE, async move {
-        persist_login(
+        persist_bound_login(
             &paths,
             &config.profile,
             &config,
             &endpoints,
             &tokens,
             &choice,
+            dpop_key.as_ref(),
         )
         .await
     })
@@ -68,7 +71,23 @@ pub async fn persist_login(
     tokens: &TokenResponse,
     choice: &StoreChoice,
 ) -> Result<Stored, Error> {
+    persist_bound_login(paths, profile, config, endpoints, tokens, choice, None).await
+}
+
+/// [`persist_login`] of a DPoP login: its key is written with the refresh token, in the same
+/// store write (the keyring's `dpop:PROFILE` entry beside `refresh:PROFILE`, or inside the
+/// 0600 token file), and its thumbprint goes to the state.
+pub async fn persist_bound_login(
+    paths: &Paths,
+    profile: &str,
+    config: &LoginConfig,
+    endpoints: &Endpoints,
+    tokens: &TokenResponse,
+    choice: &StoreChoice,
+    dpop_key: Option<&DpopKey>,
+) -> Result<Stored, Error> {
     let secrets = Secrets {
+        dpop_key: dpop_key.cloned(),
         refresh_token: tokens.refresh_token.clone(),
         // An empty access token (an answer with only a refresh token) is none.
         access_token: Some(tokens.access_token.clone()).filter(|t| !t.secret().is_empty()),
@@ -92,7 +111,11 @@ pub async fn persist_login(
         .and_then(|p| p.session.as_ref())
         .map_or(1, |s| s.generation + 1);
     // The tokens just arrived: their lifetimes count from here.
-    let meta = new_meta(UnixTime::now(), generation, config, endpoints, tokens);
+    let mut meta = new_meta(UnixTime::now(), generation, config, endpoints, tokens);
+    if let Some(key) = dpop_key {
+        meta.dpop_jkt = Some(key.jkt().to_owned());
+        meta.dpop_bound_access = tokens.token_type.eq_ignore_ascii_case("dpop");
+    }
     let st = ProfileState {
         version: state::VERSION,
         profile: profile.to_owned(),
@@ -193,6 +216,8 @@ fn new_meta(
         ),
         has_id_token: tokens.id_token.is_some(),
         id_expires_at: tokens.id_token.as_ref().and_then(|t| jwt_exp(t.secret())),
+        dpop_jkt: None,
+        dpop_bound_access: false,
     }
 }
 
@@ -212,6 +237,9 @@ pub(super) fn refreshed_meta(
         meta.scope = Some(scope.clone());
     }
     meta.token_type = tokens.token_type.clone();
+    if meta.dpop_jkt.is_some() {
+        meta.dpop_bound_access = tokens.token_type.eq_ignore_ascii_case("dpop");
+    }
     meta.refresh_expires_at = refresh_expiry(
         now,
         tokens.refresh_expires_in,
@@ -392,6 +420,7 @@ pub(super) fn remembered_from_meta(m: &SessionMeta) -> RememberedLogin {
         resources: Vec::new(),
         allow_http: m.allow_http,
         timeout: None,
+        dpop: None,
         session_ended: None,
         flow: None,
     }

@@ -19,6 +19,7 @@ use super::persist::{
 use super::{Context, critical, not_logged_in, parse_url, timeout_for};
 use crate::clock::UnixTime;
 use crate::error::Error;
+use crate::oauth::dpop::Dpop;
 use crate::oauth::http::{Http, HttpSettings};
 use crate::oauth::refresh::{self, RefreshFailure};
 use crate::store::lock::ProfileLock;
@@ -54,6 +55,8 @@ pub(super) async fn refresh_locked(
         ));
     };
     let client = super::client_for(ctx, profile, &meta)?;
+    // A bound session refreshes with a proof from its key, or not at all (never as Bearer).
+    let dpop = super::dpop_key_for(profile, &meta, &secrets)?.map(Dpop::new);
     let timeout = timeout_for(ctx, profile);
     let http = Http::new(HttpSettings {
         timeout: TRANSPORT_SLACK,
@@ -74,7 +77,7 @@ pub(super) async fn refresh_locked(
     let work = async move {
         let profile = profile_owned.as_str();
         trace("sending");
-        let answer = send(&http, &client, &token_endpoint, &rt, timeout).await;
+        let answer = send(&http, &client, &token_endpoint, &rt, dpop.as_ref(), timeout).await;
         trace("answered");
         let mut st = st;
         match answer {
@@ -84,6 +87,8 @@ pub(super) async fn refresh_locked(
                     refresh_token: tokens.refresh_token.clone().or(Some(rt)),
                     access_token: Some(tokens.access_token.clone()),
                     id_token: tokens.id_token.clone().or(secrets.id_token),
+                    // The same key for the whole session: the refresh token stays bound to it.
+                    dpop_key: secrets.dpop_key,
                 };
                 // Room for the answer before anything is replaced; what cannot have it is
                 // left out (never the refresh token), and this run still uses all of it.
@@ -157,9 +162,10 @@ async fn send(
     client: &crate::oauth::client::OAuthClient,
     endpoint: &url::Url,
     rt: &RefreshToken,
+    dpop: Option<&Dpop>,
     timeout: Duration,
 ) -> Result<crate::oauth::token::TokenResponse, RefreshFailure> {
-    let request = refresh::refresh(http, client, endpoint, rt, None);
+    let request = refresh::refresh_bound(http, client, endpoint, rt, None, dpop);
     tokio::pin!(request);
     if let Ok(answer) = tokio::time::timeout(timeout, &mut request).await {
         return answer;
@@ -350,11 +356,14 @@ mod tests {
             refresh_expires_at: None,
             has_id_token: false,
             id_expires_at: None,
+            dpop_jkt: None,
+            dpop_bound_access: false,
         };
         let secrets = Secrets {
             refresh_token: Some(RefreshToken::new("rt-unknown-to-the-server".into())),
             access_token: Some(AccessToken::new("at".into())),
             id_token: None,
+            dpop_key: None,
         };
         let recording = Arc::new(Recording {
             full,

@@ -22,6 +22,7 @@ use crate::secret::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Secrets, StoreError, TokenStore, file_stem};
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::token::IdToken;
 use crate::paths::Paths;
 
@@ -251,6 +252,9 @@ struct TokenFile {
     access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    /// The session's DPoP private key (`DpopKey::to_stored`), beside the refresh token it binds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_key: Option<String>,
 }
 
 /// Secrets in private files in the data directory.
@@ -284,6 +288,10 @@ impl FileStore {
             refresh_token: secrets.refresh_token.as_ref().map(|t| t.secret().clone()),
             access_token: secrets.access_token.as_ref().map(|t| t.secret().clone()),
             id_token: secrets.id_token.as_ref().map(|t| t.secret().to_owned()),
+            dpop_key: secrets
+                .dpop_key
+                .as_ref()
+                .map(|k| k.to_stored().into_secret()),
         };
         serde_json::to_vec_pretty(&file).map_err(|e| StoreError::Corrupt {
             path: self.path(profile),
@@ -315,6 +323,7 @@ impl TokenStore for FileStore {
             refresh_token: non_empty(file.refresh_token).map(RefreshToken::new),
             access_token: non_empty(file.access_token).map(AccessToken::new),
             id_token: non_empty(file.id_token).map(IdToken::new),
+            dpop_key: non_empty(file.dpop_key).and_then(|k| DpopKey::from_stored(&k).ok()),
         }))
     }
 
@@ -351,7 +360,40 @@ mod tests {
             refresh_token: Some(RefreshToken::new(rt.into())),
             access_token: Some(AccessToken::new(format!("at-{rt}"))),
             id_token: None,
+            dpop_key: None,
         }
+    }
+
+    #[test]
+    fn the_dpop_key_lives_in_the_token_file_with_the_refresh_token() {
+        let tmp = tempfile::tempdir().expect("make a temporary directory");
+        let store = FileStore::new(&paths(tmp.path()));
+        let key = DpopKey::generate(crate::oauth::dpop::DpopAlg::Es256).expect("a key");
+        let bound = Secrets {
+            dpop_key: Some(key.clone()),
+            ..secrets("one")
+        };
+        store.save("p", &bound).expect("save");
+        let loaded = store.load("p").ok().flatten().expect("loaded");
+        assert_eq!(loaded.dpop_key.as_ref().map(DpopKey::jkt), Some(key.jkt()));
+        assert_eq!(loaded, bound);
+        // Debug shows the thumbprint, never the key.
+        let shown = format!("{loaded:?}");
+        assert!(shown.contains(key.jkt()), "{shown}");
+        assert!(
+            !shown.contains(key.to_stored().secret().as_str()),
+            "{shown}"
+        );
+        // A damaged key loads as none (the session layer then refuses the session).
+        let text = fs::read_to_string(store.path("p")).expect("read");
+        let mut doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+        doc["dpop_key"] = serde_json::Value::from("{\"alg\":\"ES256\",\"pkcs8\":\"AAAA\"}");
+        fs::write(store.path("p"), doc.to_string()).expect("damage the key");
+        let loaded = store.load("p").ok().flatten().expect("loaded");
+        assert!(loaded.dpop_key.is_none());
+        assert!(loaded.refresh_token.is_some());
+        store.delete("p").expect("delete");
+        assert!(!store.path("p").exists());
     }
 
     #[test]

@@ -27,6 +27,7 @@ use keyring_core::{CredentialStore, Entry, Error as KError};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, Secrets, StoreError, TokenStore};
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::token::IdToken;
 
 /// The keyring service name of every tvlogin entry.
@@ -111,6 +112,7 @@ pub fn entry_label(slot: &str, profile: &str) -> String {
         "refresh" => "refresh token",
         "access" => "access token",
         "id" => "ID token",
+        "dpop" => "DPoP key",
         "probe" => "keyring check (deleted right away)",
         other => other,
     };
@@ -383,18 +385,33 @@ impl TokenStore for KeyringStore {
         let refresh = self.get("refresh", profile)?;
         let access = self.get("access", profile)?;
         let id = self.get("id", profile)?;
-        if refresh.is_none() && access.is_none() && id.is_none() {
+        let dpop = self.get("dpop", profile)?;
+        if refresh.is_none() && access.is_none() && id.is_none() && dpop.is_none() {
             return Ok(None);
         }
         Ok(Some(Secrets {
             refresh_token: refresh.map(RefreshToken::new),
             access_token: access.map(AccessToken::new),
             id_token: id.map(IdToken::new),
+            dpop_key: dpop.and_then(|k| DpopKey::from_stored(&k).ok()),
         }))
     }
 
     fn save(&self, profile: &str, secrets: &Secrets) -> Result<(), StoreError> {
-        // The refresh token first: once it is written the session survives whatever
+        // The DPoP key before the refresh token it binds (a P-256 key is a few hundred bytes,
+        // far under the Windows limit): a refresh token is never written without its key.
+        match &secrets.dpop_key {
+            Some(key) => write_entry(
+                &self.entry("dpop", profile)?,
+                self.kind,
+                "dpop",
+                profile,
+                key.to_stored().secret(),
+            )
+            .map_err(|e| self.unavailable(&e))?,
+            None => self.remove("dpop", profile)?,
+        }
+        // Then the refresh token: once it is written the session survives whatever
         // happens to the caches.
         match &secrets.refresh_token {
             Some(rt) => write_entry(
@@ -436,6 +453,7 @@ impl TokenStore for KeyringStore {
             self.remove("refresh", profile),
             self.remove("access", profile),
             self.remove("id", profile),
+            self.remove("dpop", profile),
         ];
         results.into_iter().collect()
     }

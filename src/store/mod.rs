@@ -71,6 +71,7 @@ use crate::secret::{AccessToken, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use crate::oauth::dpop::DpopKey;
 use crate::oauth::token::IdToken;
 use crate::paths::Paths;
 
@@ -119,6 +120,10 @@ pub struct Secrets {
     pub access_token: Option<AccessToken>,
     /// The OpenID Connect id token (a cache, like the access token).
     pub id_token: Option<IdToken>,
+    /// The DPoP key the session is bound to (RFC 9449), kept with the refresh token: it lives
+    /// and dies with it. A stored key that cannot be read loads as none (the session then
+    /// reports its key missing, never falls back to Bearer).
+    pub dpop_key: Option<DpopKey>,
 }
 
 impl PartialEq for Secrets {
@@ -128,6 +133,7 @@ impl PartialEq for Secrets {
             && self.access_token.as_ref().map(|t| t.secret())
                 == other.access_token.as_ref().map(|t| t.secret())
             && self.id_token == other.id_token
+            && self.dpop_key == other.dpop_key
     }
 }
 
@@ -140,6 +146,7 @@ impl fmt::Debug for Secrets {
             .field("refresh_token", &shown(self.refresh_token.is_some()))
             .field("access_token", &shown(self.access_token.is_some()))
             .field("id_token", &shown(self.id_token.is_some()))
+            .field("dpop_key", &self.dpop_key.as_ref().map(DpopKey::jkt))
             .finish()
     }
 }
@@ -661,6 +668,7 @@ mod tests {
             refresh_token: Some(RefreshToken::new("rt-secret".into())),
             access_token: Some(AccessToken::new("at-secret".into())),
             id_token: None,
+            dpop_key: None,
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("secret\""), "{shown}");

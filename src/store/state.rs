@@ -73,6 +73,9 @@ pub struct RememberedLogin {
     /// nobody logged out, and messages say so. Cleared by the next login and by a logout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_ended: Option<String>,
+    /// DPoP as asked (`--dpop`, the profile's `dpop`); `None`: auto.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<bool>,
 }
 
 impl RememberedLogin {
@@ -199,6 +202,14 @@ pub struct SessionMeta {
     /// When the id token expires (its `exp`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_expires_at: Option<u64>,
+    /// The thumbprint (RFC 7638 `jkt`) of the DPoP key the session is bound to; the key itself
+    /// is in the store with the refresh token. `None`: a Bearer session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
+    /// Whether the access token is DPoP-bound (`token_type: DPoP`); false for servers that bind
+    /// only the refresh token (Google's model), whose access tokens work as Bearer anywhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access: bool,
 }
 
 /// Reserves the room the next write of `profile`'s state needs (see [`super::file::reserve`]),

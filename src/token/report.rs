@@ -81,6 +81,24 @@ pub struct Report {
     pub asked: bool,
 }
 
+/// For a token that came from a profile: whether its `cnf.jkt` (RFC 9449 §6) is the key the
+/// profile holds (`key_jkt`). `None` when the token names no DPoP key.
+pub fn key_binding(decoded: &Decoded, key_jkt: Option<&str>) -> Option<String> {
+    let Decoded::Jws(jws) = decoded else {
+        return None;
+    };
+    let jkt = jws.claims.get("cnf")?.get("jkt")?.as_str()?;
+    let shown = crate::sanitize::escape(jkt);
+    Some(match key_jkt {
+        Some(mine) if mine == jkt => format!("DPoP: bound to this machine's key (jkt {shown})"),
+        Some(mine) => format!(
+            "DPoP: bound to another key (jkt {shown}), not this machine's ({})",
+            crate::sanitize::escape(mine)
+        ),
+        None => format!("DPoP: bound to another key (jkt {shown}); this profile holds no key"),
+    })
+}
+
 /// Decodes `token` and runs every check `options` allows. An edge (it asks the issuer): the
 /// clock is read once, here, and every time check of the report uses that reading.
 pub async fn inspect(token: &str, mut options: Options, remote: &mut Remote) -> Report {
@@ -675,5 +693,41 @@ impl<'a> JsonLookup<'a> {
             fields,
             ok: lookup.result.is_ok(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn token(claims: &str) -> Decoded {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        jwt::decode(&format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256","typ":"at+jwt"}"#),
+            b64(claims),
+            b64("sig")
+        ))
+    }
+
+    #[test]
+    fn a_bound_token_says_whose_key_it_is_bound_to() {
+        let bound = token(r#"{"sub":"a","cnf":{"jkt":"K1"}}"#);
+        let table = [
+            (Some("K1"), Some("bound to this machine's key")),
+            (Some("K2"), Some("bound to another key")),
+            (None, Some("this profile holds no key")),
+        ];
+        for (mine, want) in table {
+            let said = key_binding(&bound, mine);
+            assert!(
+                said.as_deref()
+                    .is_some_and(|s| want.is_some_and(|w| s.contains(w))),
+                "{mine:?}: {said:?}"
+            );
+        }
+        assert_eq!(key_binding(&token(r#"{"sub":"a"}"#), Some("K1")), None);
+        assert_eq!(key_binding(&Decoded::Opaque, Some("K1")), None);
     }
 }

@@ -60,6 +60,8 @@ fn meta(issuer: &str, who: &str, scope: &str) -> SessionMeta {
         refresh_expires_at: Some(NOW - 86_400 + 30 * 86_400),
         has_id_token: true,
         id_expires_at: Some(NOW + 2400),
+        dpop_jkt: None,
+        dpop_bound_access: false,
     }
 }
 
@@ -1007,6 +1009,21 @@ fn a_logged_out_profile_whose_login_is_remembered_says_l_logs_in_again() {
     );
     assert!(!card("staging").contains("config.toml"), "{screen}");
     assert!(card("stray").contains("not in config.toml"), "{screen}");
+}
+
+/// A session bound to this machine's key says so on its card.
+#[test]
+fn a_dpop_bound_session_says_so_on_its_card() {
+    let mut bound = work();
+    if let Some(m) = bound.session.as_mut() {
+        m.dpop_jkt = Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into());
+        m.dpop_bound_access = true;
+    }
+    let d = loaded(vec![bound], ColorMode::Ansi256);
+    let screen = lines(&d, 100, 24).0.join("\n");
+    assert!(screen.contains("DPoP-bound"), "{screen}");
+    let plain = loaded(vec![work()], ColorMode::Ansi256);
+    assert!(!lines(&plain, 100, 24).0.join("\n").contains("DPoP-bound"));
 }
 
 /// A profile whose session the server ended (refresh token refused) is not called logged

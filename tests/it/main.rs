@@ -20,6 +20,7 @@ mod browser_login;
 mod cli;
 mod dashboard;
 mod dashboard_e2e;
+mod dpop;
 mod faults;
 mod hostile_output;
 mod inspect;

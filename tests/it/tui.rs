@@ -54,6 +54,7 @@ fn endpoints() -> Endpoints {
         revocation: None,
         introspection: None,
         userinfo: None,
+        dpop_algs: None,
     }
 }
 

@@ -105,6 +105,14 @@ pub struct Knobs {
     /// JWT access tokens are padded (a `pad` claim) to about this many bytes, as servers that
     /// put every group of a user into the token make them.
     pub access_token_bytes: Option<usize>,
+    /// DPoP (RFC 9449): off (the library's default), optional (proofs bind the tokens when
+    /// sent; `serve`'s default) or required.
+    pub dpop: super::dpop::DpopMode,
+    /// DPoP proofs must carry a server nonce (`use_dpop_nonce` until they do), rotated every
+    /// [`super::dpop::NONCE_LIFETIME`].
+    pub dpop_nonce: bool,
+    /// Google's model: DPoP binds the refresh token only; access tokens are Bearer.
+    pub dpop_bind_refresh_only: bool,
     /// Device authorization is refused with `unauthorized_client` (HTTP 400), as a tenant with
     /// a "block device code flow" Conditional Access policy answers.
     pub device_grant_blocked: bool,
@@ -160,6 +168,13 @@ impl Knobs {
             introspection_needs_secret: self.introspection_needs_secret
                 || other.introspection_needs_secret,
             access_token_bytes: self.access_token_bytes.or(other.access_token_bytes),
+            dpop: if self.dpop == super::dpop::DpopMode::Off {
+                other.dpop
+            } else {
+                self.dpop
+            },
+            dpop_nonce: self.dpop_nonce || other.dpop_nonce,
+            dpop_bind_refresh_only: self.dpop_bind_refresh_only || other.dpop_bind_refresh_only,
             device_grant_blocked: self.device_grant_blocked || other.device_grant_blocked,
             verification_uri: self.verification_uri.or(other.verification_uri),
         }

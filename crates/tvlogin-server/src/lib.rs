@@ -27,6 +27,7 @@
 
 mod authorize;
 mod config;
+mod dpop;
 mod jwt;
 mod keys;
 mod limits;
@@ -56,6 +57,7 @@ pub use config::{
     DEMO_CLIENT_ID, Fault, Knobs, POST_CLIENT_ID, POST_CLIENT_SECRET, ParseQuirksError, Quirks,
     ServerConfig,
 };
+pub use dpop::{DpopMode, IAT_WINDOW, JTI_CAP, NONCE_LIFETIME};
 pub use limits::{Limits, MAX_BODY};
 pub use log::RequestLog;
 pub use state::{DecisionError, PollRecord, RefreshRecord, RevocationRecord};
@@ -214,6 +216,22 @@ impl ServerHandle {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn issuer_str(&self) -> String {
         self.shared.env.issuer.clone()
+    }
+
+    /// The protected resource that checks DPoP proofs (`/api/me`), for `tvlogin api`.
+    pub fn api_url(&self) -> Url {
+        let mut url = self.urls.issuer.clone();
+        url.set_path("/api/me");
+        url
+    }
+
+    /// Replaces the DPoP nonce now (with the `dpop-nonce` knob, proofs with the nonce before
+    /// are still accepted once it is replaced once; not after a second replacement).
+    pub fn rotate_dpop_nonce(&self) {
+        self.shared
+            .lock()
+            .dpop
+            .rotate_nonce(std::time::Instant::now());
     }
 
     /// The bound address (always 127.0.0.1).

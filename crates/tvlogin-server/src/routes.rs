@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::config::Fault;
 use super::config::{ClientAuthMethod, ClientRegistration};
+use super::dpop::{self, DpopMode};
 use super::limits::{Limits, Peer, body_guard};
 use super::log::{RequestLog, log_requests};
 use super::page;
@@ -45,6 +46,7 @@ pub(crate) fn router(shared: Arc<Shared>, limits: Limits, log: Option<RequestLog
         .route("/introspect", post(introspect))
         .route("/userinfo", get(userinfo).post(userinfo))
         .route("/device", get(device_page).post(device_submit))
+        .route("/api/me", axum::routing::any(api_me))
         .route("/authorize", get(authorize_page).post(authorize_submit))
         .fallback(not_found);
     // Inside the body guard: the log reads a body that is already in memory.
@@ -107,6 +109,9 @@ fn discovery(sh: &Shared, rfc8414: bool) -> Response {
         "id_token_signing_alg_values_supported": ["ES256", "RS256"],
         "subject_types_supported": ["public"],
     });
+    if knobs.dpop != DpopMode::Off {
+        body["dpop_signing_alg_values_supported"] = json!(dpop::ALGS);
+    }
     if let Some(fields) = body.as_object_mut() {
         if knobs.discovery_without_device_endpoint {
             fields.remove("device_authorization_endpoint");
@@ -167,6 +172,10 @@ async fn device_authorization(
 ) -> Response {
     let peer = peer.map(|axum::Extension(Peer(ip))| ip);
     let wire = wire(&sh, Endpoint::DeviceAuthorization, &headers);
+    let jkt = match as_proof(&sh, &headers, "/device_authorization") {
+        Ok(jkt) => jkt,
+        Err(refusal) => return *refusal,
+    };
     let result = parse_form(&sh, &headers, &body).and_then(|form| {
         let client = client_of(&sh, &headers, &form)?;
         device_grant_allowed(&sh.env.cfg.knobs)?;
@@ -180,10 +189,158 @@ async fn device_authorization(
             Clock::read(),
         )
     });
+    if let (Ok(body), Some(jkt)) = (&result, jkt)
+        && let Some(code) = body.get("device_code").and_then(serde_json::Value::as_str)
+    {
+        sh.lock().bind_device_code(code, jkt);
+    }
     match result {
         Ok(body) => reply::success(wire, body),
         Err(e) => reply::error(wire, &e),
     }
+}
+
+/// The DPoP proof of a request to `path` at the authorization server, checked as the
+/// server's mode says: the key's thumbprint, `None` without a proof where one is optional (or
+/// DPoP is off), or the refusal to answer with (RFC 9449 §7.1, §8). A refused proof is not a
+/// poll: nothing is recorded.
+fn as_proof(sh: &Shared, headers: &HeaderMap, path: &str) -> Result<Option<String>, Box<Response>> {
+    let knobs = &sh.env.cfg.knobs;
+    if knobs.dpop == DpopMode::Off {
+        return Ok(None);
+    }
+    let nonce = |sh: &Shared| {
+        knobs
+            .dpop_nonce
+            .then(|| sh.lock().dpop.current_nonce(Instant::now()))
+    };
+    let proof = match dpop::proof_header(headers) {
+        Ok(Some(proof)) => proof,
+        Ok(None) if knobs.dpop == DpopMode::Required => {
+            let e = dpop::ProofError::Invalid("this server requires a DPoP proof".into());
+            return Err(Box::new(dpop::as_refusal(&e, nonce(sh))));
+        }
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(Box::new(dpop::as_refusal(&e, nonce(sh)))),
+    };
+    let url = format!("{}{path}", sh.env.issuer);
+    let clock = Clock::read();
+    let checked = dpop::validate(
+        &mut sh.lock().dpop,
+        proof,
+        dpop::Expect {
+            method: "POST",
+            url: &url,
+            access_token: None,
+            require_nonce: knobs.dpop_nonce,
+        },
+        clock.wall,
+        clock.now,
+    );
+    checked
+        .map(Some)
+        .map_err(|e| Box::new(dpop::as_refusal(&e, nonce(sh))))
+}
+
+/// A protected resource for `tvlogin api` and its tests (RFC 9449 §7): `Authorization: Bearer`
+/// for unbound access tokens, `Authorization: DPoP` plus a proof with `ath` (and the server's
+/// nonce, with the `dpop-nonce` knob) for bound ones. Answers who the token is for, the
+/// method, and the body it was sent.
+async fn api_me(
+    State(sh): AppState,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let knobs = &sh.env.cfg.knobs;
+    let nonce = |sh: &Shared| {
+        knobs
+            .dpop_nonce
+            .then(|| sh.lock().dpop.current_nonce(Instant::now()))
+    };
+    let credentials = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .map(|(scheme, token)| (scheme.to_ascii_lowercase(), token.trim().to_owned()));
+    let Some((scheme, token)) = credentials.filter(|(s, _)| s == "dpop" || s == "bearer") else {
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("DPoP algs=\"ES256 EdDSA Ed25519\", Bearer realm=\"tvlogin\""),
+        );
+        return response;
+    };
+    let clock = Clock::read();
+    let binding = sh.lock().access_binding(&token, clock);
+    let Some(binding) = binding else {
+        return dpop::rs_refusal(
+            "invalid_token",
+            "The access token is invalid, expired or revoked",
+            None,
+        );
+    };
+    let mut bound = false;
+    if let Some(jkt) = binding {
+        if scheme != "dpop" {
+            return dpop::rs_refusal(
+                "invalid_token",
+                "The access token is DPoP-bound: send it as Authorization: DPoP with a proof",
+                None,
+            );
+        }
+        let proof = match dpop::proof_header(&headers) {
+            Ok(Some(proof)) => proof,
+            Ok(None) => {
+                return dpop::rs_refusal("invalid_dpop_proof", "A DPoP proof is required", None);
+            }
+            Err(_) => {
+                return dpop::rs_refusal("invalid_dpop_proof", "More than one DPoP header", None);
+            }
+        };
+        let url = format!("{}/api/me", sh.env.issuer);
+        let checked = dpop::validate(
+            &mut sh.lock().dpop,
+            proof,
+            dpop::Expect {
+                method: method.as_str(),
+                url: &url,
+                access_token: Some(&token),
+                require_nonce: knobs.dpop_nonce,
+            },
+            clock.wall,
+            clock.now,
+        );
+        match checked {
+            Ok(key) if key == jkt => bound = true,
+            Ok(_) => {
+                return dpop::rs_refusal(
+                    "invalid_token",
+                    "The proof is signed by another key than the token is bound to",
+                    None,
+                );
+            }
+            Err(dpop::ProofError::UseNonce) => {
+                return dpop::rs_refusal(
+                    "use_dpop_nonce",
+                    "Resource server requires nonce in DPoP proof",
+                    nonce(&sh),
+                );
+            }
+            Err(dpop::ProofError::Invalid(why)) => {
+                return dpop::rs_refusal("invalid_dpop_proof", &why, None);
+            }
+        }
+    }
+    reply::json_response(
+        StatusCode::OK,
+        &json!({
+            "sub": super::state::SUBJECT,
+            "method": method.as_str(),
+            "dpop": bound,
+            "body": String::from_utf8_lossy(&body),
+        }),
+    )
 }
 
 /// The `device-grant-blocked` knob: the client is known and authenticated, but policy forbids
@@ -255,19 +412,32 @@ async fn token(State(sh): AppState, headers: HeaderMap, body: Bytes) -> Response
     };
     let client = client_of(&sh, &headers, &form);
     let is_refresh = form.get("grant_type") == Some("refresh_token");
+    let jkt = match as_proof(&sh, &headers, "/token") {
+        Ok(jkt) => jkt,
+        Err(refusal) => return *refusal,
+    };
     let result = match form.get("grant_type") {
         Some(DEVICE_CODE_GRANT) => {
-            sh.lock()
-                .device_poll(&sh.env, client, form.get("device_code"), clock)
+            let mut state = sh.lock();
+            state
+                .check_poll_key(form.get("device_code"), jkt.as_deref())
+                .and_then(|()| state.device_poll(&sh.env, client, form.get("device_code"), clock))
+        }
+        Some("refresh_token") => {
+            let mut state = sh.lock();
+            state
+                .check_refresh_key(form.get("refresh_token"), jkt.as_deref(), clock.now)
+                .and_then(|()| {
+                    state.refresh(
+                        &sh.env,
+                        client,
+                        form.get("refresh_token"),
+                        form.get("scope"),
+                        clock,
+                    )
+                })
         }
         Some("authorization_code") => super::authorize::exchange(&sh, client, &form, clock),
-        Some("refresh_token") => sh.lock().refresh(
-            &sh.env,
-            client,
-            form.get("refresh_token"),
-            form.get("scope"),
-            clock,
-        ),
         Some(other) => client.and_then(|_| {
             Err(OAuthError::with(
                 ErrorKind::UnsupportedGrantType,

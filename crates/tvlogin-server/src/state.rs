@@ -155,6 +155,9 @@ struct DeviceAuth {
     /// Last poll answered normally.
     last_poll: Option<Instant>,
     polls: u32,
+    /// The DPoP key (`jkt`) the device code is bound to: from the proof of the device
+    /// authorization request (draft-parecki-oauth-dpop-device-flow), else of the first poll.
+    jkt: Option<String>,
 }
 
 impl DeviceAuth {
@@ -170,6 +173,9 @@ struct Grant {
     audience: Vec<String>,
     auth_time: u64,
     revoked: bool,
+    /// The DPoP key the grant's refresh tokens are bound to (and its access tokens, unless
+    /// the server binds refresh tokens only).
+    jkt: Option<String>,
     /// The authorization request's `nonce`, echoed in ID tokens (OpenID Connect Core §2).
     nonce: Option<String>,
 }
@@ -181,6 +187,8 @@ struct AccessToken {
     iat: u64,
     exp: u64,
     revoked: bool,
+    /// `cnf.jkt`: the key a DPoP-bound access token must be presented with.
+    jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +233,8 @@ pub(crate) struct State {
     pub(crate) polls: Vec<PollRecord>,
     pub(crate) revocations: Vec<RevocationRecord>,
     pub(crate) refreshes: Vec<RefreshRecord>,
+    /// DPoP's replay cache and nonces.
+    pub(crate) dpop: super::dpop::DpopState,
 }
 
 /// Uppercase letters and digits only: users type `bcdf ghjk` or `BCDF-GHJK` alike.
@@ -310,6 +320,7 @@ impl State {
             interval: Duration::from_secs(cfg.interval),
             last_poll: None,
             polls: 0,
+            jkt: None,
         });
         let issued = DeviceIssued {
             device_code,
@@ -616,6 +627,7 @@ impl State {
                     audience: d.audience.clone(),
                     auth_time,
                     revoked: false,
+                    jkt: d.jkt.clone(),
                     nonce: None,
                 };
                 let scope = grant.scope.clone();
@@ -645,6 +657,8 @@ impl State {
             audience: Vec::new(),
             auth_time,
             revoked: false,
+            // The browser login's tokens are not bound to a DPoP key here.
+            jkt: None,
             nonce: nonce.map(str::to_owned),
         });
         let g = self.grants.len() - 1;
@@ -762,6 +776,11 @@ impl State {
         } else {
             grant.audience.clone()
         };
+        // DPoP: the access token carries cnf.jkt unless only refresh tokens are bound.
+        let at_jkt = grant
+            .jkt
+            .clone()
+            .filter(|_| !cfg.knobs.dpop_bind_refresh_only);
         let access_token = match quirks::opaque_access_token(q)? {
             Some(opaque) => opaque,
             // RFC 9068 §2.2 claims.
@@ -778,6 +797,9 @@ impl State {
                     "jti": jti,
                     "auth_time": grant.auth_time,
                 });
+                if let Some(jkt) = &at_jkt {
+                    claims["cnf"] = json!({ "jkt": jkt });
+                }
                 if let Some(bytes) = cfg.knobs.access_token_bytes {
                     // base64url makes 4 characters of 3 bytes.
                     claims["pad"] = json!("x".repeat(bytes / 4 * 3));
@@ -838,9 +860,10 @@ impl State {
                 iat,
                 exp,
                 revoked: false,
+                jkt: at_jkt.clone(),
             },
         );
-        Ok(quirks::token_response(
+        let mut response = quirks::token_response(
             q,
             Minted {
                 access_token,
@@ -851,7 +874,12 @@ impl State {
                 id_token,
             },
             cfg.knobs.lowercase_token_type,
-        ))
+        );
+        if at_jkt.is_some() {
+            // RFC 9449 §5: a DPoP-bound access token is of type DPoP.
+            response.insert("token_type".into(), json!("DPoP"));
+        }
+        Ok(response)
     }
 
     // ----- revocation (RFC 7009), introspection (RFC 7662), userinfo -----
@@ -932,12 +960,12 @@ impl State {
             } else {
                 grant.audience.clone()
             };
-            return json!({
+            let mut body = json!({
                 "active": true,
                 "scope": at.scope,
                 "client_id": grant.client_id,
                 "username": USERNAME,
-                "token_type": "Bearer",
+                "token_type": if at.jkt.is_some() { "DPoP" } else { "Bearer" },
                 "exp": at.exp,
                 "iat": at.iat,
                 "nbf": at.iat,
@@ -946,6 +974,11 @@ impl State {
                 "iss": env.issuer,
                 "jti": at.jti,
             });
+            // RFC 9449 §6.2: introspection says which key the token is bound to.
+            if let Some(jkt) = &at.jkt {
+                body["cnf"] = json!({ "jkt": jkt });
+            }
+            return body;
         }
         if let Some(rt) = self.refresh.get(token)
             && let Some(grant) = self.grants.get(rt.grant)
@@ -968,9 +1001,91 @@ impl State {
             if let (Some((_, exp)), Some(obj)) = (rt.expires, body.as_object_mut()) {
                 obj.insert("exp".into(), json!(exp));
             }
+            if let Some(jkt) = &grant.jkt {
+                body["cnf"] = json!({ "jkt": jkt });
+            }
             return body;
         }
         json!({ "active": false })
+    }
+
+    // ----- DPoP bindings (RFC 9449) -----
+
+    /// Binds a device code to the key of the proof its authorization request carried.
+    pub(crate) fn bind_device_code(&mut self, device_code: &str, jkt: String) {
+        if let Some(d) = self
+            .device_codes
+            .get(device_code)
+            .and_then(|i| self.devices.get_mut(*i))
+        {
+            d.jkt = Some(jkt);
+        }
+    }
+
+    /// Checks a poll's proof key against the device code's: a bound code needs a proof from
+    /// the same key (the draft: otherwise `invalid_grant`); an unbound one is bound to the
+    /// key of the first poll that carries a proof. Unknown codes are left to the poll rules.
+    pub(crate) fn check_poll_key(
+        &mut self,
+        device_code: Option<&str>,
+        jkt: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        let Some(d) = device_code
+            .and_then(|c| self.device_codes.get(c))
+            .and_then(|i| self.devices.get_mut(*i))
+        else {
+            return Ok(());
+        };
+        match (&d.jkt, jkt) {
+            (Some(bound), Some(given)) if bound == given => Ok(()),
+            (Some(_), _) => Err(OAuthError::with(
+                ErrorKind::InvalidGrant,
+                "the device code is bound to another DPoP key (or the poll carries no proof)",
+            )),
+            (None, Some(given)) => {
+                d.jkt = Some(given.to_owned());
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Checks a refresh's proof key against the grant's: a bound refresh token is refused
+    /// (`invalid_grant`) without a proof from its key, before anything rotates.
+    pub(crate) fn check_refresh_key(
+        &mut self,
+        refresh_token: Option<&str>,
+        jkt: Option<&str>,
+        now: Instant,
+    ) -> Result<(), OAuthError> {
+        let bound = refresh_token
+            .and_then(|t| self.refresh.get(t))
+            .and_then(|rt| self.grants.get(rt.grant))
+            .and_then(|g| g.jkt.as_deref());
+        match bound {
+            Some(bound) if Some(bound) != jkt => {
+                self.refreshes.push(RefreshRecord {
+                    at: now,
+                    outcome: if jkt.is_some() {
+                        "dpop_key_mismatch".into()
+                    } else {
+                        "dpop_proof_missing".into()
+                    },
+                });
+                Err(OAuthError::with(
+                    ErrorKind::InvalidGrant,
+                    "the refresh token is bound to a DPoP key and needs a proof from it",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// An active access token's binding: `None` when the token is not active, else the key
+    /// it is bound to (`Some(None)`: a Bearer token).
+    pub(crate) fn access_binding(&self, token: &str, clock: Clock) -> Option<Option<String>> {
+        self.active_access(token, clock, false)
+            .map(|(at, _)| at.jkt.clone())
     }
 
     /// OpenID Connect UserInfo claims for an active access token.

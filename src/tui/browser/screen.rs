@@ -84,6 +84,7 @@ async fn drive(config: Arc<LoginConfig>, ctx: Context, paths: Paths, tx: Unbound
             outcome.endpoints,
             outcome.tokens,
             choice,
+            outcome.dpop_key,
         )
         .await?;
         Ok::<_, Error>(stored.location)

@@ -82,7 +82,11 @@ pub async fn tabs_for(stored: StoredSession) -> Vec<Tab> {
     let mut lookups: (Option<Lookup>, Option<Lookup>) = (None, None);
     match &tokens.access {
         Some(at) => {
-            let report = report::inspect(at, options(None, true), &mut remote).await;
+            let mut report = report::inspect(at, options(None, true), &mut remote).await;
+            let key = secrets.dpop_key.as_ref().map(|k| k.jkt());
+            if let Some(note) = report::key_binding(&report.decoded, key) {
+                report.notes.push(note);
+            }
             lookups = (report.userinfo.clone(), report.introspection.clone());
             tabs.push(token_tab("access token", at, report));
         }

@@ -26,6 +26,8 @@ fn meta(issued: u64, expires: Option<u64>, refresh: bool) -> SessionMeta {
         refresh_expires_at: None,
         has_id_token: false,
         id_expires_at: None,
+        dpop_jkt: None,
+        dpop_bound_access: false,
     }
 }
 

@@ -274,6 +274,9 @@ fn card(d: &Dashboard, row: &Row, selected: bool, width: u16, theme: &Theme) -> 
             .unwrap_or_else(|| meta.endpoints.token.clone()),
     ];
     facts.extend(row.store.map(|s| s.name().to_owned()));
+    if meta.dpop_jkt.is_some() {
+        facts.push("DPoP-bound".to_owned());
+    }
     let scope = meta
         .scope
         .clone()

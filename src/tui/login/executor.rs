@@ -10,9 +10,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::LoginConfig;
 use crate::error::Error;
-use crate::login::resolve_endpoints;
+use crate::login::{dpop_for_login, resolve_endpoints};
 use crate::oauth::device;
 use crate::oauth::discovery::Endpoints;
+use crate::oauth::dpop::Dpop;
 use crate::oauth::http::Http;
 use crate::paths::Paths;
 use crate::session::persist_login_detached;
@@ -42,6 +43,9 @@ pub struct Executor {
     storage: Storage,
     tx: UnboundedSender<Msg>,
     tasks: Vec<JoinHandle<()>>,
+    /// The DPoP key (and nonces) of the code being polled for, when the login binds one: a
+    /// new one with every code requested.
+    dpop: Option<Dpop>,
 }
 
 impl Executor {
@@ -61,6 +65,7 @@ impl Executor {
             storage,
             tx,
             tasks: Vec::new(),
+            dpop: None,
         }
     }
 
@@ -89,14 +94,25 @@ impl Executor {
             }
             Effect::RequestCode { attempt, endpoint } => {
                 let (http, config) = (self.http.clone(), Arc::clone(&self.config));
+                let dpop = match &self.endpoints {
+                    Some(endpoints) => dpop_for_login(&config, endpoints),
+                    None => Ok(None),
+                };
+                self.dpop = dpop.as_ref().ok().cloned().flatten();
                 self.spawn(async move {
-                    let result = device::request_device_authorization(
-                        &http,
-                        &config.client,
-                        &endpoint,
-                        &config.request,
-                    )
-                    .await;
+                    let result = match dpop {
+                        Ok(dpop) => {
+                            device::request_device_authorization(
+                                &http,
+                                &config.client,
+                                &endpoint,
+                                &config.request,
+                                dpop.as_ref(),
+                            )
+                            .await
+                        }
+                        Err(e) => Err(e),
+                    };
                     Msg::CodeIssued {
                         attempt,
                         result,
@@ -111,11 +127,17 @@ impl Executor {
                 device_code,
             } => {
                 let (http, config) = (self.http.clone(), Arc::clone(&self.config));
+                let dpop = self.dpop.clone();
                 self.spawn(async move {
                     tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-                    let answer =
-                        device::poll_once(&http, &config.client, &token_endpoint, &device_code)
-                            .await;
+                    let answer = device::poll_once(
+                        &http,
+                        &config.client,
+                        &token_endpoint,
+                        &device_code,
+                        dpop.as_ref(),
+                    )
+                    .await;
                     Msg::Polled {
                         attempt,
                         answer,
@@ -126,6 +148,7 @@ impl Executor {
             Effect::Save { attempt, tokens } => {
                 let (config, storage) = (Arc::clone(&self.config), self.storage.clone());
                 let endpoints = self.endpoints.clone();
+                let dpop_key = self.dpop.as_ref().map(|d| d.key().clone());
                 self.spawn(async move {
                     let result = match (endpoints, storage.choice) {
                         // Detached: leaving the screen cannot cut a write in half.
@@ -135,6 +158,7 @@ impl Executor {
                             endpoints,
                             *tokens,
                             choice,
+                            dpop_key,
                         )
                         .await
                         .map(|stored| stored.location)

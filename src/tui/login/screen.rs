@@ -69,11 +69,14 @@ impl LoginScreen {
 
     fn apply(&mut self, msg: Msg, now: Instant) {
         let discovered = matches!(msg, Msg::Discovered { .. });
-        for effect in update(&mut self.app, msg, now) {
-            self.executor.run(effect);
-        }
+        let effects = update(&mut self.app, msg, now);
+        // Before the effects: the code request after discovery needs the endpoints (whether
+        // the server speaks DPoP, and with which algorithms).
         if discovered {
             self.executor.set_endpoints(self.app.endpoints.clone());
+        }
+        for effect in effects {
+            self.executor.run(effect);
         }
     }
 }

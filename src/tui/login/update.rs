@@ -183,6 +183,9 @@ fn polled(
                 w.notice = None;
             }
         }
+        PollOutcome::UseNonce => {
+            // The same poll again at once with the server's DPoP nonce; nothing to show.
+        }
         PollOutcome::SlowDown { interval } => {
             w.last = Some("asked to slow down".into());
             w.notice = Some(Notice::SlowDown { interval });
