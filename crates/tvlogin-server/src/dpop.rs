@@ -280,8 +280,12 @@ pub(crate) fn validate(
     }
     if expect.require_nonce {
         let current = state.current_nonce(now);
+        // The current nonce, or the one it replaced (a proof made just before a rotation);
+        // no nonce at all is never enough.
         let given = claims["nonce"].as_str();
-        if given != Some(current.as_str()) && given != state.previous.as_deref() {
+        let accepted =
+            given.is_some_and(|g| g == current.as_str() || state.previous.as_deref() == Some(g));
+        if !accepted {
             return Err(ProofError::UseNonce);
         }
     }
@@ -407,5 +411,57 @@ mod tests {
                 "{proof}"
             );
         }
+    }
+
+    /// An Ed25519 proof of `claims` (the simplest key to make here).
+    fn ed25519_proof(claims: &Value) -> String {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        let key = Ed25519KeyPair::generate().expect("an Ed25519 key");
+        let x = B64.encode(key.public_key().as_ref());
+        let header = json!({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "OKP", "crv": "Ed25519", "x": x}});
+        let input = format!(
+            "{}.{}",
+            B64.encode(header.to_string()),
+            B64.encode(claims.to_string())
+        );
+        let signature = key.sign(input.as_bytes());
+        format!("{input}.{}", B64.encode(signature.as_ref()))
+    }
+
+    /// With nonces required, a proof that carries none is told `use_dpop_nonce`, before the
+    /// first rotation too (it once passed while no earlier nonce existed), and one that
+    /// carries the current nonce passes.
+    #[test]
+    fn a_proof_without_the_nonce_is_asked_for_it() {
+        let mut state = DpopState::new();
+        let now = Instant::now();
+        let wall = 1_000_000;
+        let expect = Expect {
+            method: "POST",
+            url: "http://127.0.0.1:1/token",
+            access_token: None,
+            require_nonce: true,
+        };
+        let claims = |jti: &str, nonce: Option<String>| {
+            let mut c =
+                json!({"htm": "POST", "htu": "http://127.0.0.1:1/token", "iat": wall, "jti": jti});
+            if let Some(n) = nonce {
+                c["nonce"] = json!(n);
+            }
+            c
+        };
+        let bare = ed25519_proof(&claims("jti-bare-1", None));
+        assert!(matches!(
+            validate(&mut state, &bare, expect, wall, now),
+            Err(ProofError::UseNonce)
+        ));
+        let wrong = ed25519_proof(&claims("jti-wrong-1", Some("not-the-nonce".into())));
+        assert!(matches!(
+            validate(&mut state, &wrong, expect, wall, now),
+            Err(ProofError::UseNonce)
+        ));
+        let current = state.current_nonce(now);
+        let good = ed25519_proof(&claims("jti-good-1", Some(current)));
+        assert!(validate(&mut state, &good, expect, wall, now).is_ok());
     }
 }
