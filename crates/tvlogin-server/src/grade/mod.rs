@@ -3,11 +3,11 @@
 //! a denial, a DPoP nonce challenge), and when the flow ends grades it and hands out a
 //! [`Report`].
 //!
-//! - [`record`]: what is kept of a request and its answer (never a secret);
-//! - [`checks`]: the checks, each a pure function of the recorded flow;
-//! - [`report`]: the score, the terminal report card and the JSON document.
+//! - `record`: what is kept of a request and its answer (never a secret);
+//! - `checks`: the checks, each a pure function of the recorded flow;
+//! - `report`: the score, the terminal report card and the JSON document.
 //!
-//! The hook ([`hook`]) is one middleware around the routes: it reads the request, either
+//! The hook (`hook`) is one middleware around the routes: it reads the request, either
 //! answers it itself (a provocation) or lets the handler answer, and records both sides.
 
 pub(crate) mod checks;
