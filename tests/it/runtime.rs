@@ -22,7 +22,7 @@ use tvlogin::tui::dashboard::{Context, Dashboard};
 use tvlogin::tui::inspector::screen::InspectorScreen;
 use tvlogin::tui::inspector::{Inspector, Tab, TabBody};
 use tvlogin::tui::screen::{Clock, Sig};
-use tvlogin_server::{DEMO_CLIENT_ID, ServerConfig};
+use tvlogin_server::{DEMO_CLIENT_ID, DpopMode, Knobs, ServerConfig};
 
 const NOW: u64 = 1_795_000_000;
 
@@ -283,4 +283,41 @@ async fn quitting_during_a_refresh_finishes_it_first_and_says_so() {
         .filter(|r| r.contains("finishing") || r.contains("tvlogin ·") || r.contains("quit"))
         .collect();
     insta::assert_snapshot!("finishing_on_quit", shot.join("\n"));
+}
+
+/// A DPoP login on the screen that the server answers with a Bearer access token (it bound
+/// only the refresh token, as Google does) says so once, as plain and JSON logins do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_screen_says_when_the_server_did_not_bind_the_access_token() {
+    let server = common::server(ServerConfig {
+        interval: 1,
+        auto_decision: Some(tvlogin_server::AutoDecision {
+            on_poll: 1,
+            approve: true,
+        }),
+        knobs: Knobs {
+            dpop: DpopMode::Optional,
+            dpop_bind_refresh_only: true,
+            ..Knobs::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let home = Home::new();
+    home.config(&format!(
+        "[profiles.default]\nissuer = \"{}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nscope = \"openid offline_access\"\nstore = \"file\"\ndpop = true\n",
+        server.issuer_str()
+    ));
+    let run = drive(
+        Box::new(dashboard(&home, Vec::new())),
+        120,
+        40,
+        Clock::system(),
+    );
+    run.wait_for("not logged in").await;
+    run.char('l');
+    run.wait_until(Duration::from_secs(20), "the notice", |s| {
+        s.contains("not bound to this machine's key")
+    })
+    .await;
 }

@@ -146,6 +146,11 @@ impl Executor {
                 });
             }
             Effect::Save { attempt, tokens } => {
+                // Said once, as plain and JSON logins say it: the server did not bind the
+                // access token to the key the login proved.
+                if let Some(text) = crate::login::bearer_notice(&tokens, self.dpop.as_ref()) {
+                    let _ = self.tx.send(Msg::Done { text });
+                }
                 let (config, storage) = (Arc::clone(&self.config), self.storage.clone());
                 let endpoints = self.endpoints.clone();
                 let dpop_key = self.dpop.as_ref().map(|d| d.key().clone());
