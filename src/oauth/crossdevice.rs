@@ -12,8 +12,6 @@
 //! List as the `psl` crate ships it, so `alice.github.io` and `mallory.github.io` are different
 //! sites while `login.example.com` and `example.com` are the same one.
 
-use std::net::IpAddr;
-
 use url::{Host, Url};
 
 /// What to compare a verification page against: the sign-in server's address, and the sites a
@@ -85,11 +83,11 @@ pub fn site(host: &Host<&str>) -> String {
     }
 }
 
+/// [`super::http::is_loopback_host`], with a fully qualified `localhost.` too.
 fn is_loopback(host: &Host<&str>) -> bool {
     match host {
-        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
-        Host::Domain(d) => d.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+        Host::Domain(d) => super::http::is_loopback_host(&Host::Domain(d.trim_end_matches('.'))),
+        other => super::http::is_loopback_host(other),
     }
 }
 

@@ -287,11 +287,15 @@ pub fn check_url(url: &Url, allow_http: bool) -> Result<(), HttpError> {
 
 /// Whether the URL's host is a loopback address or `localhost`.
 pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
+    url.host().is_some_and(|host| is_loopback_host(&host))
+}
+
+/// Whether `host` is a loopback address or `localhost`.
+pub fn is_loopback_host(host: &Host<&str>) -> bool {
+    match host {
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
     }
 }
 
