@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::random;
 
@@ -212,7 +212,7 @@ pub(crate) fn validate(
         return Err(bad("the jwk holds a private key"));
     }
     let signing_input = format!("{h}.{c}");
-    let (verifier, public, canonical): (&dyn aws_lc_rs::signature::VerificationAlgorithm, _, _) =
+    let (verifier, public): (&dyn aws_lc_rs::signature::VerificationAlgorithm, _) =
         match (alg, jwk["kty"].as_str(), jwk["crv"].as_str()) {
             ("ES256", Some("EC"), Some("P-256")) => {
                 let x = coordinate(jwk, "x")?;
@@ -220,19 +220,10 @@ pub(crate) fn validate(
                 let mut point = vec![4u8];
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                (
-                    &ECDSA_P256_SHA256_FIXED,
-                    point,
-                    json!({"crv": "P-256", "kty": "EC", "x": jwk["x"], "y": jwk["y"]}),
-                )
+                (&ECDSA_P256_SHA256_FIXED, point)
             }
             ("EdDSA" | "Ed25519", Some("OKP"), Some("Ed25519")) => {
-                let x = coordinate(jwk, "x")?;
-                (
-                    &ED25519,
-                    x,
-                    json!({"crv": "Ed25519", "kty": "OKP", "x": jwk["x"]}),
-                )
+                (&ED25519, coordinate(jwk, "x")?)
             }
             ("none", _, _) => return Err(bad("alg none is not accepted")),
             (a, _, _) if a.starts_with("HS") => {
@@ -292,9 +283,31 @@ pub(crate) fn validate(
     if !state.first_use(jti, wall) {
         return Err(bad("jti was used before (a replayed proof)"));
     }
-    let digest =
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.to_string().as_bytes());
-    Ok(B64.encode(digest.as_ref()))
+    jwk.as_object()
+        .and_then(thumbprint)
+        .ok_or_else(|| bad("the jwk has no thumbprint"))
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+pub(crate) fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
+    let kty = jwk.get("kty")?.as_str()?;
+    let members: &[&str] = match kty {
+        "EC" => &["crv", "kty", "x", "y"],
+        "RSA" => &["e", "kty", "n"],
+        "OKP" => &["crv", "kty", "x"],
+        _ => return None,
+    };
+    let mut canonical = Map::new();
+    for m in members {
+        canonical.insert(
+            (*m).to_owned(),
+            Value::String(jwk.get(*m)?.as_str()?.into()),
+        );
+    }
+    // serde_json's Map is ordered by key, and these values need no escaping choices.
+    let text = Value::Object(canonical).to_string();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    Some(B64.encode(digest.as_ref()))
 }
 
 fn coordinate(jwk: &Value, name: &str) -> Result<Vec<u8>, ProofError> {

@@ -331,7 +331,7 @@ pub(crate) fn decode_proof(jwt: &str) -> Proof {
         malformed: parts.next().is_none(),
         typ: s(&head, "typ"),
         alg: s(&head, "alg"),
-        jkt: jwk.and_then(thumbprint),
+        jkt: jwk.and_then(crate::dpop::thumbprint),
         private_jwk: jwk.is_some_and(|k| {
             ["d", "p", "q", "dp", "dq", "qi", "k"]
                 .iter()
@@ -343,28 +343,6 @@ pub(crate) fn decode_proof(jwt: &str) -> Proof {
         jti: s(&claims, "jti"),
         nonce: s(&claims, "nonce"),
     }
-}
-
-/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
-pub(crate) fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
-    let kty = jwk.get("kty")?.as_str()?;
-    let members: &[&str] = match kty {
-        "EC" => &["crv", "kty", "x", "y"],
-        "RSA" => &["e", "kty", "n"],
-        "OKP" => &["crv", "kty", "x"],
-        _ => return None,
-    };
-    let mut canonical = Map::new();
-    for m in members {
-        canonical.insert(
-            (*m).to_owned(),
-            Value::String(jwk.get(*m)?.as_str()?.into()),
-        );
-    }
-    // serde_json's Map is ordered by key, and these values need no escaping choices.
-    let text = Value::Object(canonical).to_string();
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
-    Some(URL_SAFE_NO_PAD.encode(digest.as_ref()))
 }
 
 /// What the server (or the grader) answered.
@@ -642,7 +620,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            thumbprint(&jwk).unwrap(),
+            crate::dpop::thumbprint(&jwk).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
         let head = URL_SAFE_NO_PAD.encode(
