@@ -99,12 +99,14 @@ fn spawn_approver(
 ) -> tokio::task::JoinHandle<()> {
     let server = Arc::clone(server);
     if let Some(secs) = approve_after {
-        return tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            for code in server.pending_user_codes() {
-                let _ = server.approve(&code);
-            }
-        });
+        // As `serve --approve-after`: each code `secs` after it was issued (waiting `secs`
+        // from the start and approving whatever was pending then left a login that asked
+        // late waiting until its code expired).
+        return tokio::spawn(
+            server
+                .controls()
+                .approve_each_after(Duration::from_secs(secs), None),
+        );
     }
     // The TUI has its own a/d keys; the line reader is for plain mode on a terminal.
     if !tui && mode == OutputMode::Plain && std::io::stdin().is_terminal() {

@@ -3,13 +3,12 @@
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::exit::Exit;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use std::io::{IsTerminal, Write};
 
 use tokio::sync::mpsc::UnboundedReceiver;
-use tvlogin_server::{GradeConfig, Knobs, Report, ServerConfig, ServerControls, ServerHandle};
+use tvlogin_server::{GradeConfig, Knobs, Report, ServerConfig, ServerHandle};
 
 use crate::signals::stop_requested;
 
@@ -65,10 +64,13 @@ pub async fn serve(args: ServeArgs) -> Result<Exit, Error> {
         }
     });
     // In grading mode the grader decides (per scenario) instead of the approver.
-    let approver = args
-        .approve_after
-        .filter(|_| !args.grade)
-        .map(|secs| tokio::spawn(approve_after(server.controls(), secs, log)));
+    let approver = args.approve_after.filter(|_| !args.grade).map(|secs| {
+        tokio::spawn(
+            server
+                .controls()
+                .approve_each_after(Duration::from_secs(secs), Some(log)),
+        )
+    });
     let mut reports = server.grade_reports();
     let controls = server.controls();
     let card_on_stdout = !json_stdout;
@@ -194,30 +196,6 @@ fn approve_command(server: &ServerHandle, code: &str) -> String {
         "curl -d 'user_code={code}&action=approve' {}",
         server.verification_uri()
     )
-}
-
-/// Approves each pending code `secs` seconds after it was first seen (checked four times a
-/// second), and logs each approval.
-async fn approve_after(server: ServerControls, secs: u64, log: tvlogin_server::RequestLog) {
-    let delay = Duration::from_secs(secs);
-    let mut first_seen: HashMap<String, tokio::time::Instant> = HashMap::new();
-    loop {
-        let now = tokio::time::Instant::now();
-        let pending = server.pending_user_codes();
-        first_seen.retain(|code, _| pending.contains(code));
-        for code in pending {
-            let seen = *first_seen.entry(code.clone()).or_insert(now);
-            if now.duration_since(seen) >= delay {
-                let outcome = match server.approve(&code) {
-                    Ok(()) => "approved".to_owned(),
-                    Err(e) => format!("could not approve: {e}"),
-                };
-                let _ = log.send(format!("{outcome} {code} (--approve-after {secs})"));
-                first_seen.remove(&code);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// Parses `--knob NAME[=VALUE]` flags.

@@ -117,6 +117,38 @@ impl ServerControls {
             .lock()
             .decide(&self.shared.env.cfg, user_code, true, Clock::read())
     }
+
+    /// Stands in for the person: approves each pending code `delay` after it was first seen
+    /// (checked four times a second), for as long as the task runs (abort it to stop), and
+    /// sends a line per approval to `log` when there is one. The delay counts from each
+    /// code's issue, never from the start of the server: a client that asks late (a debug
+    /// build, a loaded machine) is approved as surely as one that asks at once.
+    pub async fn approve_each_after(self, delay: std::time::Duration, log: Option<RequestLog>) {
+        let mut first_seen: std::collections::HashMap<String, tokio::time::Instant> =
+            std::collections::HashMap::new();
+        loop {
+            let now = tokio::time::Instant::now();
+            let pending = self.pending_user_codes();
+            first_seen.retain(|code, _| pending.contains(code));
+            for code in pending {
+                let seen = *first_seen.entry(code.clone()).or_insert(now);
+                if now.duration_since(seen) >= delay {
+                    let outcome = match self.approve(&code) {
+                        Ok(()) => "approved".to_owned(),
+                        Err(e) => format!("could not approve: {e}"),
+                    };
+                    if let Some(log) = &log {
+                        let _ = log.send(format!(
+                            "{outcome} {code} (--approve-after {})",
+                            delay.as_secs()
+                        ));
+                    }
+                    first_seen.remove(&code);
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
 }
 
 /// Endpoint URLs, parsed once at start so the accessors cannot fail.

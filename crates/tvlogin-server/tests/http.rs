@@ -251,6 +251,46 @@ async fn device_flow_approve_then_tokens_once() {
     f.server.shutdown().await;
 }
 
+/// `--approve-after` (serve's and demo's) counts from each code's issue: a client that asks
+/// for its code after the delay has passed since the approver started is still approved,
+/// and no sooner than the delay after it asked. (The demo's approver once slept the delay
+/// and approved whatever was pending then, once: a login that asked late waited for its
+/// code to expire.)
+#[tokio::test]
+async fn approve_each_after_counts_from_each_code_not_from_the_start() {
+    let f = start(ServerConfig {
+        interval: 0,
+        ..ServerConfig::default()
+    })
+    .await;
+    let delay = Duration::from_millis(600);
+    let approver = tokio::spawn(f.server.controls().approve_each_after(delay, None));
+    // The client asks late: after the delay has passed since the approver started.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let asked = std::time::Instant::now();
+    let (device_code, _) = f.demo_device_auth().await;
+    let deadline = asked + Duration::from_secs(10);
+    loop {
+        let (status, body) = f.poll(&device_code).await;
+        if status == 200 {
+            assert!(body["access_token"].is_string(), "{body}");
+            assert!(
+                asked.elapsed() >= delay,
+                "approved {:?} after the code was issued, before the delay",
+                asked.elapsed()
+            );
+            break;
+        }
+        assert_eq!(body["error"], "authorization_pending", "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a code issued after the approver's delay was never approved"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    approver.abort();
+}
+
 #[tokio::test]
 async fn early_polls_get_slow_down_and_a_longer_interval() {
     let f = start(ServerConfig {
