@@ -495,7 +495,8 @@ pub struct DemoArgs {
         value_name = "rfc|github|google|microsoft|auth0|keycloak"
     )]
     pub quirks: tvlogin_server::Quirks,
-    /// Approve automatically after this many seconds (for recordings and scripts)
+    /// Approve each code automatically this many seconds after it was issued (for recordings
+    /// and scripts)
     #[arg(long, value_name = "SECS")]
     pub approve_after: Option<u64>,
     /// One JSON object per line on stdout, as `login --json`
