@@ -3,9 +3,17 @@
 # each (default 150), interleaved, medians side by side, and the ratio the project bounds
 # (tvlogin's verifying inspect over jwt-cli's verifying decode: at most 1.1 with portable
 # builds), with a bootstrap interval. A fresh key, JWKS and token are made each run (openssl
-# and jwt-cli), so the token never expires between runs.
+# and jwt-cli), so the token never expires between runs. Each row also shows the median page
+# faults of one run: where start-up time goes that the instructions run do not show.
+# With ALONE=1 a fifth row runs tvlogin's own inspect path linked on its own: a program that
+# calls what `main` calls before any runtime (`cli::parse`, `run_without_runtime`), built
+# with the release profile and the environment's RUSTFLAGS into the binary's own target
+# folder (so `RUSTFLAGS=... ALONE=1 scripts/bench-inspect.sh target/gnu-ld/release/tvlogin`
+# links both alike). What separates it from the tvlogin row is what the rest of the one
+# binary (every other command) costs at start-up.
 # Needs: openssl, python3, jwt-cli (installed into target/bench-tools when missing).
-# Usage: [RUNS=N] [COPIES=K] scripts/bench-inspect.sh [BINARY]   (default target/release/tvlogin)
+# Usage: [RUNS=N] [COPIES=K] [ALONE=1] scripts/bench-inspect.sh [BINARY]
+#        (default target/release/tvlogin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/release/tvlogin}")
@@ -15,17 +23,61 @@ if [ -z "$jwt" ]; then
   jwt=$tools/bin/jwt
   [ -x "$jwt" ] || cargo install jwt-cli --locked --root "$tools"
 fi
+alone=
+if [ "${ALONE:-}" = 1 ]; then
+  # The profile is the root package's release profile, copied: the same settings give the
+  # same code for the same functions, and let cargo reuse what target/release already built.
+  probe=$PWD/target/bench-inspect-alone
+  mkdir -p "$probe/src"
+  {
+    printf '[package]\nname = "inspect-alone"\nversion = "0.0.0"\nedition = "2024"\npublish = false\n\n[workspace]\n\n'
+    printf '[dependencies]\ntvlogin = { path = "%s" }\n\n' "$PWD"
+    sed -n '/^\[profile\.release\]/,/^\[profile\.dist\]/p' Cargo.toml | sed '$d' | grep -v '^#'
+  } > "$probe/Cargo.toml"
+  cat > "$probe/src/main.rs" <<'RS'
+//! tvlogin's runtime-free inspect, linked alone (scripts/bench-inspect.sh ALONE=1).
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = tvlogin::cli::parse();
+    match tvlogin::run_without_runtime(&cli) {
+        Some(Ok(exit)) => exit.into(),
+        Some(Err(error)) => {
+            tvlogin::report_error(&error);
+            error.exit().into()
+        }
+        None => {
+            eprintln!("inspect-alone: these flags need the runtime");
+            ExitCode::from(70)
+        }
+    }
+}
+RS
+  # The lock file gains only the probe itself: every dependency stays at the version tvlogin
+  # is locked to, and nothing is fetched.
+  cp Cargo.lock "$probe/Cargo.lock"
+  case $bin in
+    */release/tvlogin) target_dir=${bin%/release/tvlogin} ;;
+    *) target_dir=$PWD/target ;;
+  esac
+  CARGO_TARGET_DIR=$target_dir cargo build --quiet --release --offline \
+    --manifest-path "$probe/Cargo.toml"
+  alone=$target_dir/release/inspect-alone
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Both programs run as copies in one folder, COPIES (default 4) of each, taken in turn. A
 # file straight from the linker starts measurably slower than a copy of the same bytes (about
 # 0.2 ms of 1.6 was seen here), and even two copies of one binary differ by up to 5% (how the
-# page cache holds each file); jwt-cli was copied into place by cargo install. Several copies
+# page cache holds each file: this kernel keeps file pages in large folios whose sizes depend
+# on how the file was written or read, and one fault maps a whole folio); jwt-cli was copied
+# into place by cargo install. Several copies
 # of each compare the programs, not how their files happen to sit in memory.
 copies=${COPIES:-4}
 for k in $(seq "$copies"); do
   cp "$bin" "$work/tvlogin.$k"
   cp "$jwt" "$work/jwt.$k"
+  [ -z "$alone" ] || cp "$alone" "$work/alone.$k"
 done
 jwt=$work/jwt.1
 openssl genrsa -out "$work/priv.pem" 2048 2>/dev/null
@@ -42,8 +94,9 @@ PY
   --iss https://idp.example --sub user1 --aud api -P scope="openid profile" -P name=Ada \
   > "$work/token.txt"
 python3 - "$work" "${RUNS:-150}" "$copies" <<'PY'
-import os, random, statistics, subprocess, sys, time
+import os, random, resource, statistics, subprocess, sys, time
 work, rounds, copies = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+alone = os.path.exists(f"{work}/alone.1")
 env = dict(os.environ, TVLOGIN_CONFIG_DIR=f"{work}/c", TVLOGIN_DATA_DIR=f"{work}/d")
 token = open(f"{work}/token.txt", "rb").read().strip()
 def runs(k):
@@ -55,8 +108,12 @@ def runs(k):
         "jwt decode --json (decode only)": [jwt, "decode", "--json", "-"],
         "jwt decode --json --alg RS256 --secret @pub.pem (decode + verify)":
             [jwt, "decode", "--json", "--alg", "RS256", "--secret", f"@{work}/pub.pem", "-"],
-    }
+    } | ({
+        "tvlogin's inspect path linked alone (ALONE=1)":
+            [f"{work}/alone.{k}", "inspect", "--json", "--jwks", f"{work}/jwks.json", "-"],
+    } if alone else {})
 times = {name: [] for name in runs(1)}
+faults = {name: [] for name in runs(1)}
 for k in range(1, copies + 1):  # warm the page cache
     for name, cmd in runs(k).items():
         r = subprocess.run(cmd, input=token, capture_output=True, env=env)
@@ -69,9 +126,11 @@ for round in range(rounds):
     order = list(runs(round % copies + 1).items())
     shuffle.shuffle(order)
     for name, cmd in order:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
         t = time.perf_counter()
         r = subprocess.run(cmd, input=token, capture_output=True, env=env)
         times[name].append((time.perf_counter() - t) * 1000)
+        faults[name].append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - before)
         assert r.returncode == 0, (name, r.returncode, r.stderr[:300])
 verify = "jwt decode --json --alg RS256 --secret @pub.pem (decode + verify)"
 base = statistics.median(times[verify])
@@ -79,7 +138,8 @@ print(f"{rounds} interleaved runs each, in random order, over {copies} copies of
 print("x = median / median of jwt-cli's verifying decode")
 for name, v in times.items():
     m = statistics.median(v)
-    print(f"{name:66s} median {m:6.2f} ms  min {min(v):6.2f}  max {max(v):6.2f}  x{m / base:4.2f}")
+    print(f"{name:66s} median {m:6.2f} ms  min {min(v):6.2f}  max {max(v):6.2f}  x{m / base:4.2f}"
+          f"  faults {statistics.median(faults[name]):4.0f}")
 inspect = times["tvlogin inspect --json --jwks FILE (decode + verify)"]
 ours = statistics.median(inspect)
 # Reruns of one binary differ by about 0.01 here: a bootstrap of the runs (seeded) shows how
